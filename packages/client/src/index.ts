@@ -1,0 +1,3 @@
+export * from './events';
+export * from './participant';
+export * from './async-queue';

@@ -1,0 +1,314 @@
+/**
+ * Import pipeline: files from a folder → decoded, labelled, preprocessed,
+ * identifier-free slices in the local store. Platform-free (no DOM, no fs):
+ * the hospital app runs it in a Web Worker, Node runs it in tests and benches.
+ * A bad file becomes a per-file error and the rest of the folder still loads.
+ */
+import { decodeDicom } from './dicom/decode';
+import { DataError } from './errors';
+import { labelFromFolder, ManifestError, parseManifest, type ManifestEntry } from './labels';
+import { decodePng, isPng } from './png';
+import { dicomToUnit, maskToSquare, pngToUnit, quantize, resizeSquare, type WindowChoice } from './preprocess';
+import { saltedHash } from './privacy';
+import { checkStorageSpace, StorageSpaceError, type DatasetSummary, type SliceStore } from './store';
+import type { FederationTask } from './federation';
+
+/** What the importer needs of a file: a File from an <input webkitdirectory> maps onto it directly. */
+export interface ImportFile {
+  name: string;
+  /** Path inside the chosen folder, '/'-separated (File.webkitRelativePath, or the name). */
+  relativePath: string;
+  bytes(): Promise<Uint8Array>;
+  /** Byte size when known up front; used for the storage estimate only. */
+  size?: number;
+}
+
+export interface ImportProgress {
+  /** Image files to process (manifests and skipped files excluded). */
+  total: number;
+  processed: number;
+  imported: number;
+  failed: number;
+  skipped: number;
+  currentFile?: string;
+}
+
+export interface ImportOptions {
+  store: SliceStore;
+  /** Model input: slices are stored as targetSize × targetSize. */
+  targetSize: number;
+  task?: FederationTask;
+  window?: WindowChoice;
+  signal?: AbortSignal;
+  onProgress?: (progress: ImportProgress) => void;
+  /** Slices per stored batch (one IndexedDB transaction each). */
+  batchSize?: number;
+  /** Skip the storage-quota check (Node, tests). */
+  skipQuotaCheck?: boolean;
+}
+
+export interface FileProblem {
+  file: string;
+  error: string;
+}
+
+export interface ImportResult {
+  imported: number;
+  failed: FileProblem[];
+  /** Files that were not images (manifests excluded) or duplicates, with why. */
+  skipped: FileProblem[];
+  cancelled: boolean;
+  seconds: number;
+  summary: DatasetSummary;
+}
+
+const IGNORED_NAMES = new Set(['DICOMDIR', '.DS_Store', 'Thumbs.db', 'desktop.ini']);
+const NON_IMAGE_EXTENSIONS = new Set(['txt', 'json', 'xml', 'html', 'htm', 'pdf', 'md', 'zip', 'ini', 'log', 'jpg', 'jpeg', 'bmp', 'tif', 'tiff']);
+
+function extension(name: string): string {
+  const i = name.lastIndexOf('.');
+  return i <= 0 ? '' : name.slice(i + 1).toLowerCase();
+}
+
+function normalizePath(path: string): string {
+  return path.replace(/\\/g, '/').replace(/^\/+/, '');
+}
+
+/** The folder shared by every path (the one the user picked), so labels start below it. */
+function commonDirectory(paths: readonly string[]): string {
+  if (paths.length === 0) return '';
+  let common = (paths[0] ?? '').split('/').slice(0, -1);
+  for (const p of paths) {
+    const dirs = p.split('/').slice(0, -1);
+    let i = 0;
+    while (i < common.length && i < dirs.length && common[i] === dirs[i]) i++;
+    common = common.slice(0, i);
+  }
+  return common.join('/');
+}
+
+class ImportCancelled extends Error {}
+
+export function newImportId(): string {
+  const bytes = new Uint8Array(8);
+  globalThis.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * Imports files into the store. Cancelling (signal) removes what this import
+ * had stored, so the summary is never half an import.
+ */
+export async function importFiles(files: Iterable<ImportFile> | AsyncIterable<ImportFile>, options: ImportOptions): Promise<ImportResult> {
+  const started = performance.now();
+  const { store, targetSize, signal, onProgress } = options;
+  const task = options.task ?? 'classification';
+  const windowChoice = options.window ?? 'file';
+  const batchSize = options.batchSize ?? 64;
+  if (!Number.isInteger(targetSize) || targetSize < 4 || targetSize > 1024)
+    throw new RangeError(`targetSize must be an integer in 4..1024 (got ${targetSize})`);
+
+  const all: ImportFile[] = [];
+  for await (const f of files)
+    all.push({
+      name: f.name,
+      relativePath: normalizePath(f.relativePath || f.name),
+      bytes: () => f.bytes(),
+      ...(f.size === undefined ? {} : { size: f.size }),
+    });
+  const byPath = new Map(all.map((f) => [f.relativePath, f]));
+  const failed: FileProblem[] = [];
+  const skipped: FileProblem[] = [];
+
+  // Manifests first: they decide labels and which files are masks.
+  const manifestEntries = new Map<string, ManifestEntry>();
+  const maskPaths = new Set<string>();
+  let usesMaskManifest = false;
+  for (const f of all.filter((f) => extension(f.name) === 'csv')) {
+    try {
+      const manifest = parseManifest(new TextDecoder().decode(await f.bytes()), f.relativePath);
+      usesMaskManifest ||= manifest.kind === 'mask';
+      for (const entry of manifest.entries) {
+        manifestEntries.set(entry.file, entry);
+        if (entry.mask) maskPaths.add(entry.mask);
+      }
+    } catch (error) {
+      if (!(error instanceof ManifestError)) throw error;
+      failed.push({ file: f.relativePath, error: `manifest ignored: ${error.message}` });
+    }
+  }
+
+  const candidates: ImportFile[] = [];
+  for (const f of all) {
+    const ext = extension(f.name);
+    if (ext === 'csv' || maskPaths.has(f.relativePath)) continue;
+    if (IGNORED_NAMES.has(f.name) || f.name.startsWith('._') || NON_IMAGE_EXTENSIONS.has(ext)) {
+      skipped.push({ file: f.relativePath, error: ext === 'jpg' || ext === 'jpeg' ? 'JPEG photos are not slices; export DICOM or PNG' : 'not an image slice' });
+      continue;
+    }
+    candidates.push(f);
+  }
+  const root = commonDirectory(candidates.map((f) => f.relativePath));
+  const labelOf = (path: string): string | undefined => {
+    const entry = manifestEntries.get(path);
+    if (entry?.label) return entry.label;
+    const below = root ? path.slice(root.length + 1) : path;
+    return labelFromFolder(below);
+  };
+
+  if (!options.skipQuotaCheck) {
+    // Stored payload per slice: 2 bytes per pixel, plus a mask byte per pixel for segmentation.
+    const perSlice = targetSize * targetSize * (task === 'segmentation' ? 3 : 2) + 256;
+    const check = await checkStorageSpace(perSlice * candidates.length);
+    if (check.status === 'short') throw new StorageSpaceError(check.message);
+  }
+  await store.claimSettings({ size: targetSize, task });
+  const salt = await store.salt();
+  // Many slices share a patient and a study: hash each distinct value once.
+  const hashCache = new Map<string, Promise<string>>();
+  const cachedHash = (kind: string, value: string): Promise<string> => {
+    const key = `${kind}\u0000${value}`;
+    let hash = hashCache.get(key);
+    if (!hash) {
+      hash = saltedHash(salt, kind, value);
+      hashCache.set(key, hash);
+    }
+    return hash;
+  };
+  const known = await store.instanceHashes();
+  const importId = newImportId();
+
+  const progress: ImportProgress = { total: candidates.length, processed: 0, imported: 0, failed: failed.length, skipped: skipped.length };
+  const area = targetSize * targetSize;
+  let batch = emptyBatch();
+  function emptyBatch() {
+    return {
+      pixels: new Uint16Array(batchSize * area),
+      masks: task === 'segmentation' ? new Uint8Array(batchSize * area) : undefined,
+      labels: [] as string[],
+      patientHashes: [] as string[],
+      studyHashes: [] as string[],
+      instanceHashes: [] as string[],
+      modalities: [] as string[],
+    };
+  }
+  const flush = async (): Promise<void> => {
+    const n = batch.labels.length;
+    if (n === 0) return;
+    await store.putBatch(
+      {
+        importId,
+        pixels: batch.pixels.slice(0, n * area),
+        ...(batch.masks ? { masks: batch.masks.slice(0, n * area) } : {}),
+        labels: batch.labels,
+        patientHashes: batch.patientHashes,
+        studyHashes: batch.studyHashes,
+        instanceHashes: batch.instanceHashes,
+        modalities: batch.modalities,
+      },
+      targetSize,
+    );
+    batch = emptyBatch();
+  };
+  const checkCancelled = (): void => {
+    if (signal?.aborted) throw new ImportCancelled();
+  };
+
+  try {
+    for (const file of candidates) {
+      checkCancelled();
+      progress.currentFile = file.relativePath;
+      let row: Awaited<ReturnType<typeof prepareSlice>> | null;
+      try {
+        row = await prepareSlice(file);
+      } catch (error) {
+        // One unreadable file never stops the folder: any failure here is that file's.
+        const message = error instanceof DataError ? error.problem : `could not be read (${error instanceof Error ? error.message : String(error)})`;
+        failed.push({ file: file.relativePath, error: message });
+        progress.failed++;
+        row = null;
+      }
+      if (row === 'duplicate') {
+        skipped.push({ file: file.relativePath, error: 'already imported (same SOP Instance UID)' });
+        progress.skipped++;
+      } else if (row) {
+        const k = batch.labels.length;
+        quantize(row.pixels, batch.pixels, k * area);
+        if (batch.masks && row.mask) batch.masks.set(row.mask, k * area);
+        batch.labels.push(row.label);
+        batch.patientHashes.push(row.patientHash);
+        batch.studyHashes.push(row.studyHash);
+        batch.instanceHashes.push(row.instanceHash);
+        batch.modalities.push(row.modality);
+        known.add(row.instanceHash);
+        progress.imported++;
+        if (batch.labels.length === batchSize) await flush();
+      }
+      progress.processed++;
+      onProgress?.({ ...progress });
+    }
+    checkCancelled();
+    await flush();
+  } catch (error) {
+    if (!(error instanceof ImportCancelled)) {
+      // Leave no partial import behind on a storage failure either.
+      await store.removeImport(importId).catch(() => undefined);
+      throw error;
+    }
+    await store.removeImport(importId);
+    return { imported: 0, failed, skipped, cancelled: true, seconds: (performance.now() - started) / 1000, summary: await store.summary() };
+  }
+  return { imported: progress.imported, failed, skipped, cancelled: false, seconds: (performance.now() - started) / 1000, summary: await store.summary() };
+
+  async function prepareSlice(file: ImportFile) {
+    const path = file.relativePath;
+    const bytes = await file.bytes();
+    const entry = manifestEntries.get(path);
+    let label = labelOf(path);
+    let mask: Uint8Array | undefined;
+    if (task === 'segmentation') {
+      if (!entry?.mask)
+        throw new DataError(path, usesMaskManifest ? 'not listed in the mask manifest; add a "file,mask" row for it' : 'segmentation needs a "file,mask" manifest.csv pairing each slice with its mask');
+      const maskFile = byPath.get(entry.mask);
+      if (!maskFile) throw new DataError(path, `its mask ${entry.mask} is not in the imported folder; include the masks folder`);
+      const maskBytes = await maskFile.bytes();
+      const maskImage = isPng(maskBytes) ? pngToUnit(decodePng(maskBytes, entry.mask)) : dicomToUnit(await decodeDicom(maskBytes, entry.mask), 'auto');
+      mask = maskToSquare(maskImage, targetSize);
+      label ??= mask.some((v) => v > 0) ? 'lesion' : 'normal';
+    }
+    if (label === undefined)
+      throw new DataError(path, 'has no label: put slices in one subfolder per class (e.g. lesion/, normal/) or add a manifest.csv with "file,label"');
+
+    if (isPng(bytes)) {
+      const png = decodePng(bytes, path);
+      const pixels = resizeSquare(pngToUnit(png), targetSize);
+      // PNG carries no identifiers: group by the manifest's patient column, else each file is its own patient.
+      const patientKey = entry?.patient ?? `file:${path}`;
+      const instanceHash = await saltedHash(salt, 'png-file', path);
+      if (known.has(instanceHash)) return 'duplicate' as const;
+      return {
+        pixels,
+        mask,
+        label,
+        patientHash: await cachedHash('patient', patientKey),
+        studyHash: await cachedHash('study', patientKey),
+        instanceHash,
+        modality: 'PNG',
+      };
+    }
+    const slice = await decodeDicom(bytes, path);
+    const ids = slice.identifiers;
+    const instanceHash = await saltedHash(salt, 'instance', ids.sopInstanceUid ?? `file:${path}`);
+    if (known.has(instanceHash)) return 'duplicate' as const;
+    const patientKey = entry?.patient ?? ids.patientId ?? ids.studyInstanceUid ?? `file:${path}`;
+    return {
+      pixels: resizeSquare(dicomToUnit(slice, windowChoice), targetSize),
+      mask,
+      label,
+      patientHash: await cachedHash('patient', patientKey),
+      studyHash: await cachedHash('study', ids.studyInstanceUid ?? patientKey),
+      instanceHash,
+      modality: slice.modality ?? 'OT',
+    };
+  }
+}

@@ -1,0 +1,392 @@
+/**
+ * Local slice store in IndexedDB (via idb). Slices are kept preprocessed
+ * (windowed, resized, quantised to 16 bits) in batches, next to a small
+ * per-batch index from which the dataset summary is computed without touching
+ * pixels. No file names, patient IDs or UIDs are stored — only salted hashes.
+ *
+ * Schema history (bump SCHEMA_VERSION and add a step in upgrade()):
+ *   1 — meta, batches, batchInfo (batchInfo.importId index)
+ */
+import { deleteDB, openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { createRng } from './random';
+import { randomSalt } from './privacy';
+import { dequantize, normalizeSlice, type Normalization } from './preprocess';
+import type { FederationTask } from './federation';
+
+export const SCHEMA_VERSION = 1;
+export const DEFAULT_STORE_NAME = 'fedward-data';
+
+export interface StoreSettings {
+  /** Slices are size × size. */
+  size: number;
+  task: FederationTask;
+}
+
+export interface SliceBatchInput {
+  importId: string;
+  /** Preprocessed slices, count × size × size, [0, 1] quantised to 0..65535. */
+  pixels: Uint16Array;
+  /** Segmentation: count × size × size of 0/1. */
+  masks?: Uint8Array;
+  labels: string[];
+  patientHashes: string[];
+  studyHashes: string[];
+  instanceHashes: string[];
+  modalities: string[];
+}
+
+interface BatchRecord {
+  id?: number;
+  size: number;
+  count: number;
+  pixels: Uint16Array;
+  masks?: Uint8Array;
+}
+
+interface BatchInfoRecord {
+  id: number;
+  importId: string;
+  count: number;
+  labels: string[];
+  patientHashes: string[];
+  studyHashes: string[];
+  instanceHashes: string[];
+  modalities: string[];
+  bytes: number;
+}
+
+interface SliceDb extends DBSchema {
+  meta: { key: string; value: unknown };
+  batches: { key: number; value: BatchRecord };
+  batchInfo: { key: number; value: BatchInfoRecord; indexes: { importId: string } };
+}
+
+export interface DatasetSummary {
+  slices: number;
+  settings?: StoreSettings;
+  /** Slice counts per label (classification) — segmentation slices count as their mask's presence: "lesion"/"normal" if given. */
+  labels: Record<string, number>;
+  modalities: Record<string, number>;
+  /** Slice counts per salted patient hash. */
+  patients: Record<string, number>;
+  patientCount: number;
+  studyCount: number;
+  batches: number;
+  /** Bytes of pixel (and mask) payload stored. */
+  bytes: number;
+}
+
+export interface ReadBatchesOptions {
+  batchSize: number;
+  normalization?: Normalization;
+  /** Shuffle stored batches and slices within a bounded window; omit for stored order. */
+  shuffleSeed?: string | number;
+  /** Keep only slices whose patient passes, e.g. a patient-disjoint split. */
+  patientFilter?: (patientHash: string) => boolean;
+  /** Label → class index; defaults to the sorted labels of the summary. */
+  classes?: readonly string[];
+}
+
+export interface TrainingBatch {
+  size: number;
+  count: number;
+  /** count × size × size, normalised. */
+  x: Float32Array;
+  labels: string[];
+  /** Index of each label in `classes` (-1 when absent). */
+  labelIndices: Int32Array;
+  classes: readonly string[];
+  masks?: Uint8Array;
+  patientHashes: string[];
+}
+
+/** Raised when the browser refuses to store more; the message says what to do. */
+export class StorageSpaceError extends Error {
+  override readonly name = 'StorageSpaceError';
+}
+
+export interface StorageCheck {
+  /** 'unavailable' where the Storage API is missing (Node, old browsers). */
+  status: 'ok' | 'short' | 'unavailable';
+  usageBytes?: number;
+  quotaBytes?: number;
+  neededBytes: number;
+  message: string;
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
+}
+
+/** Compares an import's estimated size with the browser's storage quota. */
+export async function checkStorageSpace(neededBytes: number, storage: StorageManager | undefined = globalThis.navigator?.storage): Promise<StorageCheck> {
+  if (!storage?.estimate) return { status: 'unavailable', neededBytes, message: 'storage quota cannot be checked in this environment' };
+  const { usage = 0, quota = 0 } = await storage.estimate();
+  const free = quota - usage;
+  // Keep a margin: IndexedDB needs room for its own bookkeeping and compaction.
+  if (free < neededBytes * 1.2)
+    return {
+      status: 'short',
+      usageBytes: usage,
+      quotaBytes: quota,
+      neededBytes,
+      message:
+        `Not enough browser storage for this import: about ${mb(neededBytes)} needed, ${mb(Math.max(0, free))} free ` +
+        `(${mb(usage)} used of a ${mb(quota)} quota). Free disk space, remove local data, or import fewer slices.`,
+    };
+  return { status: 'ok', usageBytes: usage, quotaBytes: quota, neededBytes, message: `${mb(free)} free for ${mb(neededBytes)}` };
+}
+
+/**
+ * Asks the browser not to evict local data under storage pressure. Returns
+ * whether data is persisted; 'unavailable' where the Storage API is missing.
+ */
+export async function requestPersistence(storage: StorageManager | undefined = globalThis.navigator?.storage): Promise<boolean | 'unavailable'> {
+  if (!storage?.persist) return 'unavailable';
+  if (storage.persisted && (await storage.persisted())) return true;
+  return storage.persist();
+}
+
+function isQuotaError(error: unknown): boolean {
+  const name = (error as { name?: string } | null)?.name;
+  return name === 'QuotaExceededError' || name === 'NS_ERROR_DOM_QUOTA_REACHED';
+}
+
+function count(into: Record<string, number>, key: string, n = 1): void {
+  into[key] = (into[key] ?? 0) + n;
+}
+
+export class SliceStore {
+  private constructor(
+    private readonly db: IDBPDatabase<SliceDb>,
+    readonly name: string,
+  ) {}
+
+  static async open(name: string = DEFAULT_STORE_NAME): Promise<SliceStore> {
+    const db = await openDB<SliceDb>(name, SCHEMA_VERSION, {
+      upgrade(database, oldVersion) {
+        if (oldVersion < 1) {
+          database.createObjectStore('meta');
+          database.createObjectStore('batches', { keyPath: 'id', autoIncrement: true });
+          database.createObjectStore('batchInfo', { keyPath: 'id' }).createIndex('importId', 'importId');
+        }
+      },
+      blocking() {
+        // Another tab wants a newer schema: let it, by closing this connection.
+        db.close();
+      },
+    });
+    return new SliceStore(db, name);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** The per-store salt for identifier hashes, created on first use. */
+  async salt(): Promise<string> {
+    const tx = this.db.transaction('meta', 'readwrite');
+    let salt = (await tx.store.get('salt')) as string | undefined;
+    if (!salt) {
+      salt = randomSalt();
+      await tx.store.put(salt, 'salt');
+    }
+    await tx.done;
+    return salt;
+  }
+
+  async settings(): Promise<StoreSettings | undefined> {
+    return (await this.db.get('meta', 'settings')) as StoreSettings | undefined;
+  }
+
+  /**
+   * Fixes the slice size and task on first import; later imports must match
+   * because every stored batch has to feed the same model.
+   */
+  async claimSettings(settings: StoreSettings): Promise<void> {
+    const tx = this.db.transaction(['meta', 'batchInfo'], 'readwrite');
+    const meta = tx.objectStore('meta');
+    const current = (await meta.get('settings')) as StoreSettings | undefined;
+    const hasData = (await tx.objectStore('batchInfo').count()) > 0;
+    if (current && hasData && (current.size !== settings.size || current.task !== settings.task)) {
+      tx.abort();
+      await tx.done.catch(() => undefined);
+      throw new Error(
+        `local data holds ${current.task} slices at ${current.size}×${current.size}; this import wants ${settings.task} at ` +
+          `${settings.size}×${settings.size}. Remove local data first, or import with the same settings.`,
+      );
+    }
+    await meta.put(settings, 'settings');
+    await tx.done;
+  }
+
+  /** Stores one batch and its index entry atomically. */
+  async putBatch(input: SliceBatchInput, size: number): Promise<number> {
+    const n = input.labels.length;
+    if (input.pixels.length !== n * size * size) throw new Error(`batch has ${input.pixels.length} pixel values for ${n} slices of ${size}×${size}`);
+    const bytes = input.pixels.byteLength + (input.masks?.byteLength ?? 0);
+    try {
+      const tx = this.db.transaction(['batches', 'batchInfo'], 'readwrite');
+      const record: BatchRecord = { size, count: n, pixels: input.pixels, ...(input.masks ? { masks: input.masks } : {}) };
+      const id = await tx.objectStore('batches').add(record);
+      await tx.objectStore('batchInfo').put({
+        id,
+        importId: input.importId,
+        count: n,
+        labels: input.labels,
+        patientHashes: input.patientHashes,
+        studyHashes: input.studyHashes,
+        instanceHashes: input.instanceHashes,
+        modalities: input.modalities,
+        bytes,
+      });
+      await tx.done;
+      return id;
+    } catch (error) {
+      if (isQuotaError(error))
+        throw new StorageSpaceError(
+          'The browser ran out of storage space while saving slices. Free disk space or remove local data, then import again.',
+        );
+      throw error;
+    }
+  }
+
+  /** Hashes of every stored instance, so re-importing a folder skips duplicates. */
+  async instanceHashes(): Promise<Set<string>> {
+    const set = new Set<string>();
+    for (const info of await this.db.getAll('batchInfo')) for (const h of info.instanceHashes) set.add(h);
+    return set;
+  }
+
+  async summary(): Promise<DatasetSummary> {
+    const infos = await this.db.getAll('batchInfo');
+    const settings = await this.settings();
+    const summary: DatasetSummary = {
+      slices: 0,
+      ...(settings ? { settings } : {}),
+      labels: {},
+      modalities: {},
+      patients: {},
+      patientCount: 0,
+      studyCount: 0,
+      batches: infos.length,
+      bytes: 0,
+    };
+    const studies = new Set<string>();
+    for (const info of infos) {
+      summary.slices += info.count;
+      summary.bytes += info.bytes;
+      info.labels.forEach((l) => count(summary.labels, l));
+      info.modalities.forEach((m) => count(summary.modalities, m));
+      info.patientHashes.forEach((p) => count(summary.patients, p));
+      info.studyHashes.forEach((s) => studies.add(s));
+    }
+    summary.patientCount = Object.keys(summary.patients).length;
+    summary.studyCount = studies.size;
+    return summary;
+  }
+
+  /** Deletes what one import stored (used when an import is cancelled). */
+  async removeImport(importId: string): Promise<number> {
+    const tx = this.db.transaction(['batches', 'batchInfo'], 'readwrite');
+    const ids = await tx.objectStore('batchInfo').index('importId').getAllKeys(importId);
+    for (const id of ids) {
+      await tx.objectStore('batches').delete(id);
+      await tx.objectStore('batchInfo').delete(id);
+    }
+    await tx.done;
+    return ids.length;
+  }
+
+  /** "Remove local data": every slice, the settings and the salt. */
+  async clear(): Promise<void> {
+    const tx = this.db.transaction(['meta', 'batches', 'batchInfo'], 'readwrite');
+    await Promise.all([tx.objectStore('meta').clear(), tx.objectStore('batches').clear(), tx.objectStore('batchInfo').clear(), tx.done]);
+  }
+
+  /**
+   * Streams training batches: one stored batch is read at a time (each in its
+   * own short transaction, so training may await between batches), re-cut to
+   * `batchSize`. Memory stays at about two stored batches whatever the
+   * dataset size.
+   */
+  async *readBatches(options: ReadBatchesOptions): AsyncGenerator<TrainingBatch> {
+    const { batchSize, normalization = 'unit', patientFilter } = options;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer (got ${batchSize})`);
+    const infos = await this.db.getAll('batchInfo');
+    const settings = await this.settings();
+    const classes = options.classes ?? [...new Set(infos.flatMap((i) => i.labels))].sort();
+    const classIndex = new Map(classes.map((c, i) => [c, i]));
+    const rng = options.shuffleSeed === undefined ? null : createRng(`read:${options.shuffleSeed}`);
+    const shuffle = <T>(items: T[]): T[] => {
+      if (!rng) return items;
+      for (let i = items.length - 1; i > 0; i--) {
+        const j = Math.floor(rng.next() * (i + 1));
+        [items[i], items[j]] = [items[j] as T, items[i] as T];
+      }
+      return items;
+    };
+    type Pending = { pixels: Uint16Array; mask?: Uint8Array; label: string; patient: string };
+    let pending: Pending[] = [];
+    let size = settings?.size ?? 0;
+    const emit = (items: Pending[]): TrainingBatch => {
+      const area = size * size;
+      const x = new Float32Array(items.length * area);
+      const hasMasks = items.some((it) => it.mask);
+      const masks = hasMasks ? new Uint8Array(items.length * area) : undefined;
+      items.forEach((it, k) => {
+        const view = x.subarray(k * area, (k + 1) * area);
+        dequantize(it.pixels, view);
+        normalizeSlice(view, normalization);
+        if (masks && it.mask) masks.set(it.mask, k * area);
+      });
+      return {
+        size,
+        count: items.length,
+        x,
+        labels: items.map((it) => it.label),
+        labelIndices: Int32Array.from(items, (it) => classIndex.get(it.label) ?? -1),
+        classes,
+        ...(masks ? { masks } : {}),
+        patientHashes: items.map((it) => it.patient),
+      };
+    };
+    for (const info of shuffle([...infos])) {
+      const record = await this.db.get('batches', info.id);
+      if (!record) continue; // removed while reading (e.g. "remove local data" during training)
+      size = record.size;
+      const area = size * size;
+      const fresh: Pending[] = [];
+      for (let k = 0; k < record.count; k++) {
+        const patient = info.patientHashes[k] ?? '';
+        if (patientFilter && !patientFilter(patient)) continue;
+        const item: Pending = { pixels: record.pixels.subarray(k * area, (k + 1) * area), label: info.labels[k] ?? '', patient };
+        if (record.masks) item.mask = record.masks.subarray(k * area, (k + 1) * area);
+        fresh.push(item);
+      }
+      pending = pending.concat(shuffle(fresh));
+      while (pending.length >= batchSize) {
+        yield emit(pending.slice(0, batchSize));
+        pending = pending.slice(batchSize);
+      }
+    }
+    if (pending.length > 0) yield emit(pending);
+  }
+}
+
+export function openSliceStore(name: string = DEFAULT_STORE_NAME): Promise<SliceStore> {
+  return SliceStore.open(name);
+}
+
+/** Removes the whole database (stronger than clear(): also drops the schema). */
+export function deleteSliceStore(name: string = DEFAULT_STORE_NAME): Promise<void> {
+  return deleteDB(name);
+}
+
+/**
+ * Patient-disjoint split from a salted patient hash: the first 32 bits as a
+ * fraction in [0, 1). Every slice of a patient lands on the same side.
+ */
+export function patientFraction(patientHash: string): number {
+  return Number.parseInt(patientHash.slice(0, 8) || '0', 16) / 2 ** 32;
+}

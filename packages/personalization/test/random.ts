@@ -1,0 +1,15 @@
+/** Seeded uniform generator (mulberry32) so that random-input tests are reproducible. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomArray(n: number, rand: () => number): Float64Array {
+  return Float64Array.from({ length: n }, () => 2 * rand() - 1);
+}

@@ -1,0 +1,128 @@
+/**
+ * Privacy events in the style of Google's dp_accounting (dp_event.py): a
+ * mechanism, optionally subsampled, and compositions of events. Events are
+ * plain JSON-serialisable objects.
+ */
+
+export type DpEvent =
+  /** The Gaussian mechanism; noiseMultiplier = noise std / L2 sensitivity. */
+  | { type: "gaussian"; noiseMultiplier: number }
+  /** Each record (or client) takes part independently with probability samplingProbability. */
+  | { type: "poisson_sampled"; samplingProbability: number; event: DpEvent }
+  /**
+   * A fixed-size batch of samplingProbability·n records drawn uniformly
+   * without replacement (deepee's sampler: every batch drawn independently).
+   */
+  | { type: "uniform_sampled"; samplingProbability: number; event: DpEvent }
+  /** The same event repeated `count` times. */
+  | { type: "self_composed"; count: number; event: DpEvent }
+  | { type: "composed"; events: DpEvent[] };
+
+export type Sampling = "none" | "poisson" | "uniform";
+
+/** The accountable unit: `count` runs of a (possibly subsampled) Gaussian. */
+export interface Atom {
+  sampling: Sampling;
+  /** 1 when sampling is "none". */
+  q: number;
+  sigma: number;
+  count: number;
+}
+
+/** Builds the event of `count` rounds of a Gaussian at noise multiplier z with sampling probability q. */
+export function gaussianRounds(options: {
+  noiseMultiplier: number;
+  samplingProbability?: number;
+  sampling?: "poisson" | "uniform";
+  count?: number;
+}): DpEvent {
+  const { noiseMultiplier, samplingProbability = 1, sampling = "poisson", count = 1 } = options;
+  const gaussian: DpEvent = { type: "gaussian", noiseMultiplier };
+  const sampled: DpEvent =
+    samplingProbability === 1
+      ? gaussian
+      : { type: sampling === "poisson" ? "poisson_sampled" : "uniform_sampled", samplingProbability, event: gaussian };
+  const event: DpEvent = count === 1 ? sampled : { type: "self_composed", count, event: sampled };
+  return parseDpEvent(event);
+}
+
+function fail(path: string, message: string): never {
+  throw new TypeError(`invalid DP event at ${path}: ${message}`);
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
+function field(obj: Record<string, unknown>, key: string, path: string, check: (v: number) => boolean, what: string): number {
+  const v = obj[key];
+  if (typeof v !== "number" || !check(v)) fail(`${path}.${key}`, `expected ${what}, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/**
+ * Validates an event (for example one read back from JSON) and returns a
+ * normalised copy. Subsampling is supported around a Gaussian only, as in
+ * dp_accounting's RDP accountant.
+ */
+export function parseDpEvent(input: unknown, path = "event"): DpEvent {
+  if (!isRecord(input)) fail(path, "expected an object");
+  switch (input.type) {
+    case "gaussian":
+      return { type: "gaussian", noiseMultiplier: field(input, "noiseMultiplier", path, (v) => v >= 0, "a number ≥ 0") };
+    case "poisson_sampled":
+    case "uniform_sampled": {
+      const samplingProbability = field(input, "samplingProbability", path, (v) => v >= 0 && v <= 1, "a probability in [0, 1]");
+      const inner = parseDpEvent(input.event, `${path}.event`);
+      if (inner.type !== "gaussian") fail(`${path}.event`, "only a Gaussian event can be subsampled");
+      return { type: input.type, samplingProbability, event: inner };
+    }
+    case "self_composed": {
+      const count = field(input, "count", path, (v) => Number.isSafeInteger(v) && v >= 0, "an integer ≥ 0");
+      return { type: "self_composed", count, event: parseDpEvent(input.event, `${path}.event`) };
+    }
+    case "composed": {
+      if (!Array.isArray(input.events)) fail(`${path}.events`, "expected an array");
+      return { type: "composed", events: input.events.map((e, i) => parseDpEvent(e, `${path}.events[${i}]`)) };
+    }
+    default:
+      return fail(`${path}.type`, `unknown event type ${JSON.stringify(input.type)}`);
+  }
+}
+
+/**
+ * Flattens events into atoms, merging identical (sampling, q, σ) so that a
+ * ledger of 10⁴ identical rounds costs one RDP curve.
+ */
+export function toAtoms(events: readonly DpEvent[]): Atom[] {
+  const merged = new Map<string, Atom>();
+  const visit = (e: DpEvent, times: number): void => {
+    switch (e.type) {
+      case "composed":
+        for (const inner of e.events) visit(inner, times);
+        return;
+      case "self_composed":
+        visit(e.event, times * e.count);
+        return;
+      default: {
+        const atom = atomOf(e);
+        const key = `${atom.sampling}|${atom.q}|${atom.sigma}`;
+        const seen = merged.get(key);
+        if (seen) seen.count += times;
+        else merged.set(key, { ...atom, count: times });
+      }
+    }
+  };
+  for (const e of events) visit(e, 1);
+  return [...merged.values()].filter((a) => a.count > 0);
+}
+
+function atomOf(e: DpEvent): Omit<Atom, "count"> {
+  if (e.type === "gaussian") return { sampling: "none", q: 1, sigma: e.noiseMultiplier };
+  if ((e.type === "poisson_sampled" || e.type === "uniform_sampled") && e.event.type === "gaussian") {
+    // Sampling everyone is no subsampling; GDP then uses the exact μ, not the CLT.
+    if (e.samplingProbability === 1) return { sampling: "none", q: 1, sigma: e.event.noiseMultiplier };
+    return { sampling: e.type === "poisson_sampled" ? "poisson" : "uniform", q: e.samplingProbability, sigma: e.event.noiseMultiplier };
+  }
+  throw new TypeError(`unsupported event ${JSON.stringify(e)}; validate events with parseDpEvent`);
+}

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+
+/** The model every hospital trains; the server builds round 0's weights from it. */
+export const modelSpecSchema = z.object({
+  kind: z.literal('small-cnn'),
+  inputSize: z.number().int().min(8).max(512),
+  channels: z.number().int().min(1).max(4),
+  numClasses: z.number().int().min(2).max(100),
+  seed: z.number().int().nonnegative(),
+});
+export type ModelSpec = z.infer<typeof modelSpecSchema>;
+
+export const trainingConfigSchema = z.object({
+  epochs: z.number().int().min(1).max(100),
+  batchSize: z.number().int().min(1).max(1024),
+  learningRate: z.number().positive().max(1),
+});
+export type TrainingConfig = z.infer<typeof trainingConfigSchema>;
+
+export const federationConfigSchema = z.object({
+  id: z.string().min(1),
+  name: z.string().min(1),
+  rounds: z.number().int().min(1).max(10_000),
+  /** Hospitals that must be connected before a round starts. */
+  minClients: z.number().int().min(1).max(10_000),
+  /** Valid updates needed to release an aggregate (defaults to minClients): never average fewer. */
+  minUpdates: z.number().int().min(1).max(10_000).optional(),
+  roundDeadlineMs: z.number().int().min(1_000),
+  /** Largest accepted update, in bytes of the binary weights payload. */
+  maxUpdateBytes: z.number().int().positive(),
+  /** Uploads arrive in chunks no larger than this; Socket.io's buffer limit is sized from it. */
+  chunkBytes: z.number().int().min(1024),
+  model: modelSpecSchema,
+  training: trainingConfigSchema,
+});
+export type FederationConfig = z.infer<typeof federationConfigSchema>;

@@ -1,0 +1,5 @@
+export * from './tensors';
+export * from './weights-codec';
+export * from './config';
+export * from './messages';
+export * from './validate';

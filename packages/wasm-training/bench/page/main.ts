@@ -1,0 +1,63 @@
+import * as tf from '@tensorflow/tfjs';
+import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import '@tensorflow/tfjs-backend-webgpu';
+import { registerWasmTrainingKernels } from '../../src';
+import { benchInputs, benchModels, trainStep } from '../models';
+import type { BenchRequest, BenchResult } from './protocol';
+
+async function init(request: BenchRequest): Promise<number | null> {
+  if (request.backend === 'wasm') {
+    // The .wasm files are served next to this bundle.
+    setWasmPaths(new URL('./', location.href).href);
+    if (request.threads !== undefined) setThreadsCount(request.threads);
+    registerWasmTrainingKernels();
+  }
+  if (!(await tf.setBackend(request.backend))) throw new Error(`backend ${request.backend} failed to initialise`);
+  await tf.ready();
+  return request.backend === 'wasm' ? getThreadsCount() : null;
+}
+
+window.runBench = async (request: BenchRequest): Promise<BenchResult> => {
+  const threads = await init(request);
+  const spec = benchModels().find((m) => m.name === request.model);
+  if (spec === undefined) throw new Error(`unknown model ${request.model}`);
+  const model = spec.build();
+  const x = benchInputs(spec, request.batch);
+  const y = spec.targets(request.batch);
+  const losses: number[] = [];
+  let step: () => Promise<void>;
+  if (request.mode === 'fit') {
+    model.compile({ optimizer: tf.train.adam(1e-3), loss: (t: tf.Tensor, p: tf.Tensor) => spec.loss(t, p) });
+    step = async () => {
+      const history = await model.fit(x, y, { batchSize: request.batch, epochs: 1, shuffle: false, verbose: 0 });
+      losses.push(Number(history.history['loss']?.[0]));
+    };
+  } else {
+    const optimizer = tf.train.adam(1e-3);
+    step = async () => {
+      const cost = trainStep(model, spec, optimizer, x, y);
+      losses.push((await cost.data())[0]!);
+      cost.dispose();
+    };
+  }
+  for (let i = 0; i < request.warmupSteps; i++) await step();
+  const start = performance.now();
+  let steps = 0;
+  while (steps < request.maxSteps && (steps < 2 || performance.now() - start < request.maxSeconds * 1000)) {
+    await step();
+    steps++;
+  }
+  const seconds = (performance.now() - start) / 1000;
+  tf.dispose([x, y]);
+  model.dispose();
+  return {
+    samplesPerS: (steps * request.batch) / seconds,
+    steps,
+    seconds,
+    firstLoss: losses[0] ?? NaN,
+    lastLoss: losses.at(-1) ?? NaN,
+    threads,
+    crossOriginIsolated: self.crossOriginIsolated,
+  };
+};
+document.title = 'ready';

@@ -1,0 +1,30 @@
+/** What the benchmark driver asks the page to run, and what it gets back. */
+export interface BenchRequest {
+  backend: 'wasm' | 'webgl' | 'cpu' | 'webgpu';
+  model: string;
+  batch: number;
+  /** wasm only: threads for XNNPACK's pool (needs cross-origin isolation). */
+  threads?: number;
+  /** 'loop': optimizer.minimize per batch (the project's path); 'fit': model.fit. */
+  mode: 'loop' | 'fit';
+  warmupSteps: number;
+  maxSteps: number;
+  /** Stop timing after this many seconds, with at least two steps done. */
+  maxSeconds: number;
+}
+
+export interface BenchResult {
+  samplesPerS: number;
+  steps: number;
+  seconds: number;
+  firstLoss: number;
+  lastLoss: number;
+  threads: number | null;
+  crossOriginIsolated: boolean;
+}
+
+declare global {
+  interface Window {
+    runBench(request: BenchRequest): Promise<BenchResult>;
+  }
+}

@@ -1,0 +1,1 @@
+export { registerWasmTrainingKernels, wasmTrainingKernelNames } from './register';

@@ -1,0 +1,77 @@
+import { backend_util, BatchMatMul, Conv2DBackpropFilter } from '@tensorflow/tfjs';
+import type { Conv2DBackpropFilterAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { allocate, f32 } from '../heap';
+import { WasmOps } from '../wasm_ops';
+
+/**
+ * dW[a,b,ci,co] = Σ_{n,y,x} x[n, y·s + a·d − top, x·s + b·d − left, ci] · dy[n,y,x,co]
+ *
+ * is one matrix product, dW = Pᵀ · dy, with dy read as [N·Ho·Wo, Co] in place
+ * and Pᵀ the transposed im2col of x: one row per filter tap (a, b, ci), one
+ * column per output pixel (n, y, x), zeros where the window hangs over the
+ * padding. Pᵀ · dy is exactly the form (no transposes, one batch) for which
+ * the wasm BatchMatMul uses XNNPACK's GEMM, and its [kh·kw·Ci, Co] result is
+ * already dW's layout. Pᵀ is gathered by a JS loop on the wasm heap.
+ */
+function conv2dBackpropFilter(args: {
+  inputs: { x: TensorInfo; dy: TensorInfo };
+  backend: WasmOps['backend'];
+  attrs: Conv2DBackpropFilterAttrs;
+}): TensorInfo {
+  const { x, dy } = args.inputs;
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs;
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false,
+    backend_util.convertConv2DDataFormat(dataFormat));
+  if (info.dataFormat !== 'channelsLast') {
+    throw new Error(`wasm Conv2DBackpropFilter supports NHWC only, got ${dataFormat}`);
+  }
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth } = info;
+  const taps = filterHeight * filterWidth * inChannels;
+  const pixels = batchSize * outHeight * outWidth;
+
+  const ops = new WasmOps(args.backend);
+  const patches = allocate(args.backend, [1, taps, pixels]);
+  ops.adopt(patches);
+  const src = f32(args.backend, x);
+  const dst = f32(args.backend, patches);
+  const sH = info.strideHeight;
+  const sW = info.strideWidth;
+  for (let a = 0; a < filterHeight; a++) {
+    for (let b = 0; b < filterWidth; b++) {
+      const rowShift = a * info.dilationHeight - info.padInfo.top;
+      const colShift = b * info.dilationWidth - info.padInfo.left;
+      // Output columns whose input column lies inside the image.
+      const oxStart = Math.max(0, Math.ceil(-colShift / sW));
+      const oxEnd = Math.min(outWidth, Math.floor((inWidth - 1 - colShift) / sW) + 1);
+      for (let ci = 0; ci < inChannels; ci++) {
+        let o = ((a * filterWidth + b) * inChannels + ci) * pixels;
+        for (let n = 0; n < batchSize; n++) {
+          for (let oy = 0; oy < outHeight; oy++) {
+            const r = oy * sH + rowShift;
+            if (r < 0 || r >= inHeight) {
+              dst.fill(0, o, o + outWidth);
+              o += outWidth;
+              continue;
+            }
+            const rowBase = ((n * inHeight + r) * inWidth + colShift) * inChannels + ci;
+            for (let ox = 0; ox < oxStart; ox++) dst[o++] = 0;
+            const step = sW * inChannels;
+            let i = rowBase + oxStart * step;
+            for (let ox = oxStart; ox < oxEnd; ox++, i += step) dst[o++] = src[i]!;
+            for (let ox = Math.max(oxStart, oxEnd); ox < outWidth; ox++) dst[o++] = 0;
+          }
+        }
+      }
+    }
+  }
+  const dyRows = ops.reshape(dy, [1, pixels, info.outChannels]);
+  const grad = ops.run(BatchMatMul, { a: patches, b: dyRows }, { transposeA: false, transposeB: false });
+  return ops.finish(ops.reshape(grad, filterShape));
+}
+
+export const conv2dBackpropFilterConfig: KernelConfig = {
+  kernelName: Conv2DBackpropFilter,
+  backendName: 'wasm',
+  kernelFunc: conv2dBackpropFilter as unknown as KernelFunc,
+};

@@ -1,0 +1,44 @@
+import { backend_util, Mean, Sum, util } from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { allocate, f32 } from '../heap';
+import type { WasmOps } from '../wasm_ops';
+
+/**
+ * Sum or mean over the leading axes of a float32 tensor (bias gradients,
+ * batch statistics: reduce N, H, W and keep channels). The wasm kernels first
+ * transpose the reduced axes innermost, a full copy through a generic
+ * transpose; summing rows of the [rows, cols] view in place needs no copy.
+ * Accumulates in float64, as the cpu backend does. Other reductions go to the
+ * original kernel.
+ */
+export function leadingAxesReduceOver(original: KernelConfig, kind: 'sum' | 'mean'): KernelConfig {
+  function reduce(args: {
+    inputs: { x: TensorInfo };
+    backend: WasmOps['backend'];
+    attrs: { axis: number | number[]; keepDims: boolean };
+  }): TensorInfo {
+    const { x } = args.inputs;
+    const axes = util.parseAxisParam(args.attrs.axis, x.shape).sort((a, b) => a - b);
+    const leading = axes.every((a, i) => a === i) && axes.length > 0 && axes.length < x.shape.length;
+    if (!leading || x.dtype !== 'float32') {
+      return original.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+    }
+    const rows = util.sizeFromShape(x.shape.slice(0, axes.length));
+    const cols = util.sizeFromShape(x.shape.slice(axes.length));
+    const outShape = args.attrs.keepDims
+      ? backend_util.expandShapeToKeepDim(x.shape.slice(axes.length), axes)
+      : x.shape.slice(axes.length);
+    const out = allocate(args.backend, outShape);
+    const src = f32(args.backend, x);
+    const dst = f32(args.backend, out);
+    const acc = new Float64Array(cols);
+    for (let r = 0; r < rows; r++) {
+      const base = r * cols;
+      for (let c = 0; c < cols; c++) acc[c] = acc[c]! + src[base + c]!;
+    }
+    const scale = kind === 'mean' && rows > 0 ? 1 / rows : 1;
+    for (let c = 0; c < cols; c++) dst[c] = acc[c]! * scale;
+    return out;
+  }
+  return { ...original, kernelName: kind === 'sum' ? Sum : Mean, kernelFunc: reduce as unknown as KernelFunc };
+}

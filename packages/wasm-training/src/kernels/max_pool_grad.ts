@@ -1,0 +1,68 @@
+import { backend_util, MaxPoolGrad } from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, MaxPoolGradAttrs, TensorInfo } from '@tensorflow/tfjs';
+import { allocate, f32 } from '../heap';
+import type { WasmOps } from '../wasm_ops';
+
+/**
+ * Max-pooling gradient: each window's dy goes to the first position (in
+ * row-major window order) holding the window's maximum, as in the cpu
+ * backend. tfjs-backend-wasm 4.22's C++ version visits, for every input
+ * pixel, every window that might contain it, and seeds its running maximum
+ * with FLT_MIN, so windows of negative values lose their gradient. This is a
+ * single pass over the windows, channels innermost, on views of the heap.
+ */
+function maxPoolGrad(args: {
+  inputs: { dy: TensorInfo; input: TensorInfo; output: TensorInfo };
+  backend: WasmOps['backend'];
+  attrs: MaxPoolGradAttrs;
+}): TensorInfo {
+  const { dy, input } = args.inputs;
+  const { filterSize, strides, pad, dimRoundingMode } = args.attrs;
+  const info = backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth } = info;
+
+  const out = allocate(args.backend, input.shape);
+  const x = f32(args.backend, input);
+  const g = f32(args.backend, dy);
+  const dx = f32(args.backend, out);
+  dx.fill(0);
+  const best = new Float32Array(channels);
+  const at = new Int32Array(channels);
+  for (let b = 0; b < batchSize; b++) {
+    for (let oy = 0; oy < outHeight; oy++) {
+      const top = oy * info.strideHeight - info.padInfo.top;
+      const rowEnd = Math.min(inHeight, top + info.filterHeight);
+      for (let ox = 0; ox < outWidth; ox++) {
+        const left = ox * info.strideWidth - info.padInfo.left;
+        const colEnd = Math.min(inWidth, left + info.filterWidth);
+        best.fill(-Infinity);
+        at.fill(-1);
+        for (let r = Math.max(0, top); r < rowEnd; r++) {
+          for (let c = Math.max(0, left); c < colEnd; c++) {
+            const base = ((b * inHeight + r) * inWidth + c) * channels;
+            for (let ch = 0; ch < channels; ch++) {
+              const v = x[base + ch]!;
+              if (v > best[ch]!) {
+                best[ch] = v;
+                at[ch] = base + ch;
+              }
+            }
+          }
+        }
+        const dyBase = ((b * outHeight + oy) * outWidth + ox) * channels;
+        for (let ch = 0; ch < channels; ch++) {
+          const target = at[ch]!;
+          if (target >= 0) dx[target] = dx[target]! + g[dyBase + ch]!;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+export const maxPoolGradConfig: KernelConfig = {
+  kernelName: MaxPoolGrad,
+  backendName: 'wasm',
+  kernelFunc: maxPoolGrad as unknown as KernelFunc,
+};

@@ -1,0 +1,62 @@
+import { BatchMatMul, getKernel, Mean, registerKernel, Sum, unregisterKernel } from '@tensorflow/tfjs';
+import type { KernelConfig } from '@tensorflow/tfjs';
+// Registers the wasm backend and its kernels first: the kernels below compose them.
+import '@tensorflow/tfjs-backend-wasm';
+import { batchMatMulConfigOver } from './kernels/batch_mat_mul';
+import { conv2dBackpropFilterConfig } from './kernels/conv2d_backprop_filter';
+import { conv2dBackpropInputConfig } from './kernels/conv2d_backprop_input';
+import { depthwiseBackpropFilterConfig } from './kernels/depthwise_backprop_filter';
+import { depthwiseBackpropInputConfig } from './kernels/depthwise_backprop_input';
+import { leadingAxesReduceOver } from './kernels/leading_axes_reduce';
+import { maxPoolGradConfig } from './kernels/max_pool_grad';
+
+/** Gradient kernels tfjs-backend-wasm 4.22 lacks. */
+const missingKernels: KernelConfig[] = [
+  conv2dBackpropFilterConfig,
+  depthwiseBackpropInputConfig,
+  depthwiseBackpropFilterConfig,
+];
+
+/** Kernels tfjs-backend-wasm has as slow scalar loops, replaced outright. */
+const replacedKernels: KernelConfig[] = [conv2dBackpropInputConfig, maxPoolGradConfig];
+
+/** Kernels whose fast cases are intercepted; the rest go to the original. */
+const wrappers: Array<[string, (original: KernelConfig) => KernelConfig]> = [
+  [BatchMatMul, batchMatMulConfigOver],
+  [Sum, (original) => leadingAxesReduceOver(original, 'sum')],
+  [Mean, (original) => leadingAxesReduceOver(original, 'mean')],
+];
+
+/** Names of every kernel this package registers for 'wasm'. */
+export const wasmTrainingKernelNames: readonly string[] = [
+  ...[...missingKernels, ...replacedKernels].map((k) => k.kernelName),
+  ...wrappers.map(([name]) => name),
+];
+
+const installed = new Set<KernelConfig['kernelFunc']>();
+
+function install(config: KernelConfig, previous: KernelConfig | undefined): void {
+  if (previous !== undefined) unregisterKernel(config.kernelName, 'wasm');
+  // Keep the original setup: if the backend initialises after this call, the
+  // original kernel's cwrap still has to happen for the code we delegate to.
+  const setupFunc = config.setupFunc ?? previous?.setupFunc;
+  registerKernel(setupFunc === undefined ? config : { ...config, setupFunc });
+  installed.add(config.kernelFunc);
+}
+
+/**
+ * Registers, for the 'wasm' backend, the gradient kernels that training a
+ * tf.layers model needs and tfjs-backend-wasm lacks, and replaces the slow
+ * paths of the kernels a training step spends its time in (see README).
+ * Idempotent; platform-free (no DOM, no Node APIs).
+ */
+export function registerWasmTrainingKernels(): void {
+  for (const config of [...missingKernels, ...replacedKernels]) {
+    const current = getKernel(config.kernelName, 'wasm');
+    if (current === undefined || !installed.has(current.kernelFunc)) install(config, current);
+  }
+  for (const [name, wrap] of wrappers) {
+    const current = getKernel(name, 'wasm');
+    if (current !== undefined && !installed.has(current.kernelFunc)) install(wrap(current), current);
+  }
+}

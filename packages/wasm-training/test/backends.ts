@@ -1,0 +1,55 @@
+import * as tf from '@tensorflow/tfjs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { registerWasmTrainingKernels } from '../src';
+
+const require = createRequire(import.meta.url);
+
+/** Initialises the wasm backend in Node from the package's own .wasm files. */
+export async function initWasm(): Promise<void> {
+  const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+  setWasmPaths(`${dist}${path.sep}`);
+  registerWasmTrainingKernels();
+  if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend failed to initialise');
+}
+
+/** Runs `f` on the named backend and returns its outputs as plain arrays. */
+export async function onBackend(backend: 'cpu' | 'wasm', f: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
+  if (!(await tf.setBackend(backend))) throw new Error(`${backend} backend failed to initialise`);
+  const out = tf.tidy(f);
+  const list = Array.isArray(out) ? out : [out];
+  const values = list.map((t) => Float32Array.from(t.dataSync()));
+  tf.dispose(list);
+  return values;
+}
+
+/** Deterministic pseudo-random data, so that a failure reproduces. */
+export function randomData(size: number, seed: number): Float32Array {
+  const out = new Float32Array(size);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
+    out[i] = ((s >>> 0) / 0xffffffff) * 2 - 1;
+  }
+  return out;
+}
+
+/**
+ * Element-wise |actual − expected| ≤ tol · max|expected|: the gradients are
+ * long float32 sums whose rounding error scales with their magnitude.
+ */
+export function expectClose(actual: Float32Array, expected: Float32Array, tol = 1e-4): void {
+  if (actual.length !== expected.length) {
+    throw new Error(`length ${actual.length} ≠ expected ${expected.length}`);
+  }
+  let scale = 0;
+  for (const v of expected) scale = Math.max(scale, Math.abs(v));
+  const limit = tol * Math.max(scale, 1e-6);
+  for (let i = 0; i < actual.length; i++) {
+    const diff = Math.abs(actual[i]! - expected[i]!);
+    if (!(diff <= limit)) {
+      throw new Error(`element ${i}: ${actual[i]} vs expected ${expected[i]} (|diff| ${diff} > ${limit})`);
+    }
+  }
+}

@@ -1,0 +1,146 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { expectClose, initWasm, onBackend, randomData } from './backends';
+
+type Explicit = [[number, number], [number, number], [number, number], [number, number]];
+type Pad = 'same' | 'valid' | number | Explicit;
+
+/** Kernel attributes; optional ones may be undefined, as tfjs's own ops pass them. */
+const attrs = (a: object): tf.NamedAttrMap => a as tf.NamedAttrMap;
+interface ConvCase {
+  name: string;
+  x: [number, number, number, number];
+  filter: [number, number, number, number];
+  strides: [number, number];
+  pad: Pad;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+const convCases: ConvCase[] = [
+  { name: '3×3 stride 1 valid', x: [2, 9, 9, 3], filter: [3, 3, 3, 4], strides: [1, 1], pad: 'valid' },
+  { name: '3×3 stride 1 same', x: [2, 8, 7, 2], filter: [3, 3, 2, 5], strides: [1, 1], pad: 'same' },
+  { name: '3×3 stride 2 same, odd size', x: [2, 9, 9, 3], filter: [3, 3, 3, 4], strides: [2, 2], pad: 'same' },
+  { name: '3×3 stride 2 same, even size', x: [1, 10, 8, 2], filter: [3, 3, 2, 3], strides: [2, 2], pad: 'same' },
+  { name: '3×3 stride 2 valid, unread last row', x: [2, 10, 10, 2], filter: [3, 3, 2, 3], strides: [2, 2], pad: 'valid' },
+  { name: '2×3 filter, strides 1×2, same', x: [2, 7, 9, 3], filter: [2, 3, 3, 2], strides: [1, 2], pad: 'same' },
+  { name: '1×1 stride 2 valid', x: [3, 6, 6, 4], filter: [1, 1, 4, 3], strides: [2, 2], pad: 'valid' },
+  { name: '7×7 stride 2 same (DenseNet stem)', x: [2, 16, 16, 3], filter: [7, 7, 3, 4], strides: [2, 2], pad: 'same' },
+  { name: '2×2 stride 2 valid (U-Net up-conv)', x: [2, 8, 8, 4], filter: [2, 2, 4, 3], strides: [2, 2], pad: 'valid' },
+  { name: 'explicit padding', x: [2, 7, 7, 2], filter: [3, 3, 2, 3], strides: [1, 1], pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+  { name: 'numeric pad 1, stride 2, ceil', x: [1, 8, 8, 2], filter: [3, 3, 2, 2], strides: [2, 2], pad: 1, dimRoundingMode: 'ceil' },
+  { name: 'single input channel (first layer)', x: [4, 12, 12, 1], filter: [3, 3, 1, 8], strides: [1, 1], pad: 'valid' },
+];
+
+function outShape(c: ConvCase): [number, number, number, number] {
+  const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad, c.dimRoundingMode);
+  return info.outShape;
+}
+
+beforeAll(initWasm);
+
+describe('Conv2DBackpropFilter on wasm matches cpu', () => {
+  for (const c of convCases) {
+    it(c.name, async () => {
+      const dyShape = outShape(c);
+      const xData = randomData(c.x.reduce((a, b) => a * b), 1);
+      const dyData = randomData(dyShape.reduce((a, b) => a * b), 2);
+      const run = () => tf.engine().runKernel('Conv2DBackpropFilter',
+        { x: tf.tensor4d(xData, c.x), dy: tf.tensor4d(dyData, dyShape) },
+        attrs({ strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: c.dimRoundingMode, filterShape: c.filter }),
+      ) as tf.Tensor;
+      const [expected] = await onBackend('cpu', run);
+      const [actual] = await onBackend('wasm', run);
+      expectClose(actual!, expected!);
+    });
+  }
+});
+
+describe('Conv2DBackpropInput on wasm matches cpu', () => {
+  for (const c of convCases) {
+    it(c.name, async () => {
+      const dyShape = outShape(c);
+      const wData = randomData(c.filter.reduce((a, b) => a * b), 3);
+      const dyData = randomData(dyShape.reduce((a, b) => a * b), 4);
+      const run = () => tf.engine().runKernel('Conv2DBackpropInput',
+        { dy: tf.tensor4d(dyData, dyShape), filter: tf.tensor4d(wData, c.filter) },
+        attrs({ strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: c.dimRoundingMode, inputShape: c.x }),
+      ) as tf.Tensor;
+      const [expected] = await onBackend('cpu', run);
+      const [actual] = await onBackend('wasm', run);
+      expect(actual!.length).toBe(c.x.reduce((a, b) => a * b));
+      expectClose(actual!, expected!);
+    });
+  }
+});
+
+interface DepthwiseCase extends ConvCase { dilations: [number, number] }
+
+const depthwiseCases: DepthwiseCase[] = [
+  { name: '3×3 stride 1 same', x: [2, 8, 8, 3], filter: [3, 3, 3, 1], strides: [1, 1], dilations: [1, 1], pad: 'same' },
+  { name: '3×3 stride 1 valid, multiplier 2', x: [2, 7, 9, 2], filter: [3, 3, 2, 2], strides: [1, 1], dilations: [1, 1], pad: 'valid' },
+  { name: '3×3 stride 2 same', x: [2, 9, 8, 4], filter: [3, 3, 4, 1], strides: [2, 2], dilations: [1, 1], pad: 'same' },
+  { name: '3×3 stride 2 valid, even size, multiplier 3', x: [1, 10, 10, 2], filter: [3, 3, 2, 3], strides: [2, 2], dilations: [1, 1], pad: 'valid' },
+  { name: '3×3 dilation 2 same', x: [2, 11, 11, 3], filter: [3, 3, 3, 1], strides: [1, 1], dilations: [2, 2], pad: 'same' },
+  { name: '2×3 dilation 2×1 valid', x: [2, 9, 9, 2], filter: [2, 3, 2, 2], strides: [1, 1], dilations: [2, 1], pad: 'valid' },
+  { name: '5×5 explicit padding', x: [2, 8, 8, 2], filter: [5, 5, 2, 1], strides: [1, 1], dilations: [1, 1], pad: [[0, 0], [2, 1], [1, 2], [0, 0]] },
+];
+
+function depthwiseOutShape(c: DepthwiseCase): [number, number, number, number] {
+  return tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, c.dilations, c.pad, c.dimRoundingMode, true).outShape;
+}
+
+// tfjs-backend-cpu's depthwise backprop kernels ignore dilations (tfjs only
+// calls them with dilation 1), so dilated cases are checked through the
+// adjoint identity ⟨dy, conv(x, w)⟩ = ⟨dx, x⟩ = ⟨dw, w⟩ against the cpu
+// forward convolution, which does honour dilations.
+const undilated = depthwiseCases.filter((c) => c.dilations[0] === 1 && c.dilations[1] === 1);
+
+function depthwiseRun(c: DepthwiseCase, kernel: 'filter' | 'input', x: Float32Array, w: Float32Array, dy: Float32Array) {
+  const dyShape = depthwiseOutShape(c);
+  return () => kernel === 'filter'
+    ? tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter',
+      { x: tf.tensor4d(x, c.x), dy: tf.tensor4d(dy, dyShape) },
+      attrs({ strides: c.strides, dilations: c.dilations, pad: c.pad, dimRoundingMode: c.dimRoundingMode, filterShape: c.filter }),
+    ) as tf.Tensor
+    : tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput',
+      { dy: tf.tensor4d(dy, dyShape), filter: tf.tensor4d(w, c.filter) },
+      attrs({ strides: c.strides, dilations: c.dilations, pad: c.pad, dimRoundingMode: c.dimRoundingMode, inputShape: c.x }),
+    ) as tf.Tensor;
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+for (const kernel of ['filter', 'input'] as const) {
+  const name = kernel === 'filter' ? 'DepthwiseConv2dNativeBackpropFilter' : 'DepthwiseConv2dNativeBackpropInput';
+  describe(`${name} on wasm matches cpu`, () => {
+    for (const c of undilated) {
+      it(c.name, async () => {
+        const x = randomData(c.x.reduce((a, b) => a * b), 5);
+        const w = randomData(c.filter.reduce((a, b) => a * b), 6);
+        const dy = randomData(depthwiseOutShape(c).reduce((a, b) => a * b), 7);
+        const [expected] = await onBackend('cpu', depthwiseRun(c, kernel, x, w, dy));
+        const [actual] = await onBackend('wasm', depthwiseRun(c, kernel, x, w, dy));
+        expectClose(actual!, expected!);
+      });
+    }
+  });
+  describe(`${name} on wasm is the adjoint of the cpu forward pass`, () => {
+    for (const c of depthwiseCases) {
+      it(c.name, async () => {
+        const x = randomData(c.x.reduce((a, b) => a * b), 8);
+        const w = randomData(c.filter.reduce((a, b) => a * b), 9);
+        const dy = randomData(depthwiseOutShape(c).reduce((a, b) => a * b), 10);
+        const [forward] = await onBackend('cpu', () => tf.depthwiseConv2d(
+          tf.tensor4d(x, c.x), tf.tensor4d(w, c.filter), c.strides, c.pad, 'NHWC', c.dilations, c.dimRoundingMode));
+        const [grad] = await onBackend('wasm', depthwiseRun(c, kernel, x, w, dy));
+        const lhs = dot(dy, forward!);
+        const rhs = dot(grad!, kernel === 'filter' ? w : x);
+        expect(Math.abs(lhs - rhs)).toBeLessThan(1e-4 * (Math.abs(lhs) + 1));
+      });
+    }
+  });
+}

@@ -1,0 +1,4 @@
+export * from './server';
+export * from './store';
+export * from './coordinator';
+export * from './fedavg';

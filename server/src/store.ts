@@ -1,0 +1,206 @@
+import Database from 'better-sqlite3';
+import type { BackendName, FederationConfig, NamedTensor } from '@fedward/protocol';
+import { decodeWeights, encodeWeights } from '@fedward/protocol';
+
+/**
+ * Everything the server must not forget, in one SQLite file: federations, enrolment tokens
+ * (hashed), every finished round's global weights, who took part and what they measured.
+ * A round's weights and its participants are written in one transaction, so after a crash
+ * the file holds either the whole round or none of it.
+ */
+const SCHEMA = `
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = FULL;
+PRAGMA foreign_keys = ON;
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS federations (
+  id TEXT PRIMARY KEY,
+  config TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  federation_id TEXT NOT NULL REFERENCES federations(id),
+  hospital TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS rounds (
+  federation_id TEXT NOT NULL REFERENCES federations(id),
+  round INTEGER NOT NULL,
+  weights BLOB NOT NULL,
+  completed_at INTEGER NOT NULL,
+  PRIMARY KEY (federation_id, round)
+);
+CREATE TABLE IF NOT EXISTS participants (
+  federation_id TEXT NOT NULL,
+  round INTEGER NOT NULL,
+  hospital TEXT NOT NULL,
+  train_samples INTEGER NOT NULL,
+  train_loss REAL NOT NULL,
+  backend TEXT NOT NULL,
+  PRIMARY KEY (federation_id, round, hospital),
+  FOREIGN KEY (federation_id, round) REFERENCES rounds(federation_id, round)
+);
+CREATE TABLE IF NOT EXISTS evaluations (
+  federation_id TEXT NOT NULL,
+  round INTEGER NOT NULL,
+  hospital TEXT NOT NULL,
+  test_samples INTEGER NOT NULL,
+  accuracy REAL NOT NULL,
+  loss REAL NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (federation_id, round, hospital)
+);
+`;
+
+export interface Contribution {
+  hospital: string;
+  trainSamples: number;
+  trainLoss: number;
+  backend: BackendName;
+}
+
+export interface EvaluationRow {
+  round: number;
+  hospital: string;
+  testSamples: number;
+  accuracy: number;
+  loss: number;
+}
+
+export interface TokenRow {
+  id: number;
+  hospital: string;
+  createdAt: number;
+  revoked: boolean;
+}
+
+export class Store {
+  private readonly db: Database.Database;
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.exec(SCHEMA);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  getSetting(key: string): string | undefined {
+    const row = this.db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  setSetting(key: string, value: string): void {
+    this.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  /** The most recently created federation (the one this server runs), if any. */
+  currentFederation(): FederationConfig | undefined {
+    const row = this.db.prepare('SELECT config FROM federations ORDER BY created_at DESC, rowid DESC LIMIT 1').get() as
+      | { config: string }
+      | undefined;
+    return row ? (JSON.parse(row.config) as FederationConfig) : undefined;
+  }
+
+  /** Creates a federation together with its round-0 (initial) global weights. */
+  createFederation(config: FederationConfig, initial: readonly NamedTensor[]): void {
+    this.db.transaction(() => {
+      this.db.prepare('INSERT INTO federations (id, config, created_at) VALUES (?, ?, ?)').run(config.id, JSON.stringify(config), Date.now());
+      this.db
+        .prepare('INSERT INTO rounds (federation_id, round, weights, completed_at) VALUES (?, 0, ?, ?)')
+        .run(config.id, encodeWeights(initial), Date.now());
+    })();
+  }
+
+  /** The last finished round and its global weights (round 0 = the initial model). */
+  latestRound(federationId: string): { round: number; weights: NamedTensor[] } {
+    const row = this.db
+      .prepare('SELECT round, weights FROM rounds WHERE federation_id = ? ORDER BY round DESC LIMIT 1')
+      .get(federationId) as { round: number; weights: Buffer } | undefined;
+    if (!row) throw new Error(`federation ${federationId} has no stored weights`);
+    return { round: row.round, weights: decodeWeights(row.weights) };
+  }
+
+  roundWeights(federationId: string, round: number): NamedTensor[] | undefined {
+    const row = this.db.prepare('SELECT weights FROM rounds WHERE federation_id = ? AND round = ?').get(federationId, round) as
+      | { weights: Buffer }
+      | undefined;
+    return row ? decodeWeights(row.weights) : undefined;
+  }
+
+  /** Stores a finished round atomically: the released weights and every contribution. */
+  saveRound(federationId: string, round: number, weights: readonly NamedTensor[], contributions: readonly Contribution[]): void {
+    const insertRound = this.db.prepare('INSERT INTO rounds (federation_id, round, weights, completed_at) VALUES (?, ?, ?, ?)');
+    const insertParticipant = this.db.prepare(
+      'INSERT INTO participants (federation_id, round, hospital, train_samples, train_loss, backend) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.db.transaction(() => {
+      insertRound.run(federationId, round, encodeWeights(weights), Date.now());
+      for (const c of contributions) {
+        insertParticipant.run(federationId, round, c.hospital, c.trainSamples, c.trainLoss, c.backend);
+      }
+    })();
+  }
+
+  rounds(federationId: string): { round: number; completedAt: number; participants: Contribution[] }[] {
+    const rounds = this.db
+      .prepare('SELECT round, completed_at AS completedAt FROM rounds WHERE federation_id = ? AND round > 0 ORDER BY round')
+      .all(federationId) as { round: number; completedAt: number }[];
+    const participants = this.db
+      .prepare(
+        'SELECT round, hospital, train_samples AS trainSamples, train_loss AS trainLoss, backend FROM participants WHERE federation_id = ? ORDER BY round, hospital',
+      )
+      .all(federationId) as (Contribution & { round: number })[];
+    return rounds.map((r) => ({
+      ...r,
+      participants: participants.filter((p) => p.round === r.round).map(({ round: _round, ...c }) => c),
+    }));
+  }
+
+  saveEvaluation(federationId: string, e: EvaluationRow): void {
+    this.db
+      .prepare(
+        `INSERT INTO evaluations (federation_id, round, hospital, test_samples, accuracy, loss, at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(federation_id, round, hospital) DO UPDATE SET test_samples = excluded.test_samples,
+           accuracy = excluded.accuracy, loss = excluded.loss, at = excluded.at`,
+      )
+      .run(federationId, e.round, e.hospital, e.testSamples, e.accuracy, e.loss, Date.now());
+  }
+
+  evaluations(federationId: string): EvaluationRow[] {
+    return this.db
+      .prepare(
+        'SELECT round, hospital, test_samples AS testSamples, accuracy, loss FROM evaluations WHERE federation_id = ? ORDER BY round, hospital',
+      )
+      .all(federationId) as EvaluationRow[];
+  }
+
+  addToken(federationId: string, hospital: string, tokenHash: string): number {
+    const r = this.db
+      .prepare('INSERT INTO tokens (federation_id, hospital, token_hash, created_at) VALUES (?, ?, ?, ?)')
+      .run(federationId, hospital, tokenHash, Date.now());
+    return Number(r.lastInsertRowid);
+  }
+
+  findToken(tokenHash: string): { id: number; federationId: string; hospital: string } | undefined {
+    return this.db
+      .prepare('SELECT id, federation_id AS federationId, hospital FROM tokens WHERE token_hash = ? AND revoked_at IS NULL')
+      .get(tokenHash) as { id: number; federationId: string; hospital: string } | undefined;
+  }
+
+  revokeToken(id: number): boolean {
+    return this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(Date.now(), id).changes > 0;
+  }
+
+  tokens(federationId: string): TokenRow[] {
+    return (
+      this.db
+        .prepare('SELECT id, hospital, created_at AS createdAt, revoked_at AS revokedAt FROM tokens WHERE federation_id = ? ORDER BY id')
+        .all(federationId) as { id: number; hospital: string; createdAt: number; revokedAt: number | null }[]
+    ).map(({ revokedAt, ...t }) => ({ ...t, revoked: revokedAt !== null }));
+  }
+}

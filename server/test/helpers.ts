@@ -1,0 +1,59 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { participate, type ClientEvent } from '@fedward/client';
+import { MemoryDataset, createModel, seededRandom, type ModelEngine } from '@fedward/models';
+import type { NamedTensor } from '@fedward/protocol';
+
+export const tempDb = (): string => join(mkdtempSync(join(tmpdir(), 'fedward-')), 'fedward.sqlite');
+
+/** Noisy discs; class 1 carries a small bright spot. Each hospital has its own brightness and noise. */
+export function hospitalData(size: number, n: number, seed: number, profile = { gain: 1, noise: 0.15 }): MemoryDataset {
+  const rand = seededRandom(seed);
+  return new MemoryDataset(
+    Array.from({ length: n }, (_, i) => {
+      const label = i % 2;
+      const x = new Float32Array(size * size);
+      const cx = size / 2;
+      const spotX = 3 + rand() * (size - 6);
+      const spotY = 3 + rand() * (size - 6);
+      for (let r = 0; r < size; r++) {
+        for (let c = 0; c < size; c++) {
+          const inside = (r - cx) ** 2 + (c - cx) ** 2 < (size * 0.45) ** 2 ? 0.4 : 0;
+          const spot = label && (r - spotY) ** 2 + (c - spotX) ** 2 < 5 ? 0.8 : 0;
+          x[r * size + c] = profile.gain * (inside + spot) + profile.noise * (rand() - 0.5);
+        }
+      }
+      return { x, label };
+    }),
+  );
+}
+
+/** Wraps the real engine to record which global weights each round started from. */
+export function recordingModel(log: NamedTensor[][]): (spec: Parameters<typeof createModel>[0]) => ModelEngine {
+  return (spec) => {
+    const engine = createModel(spec);
+    const setWeights = engine.setWeights.bind(engine);
+    engine.setWeights = (w) => {
+      log.push(w.map((t) => ({ ...t, values: t.values.slice() })));
+      setWeights(w);
+    };
+    return engine;
+  };
+}
+
+export async function runToEnd(events: AsyncGenerator<ClientEvent, void>, seen: ClientEvent[] = []): Promise<ClientEvent[]> {
+  for await (const e of events) seen.push(e);
+  return seen;
+}
+
+export function client(url: string, token: string, size: number, seed: number, extra: { log?: NamedTensor[][]; profile?: { gain: number; noise: number } } = {}) {
+  return participate({
+    url,
+    token,
+    backend: 'cpu',
+    train: hospitalData(size, 40, seed, extra.profile),
+    test: hospitalData(size, 24, seed + 1000, extra.profile),
+    createModel: extra.log ? (c) => recordingModel(extra.log!)(c.model) : (c) => createModel(c.model),
+  });
+}

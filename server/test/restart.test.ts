@@ -1,0 +1,102 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ClientEvent } from '@fedward/client';
+import { useBackend } from '@fedward/models';
+import { decodeWeights, type NamedTensor } from '@fedward/protocol';
+import { client, tempDb } from './helpers';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const main = resolve(here, '../src/main.ts');
+
+
+function freePort(): Promise<number> {
+  return new Promise((ok) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => ok(port));
+    });
+  });
+}
+
+function launch(db: string, port: number, tokensFile: string): Promise<ChildProcess> {
+  // node --import tsx (not the tsx wrapper) so that a kill reaches the server process itself.
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', main, '--db', db, '--port', String(port), '--rounds', '2', '--min-clients', '2', '--input-size', '16',
+      '--epochs', '1', '--batch-size', '8', '--learning-rate', '0.01', '--enrol', 'left,right', '--tokens-file', tokensFile],
+    { env: { ...process.env, FEDWARD_ADMIN_PASSWORD: 'pw' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  return new Promise((ok, fail) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('Admin dashboard')) ok(child);
+    });
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => fail(new Error(`server exited with ${code}: ${out}`)));
+  });
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 120_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out waiting for ' + what);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const sameWeights = (a: NamedTensor[], b: NamedTensor[]) =>
+  a.length === b.length && a.every((t, i) => t.name === b[i]!.name && t.values.every((v, k) => v === b[i]!.values[k]));
+
+beforeAll(async () => {
+  await useBackend(['cpu']);
+});
+
+describe('server restart', () => {
+  it('continues at round 2 from round 1’s stored weights after a kill -9', async () => {
+    const db = tempDb();
+    const tokensFile = join(dirname(db), 'tokens.json');
+    const port = await freePort();
+    let server = await launch(db, port, tokensFile);
+    const tokens = JSON.parse(readFileSync(tokensFile, 'utf8')) as Record<string, string>;
+
+    const logs: NamedTensor[][][] = [[], []];
+    const events: ClientEvent[][] = [[], []];
+    const runs = ['left', 'right'].map(async (name, i) => {
+      for await (const e of client(`http://127.0.0.1:${port}`, tokens[name]!, 16, i + 5, { log: logs[i] })) events[i]!.push(e);
+    });
+
+    const reader = () => new Database(db, { readonly: true, fileMustExist: true });
+    await until(() => existsSync(db) && (reader().prepare('SELECT count(*) AS n FROM rounds WHERE round = 1').get() as { n: number }).n === 1, 'round 1');
+    server.kill('SIGKILL');
+    await new Promise((r) => server.once('exit', r));
+    const killedAt = events.map((e) => e.length);
+
+    server = await launch(db, port, tokensFile);
+    await Promise.all(runs);
+    server.kill('SIGTERM');
+
+    const stored = reader();
+    const rounds = stored.prepare('SELECT round, weights FROM rounds ORDER BY round').all() as { round: number; weights: Buffer }[];
+    expect(rounds.map((r) => r.round)).toEqual([0, 1, 2]);
+    const w1 = decodeWeights(rounds[1]!.weights);
+    // The enrolment tokens survived the restart too (the clients reconnected with them).
+    expect(Object.keys(JSON.parse(readFileSync(tokensFile, 'utf8')))).toEqual(['left', 'right']);
+
+    for (let i = 0; i < 2; i++) {
+      const seen = events[i]!;
+      expect(seen.slice(killedAt[i]!).some((e) => e.type === 'disconnected')).toBe(true);
+      expect(seen.filter((e) => e.type === 'uploaded').map((e) => (e as { round: number }).round)).toEqual([1, 2]);
+      // Each connected / round-start / round-result event set the model's weights once, in order.
+      const loads = seen.filter((e) => e.type === 'connected' || e.type === 'round-start' || e.type === 'round-result');
+      const round2 = loads.findIndex((e) => e.type === 'round-start' && e.round === 2);
+      expect(round2).toBeGreaterThan(0);
+      expect(sameWeights(logs[i]![round2]!, w1)).toBe(true);
+    }
+  }, 240_000);
+});
