@@ -23,7 +23,7 @@ import {
   type ServerToHospital,
   type TrainingConfig,
 } from '@fedward/protocol';
-import { createModel, useBackend } from '@fedward/models';
+import { createModel, activateBackend } from '@fedward/models';
 import { Coordinator, type HospitalLink } from './coordinator';
 import { hashPassword, hashToken, newPassword, newToken, verifyPassword } from './secrets';
 import { serveApp } from './static-files';
@@ -150,6 +150,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       res.end(JSON.stringify({ ok: true, federation: config.id, phase: coordinator.phase, round: coordinator.round }));
       return;
     }
+    if (req.url === '/api/federation') {
+      // Lets the hospital app check its token and learn the model's input size before importing.
+      const auth = req.headers.authorization ?? '';
+      const found = auth.startsWith('Bearer ') ? store.findToken(hashToken(auth.slice(7))) : undefined;
+      if (!found || found.federationId !== config.id) {
+        res.writeHead(401, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'unknown or revoked enrolment token: ask the federation admin for a new one' }));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ hospital: found.hospital, config }));
+      return;
+    }
     if (req.url === '/admin') {
       res.writeHead(301, { location: '/admin/' }).end();
       return;
@@ -203,7 +216,7 @@ async function createFederation(store: Store, overrides: FederationOverrides): P
     training: { ...DEFAULT_FEDERATION.training, ...overrides.training },
   });
   // The server builds round 0's weights itself so every hospital starts from the same model.
-  await useBackend(['cpu']);
+  await activateBackend(['cpu']);
   const model = createModel(config.model);
   store.createFederation(config, model.getWeights());
   model.dispose();

@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { io as connect } from 'socket.io-client';
-import { useBackend } from '@fedward/models';
+import { activateBackend } from '@fedward/models';
 import { encodeWeights, type FederationSnapshot, type ProtocolError } from '@fedward/protocol';
 import { startServer, type RunningServer } from '../src';
 import { client, runToEnd, tempDb } from './helpers';
@@ -19,7 +19,7 @@ afterEach(async () => {
   server = null;
 });
 beforeAll(async () => {
-  await useBackend(['cpu']);
+  await activateBackend(['cpu']);
 });
 
 describe('federation over a real Socket.io server', () => {

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ClientEvent } from '@fedward/client';
-import { useBackend } from '@fedward/models';
+import { activateBackend } from '@fedward/models';
 import { decodeWeights, type NamedTensor } from '@fedward/protocol';
 import { client, tempDb } from './helpers';
 
@@ -54,7 +54,7 @@ const sameWeights = (a: NamedTensor[], b: NamedTensor[]) =>
   a.length === b.length && a.every((t, i) => t.name === b[i]!.name && t.values.every((v, k) => v === b[i]!.values[k]));
 
 beforeAll(async () => {
-  await useBackend(['cpu']);
+  await activateBackend(['cpu']);
 });
 
 describe('server restart', () => {

@@ -81,6 +81,12 @@ export interface ReadBatchesOptions {
   normalization?: Normalization;
   /** Shuffle stored batches and slices within a bounded window; omit for stored order. */
   shuffleSeed?: string | number;
+  /**
+   * Slices held in the shuffle buffer (default 2048). Stored batches follow the import order,
+   * often one label folder after another, so mixing across many of them is what keeps a
+   * training batch from holding a single class. Memory grows with this, not with the dataset.
+   */
+  shuffleBuffer?: number;
   /** Keep only slices whose patient passes, e.g. a patient-disjoint split. */
   patientFilter?: (patientHash: string) => boolean;
   /** Label → class index; defaults to the sorted labels of the summary. */
@@ -351,26 +357,35 @@ export class SliceStore {
         patientHashes: items.map((it) => it.patient),
       };
     };
+    // Unshuffled: stored order. Shuffled: a buffer of up to `bufferSize` slices from many stored
+    // batches; each training batch draws random slices from it (swap-remove), then it refills.
+    const bufferSize = rng ? Math.max(batchSize, options.shuffleBuffer ?? 2048) : batchSize;
+    const draw = (n: number): Pending[] => {
+      if (!rng) return pending.splice(0, n);
+      const out: Pending[] = [];
+      for (let k = 0; k < n; k++) {
+        const i = Math.floor(rng.next() * pending.length);
+        out.push(pending[i] as Pending);
+        pending[i] = pending[pending.length - 1] as Pending;
+        pending.pop();
+      }
+      return out;
+    };
     for (const info of shuffle([...infos])) {
       const record = await this.db.get('batches', info.id);
       if (!record) continue; // removed while reading (e.g. "remove local data" during training)
       size = record.size;
       const area = size * size;
-      const fresh: Pending[] = [];
       for (let k = 0; k < record.count; k++) {
         const patient = info.patientHashes[k] ?? '';
         if (patientFilter && !patientFilter(patient)) continue;
         const item: Pending = { pixels: record.pixels.subarray(k * area, (k + 1) * area), label: info.labels[k] ?? '', patient };
         if (record.masks) item.mask = record.masks.subarray(k * area, (k + 1) * area);
-        fresh.push(item);
+        pending.push(item);
       }
-      pending = pending.concat(shuffle(fresh));
-      while (pending.length >= batchSize) {
-        yield emit(pending.slice(0, batchSize));
-        pending = pending.slice(batchSize);
-      }
+      while (pending.length >= bufferSize) yield emit(draw(batchSize));
     }
-    if (pending.length > 0) yield emit(pending);
+    while (pending.length > 0) yield emit(draw(Math.min(batchSize, pending.length)));
   }
 }
 

@@ -209,6 +209,23 @@ describe('readBatches streams training data', () => {
     expect(train.size + validation.size).toBe(new Set(seen).size);
   });
 
+  it('mixes labels across stored batches when shuffling, so no training batch is single-class by construction', async () => {
+    const store = await freshStore();
+    // Stored batches of 4 follow the folder order: all "lesion" batches, then all "normal" ones.
+    await importFiles(await folderImportFiles(join(pngDir, 'hospital-a')), { store, targetSize: 16, batchSize: 4 });
+    const stored: string[][] = [];
+    for await (const b of store.readBatches({ batchSize: 4 })) stored.push(b.labels);
+    expect(stored.filter((labels) => new Set(labels).size > 1).length).toBeLessThanOrEqual(1);
+    const mixed: string[][] = [];
+    const everySlice: string[] = [];
+    for await (const b of store.readBatches({ batchSize: 4, shuffleSeed: 3 })) {
+      mixed.push(b.labels);
+      everySlice.push(...b.patientHashes);
+    }
+    expect(mixed.filter((labels) => new Set(labels).size > 1).length).toBeGreaterThan(mixed.length / 3);
+    expect(everySlice.length).toBe(20);
+  });
+
   it('reads in-memory ImportFile objects (what a Web Worker gets from File handles)', async () => {
     const store = await freshStore();
     const onDisk = await folderImportFiles(join(pngDir, 'hospital-a'));

@@ -5,7 +5,7 @@ import type { BackendName } from '@fedward/protocol';
  * Activates a TF.js backend. Only cpu and webgl ship with @tensorflow/tfjs; wasm and webgpu are
  * registered by importing their packages, which the caller (app or worker) does when it wants them.
  */
-export async function useBackend(preferred: readonly BackendName[]): Promise<BackendName> {
+export async function activateBackend(preferred: readonly BackendName[]): Promise<BackendName> {
   const errors: string[] = [];
   for (const name of preferred) {
     try {

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ModelSpec } from '@fedward/protocol';
-import { MemoryDataset, createModel, seededRandom, useBackend } from '../src';
+import { MemoryDataset, createModel, seededRandom, activateBackend } from '../src';
 
 const spec: ModelSpec = { kind: 'small-cnn', inputSize: 16, channels: 1, numClasses: 2, seed: 7 };
 
@@ -23,7 +23,7 @@ function toyData(n: number, seed: number): MemoryDataset {
 }
 
 beforeAll(async () => {
-  await useBackend(['cpu']);
+  await activateBackend(['cpu']);
 });
 
 describe('small CNN engine', () => {

@@ -16,7 +16,7 @@ export interface BrentOptions {
 export interface BrentResult {
   /** Best estimate of the root (smallest |f| seen among the bracket ends). */
   root: number;
-  /** The final bracket: f(x) has opposite signs (or a zero) at its two ends. */
+  /** The final bracket: f has opposite signs at its two ends (both ends equal when f hit 0 exactly). */
   bracket: [number, number];
   /** f at the two bracket ends, in the same order. */
   values: [number, number];
@@ -68,9 +68,8 @@ export function brentRoot(f: (x: number) => number, a0: number, b0: number, opti
     }
     const tol = 0.5 * (xtol + rtol * Math.abs(b));
     const half = 0.5 * (c - b);
-    if (Math.abs(half) <= tol || fb === 0) {
-      return { root: b, bracket: [b, c], values: [fb, fc], iterations: iter };
-    }
+    if (fb === 0) return { root: b, bracket: [b, b], values: [0, 0], iterations: iter };
+    if (Math.abs(half) <= tol) return { root: b, bracket: [b, c], values: [fb, fc], iterations: iter };
 
     const canInterpolate = Number.isFinite(fa) && Number.isFinite(fb) && Number.isFinite(fc);
     if (canInterpolate && Math.abs(prevStep) >= tol && Math.abs(fa) > Math.abs(fb)) {

@@ -110,8 +110,9 @@ function clearlyAbove(bound: number, level: number): boolean {
 
 /**
  * min over orders of candidate(α, RDP(α)), computing the RDP only at orders
- * that could win (branch and bound). Integer orders (exact finite sums, cheap)
- * go first, largest down; then fractional orders (quadrature) in order of
+ * that could win (branch and bound). Integer orders (exact finite sums, cheap
+ * when small) go first, smallest up, so the large ones (sums of up to 1024
+ * terms) are usually bounded out; then fractional orders (quadrature) in order of
  * increasing lower bound, until no remaining bound is below min(best so far,
  * ceiling). Bounds on r(α) come from `rdpFloor` (valid at every order) and
  * from convexity (ConvexLowerBound); `candidateLowerBound` turns them into
@@ -147,7 +148,7 @@ function minimiseOverOrders(
   const integers: number[] = [];
   const fractional: number[] = [];
   orders.forEach((alpha, i) => (Number.isInteger(alpha) ? integers : fractional).push(i));
-  integers.sort((i, j) => (orders[j] ?? 0) - (orders[i] ?? 0));
+  integers.sort((i, j) => (orders[i] ?? 0) - (orders[j] ?? 0));
   for (const i of integers) {
     const alpha = orders[i] ?? NaN;
     if (index >= 0 && clearlyAbove(boundAt(alpha), Math.min(value, ceiling))) continue;

@@ -90,31 +90,39 @@ export function parseDpEvent(input: unknown, path = "event"): DpEvent {
   }
 }
 
+/** Key under which identical atoms are merged. */
+function atomKey(a: Omit<Atom, "count">): string {
+  return `${a.sampling}|${a.q}|${a.sigma}`;
+}
+
+/** Adds `times` runs of `event` to a map of merged atoms (see toAtoms). */
+export function addAtoms(into: Map<string, Atom>, event: DpEvent, times = 1): void {
+  switch (event.type) {
+    case "composed":
+      for (const inner of event.events) addAtoms(into, inner, times);
+      return;
+    case "self_composed":
+      addAtoms(into, event.event, times * event.count);
+      return;
+    default: {
+      if (times === 0) return;
+      const atom = atomOf(event);
+      const key = atomKey(atom);
+      const seen = into.get(key);
+      if (seen) seen.count += times;
+      else into.set(key, { ...atom, count: times });
+    }
+  }
+}
+
 /**
  * Flattens events into atoms, merging identical (sampling, q, σ) so that a
  * ledger of 10⁴ identical rounds costs one RDP curve.
  */
 export function toAtoms(events: readonly DpEvent[]): Atom[] {
   const merged = new Map<string, Atom>();
-  const visit = (e: DpEvent, times: number): void => {
-    switch (e.type) {
-      case "composed":
-        for (const inner of e.events) visit(inner, times);
-        return;
-      case "self_composed":
-        visit(e.event, times * e.count);
-        return;
-      default: {
-        const atom = atomOf(e);
-        const key = `${atom.sampling}|${atom.q}|${atom.sigma}`;
-        const seen = merged.get(key);
-        if (seen) seen.count += times;
-        else merged.set(key, { ...atom, count: times });
-      }
-    }
-  };
-  for (const e of events) visit(e, 1);
-  return [...merged.values()].filter((a) => a.count > 0);
+  for (const e of events) addAtoms(merged, e);
+  return [...merged.values()];
 }
 
 function atomOf(e: DpEvent): Omit<Atom, "count"> {

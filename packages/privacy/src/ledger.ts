@@ -13,7 +13,7 @@ import {
   type DeltaReport,
   type EpsilonReport,
 } from "./accountant";
-import { gaussianRounds, parseDpEvent, toAtoms, type Atom, type DpEvent } from "./events";
+import { addAtoms, gaussianRounds, parseDpEvent, toAtoms, type Atom, type DpEvent } from "./events";
 
 export interface LedgerEntry {
   event: DpEvent;
@@ -72,12 +72,7 @@ export class PrivacyLedger {
 
   private append(entry: LedgerEntry): void {
     this.list.push(entry);
-    for (const atom of toAtoms([entry.event])) {
-      const key = `${atom.sampling}|${atom.q}|${atom.sigma}`;
-      const seen = this.atomsByKey.get(key);
-      if (seen) seen.count += atom.count;
-      else this.atomsByKey.set(key, { ...atom });
-    }
+    addAtoms(this.atomsByKey, entry.event);
   }
 
   /** Validated copies of the entries, oldest first. */

@@ -4,9 +4,8 @@
  * Randomness comes from WebCrypto's getRandomValues (browsers and Node ≥ 19
  * expose it as globalThis.crypto), never from Math.random or a seeded PRNG:
  * predictable noise voids the DP guarantee. Normals come from Marsaglia's
- * polar method (no trigonometric calls, so about twice as fast as Box–Muller
- * in V8) on 53-bit uniforms in the open interval (0, 1), so log(0) cannot
- * occur.
+ * polar method (one log and one square root per pair, no trigonometric calls)
+ * on 52-bit uniforms that are never 0, so log(0) cannot occur.
  */
 
 /** Fills the buffer with uniformly random 32-bit words from a CSPRNG. */
@@ -27,7 +26,8 @@ export const cryptoRandomFill: RandomFill = (buffer) => {
 };
 
 const TWO_POW_26 = 67108864;
-const TWO_POW_MINUS_52 = 1 / 4503599627370496;
+const TWO_POW_52 = 4503599627370496;
+const TWO_POW_MINUS_52 = 1 / TWO_POW_52;
 /** One getRandomValues call's worth of words. */
 const POOL_WORDS = MAX_WORDS_PER_CALL;
 
@@ -57,9 +57,10 @@ function checkStd(std: number): void {
 
 /**
  * Writes (add = false) or adds (add = true) N(0, std²) draws into target.
- * Each attempt takes four words: two 53-bit uniforms (27 high bits of one
- * word, 26 of the next, offset by half a step) mapped to u, v ∈ (−1, 1), never
- * 0. Pairs with s = u² + v² ≥ 1 are rejected (probability 1 − π/4); otherwise
+ * Each attempt takes four words for two uniforms on (−1, 1): k is 52 random
+ * bits (26 from each word) and u = (2k + 1 − 2⁵²)/2⁵², an odd multiple of
+ * 2⁻⁵², exact in double precision and never 0, so s > 0 below. Pairs with
+ * s = u² + v² ≥ 1 are rejected (probability 1 − π/4); otherwise
  * u·√(−2 ln s / s) and v·√(−2 ln s / s) are independent standard normals.
  */
 function gaussianInto(target: Float32Array, std: number, add: boolean, random: RandomFill): void {
@@ -68,16 +69,22 @@ function gaussianInto(target: Float32Array, std: number, add: boolean, random: R
   let w = pool.next;
   const n = target.length;
   let i = 0;
+  let rejected = 0;
   while (i < n) {
     if (w + 4 > POOL_WORDS) {
       random(words);
       w = 0;
     }
-    const u = ((words[w]! >>> 5) * TWO_POW_26 + (words[w + 1]! >>> 6) + 0.5) * TWO_POW_MINUS_52 - 1;
-    const v = ((words[w + 2]! >>> 5) * TWO_POW_26 + (words[w + 3]! >>> 6) + 0.5) * TWO_POW_MINUS_52 - 1;
+    const u = (2 * ((words[w]! >>> 6) * TWO_POW_26 + (words[w + 1]! >>> 6)) + 1 - TWO_POW_52) * TWO_POW_MINUS_52;
+    const v = (2 * ((words[w + 2]! >>> 6) * TWO_POW_26 + (words[w + 3]! >>> 6)) + 1 - TWO_POW_52) * TWO_POW_MINUS_52;
     w += 4;
     const s = u * u + v * v;
-    if (s >= 1) continue;
+    if (s >= 1) {
+      // A real generator is rejected 1000 times in a row with probability 0.215^1000.
+      if (++rejected > 1000) throw new Error("random source looks broken: 1000 consecutive rejections");
+      continue;
+    }
+    rejected = 0;
     const f = std * Math.sqrt((-2 * Math.log(s)) / s);
     target[i] = add ? target[i]! + u * f : u * f;
     i++;

@@ -140,9 +140,8 @@ export function rdpSubsampledGaussian(q: number, sigma: number, alpha: number): 
 }
 
 /**
- * A one-step RDP curve over an order list, filled lazily: the accountant skips
- * orders that cannot be optimal, and the orders it skips (those close to 1)
- * are the slow ones.
+ * A one-step RDP curve over an order list, filled lazily because the
+ * accountant computes only the orders that could be optimal.
  */
 export class RdpCurve {
   private readonly values: Float64Array;

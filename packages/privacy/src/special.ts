@@ -47,7 +47,7 @@ function erfSmall(x: number): number {
 }
 
 /** erfc(x)·e^{x²} for x > 0.46875 (the scaled complementary error function). */
-export function erfcx(x: number): number {
+function erfcx(x: number): number {
   if (x <= 4) {
     let num = c(MID_NUM, 8) * x;
     let den = x;

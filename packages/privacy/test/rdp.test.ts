@@ -1,5 +1,16 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { DP_ACCOUNTING_ORDERS, OPACUS_ORDERS, TF_PRIVACY_ORDERS, rdpCurve, rdpSubsampledGaussian } from "../src/index";
+import {
+  DP_ACCOUNTING_ORDERS,
+  OPACUS_ORDERS,
+  TF_PRIVACY_ORDERS,
+  computeDelta,
+  computeEpsilon,
+  gaussianRounds,
+  rdpCurve,
+  rdpSubsampledGaussian,
+  rdpToDelta,
+  rdpToEpsilon,
+} from "../src/index";
 import { ErrorReport, loadVectors, num, rel } from "./reference";
 
 const V = loadVectors();
@@ -56,6 +67,30 @@ describe("rdp_values_single_step", () => {
   });
 });
 
+describe("fractional orders against 50-digit quadrature", () => {
+  // ε_RDP(α) computed with mpmath 1.3 at 50 significant digits (mpmath.quad of
+  // A_α − 1 with breakpoints, then log1p), for this package; not from a library.
+  const cases: [q: number, sigma: number, alpha: number, rdp: number][] = [
+    [0.01, 4, 1.1, 3.545104682934414806e-6],
+    [0.01, 1, 1.1, 9.2414710846869586352e-5],
+    [0.5, 0.5, 1.1, 0.79263177957152034843],
+    [0.9, 0.3, 2.5, 13.713288040163746248],
+    [0.3, 10, 7.7, 0.0035232860880760660744],
+    [0.1, 1, 3.3, 0.037881583364392852655],
+    [0.05, 0.7, 10.9, 7.8241175216449418586],
+    [1e-4, 30, 1.25, 6.9483033188884862694e-12],
+  ];
+  it("agree within 1e-12 (1e-9 when the RDP itself is below 1e-10)", () => {
+    let worst = 0;
+    for (const [q, sigma, alpha, expected] of cases) {
+      const e = rel(rdpSubsampledGaussian(q, sigma, alpha), expected);
+      expect(e, `${q} ${sigma} ${alpha}`).toBeLessThanOrEqual(expected < 1e-10 ? 1e-9 : 1e-12);
+      if (expected >= 1e-10) worst = Math.max(worst, e);
+    }
+    report.add("fractional α vs 50-digit mpmath (RDP ≥ 1e-10)", cases.length - 1, worst);
+  });
+});
+
 describe("RDP properties", () => {
   it("is α/(2σ²) without subsampling", () => {
     for (const sigma of [0.3, 1, 7]) {
@@ -107,5 +142,28 @@ describe("RDP properties", () => {
         expect(rel(above, exact)).toBeLessThan(1e-7);
       }
     }
+  });
+});
+
+describe("conversion from a full RDP curve", () => {
+  it("rdpToEpsilon / rdpToDelta on a whole curve equal the accountant's branch-and-bound minimum", () => {
+    for (const [q, sigma, steps] of [
+      [0.01, 0.9, 3000],
+      [0.3, 1.7, 40],
+      [1, 3, 10],
+    ] as const) {
+      const curve = rdpCurve(q, sigma, DP_ACCOUNTING_ORDERS).map((r) => r * steps);
+      const ev = gaussianRounds({ noiseMultiplier: sigma, samplingProbability: q, count: steps });
+      for (const conversion of ["improved", "classic", "opacus"] as const) {
+        const full = rdpToEpsilon(DP_ACCOUNTING_ORDERS, curve, 1e-6, conversion);
+        const bb = computeEpsilon(ev, 1e-6, { conversion });
+        expect(bb.epsilon).toBe(full.epsilon);
+        expect(bb.bestOrder).toBe(full.bestOrder);
+      }
+      const d = rdpToDelta(DP_ACCOUNTING_ORDERS, curve, 2);
+      expect(computeDelta(ev, 2).delta).toBe(d.delta);
+    }
+    expect(() => rdpToEpsilon([2, 3], [0.1], 1e-5)).toThrow(RangeError);
+    expect(() => rdpToEpsilon([2], [-1], 1e-5)).toThrow(RangeError);
   });
 });

@@ -1,6 +1,6 @@
 /**
- * Padding arithmetic for rewriting the two backward passes of a convolution as
- * forward convolutions, one spatial axis at a time.
+ * Padding arithmetic for the backward passes of a convolution, one spatial
+ * axis at a time.
  *
  * Forward: out[y] = Σ_a in[y·stride + a·dilation − padBefore] · w[a],
  * with `outSize` outputs over an input of `inSize` and a filter of `filterSize`.
@@ -12,14 +12,12 @@ export interface AxisGeometry {
   stride: number;
   dilation: number;
   padBefore: number;
-  padAfter: number;
 }
 
 /**
- * Filter gradient as a convolution of the input with dy as the filter:
- * dw[a] = Σ_y in[a·dilation + y·stride − padBefore] · dy[y], i.e. dy is a
- * filter dilated by `stride` and the output is strided by `dilation`.
- * Returns the input padding that yields exactly `filterSize` outputs. The
+ * Input padding for the filter gradient
+ * dw[a] = Σ_y in[a·dilation + y·stride − padBefore] · dy[y]:
+ * the padded input must hold exactly the rows the forward pass read. The
  * trailing value is negative when the forward pass never read the last input
  * rows (e.g. 'valid', stride 2, even size): those rows must be cropped.
  */

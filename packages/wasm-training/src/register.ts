@@ -1,7 +1,8 @@
-import { BatchMatMul, getKernel, Mean, registerKernel, Sum, unregisterKernel } from '@tensorflow/tfjs';
+import { BatchMatMul, Cast, getKernel, Identity, Mean, registerKernel, Sum, unregisterKernel } from '@tensorflow/tfjs';
 import type { KernelConfig } from '@tensorflow/tfjs';
 // Registers the wasm backend and its kernels first: the kernels below compose them.
 import '@tensorflow/tfjs-backend-wasm';
+import { aliasingCastOver, aliasingIdentityOver } from './kernels/aliasing_identity';
 import { batchMatMulConfigOver } from './kernels/batch_mat_mul';
 import { conv2dBackpropFilterConfig } from './kernels/conv2d_backprop_filter';
 import { conv2dBackpropInputConfig } from './kernels/conv2d_backprop_input';
@@ -25,6 +26,8 @@ const wrappers: Array<[string, (original: KernelConfig) => KernelConfig]> = [
   [BatchMatMul, batchMatMulConfigOver],
   [Sum, (original) => leadingAxesReduceOver(original, 'sum')],
   [Mean, (original) => leadingAxesReduceOver(original, 'mean')],
+  [Identity, aliasingIdentityOver],
+  [Cast, aliasingCastOver],
 ];
 
 /** Names of every kernel this package registers for 'wasm'. */

@@ -62,6 +62,13 @@ describe('training on wasm', () => {
     }
     expect(losses.every(Number.isFinite)).toBe(true);
     expect(losses.at(-1)!).toBeLessThan(losses[0]! * 0.7);
+
+    // The composed kernels free their intermediates: steady state, no growth.
+    const before = tf.memory();
+    for (let step = 0; step < 3; step++) trainStep(model, spec, optimizer, x, y).dispose();
+    const after = tf.memory();
+    expect(after.numTensors).toBe(before.numTensors);
+    expect(after.numDataBuffers).toBe(before.numDataBuffers);
     tf.dispose([x, y]);
     optimizer.dispose();
     model.dispose();

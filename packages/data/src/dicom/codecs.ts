@@ -1,3 +1,4 @@
+/// <reference path="../types/codecs.d.ts" />
 /**
  * Compressed pixel data: maintained codec packages, loaded on first use so a
  * folder of uncompressed files never pays for them. The cornerstone codecs

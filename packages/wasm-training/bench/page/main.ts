@@ -9,7 +9,15 @@ async function init(request: BenchRequest): Promise<number | null> {
   if (request.backend === 'wasm') {
     // The .wasm files are served next to this bundle.
     setWasmPaths(new URL('./', location.href).href);
-    if (request.threads !== undefined) setThreadsCount(request.threads);
+    if (request.threads !== undefined) {
+      // tfjs-backend-wasm 4.22 caps its pool at hardwareConcurrency / 2 (it
+      // assumes hyper-threading), i.e. one thread on a 2-core PC. Report
+      // enough cores for the requested count before the module starts.
+      if (navigator.hardwareConcurrency < 2 * request.threads) {
+        Object.defineProperty(navigator, 'hardwareConcurrency', { value: 2 * request.threads });
+      }
+      setThreadsCount(request.threads);
+    }
     registerWasmTrainingKernels();
   }
   if (!(await tf.setBackend(request.backend))) throw new Error(`backend ${request.backend} failed to initialise`);

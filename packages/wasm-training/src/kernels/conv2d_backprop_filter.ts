@@ -26,26 +26,35 @@ function conv2dBackpropFilter(args: {
   if (info.dataFormat !== 'channelsLast') {
     throw new Error(`wasm Conv2DBackpropFilter supports NHWC only, got ${dataFormat}`);
   }
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth } = info;
+  const { batchSize, outHeight, outWidth, filterHeight, filterWidth, inChannels } = info;
   const taps = filterHeight * filterWidth * inChannels;
-  const pixels = batchSize * outHeight * outWidth;
 
   const ops = new WasmOps(args.backend);
-  const patches = allocate(args.backend, [1, taps, pixels]);
-  ops.adopt(patches);
-  const src = f32(args.backend, x);
-  const dst = f32(args.backend, patches);
+  const pixels = batchSize * outHeight * outWidth;
+  const patches = ops.adopt(allocate(args.backend, [1, taps, pixels]));
+  gatherPatches(f32(args.backend, x), f32(args.backend, patches), info);
+  const dyRows = ops.reshape(dy, [1, pixels, info.outChannels]);
+  const grad = ops.run(BatchMatMul, { a: patches, b: dyRows }, { transposeA: false, transposeB: false });
+  return ops.finish(ops.reshape(grad, filterShape));
+}
+
+/** Writes Pᵀ, [kh·kw·Ci, N·Ho·Wo], into `dst`. */
+function gatherPatches(
+  src: Float32Array, dst: Float32Array, info: backend_util.Conv2DInfo,
+): void {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth } = info;
   const sH = info.strideHeight;
   const sW = info.strideWidth;
+  const step = sW * inChannels;
+  let o = 0;
   for (let a = 0; a < filterHeight; a++) {
     for (let b = 0; b < filterWidth; b++) {
       const rowShift = a * info.dilationHeight - info.padInfo.top;
       const colShift = b * info.dilationWidth - info.padInfo.left;
       // Output columns whose input column lies inside the image.
-      const oxStart = Math.max(0, Math.ceil(-colShift / sW));
-      const oxEnd = Math.min(outWidth, Math.floor((inWidth - 1 - colShift) / sW) + 1);
+      const oxStart = Math.min(outWidth, Math.max(0, Math.ceil(-colShift / sW)));
+      const oxEnd = Math.max(oxStart, Math.min(outWidth, Math.floor((inWidth - 1 - colShift) / sW) + 1));
       for (let ci = 0; ci < inChannels; ci++) {
-        let o = ((a * filterWidth + b) * inChannels + ci) * pixels;
         for (let n = 0; n < batchSize; n++) {
           for (let oy = 0; oy < outHeight; oy++) {
             const r = oy * sH + rowShift;
@@ -54,20 +63,15 @@ function conv2dBackpropFilter(args: {
               o += outWidth;
               continue;
             }
-            const rowBase = ((n * inHeight + r) * inWidth + colShift) * inChannels + ci;
             for (let ox = 0; ox < oxStart; ox++) dst[o++] = 0;
-            const step = sW * inChannels;
-            let i = rowBase + oxStart * step;
+            let i = ((n * inHeight + r) * inWidth + colShift + oxStart * sW) * inChannels + ci;
             for (let ox = oxStart; ox < oxEnd; ox++, i += step) dst[o++] = src[i]!;
-            for (let ox = Math.max(oxStart, oxEnd); ox < outWidth; ox++) dst[o++] = 0;
+            for (let ox = oxEnd; ox < outWidth; ox++) dst[o++] = 0;
           }
         }
       }
     }
   }
-  const dyRows = ops.reshape(dy, [1, pixels, info.outChannels]);
-  const grad = ops.run(BatchMatMul, { a: patches, b: dyRows }, { transposeA: false, transposeB: false });
-  return ops.finish(ops.reshape(grad, filterShape));
 }
 
 export const conv2dBackpropFilterConfig: KernelConfig = {

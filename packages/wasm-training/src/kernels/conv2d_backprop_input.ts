@@ -28,11 +28,11 @@ function conv2dBackpropInput(args: {
   const spread = ops.dilateSpatial(dy, info.strideHeight, info.strideWidth);
   const rows = inputGradAxis({
     inSize: info.inHeight, outSize: info.outHeight, filterSize: info.filterHeight, stride: info.strideHeight,
-    dilation: 1, padBefore: info.padInfo.top, padAfter: info.padInfo.bottom,
+    dilation: 1, padBefore: info.padInfo.top,
   }, info.strideHeight - 1);
   const cols = inputGradAxis({
     inSize: info.inWidth, outSize: info.outWidth, filterSize: info.filterWidth, stride: info.strideWidth,
-    dilation: 1, padBefore: info.padInfo.left, padAfter: info.padInfo.right,
+    dilation: 1, padBefore: info.padInfo.left,
   }, info.strideWidth - 1);
   const { crop, pad: convPad } = splitPads([[0, 0], rows, cols, [0, 0]]);
   const dyUsed = ops.padOrCrop(spread, crop);

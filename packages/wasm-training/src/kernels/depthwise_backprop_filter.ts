@@ -27,11 +27,11 @@ function depthwiseBackpropFilter(args: {
   const [n, outH, outW] = dy.shape as [number, number, number, number];
   const rows = filterGradAxis({
     inSize: info.inHeight, outSize: outH, filterSize: kh, stride: info.strideHeight,
-    dilation: info.dilationHeight, padBefore: info.padInfo.top, padAfter: info.padInfo.bottom,
+    dilation: info.dilationHeight, padBefore: info.padInfo.top,
   });
   const cols = filterGradAxis({
     inSize: info.inWidth, outSize: outW, filterSize: kw, stride: info.strideWidth,
-    dilation: info.dilationWidth, padBefore: info.padInfo.left, padAfter: info.padInfo.right,
+    dilation: info.dilationWidth, padBefore: info.padInfo.left,
   });
 
   const ops = new WasmOps(args.backend);

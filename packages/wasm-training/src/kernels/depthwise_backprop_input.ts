@@ -27,11 +27,11 @@ function depthwiseBackpropInput(args: {
   const ops = new WasmOps(args.backend);
   const rows = inputGradAxis({
     inSize: info.inHeight, outSize: info.outHeight, filterSize: kh, stride: info.strideHeight,
-    dilation: info.dilationHeight, padBefore: info.padInfo.top, padAfter: info.padInfo.bottom,
+    dilation: info.dilationHeight, padBefore: info.padInfo.top,
   }, info.strideHeight - 1);
   const cols = inputGradAxis({
     inSize: info.inWidth, outSize: info.outWidth, filterSize: kw, stride: info.strideWidth,
-    dilation: info.dilationWidth, padBefore: info.padInfo.left, padAfter: info.padInfo.right,
+    dilation: info.dilationWidth, padBefore: info.padInfo.left,
   }, info.strideWidth - 1);
   const { crop, pad: convPad } = splitPads([[0, 0], rows, cols, [0, 0]]);
   const rotated = ops.run('Reverse', { x: filter }, { dims: [0, 1] });

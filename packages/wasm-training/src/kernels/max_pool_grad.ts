@@ -27,34 +27,38 @@ function maxPoolGrad(args: {
   const g = f32(args.backend, dy);
   const dx = f32(args.backend, out);
   dx.fill(0);
-  const best = new Float32Array(channels);
-  const at = new Int32Array(channels);
+  // Running maximum per (window column, channel) of one row of windows:
+  // channels stay innermost, the layout of x, and no per-window setup.
+  const best = new Float32Array(outWidth * channels);
+  const at = new Int32Array(outWidth * channels);
   for (let b = 0; b < batchSize; b++) {
     for (let oy = 0; oy < outHeight; oy++) {
+      best.fill(-Infinity);
+      at.fill(-1);
       const top = oy * info.strideHeight - info.padInfo.top;
       const rowEnd = Math.min(inHeight, top + info.filterHeight);
-      for (let ox = 0; ox < outWidth; ox++) {
-        const left = ox * info.strideWidth - info.padInfo.left;
-        const colEnd = Math.min(inWidth, left + info.filterWidth);
-        best.fill(-Infinity);
-        at.fill(-1);
-        for (let r = Math.max(0, top); r < rowEnd; r++) {
+      // Rows outer, columns inner: each window is scanned in row-major order.
+      for (let r = Math.max(0, top); r < rowEnd; r++) {
+        for (let ox = 0; ox < outWidth; ox++) {
+          const left = ox * info.strideWidth - info.padInfo.left;
+          const colEnd = Math.min(inWidth, left + info.filterWidth);
+          const k = ox * channels;
           for (let c = Math.max(0, left); c < colEnd; c++) {
             const base = ((b * inHeight + r) * inWidth + c) * channels;
             for (let ch = 0; ch < channels; ch++) {
               const v = x[base + ch]!;
-              if (v > best[ch]!) {
-                best[ch] = v;
-                at[ch] = base + ch;
+              if (v > best[k + ch]!) {
+                best[k + ch] = v;
+                at[k + ch] = base + ch;
               }
             }
           }
         }
-        const dyBase = ((b * outHeight + oy) * outWidth + ox) * channels;
-        for (let ch = 0; ch < channels; ch++) {
-          const target = at[ch]!;
-          if (target >= 0) dx[target] = dx[target]! + g[dyBase + ch]!;
-        }
+      }
+      const dyBase = (b * outHeight + oy) * outWidth * channels;
+      for (let k = 0; k < outWidth * channels; k++) {
+        const target = at[k]!;
+        if (target >= 0) dx[target] = dx[target]! + g[dyBase + k]!;
       }
     }
   }

@@ -1,0 +1,71 @@
+import type { FederationSnapshot } from '@fedward/protocol';
+import { LineChart } from '../../features/line-chart/LineChart';
+import { HospitalsTable } from './components/HospitalsTable';
+import { RoundsTable } from './components/RoundsTable';
+import { TokensPanel } from './components/TokensPanel';
+
+export function DashboardPage({
+  snapshot,
+  onCreateToken,
+  onRevokeToken,
+  onSignOut,
+}: {
+  snapshot: FederationSnapshot;
+  onCreateToken: (hospital: string) => Promise<string>;
+  onRevokeToken: (id: number) => Promise<void>;
+  onSignOut: () => void;
+}) {
+  const { config } = snapshot;
+  const measured = snapshot.rounds.filter((r) => r.accuracy !== null);
+  return (
+    <main>
+      <header className="row spread">
+        <h1>Fedward admin</h1>
+        <button className="link" onClick={onSignOut}>Sign out</button>
+      </header>
+      <section className="card">
+        <h2>{config.name}</h2>
+        <p className="row">
+          <span>Phase: <strong data-testid="phase">{snapshot.phase}</strong></span>
+          <span>Round: <strong data-testid="current-round">{snapshot.phase === 'done' ? config.rounds : snapshot.round}</strong> of {config.rounds}</span>
+          {snapshot.deadline && <span className="muted">deadline {new Date(snapshot.deadline).toLocaleTimeString()}</span>}
+        </p>
+        <p className="muted">
+          Model {config.model.kind} {config.model.inputSize}×{config.model.inputSize}×{config.model.channels}, {config.model.numClasses} classes ·{' '}
+          {config.training.epochs} local epochs, batch {config.training.batchSize}, learning rate {config.training.learningRate} · a round starts
+          with ≥ {config.minClients} hospitals and needs ≥ {config.minUpdates ?? config.minClients} valid updates · FedAvg weighted by sample count
+        </p>
+      </section>
+      <section className="card">
+        <h2>Hospitals</h2>
+        <HospitalsTable hospitals={snapshot.hospitals} />
+      </section>
+      <section className="card">
+        <h2>Rounds</h2>
+        <LineChart
+          testId="metrics-chart"
+          yLabel="Global model on the hospitals' held-out slices"
+          series={[
+            { name: 'accuracy', color: '#2e7d32', points: measured.map((r) => ({ x: r.round, y: r.accuracy! })) },
+            { name: 'loss', color: '#c62828', points: measured.map((r) => ({ x: r.round, y: r.loss! })) },
+          ]}
+        />
+        <RoundsTable rounds={snapshot.rounds} />
+      </section>
+      <section className="card">
+        <h2>Enrolment tokens</h2>
+        <TokensPanel tokens={snapshot.tokens} onCreate={onCreateToken} onRevoke={onRevokeToken} />
+      </section>
+      <section className="card">
+        <h2>Log</h2>
+        <ul className="log" data-testid="log">
+          {snapshot.log.slice(-30).reverse().map((l, i) => (
+            <li key={i} className={`log-${l.level}`}>
+              <span className="muted">{new Date(l.at).toLocaleTimeString()}</span> {l.message}
+            </li>
+          ))}
+        </ul>
+      </section>
+    </main>
+  );
+}

@@ -1,0 +1,39 @@
+import type { RoundView } from '@fedward/protocol';
+
+const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)}%`);
+
+export function RoundsTable({ rounds }: { rounds: RoundView[] }) {
+  if (rounds.length === 0) return <p className="muted">No finished round yet.</p>;
+  return (
+    <table data-testid="rounds">
+      <thead>
+        <tr>
+          <th>Round</th>
+          <th>Participants</th>
+          <th>Mean training loss</th>
+          <th>Global accuracy (held-out)</th>
+          <th>Global loss (held-out)</th>
+          <th>Per hospital</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rounds.map((r) => {
+          const samples = r.participants.reduce((s, p) => s + p.trainSamples, 0);
+          const trainLoss = r.participants.reduce((s, p) => s + p.trainLoss * p.trainSamples, 0) / Math.max(1, samples);
+          return (
+            <tr key={r.round} data-testid="round-row" data-round={r.round}>
+              <td>{r.round}</td>
+              <td data-testid="round-participants" title={r.participants.map((p) => `${p.hospital} (${p.backend})`).join(', ')}>
+                {r.participants.length}
+              </td>
+              <td>{trainLoss.toFixed(3)}</td>
+              <td data-testid="round-accuracy" data-value={r.accuracy ?? ''}>{pct(r.accuracy)}</td>
+              <td>{r.loss === null ? '—' : r.loss.toFixed(3)}</td>
+              <td className="muted">{r.evaluations.map((e) => `${e.hospital} ${pct(e.accuracy)}`).join(' · ')}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}

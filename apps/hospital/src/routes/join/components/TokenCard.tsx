@@ -1,0 +1,55 @@
+import { useState } from 'react';
+import type { Enrolment } from '../../../types/federation';
+
+export function TokenCard({
+  enrolment,
+  error,
+  onCheck,
+  onForget,
+}: {
+  enrolment: Enrolment | null;
+  error: string | null;
+  onCheck: (token: string) => void;
+  onForget: () => void;
+}) {
+  const [token, setToken] = useState('');
+  if (enrolment) {
+    return (
+      <section className="card" data-testid="enrolment">
+        <h2>1 · Enrolment</h2>
+        <p>
+          This browser is <strong data-testid="hospital-name">{enrolment.hospital}</strong> in{' '}
+          <strong>{enrolment.config.name}</strong>.
+        </p>
+        <p className="muted">
+          Model: {enrolment.config.model.kind}, {enrolment.config.model.inputSize}×{enrolment.config.model.inputSize} input ·{' '}
+          {enrolment.config.rounds} rounds · {enrolment.config.training.epochs} local epochs per round
+        </p>
+        <button className="link" onClick={onForget}>Use another token</button>
+      </section>
+    );
+  }
+  return (
+    <section className="card">
+      <h2>1 · Enrolment</h2>
+      <p className="muted">Paste the enrolment token your federation admin gave this hospital.</p>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (token.trim()) onCheck(token.trim());
+        }}
+      >
+        <input
+          aria-label="Enrolment token"
+          placeholder="fwd_…"
+          value={token}
+          onChange={(e) => setToken(e.target.value)}
+          autoComplete="off"
+          spellCheck={false}
+        />
+        <button type="submit">Check token</button>
+      </form>
+      {error && <p className="error" role="alert">{error}</p>}
+    </section>
+  );
+}

@@ -1,0 +1,89 @@
+import { ProgressBar } from '../../../features/progress-bar/ProgressBar';
+import type { FederationState } from '../hooks/useFederation';
+
+const PHASE_TEXT: Record<FederationState['phase'], string> = {
+  idle: 'Not joined',
+  starting: 'Starting the training engine…',
+  waiting: 'Waiting for the next round',
+  training: 'Training on local slices',
+  uploading: 'Sending the model update',
+  evaluating: 'Measuring the new global model',
+  done: 'Federation finished',
+  error: 'Stopped',
+};
+
+export function TrainingCard({
+  state,
+  canJoin,
+  onJoin,
+  onLeave,
+}: {
+  state: FederationState;
+  canJoin: boolean;
+  onJoin: () => void;
+  onLeave: () => void;
+}) {
+  const running = state.phase !== 'idle' && state.phase !== 'done' && state.phase !== 'error';
+  const e = state.epoch;
+  return (
+    <section className="card">
+      <h2>3 · Federated training</h2>
+      <div className="row">
+        <button onClick={onJoin} disabled={!canJoin || running}>Join round</button>
+        {running && <button className="link" onClick={onLeave}>Leave</button>}
+        <span data-testid="phase" className={`phase phase-${state.phase}`}>{PHASE_TEXT[state.phase]}</span>
+        {state.round !== null && <span className="muted">round <span data-testid="round">{state.round}</span></span>}
+        {state.backend && <span className="muted">TF.js backend: <span data-testid="backend">{state.backend}</span></span>}
+      </div>
+      {state.error && <p className="error" role="alert">{state.error}</p>}
+      {e && (state.phase === 'training' || state.phase === 'uploading') && (
+        <ProgressBar
+          label={`Epoch ${e.epoch} of ${e.epochs}`}
+          value={e.batch / e.batches}
+          detail={`batch ${e.batch}/${e.batches}${Number.isFinite(e.loss) ? ` · loss ${e.loss.toFixed(3)}` : ''}`}
+          testId="epoch-progress"
+        />
+      )}
+      {state.upload && state.phase === 'uploading' && (
+        <ProgressBar
+          label="Upload"
+          value={state.upload.sent / state.upload.total}
+          detail={`${(state.upload.sent / 1024).toFixed(0)} / ${(state.upload.total / 1024).toFixed(0)} KiB`}
+          testId="upload-progress"
+        />
+      )}
+      <h3>Global model on this hospital’s held-out slices</h3>
+      {state.history.length === 0 ? (
+        <p className="muted">No measurement yet.</p>
+      ) : (
+        <table data-testid="history">
+          <thead>
+            <tr>
+              <th>After round</th>
+              <th>Accuracy</th>
+              <th>Loss</th>
+              <th>Slices</th>
+            </tr>
+          </thead>
+          <tbody>
+            {state.history.map((h) => (
+              <tr key={h.round} data-testid={`history-round-${h.round}`}>
+                <td>{h.round === 0 ? 'start' : h.round}</td>
+                <td data-testid="accuracy">{(h.accuracy * 100).toFixed(1)}%</td>
+                <td>{h.loss.toFixed(3)}</td>
+                <td>{h.samples}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {state.messages.length > 0 && (
+        <ul className="messages" data-testid="messages">
+          {state.messages.slice(-6).map((m, i) => (
+            <li key={i}>{m}</li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}

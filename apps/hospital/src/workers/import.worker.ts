@@ -1,0 +1,39 @@
+/// <reference lib="webworker" />
+import { importFiles, openSliceStore, type ImportFile, type ImportProgress, type ImportResult } from '@fedward/data';
+
+/**
+ * Decoding and storing thousands of slices would freeze the page, so the import runs here.
+ * The page sends the File objects from the folder picker; progress and the result come back.
+ */
+export type ImportRequest = { type: 'start'; files: File[]; targetSize: number } | { type: 'cancel' };
+export type ImportReply =
+  | { type: 'progress'; progress: ImportProgress }
+  | { type: 'done'; result: ImportResult }
+  | { type: 'error'; message: string };
+
+const controller = new AbortController();
+const post = (m: ImportReply) => (self as unknown as DedicatedWorkerGlobalScope).postMessage(m);
+
+self.onmessage = async (event: MessageEvent<ImportRequest>) => {
+  const msg = event.data;
+  if (msg.type === 'cancel') return controller.abort();
+  try {
+    const store = await openSliceStore();
+    const files: ImportFile[] = msg.files.map((f) => ({
+      name: f.name,
+      relativePath: f.webkitRelativePath || f.name,
+      size: f.size,
+      bytes: async () => new Uint8Array(await f.arrayBuffer()),
+    }));
+    const result = await importFiles(files, {
+      store,
+      targetSize: msg.targetSize,
+      signal: controller.signal,
+      onProgress: (progress) => post({ type: 'progress', progress }),
+    });
+    store.close();
+    post({ type: 'done', result });
+  } catch (e) {
+    post({ type: 'error', message: (e as Error).message });
+  }
+};

@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, test, type Browser, type Page } from '@playwright/test';
+import { generateFederation, startServer, tempDir, type ServerProcess } from './fedward-server';
+
+/*
+ * The walking skeleton, end to end: an admin creates three enrolment tokens in the dashboard;
+ * three hospitals, each in its own browser context (so each has its own IndexedDB), pick their
+ * generated PNG folder through the real file input, join, and train two FedAvg rounds.
+ * Sized for a 2-core machine: 32×32 slices, 120 per hospital, 4 local epochs.
+ */
+const HOSPITALS = ['hospital-a', 'hospital-b', 'hospital-c'];
+const ROUNDS = 2;
+const ADMIN_PASSWORD = 'e2e-admin-password';
+/** Chance is 50% on two balanced-ish classes; the global model must beat it clearly. */
+const MIN_ACCURACY = 0.7;
+
+let server: ServerProcess;
+let dataDir: string;
+
+test.beforeAll(async () => {
+  dataDir = tempDir('fedward-e2e-data-');
+  generateFederation(dataDir, ['--format', 'png', '--hospitals', '3', '--size', '32', '--slices-per-hospital', '120', '--seed', '11']);
+  server = await startServer(
+    ['--db', join(tempDir('fedward-e2e-db-'), 'fedward.sqlite'), '--rounds', String(ROUNDS), '--min-clients', '3',
+      '--input-size', '32', '--epochs', '4', '--batch-size', '16', '--learning-rate', '0.005'],
+    { FEDWARD_ADMIN_PASSWORD: ADMIN_PASSWORD },
+  );
+});
+
+test.afterAll(async () => {
+  await server?.stop();
+});
+
+async function openAdmin(browser: Browser): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(server.url + '/admin/');
+  await page.getByLabel('Admin password').fill('wrong');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('alert')).toContainText('wrong admin password');
+  await page.getByLabel('Admin password').fill(ADMIN_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('heading', { name: /Demo federation/ })).toBeVisible();
+  return page;
+}
+
+async function createToken(admin: Page, hospital: string): Promise<string> {
+  await admin.getByLabel('Hospital name').fill(hospital);
+  await admin.getByRole('button', { name: 'Create enrolment token' }).click();
+  await expect(admin.getByTestId('new-token')).toContainText(hospital);
+  return (await admin.getByTestId('new-token-value').textContent())!.trim();
+}
+
+async function openHospital(browser: Browser, hospital: string, token: string): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  page.on('pageerror', (e) => console.log(`[${hospital}] page error: ${e.message}`));
+  await page.goto(server.url + '/');
+  await page.getByLabel('Enrolment token').fill(token);
+  await page.getByRole('button', { name: 'Check token' }).click();
+  await expect(page.getByTestId('hospital-name')).toHaveText(hospital);
+  await page.getByTestId('folder-input').setInputFiles(join(dataDir, hospital));
+  const expected = JSON.parse(readFileSync(join(dataDir, 'federation.json'), 'utf8')) as {
+    hospitals: { id: string; counts: Record<string, number> }[];
+  };
+  const counts = expected.hospitals.find((h) => h.id === hospital)!.counts;
+  await expect(page.getByTestId('slice-count')).toHaveText(String(counts.lesion! + counts.normal!), { timeout: 60_000 });
+  await expect(page.getByTestId('label-lesion')).toHaveText(String(counts.lesion));
+  return page;
+}
+
+test('three browser hospitals train two FedAvg rounds; the admin sees it live', async ({ browser }) => {
+  const admin = await openAdmin(browser);
+
+  // A hospital with a made-up token is turned away with a clear message.
+  const stranger = await (await browser.newContext()).newPage();
+  await stranger.goto(server.url + '/');
+  await stranger.getByLabel('Enrolment token').fill('fwd_not-a-real-token');
+  await stranger.getByRole('button', { name: 'Check token' }).click();
+  await expect(stranger.getByRole('alert')).toContainText('unknown or revoked enrolment token');
+
+  const tokens: string[] = [];
+  for (const h of HOSPITALS) tokens.push(await createToken(admin, h));
+  const pages = await Promise.all(HOSPITALS.map((h, i) => openHospital(browser, h, tokens[i]!)));
+
+  for (const page of pages) await page.getByRole('button', { name: 'Join round' }).click();
+  await expect(admin.getByTestId('hospital-row')).toHaveCount(3);
+
+  // Progress is visible while a round trains.
+  await expect(pages[0]!.getByTestId('epoch-progress')).toBeVisible({ timeout: 120_000 });
+
+  for (const page of pages) {
+    await expect(page.getByTestId('phase')).toHaveText('Federation finished', { timeout: 15 * 60_000 });
+    await expect(page.getByTestId(`history-round-${ROUNDS}`)).toBeVisible();
+  }
+
+  await expect(admin.getByTestId('phase')).toHaveText('done');
+  await expect(admin.getByTestId('round-row')).toHaveCount(ROUNDS);
+  for (const n of await admin.getByTestId('round-participants').allTextContents()) expect(n).toBe('3');
+  await expect(admin.getByTestId('hospital-row')).toHaveCount(3);
+  // Every hospital reports the final model on its held-out slices; the admin averages them.
+  const last = admin.locator(`[data-testid="round-row"][data-round="${ROUNDS}"] [data-testid="round-accuracy"]`);
+  await expect(last).not.toHaveText('—');
+  await expect(async () => {
+    const row = admin.locator(`[data-testid="round-row"][data-round="${ROUNDS}"]`);
+    await expect(row).toContainText(HOSPITALS[2]!);
+  }).toPass();
+  const accuracy = Number(await last.getAttribute('data-value'));
+  console.log(`global accuracy after round ${ROUNDS} on the hospitals' held-out slices: ${(accuracy * 100).toFixed(1)}%`);
+  expect(accuracy).toBeGreaterThan(MIN_ACCURACY);
+  await expect(admin.getByTestId('metrics-chart')).toBeVisible();
+
+  // A reload keeps the imported slices (IndexedDB) and the token.
+  await pages[0]!.reload();
+  await expect(pages[0]!.getByTestId('hospital-name')).toHaveText(HOSPITALS[0]!);
+  await expect(pages[0]!.getByTestId('slice-count')).not.toHaveText('0');
+});

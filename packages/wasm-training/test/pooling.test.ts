@@ -1,0 +1,53 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, it } from 'vitest';
+import { expectClose, initWasm, onBackend, randomData } from './backends';
+
+beforeAll(initWasm);
+
+type Pad = 'same' | 'valid' | number;
+const cases: Array<{ name: string; x: [number, number, number, number]; size: [number, number]; strides: [number, number]; pad: Pad; shift?: number }> = [
+  { name: '2×2/2 valid', x: [2, 8, 8, 3], size: [2, 2], strides: [2, 2], pad: 'valid' },
+  { name: '2×2/2 valid, odd size', x: [2, 9, 7, 2], size: [2, 2], strides: [2, 2], pad: 'valid' },
+  { name: '3×3/2 same (overlapping windows)', x: [2, 9, 9, 4], size: [3, 3], strides: [2, 2], pad: 'same' },
+  { name: '3×3/1 same', x: [1, 6, 6, 2], size: [3, 3], strides: [1, 1], pad: 'same' },
+  { name: '2×3/1×2 valid', x: [2, 7, 9, 3], size: [2, 3], strides: [1, 2], pad: 'valid' },
+  // The wasm backend's own kernel seeds its maximum with FLT_MIN and drops these.
+  { name: 'all-negative inputs', x: [2, 6, 6, 3], size: [2, 2], strides: [2, 2], pad: 'valid', shift: -3 },
+];
+
+describe('MaxPoolGrad on wasm matches cpu', () => {
+  for (const c of cases) {
+    it(c.name, async () => {
+      const x = randomData(c.x.reduce((a, b) => a * b), 13).map((v) => v + (c.shift ?? 0));
+      const run = () => tf.grad((input: tf.Tensor) => tf.maxPool(input as tf.Tensor4D, c.size, c.strides, c.pad).square().sum())(
+        tf.tensor4d(x, c.x));
+      const [expected] = await onBackend('cpu', run);
+      const [actual] = await onBackend('wasm', run);
+      expectClose(actual!, expected!);
+    });
+  }
+
+  it('sends a tied window gradient to its first maximum only', async () => {
+    // Plateaus of equal values, as after a ReLU: cpu picks the first position.
+    const x = new Float32Array(2 * 6 * 6 * 2).map((_, i) => Math.floor(i / 7) % 3);
+    const run = () => tf.grad((input: tf.Tensor) => tf.maxPool(input as tf.Tensor4D, 2, 2, 'valid').sum())(tf.tensor4d(x, [2, 6, 6, 2]));
+    const [expected] = await onBackend('cpu', run);
+    const [actual] = await onBackend('wasm', run);
+    expectClose(actual!, expected!);
+  });
+});
+
+describe('leading-axes Sum and Mean on wasm match cpu', () => {
+  for (const [shape, axis] of [[[4, 5, 6, 7], [0, 1, 2]], [[3, 8, 5], [0]], [[6, 4], [0, 1]], [[2, 3, 4], [1, 2]]] as const) {
+    it(`${JSON.stringify(shape)} over ${JSON.stringify(axis)}`, async () => {
+      const data = randomData(shape.reduce((a, b) => a * b, 1), 14);
+      const run = () => {
+        const t = tf.tensor(data, [...shape]);
+        return [tf.sum(t, [...axis]), tf.mean(t, [...axis], true), tf.moments(t, [...axis]).variance];
+      };
+      const expected = await onBackend('cpu', run);
+      const actual = await onBackend('wasm', run);
+      expected.forEach((e, i) => expectClose(actual[i]!, e));
+    });
+  }
+});

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# README command 1: install what is missing, build both apps, make the demo federation ready,
+# and start the server (which hosts the hospital app at / and the admin dashboard at /admin/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-deps.sh
+export TURBO_TELEMETRY_DISABLED=1
+echo "› building the hospital and admin apps…"
+npx turbo run build --output-logs=errors-only
+if [ ! -f demo-data/png/federation.json ]; then
+  echo "› generating the demo federation (3 hospitals, PNG and DICOM) in demo-data/…"
+  npm run -s generate-federation -- --out demo-data/png --format png --hospitals 3 --size 32 --slices-per-hospital 120 --seed 7
+  npm run -s generate-federation -- --out demo-data/dicom --format dicom --hospitals 3 --size 64 --slices-per-hospital 120 --seed 7
+fi
+mkdir -p data
+exec node --import tsx server/src/main.ts --db data/fedward.sqlite \
+  --enrol hospital-a,hospital-b,hospital-c --tokens-file data/demo-tokens.json "$@"
