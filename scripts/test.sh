@@ -7,7 +7,8 @@ bash scripts/ensure-deps.sh --browser
 bash packages/data/scripts/fetch-dicom-corpus.sh
 export TURBO_TELEMETRY_DISABLED=1 CI="${CI:-true}"
 start=$(date +%s)
-echo "› typecheck"
+echo "› lint and typecheck"
+npx eslint .
 npx turbo run typecheck --output-logs=errors-only
 echo "› build apps"
 npx turbo run build --output-logs=errors-only

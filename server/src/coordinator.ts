@@ -17,7 +17,9 @@ import {
   type TensorSpec,
   type UpdateBegin,
 } from '@fedward/protocol';
+import { DpFedAvgAccumulator } from './dp-fedavg';
 import { FedAvgAccumulator } from './fedavg';
+import { PrivacyBudget, type StoredLedgers } from './privacy-budget';
 import type { Contribution, Store } from './store';
 
 /** The slice of a hospital's socket the coordinator needs (so tests can drive it without one). */
@@ -66,7 +68,9 @@ export class Coordinator {
   private participants = new Set<string>();
   private uploads = new Map<string, Upload>();
   private contributions: Contribution[] = [];
-  private accumulator = new FedAvgAccumulator();
+  private accumulator: FedAvgAccumulator | DpFedAvgAccumulator = new FedAvgAccumulator();
+  private readonly budget: PrivacyBudget | null;
+  private stopReason: string | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly log: LogEntry[] = [];
 
@@ -81,6 +85,7 @@ export class Coordinator {
     this.spec = specOf(latest.weights);
     this.expectedBytes = this.globalPayload.length;
     this.round = latest.round + 1;
+    this.budget = config.privacy ? new PrivacyBudget(config.privacy, latest.ledger as StoredLedgers | null) : null;
     if (latest.round >= config.rounds) this.phase = 'done';
     this.info(
       latest.round > 0
@@ -134,7 +139,11 @@ export class Coordinator {
       weights: this.globalPayload,
     };
     // Start the round after the welcome is on its way, so the newcomer sees both in order.
-    queueMicrotask(() => this.maybeStartRound());
+    queueMicrotask(() => {
+      if (this.phase === 'done') {
+        link.emit('federation-done', { round: this.round - 1, ...(this.stopReason ? { reason: this.stopReason } : {}) });
+      } else this.maybeStartRound();
+    });
     this.changed();
     return welcome;
   }
@@ -152,11 +161,23 @@ export class Coordinator {
     if (this.phase !== 'waiting') return;
     const ready = [...this.connected.values()].filter((c) => c.ready && c.trainSamples > 0);
     if (ready.length < this.config.minClients) return;
+    const budget = this.budget?.check();
+    if (budget && !budget.allowed) {
+      // Refuse before anything is released: the round never starts, so nothing is spent.
+      this.phase = 'done';
+      this.stopReason = budget.reason;
+      this.warn(`round ${this.round} refused: ${budget.reason}`);
+      for (const c of this.connected.values()) c.link.emit('federation-done', { round: this.round - 1, reason: budget.reason ?? '' });
+      this.changed();
+      return;
+    }
     this.phase = 'training';
     this.participants = new Set(ready.map((c) => c.hospital));
     this.uploads.clear();
     this.contributions = [];
-    this.accumulator = new FedAvgAccumulator();
+    this.accumulator = this.config.privacy
+      ? new DpFedAvgAccumulator(this.global, this.config.privacy.clipNorm, this.config.privacy.noiseMultiplier)
+      : new FedAvgAccumulator();
     this.deadline = Date.now() + this.config.roundDeadlineMs;
     this.timer = setTimeout(() => this.onDeadline(), this.config.roundDeadlineMs);
     this.info(`round ${this.round} started with ${[...this.participants].join(', ')}`);
@@ -202,9 +223,23 @@ export class Coordinator {
     this.timer = null;
     this.phase = 'aggregating';
     this.changed();
-    const weights = this.accumulator.result();
     const round = this.round;
-    this.store.saveRound(this.config.id, round, weights, this.contributions);
+    let weights: NamedTensor[];
+    if (this.accumulator instanceof DpFedAvgAccumulator) {
+      const result = this.accumulator.result();
+      const after = this.budget!.afterRound(round);
+      const dp = { ...result.record, epsilonSubClient: after.epsilon.subClient, epsilonHospital: after.epsilon.hospital };
+      // Weights and the ledger that accounts for them go to disk in one transaction.
+      this.store.saveRound(this.config.id, round, result.weights, this.contributions, { dp, ledger: after.json });
+      this.budget!.adopt(after.ledgers);
+      weights = result.weights;
+      this.info(
+        `round ${round}: clipped ${dp.clipped}/${dp.updates} updates to C = ${dp.clip}, noise σ = ${dp.sigma.toExponential(2)} (‖A‖ ${dp.aggregateNorm.toFixed(3)}, ‖noise‖ ${dp.noiseNorm.toFixed(3)}); ε = ${dp.epsilonHospital.toFixed(3)} per hospital`,
+      );
+    } else {
+      weights = this.accumulator.result();
+      this.store.saveRound(this.config.id, round, weights, this.contributions);
+    }
     this.global = weights;
     this.globalPayload = encodeWeights(weights);
     this.info(`round ${round} aggregated from ${this.contributions.length} hospitals`);
@@ -368,6 +403,7 @@ export class Coordinator {
       const n = evals.reduce((s, e) => s + e.testSamples, 0);
       return {
         round: r.round,
+        dp: r.dp,
         participants: r.participants,
         accuracy: n ? evals.reduce((s, e) => s + e.accuracy * e.testSamples, 0) / n : null,
         loss: n ? evals.reduce((s, e) => s + e.loss * e.testSamples, 0) / n : null,
@@ -404,6 +440,8 @@ export class Coordinator {
       rounds,
       tokens,
       log: [...this.log],
+      privacy: this.budget?.view() ?? null,
+      stopReason: this.stopReason,
     };
   }
 

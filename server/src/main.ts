@@ -16,6 +16,13 @@ const { values: args } = parseArgs({
     'learning-rate': { type: 'string' },
     'input-size': { type: 'string' },
     'deadline-s': { type: 'string' },
+    /** Client-level DP (DP-FedAvg): noise multiplier z; setting it turns DP on. */
+    'dp-noise': { type: 'string' },
+    'dp-clip': { type: 'string', default: '1' },
+    'dp-epsilon': { type: 'string', default: '8' },
+    'dp-delta': { type: 'string', default: '1e-5' },
+    'dp-unit': { type: 'string', default: 'hospital' },
+    'dp-accountant': { type: 'string', default: 'rdp' },
     /** Comma-separated hospital names to enrol on first start (the demo federation). */
     enrol: { type: 'string' },
     /** Where the demo's enrolment tokens are kept between starts. */
@@ -29,6 +36,16 @@ const federation: FederationOverrides = {
   ...(args['min-clients'] && { minClients: num(args['min-clients']) }),
   ...(args['deadline-s'] && { roundDeadlineMs: num(args['deadline-s'])! * 1000 }),
   model: { ...(args['input-size'] && { inputSize: num(args['input-size']) }) },
+  ...(args['dp-noise'] && {
+    privacy: {
+      noiseMultiplier: num(args['dp-noise'])!,
+      clipNorm: num(args['dp-clip'])!,
+      targetEpsilon: num(args['dp-epsilon'])!,
+      delta: num(args['dp-delta'])!,
+      unit: args['dp-unit'] as 'hospital' | 'sub-client',
+      accountant: args['dp-accountant'] as 'rdp' | 'gdp',
+    },
+  }),
   training: {
     ...(args.epochs && { epochs: num(args.epochs) }),
     ...(args['batch-size'] && { batchSize: num(args['batch-size']) }),
@@ -66,6 +83,10 @@ if (server.generatedAdminPassword) {
 }
 for (const [hospital, token] of Object.entries(tokens)) console.log(`Token ${hospital.padEnd(12)} ${token}`);
 console.log(`Federation       ${server.config.name}: ${server.config.rounds} rounds, ≥ ${server.config.minClients} hospitals`);
+const dp = server.config.privacy;
+if (dp) {
+  console.log(`Privacy          DP-FedAvg z = ${dp.noiseMultiplier}, C = ${dp.clipNorm}; budget ε ≤ ${dp.targetEpsilon} per ${dp.unit} at δ = ${dp.delta} (${dp.accountant})`);
+}
 console.log(line);
 
 const stop = async () => {

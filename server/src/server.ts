@@ -2,7 +2,8 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Server, type Socket } from 'socket.io';
+import { Server, type Namespace, type Socket } from 'socket.io';
+import type { ZodType } from 'zod';
 import {
   createTokenSchema,
   evaluationSchema,
@@ -84,7 +85,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     maxHttpBufferSize: config.chunkBytes * 2 + 64 * 1024,
     serveClient: false,
   });
-  const admin = io.of('/admin') as unknown as import('socket.io').Namespace<AdminToServer, ServerToAdmin>;
+  const admin = io.of('/admin') as unknown as Namespace<AdminToServer, ServerToAdmin>;
 
   let pending: ReturnType<typeof setTimeout> | null = null;
   let closed = false;
@@ -237,7 +238,7 @@ function wireHospital(socket: HospitalSocket, coordinator: Coordinator): void {
   /** Validates at the boundary; a bad message is answered with an error and changes nothing. */
   const on = <T>(
     event: keyof HospitalToServer,
-    schema: import('zod').ZodType<T>,
+    schema: ZodType<T>,
     handle: (msg: T) => object,
   ) => {
     socket.on(event, ((msg: unknown, ack: unknown) => {

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { BackendName, FederationConfig, NamedTensor } from '@fedward/protocol';
+import type { BackendName, DpRoundView, FederationConfig, NamedTensor } from '@fedward/protocol';
 import { decodeWeights, encodeWeights } from '@fedward/protocol';
 
 /**
@@ -31,6 +31,9 @@ CREATE TABLE IF NOT EXISTS rounds (
   round INTEGER NOT NULL,
   weights BLOB NOT NULL,
   completed_at INTEGER NOT NULL,
+  -- DP rounds: what the round measured (JSON), and both privacy ledgers after it (JSON).
+  dp TEXT,
+  ledger TEXT,
   PRIMARY KEY (federation_id, round)
 );
 CREATE TABLE IF NOT EXISTS participants (
@@ -116,13 +119,13 @@ export class Store {
     })();
   }
 
-  /** The last finished round and its global weights (round 0 = the initial model). */
-  latestRound(federationId: string): { round: number; weights: NamedTensor[] } {
+  /** The last finished round, its global weights (round 0 = the initial model) and privacy ledgers. */
+  latestRound(federationId: string): { round: number; weights: NamedTensor[]; ledger: unknown } {
     const row = this.db
-      .prepare('SELECT round, weights FROM rounds WHERE federation_id = ? ORDER BY round DESC LIMIT 1')
-      .get(federationId) as { round: number; weights: Buffer } | undefined;
+      .prepare('SELECT round, weights, ledger FROM rounds WHERE federation_id = ? ORDER BY round DESC LIMIT 1')
+      .get(federationId) as { round: number; weights: Buffer; ledger: string | null } | undefined;
     if (!row) throw new Error(`federation ${federationId} has no stored weights`);
-    return { round: row.round, weights: decodeWeights(row.weights) };
+    return { round: row.round, weights: decodeWeights(row.weights), ledger: row.ledger ? (JSON.parse(row.ledger) as unknown) : null };
   }
 
   roundWeights(federationId: string, round: number): NamedTensor[] | undefined {
@@ -132,24 +135,44 @@ export class Store {
     return row ? decodeWeights(row.weights) : undefined;
   }
 
-  /** Stores a finished round atomically: the released weights and every contribution. */
-  saveRound(federationId: string, round: number, weights: readonly NamedTensor[], contributions: readonly Contribution[]): void {
-    const insertRound = this.db.prepare('INSERT INTO rounds (federation_id, round, weights, completed_at) VALUES (?, ?, ?, ?)');
+  /**
+   * Stores a finished round atomically: the released weights, every contribution, and for a DP
+   * round the privacy ledgers that include it. ε is never under-counted after a crash: weights
+   * that were stored are always accounted for in the same row.
+   */
+  saveRound(
+    federationId: string,
+    round: number,
+    weights: readonly NamedTensor[],
+    contributions: readonly Contribution[],
+    privacy: { dp: DpRoundView; ledger: unknown } | null = null,
+  ): void {
+    const insertRound = this.db.prepare(
+      'INSERT INTO rounds (federation_id, round, weights, completed_at, dp, ledger) VALUES (?, ?, ?, ?, ?, ?)',
+    );
     const insertParticipant = this.db.prepare(
       'INSERT INTO participants (federation_id, round, hospital, train_samples, train_loss, backend) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.db.transaction(() => {
-      insertRound.run(federationId, round, encodeWeights(weights), Date.now());
+      insertRound.run(
+        federationId,
+        round,
+        encodeWeights(weights),
+        Date.now(),
+        privacy ? JSON.stringify(privacy.dp) : null,
+        privacy ? JSON.stringify(privacy.ledger) : null,
+      );
       for (const c of contributions) {
         insertParticipant.run(federationId, round, c.hospital, c.trainSamples, c.trainLoss, c.backend);
       }
     })();
   }
 
-  rounds(federationId: string): { round: number; completedAt: number; participants: Contribution[] }[] {
-    const rounds = this.db
-      .prepare('SELECT round, completed_at AS completedAt FROM rounds WHERE federation_id = ? AND round > 0 ORDER BY round')
-      .all(federationId) as { round: number; completedAt: number }[];
+  rounds(federationId: string): { round: number; completedAt: number; dp: DpRoundView | null; participants: Contribution[] }[] {
+    const rows = this.db
+      .prepare('SELECT round, completed_at AS completedAt, dp FROM rounds WHERE federation_id = ? AND round > 0 ORDER BY round')
+      .all(federationId) as { round: number; completedAt: number; dp: string | null }[];
+    const rounds = rows.map((r) => ({ ...r, dp: r.dp ? (JSON.parse(r.dp) as DpRoundView) : null }));
     const participants = this.db
       .prepare(
         'SELECT round, hospital, train_samples AS trainSamples, train_loss AS trainLoss, backend FROM participants WHERE federation_id = ? ORDER BY round, hospital',

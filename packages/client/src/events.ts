@@ -16,4 +16,4 @@ export type ClientEvent =
   | { type: 'round-result'; round: number; participants: number }
   | { type: 'evaluated'; round: number; accuracy: number; loss: number; samples: number }
   | { type: 'rejected'; error: ProtocolError }
-  | { type: 'federation-done'; round: number };
+  | { type: 'federation-done'; round: number; reason?: string };

@@ -36,7 +36,7 @@ type Inbox =
   | { kind: 'disconnect'; reason: string }
   | { kind: 'round-start'; msg: RoundStart }
   | { kind: 'round-result'; msg: RoundResult }
-  | { kind: 'done'; round: number }
+  | { kind: 'done'; round: number; reason?: string }
   | { kind: 'protocol-error'; error: ProtocolError }
   | { kind: 'abort' };
 
@@ -63,7 +63,7 @@ export async function* participate(options: ParticipantOptions): AsyncGenerator<
   socket.on('disconnect', (reason) => inbox.push({ kind: 'disconnect', reason }));
   socket.on('round-start', (msg) => inbox.push({ kind: 'round-start', msg }));
   socket.on('round-result', (msg) => inbox.push({ kind: 'round-result', msg }));
-  socket.on('federation-done', (msg) => inbox.push({ kind: 'done', round: msg.round }));
+  socket.on('federation-done', (msg) => inbox.push({ kind: 'done', round: msg.round, ...(msg.reason ? { reason: msg.reason } : {}) }));
   socket.on('protocol-error', (error) => inbox.push({ kind: 'protocol-error', error }));
   const onAbort = () => inbox.push({ kind: 'abort' });
   options.signal?.addEventListener('abort', onAbort);
@@ -107,7 +107,7 @@ export async function* participate(options: ParticipantOptions): AsyncGenerator<
           yield { type: 'rejected', error: item.error };
           break;
         case 'done':
-          yield { type: 'federation-done', round: item.round };
+          yield { type: 'federation-done', round: item.round, ...(item.reason ? { reason: item.reason } : {}) };
           return;
       }
     }

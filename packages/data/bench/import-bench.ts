@@ -1,67 +1,43 @@
 /**
- * npm run bench:import [-- --slices 2000 --size 128 --target-size 64]
+ * npm run bench:import [-- --slices 2000 --size 128 --target-size 64 --runs 3 --breakdown --read-ahead N] [--node]
  *
- * Node version of the import benchmark: generates `slices` 16-bit DICOM CT
- * slices of size × size in memory, imports them through importFiles() into
- * IndexedDB provided by fake-indexeddb, and prints slices/s and peak memory.
- * The browser version (real IndexedDB in headless Chromium) runs in the app.
+ * Default: headless Chromium (Debian's /usr/bin/chromium; --chromium PATH or
+ * CHROMIUM_PATH to change), real IndexedDB, the folder picked through a real
+ * file input, the import in a Web Worker as in the hospital app; prints
+ * slices/s and peak memory. See browser-bench.ts.
+ * --node: the same importFiles() in Node against fake-indexeddb (node-bench.ts).
+ * --read-ahead N: importFiles' read-ahead (files read while one is decoded).
+ * --breakdown: after the timed runs, time each import stage alone (decode,
+ * window, resize, hash, file reads, IndexedDB writes).
  */
-import 'fake-indexeddb/auto';
 import { parseArgs } from 'node:util';
-import { federationFiles } from '../src/federation-files';
-import { importFiles, type ImportFile } from '../src/import';
-import { deleteSliceStore, openSliceStore } from '../src/store';
 
 const { values } = parseArgs({
   options: {
+    node: { type: 'boolean', default: false },
     slices: { type: 'string', default: '2000' },
     size: { type: 'string', default: '128' },
     'target-size': { type: 'string', default: '64' },
+    runs: { type: 'string', default: '3' },
+    breakdown: { type: 'boolean', default: false },
+    'read-ahead': { type: 'string' },
+    chromium: { type: 'string', default: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium' },
   },
 });
-const slices = Number(values.slices);
-const size = Number(values.size);
-const targetSize = Number(values['target-size']);
-
-const files: ImportFile[] = [];
-let inputBytes = 0;
-for (const f of federationFiles({ hospitals: 1, task: 'classification', size, slicesPerHospital: slices, seed: 'bench' }, 'dicom')) {
-  if (!f.relativePath.endsWith('.dcm')) continue;
-  const bytes = f.bytes;
-  inputBytes += bytes.length;
-  files.push({ name: f.relativePath.split('/').pop() ?? '', relativePath: `bench/${f.relativePath}`, bytes: async () => bytes, size: bytes.length });
-}
-
-const mib = (n: number): string => (n / 2 ** 20).toFixed(0);
-globalThis.gc?.();
-const baseline = process.memoryUsage();
-let peakRss = baseline.rss;
-let peakHeap = baseline.heapUsed + baseline.arrayBuffers;
-const sample = (): void => {
-  const m = process.memoryUsage();
-  peakRss = Math.max(peakRss, m.rss);
-  peakHeap = Math.max(peakHeap, m.heapUsed + m.arrayBuffers);
+const positive = (name: string, v: string | undefined): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer (got ${v})`);
+  return n;
 };
+const common = { slices: positive('slices', values.slices), size: positive('size', values.size), targetSize: positive('target-size', values['target-size']) };
 
-await deleteSliceStore('fedward-bench');
-const store = await openSliceStore('fedward-bench');
-const started = performance.now();
-const result = await importFiles(files, { store, targetSize, onProgress: sample, skipQuotaCheck: true });
-const seconds = (performance.now() - started) / 1000;
-sample();
-
-const summary = result.summary;
-store.close();
-await deleteSliceStore('fedward-bench');
-
-const rate = result.imported / seconds;
-process.stdout.write(
-  [
-    `import-bench (Node ${process.version}, fake-indexeddb; browser version pending the app)`,
-    `input: ${files.length} DICOM files, ${size}x${size} 16-bit, ${(inputBytes / 1e6).toFixed(1)} MB, stored at ${targetSize}x${targetSize}`,
-    `imported ${result.imported} slices (${result.failed.length} failed) in ${seconds.toFixed(2)} s = ${rate.toFixed(0)} slices/s (goal >= 500)`,
-    `summary: ${JSON.stringify(summary.labels)}, ${summary.patientCount} patients, ${summary.batches} batches`,
-    `memory: peak RSS ${mib(peakRss)} MiB (baseline ${mib(baseline.rss)} MiB, includes the in-memory input files and fake-indexeddb's in-memory database); peak JS heap + ArrayBuffers ${mib(peakHeap)} MiB (baseline ${mib(baseline.heapUsed + baseline.arrayBuffers)} MiB)`,
-  ].join('\n') + '\n',
-);
-if (result.imported !== slices || result.failed.length > 0) process.exitCode = 1;
+const ok = values.node
+  ? await (await import('./node-bench')).runNodeBench(common)
+  : await (await import('./browser-bench')).runBrowserBench({
+      ...common,
+      runs: positive('runs', values.runs),
+      breakdown: values.breakdown,
+      ...(values['read-ahead'] === undefined ? {} : { readAhead: Number(values['read-ahead']) }),
+      chromiumPath: values.chromium,
+    });
+if (!ok) process.exitCode = 1;

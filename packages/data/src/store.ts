@@ -333,7 +333,7 @@ export class SliceStore {
       return items;
     };
     type Pending = { pixels: Uint16Array; mask?: Uint8Array; label: string; patient: string };
-    let pending: Pending[] = [];
+    const pending: Pending[] = [];
     let size = settings?.size ?? 0;
     const emit = (items: Pending[]): TrainingBatch => {
       const area = size * size;

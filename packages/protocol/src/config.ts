@@ -17,6 +17,22 @@ export const trainingConfigSchema = z.object({
 });
 export type TrainingConfig = z.infer<typeof trainingConfigSchema>;
 
+/**
+ * Client-level differential privacy on the server (DP-FedAvg): every update's change to the global
+ * model is clipped to `clipNorm`, the uniform average gets Gaussian noise of std z·C/M, and no
+ * round starts whose release would take ε (at `delta`, for `unit`) past `targetEpsilon`.
+ */
+export const privacyConfigSchema = z.object({
+  noiseMultiplier: z.number().positive(),
+  clipNorm: z.number().positive(),
+  targetEpsilon: z.number().positive(),
+  delta: z.number().gt(0).lt(1),
+  /** Whose privacy the budget protects: a whole hospital, or one of its sub-clients (issue 5). */
+  unit: z.enum(['hospital', 'sub-client']),
+  accountant: z.enum(['rdp', 'gdp']),
+});
+export type PrivacyConfig = z.infer<typeof privacyConfigSchema>;
+
 export const federationConfigSchema = z.object({
   id: z.string().min(1),
   name: z.string().min(1),
@@ -32,5 +48,6 @@ export const federationConfigSchema = z.object({
   chunkBytes: z.number().int().min(1024),
   model: modelSpecSchema,
   training: trainingConfigSchema,
+  privacy: privacyConfigSchema.optional(),
 });
 export type FederationConfig = z.infer<typeof federationConfigSchema>;

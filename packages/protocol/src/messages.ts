@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { federationConfigSchema } from './config';
+import type { federationConfigSchema } from './config';
 
 /*
  * Every event that crosses the wire, with the schema the receiving side validates it against.
@@ -110,7 +110,7 @@ export interface HospitalToServer {
 export interface ServerToHospital {
   'round-start': (msg: RoundStart) => void;
   'round-result': (msg: RoundResult) => void;
-  'federation-done': (msg: { round: number }) => void;
+  'federation-done': (msg: { round: number; reason?: string }) => void;
   'protocol-error': (err: ProtocolError) => void;
 }
 
@@ -128,8 +128,37 @@ export interface HospitalView {
   testSamples: number;
 }
 
+/** What a DP round measured, and the ε spent once it was released (both privacy units). */
+export interface DpRoundView {
+  clip: number;
+  noiseMultiplier: number;
+  sigma: number;
+  updates: number;
+  normSum: number;
+  clipped: number;
+  aggregateNorm: number;
+  noiseNorm: number;
+  epsilonSubClient: number;
+  epsilonHospital: number;
+}
+
+export interface PrivacyView {
+  unit: 'hospital' | 'sub-client';
+  targetEpsilon: number;
+  delta: number;
+  accountant: 'rdp' | 'gdp';
+  noiseMultiplier: number;
+  clipNorm: number;
+  /** ε spent so far, per sub-client and per hospital (a hospital is VN sub-clients). */
+  spent: { subClient: number; hospital: number };
+  /** ε after the next round, and whether the budget allows it. */
+  next: { subClient: number; hospital: number; allowed: boolean };
+  warnings: string[];
+}
+
 export interface RoundView {
   round: number;
+  dp: DpRoundView | null;
   participants: { hospital: string; trainSamples: number; trainLoss: number; backend: BackendName }[];
   /** Sample-weighted mean over the hospitals' own held-out slices (null until one reports). */
   accuracy: number | null;
@@ -155,6 +184,9 @@ export interface FederationSnapshot {
   rounds: RoundView[];
   tokens: TokenView[];
   log: LogEntry[];
+  privacy: PrivacyView | null;
+  /** Why the federation stopped before its last round (e.g. the privacy budget), if it did. */
+  stopReason: string | null;
 }
 
 export interface LogEntry {

@@ -42,19 +42,19 @@ function plan(): Run[] {
   const runs: Run[] = [];
   const add = (label: string, r: Partial<BenchRequest> & Pick<BenchRequest, 'backend' | 'model'>) => {
     if (backends.includes(r.backend) && models.includes(r.model)) {
-      runs.push({ label, request: { batch: 32, mode: 'loop', warmupSteps: 3, maxSteps: 200, maxSeconds: 15, ...r } });
+      runs.push({ label, request: { batch: 32, mode: 'loop', warmupSteps: 3, maxSteps: 200, maxSeconds: 25, ...r } });
     }
   };
   add('wasm', { backend: 'wasm', model: 'cnn', threads: 2 });
   add('wasm-1thread', { backend: 'wasm', model: 'cnn', threads: 1 });
   add('wasm model.fit', { backend: 'wasm', model: 'cnn', threads: 2, mode: 'fit' });
   // SwiftShader and the cpu backend need seconds per step: few steps.
-  add('webgl', { backend: 'webgl', model: 'cnn', warmupSteps: 1, maxSteps: 10, maxSeconds: 30 });
-  add('cpu', { backend: 'cpu', model: 'cnn', warmupSteps: 1, maxSteps: 5, maxSeconds: 20 });
-  add('webgpu', { backend: 'webgpu', model: 'cnn', warmupSteps: 1, maxSteps: 5, maxSeconds: 30 });
+  add('webgl', { backend: 'webgl', model: 'cnn', warmupSteps: 1, maxSteps: 10, maxSeconds: 40 });
+  add('cpu', { backend: 'cpu', model: 'cnn', warmupSteps: 1, maxSteps: 5, maxSeconds: 30 });
+  add('webgpu', { backend: 'webgpu', model: 'cnn', warmupSteps: 1, maxSteps: 5, maxSeconds: 40 });
   for (const model of ['unet', 'densenet']) {
     add('wasm', { backend: 'wasm', model, threads: 2, batch: 16 });
-    add('webgl', { backend: 'webgl', model, batch: 16, warmupSteps: 1, maxSteps: 5, maxSeconds: 20 });
+    add('webgl', { backend: 'webgl', model, batch: 16, warmupSteps: 1, maxSteps: 5, maxSeconds: 40 });
   }
   return runs;
 }
@@ -81,7 +81,7 @@ async function buildPage(): Promise<void> {
 
 async function runInPage(browser: Browser, url: string, run: Run): Promise<BenchResult> {
   const page = await browser.newPage();
-  const budgetMs = (run.request.maxSeconds + 90) * 1000;
+  const budgetMs = (run.request.maxSeconds + 120) * 1000;
   try {
     await page.goto(url);
     await page.waitForFunction(() => document.title === 'ready', null, { timeout: 30_000 });

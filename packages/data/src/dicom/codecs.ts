@@ -1,3 +1,4 @@
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- apps compile this source too and need the codec declarations
 /// <reference path="../types/codecs.d.ts" />
 /**
  * Compressed pixel data: maintained codec packages, loaded on first use so a

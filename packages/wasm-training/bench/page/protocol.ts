@@ -9,7 +9,7 @@ export interface BenchRequest {
   mode: 'loop' | 'fit';
   warmupSteps: number;
   maxSteps: number;
-  /** Stop timing after this many seconds, with at least two steps done. */
+  /** Time budget, warm-up included; at least one timed step. */
   maxSeconds: number;
 }
 

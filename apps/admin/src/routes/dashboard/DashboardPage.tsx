@@ -1,6 +1,7 @@
 import type { FederationSnapshot } from '@fedward/protocol';
 import { LineChart } from '../../features/line-chart/LineChart';
 import { HospitalsTable } from './components/HospitalsTable';
+import { PrivacyPanel } from './components/PrivacyPanel';
 import { RoundsTable } from './components/RoundsTable';
 import { TokensPanel } from './components/TokensPanel';
 
@@ -51,6 +52,10 @@ export function DashboardPage({
           ]}
         />
         <RoundsTable rounds={snapshot.rounds} />
+      </section>
+      <section className="card">
+        <h2>Privacy</h2>
+        <PrivacyPanel privacy={snapshot.privacy} rounds={snapshot.rounds} stopReason={snapshot.stopReason} />
       </section>
       <section className="card">
         <h2>Enrolment tokens</h2>

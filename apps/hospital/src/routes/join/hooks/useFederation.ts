@@ -72,7 +72,11 @@ function reduce(s: FederationState, e: ClientEvent): FederationState {
     case 'rejected':
       return { ...s, messages: [...s.messages, `Server refused ${e.error.event ?? 'a message'}: ${e.error.message}`] };
     case 'federation-done':
-      return { ...s, phase: 'done', messages: [...s.messages, `Federation finished after round ${e.round}`] };
+      return {
+        ...s,
+        phase: 'done',
+        messages: [...s.messages, `Federation finished after round ${e.round}${e.reason ? ` (${e.reason})` : ''}`],
+      };
   }
 }
 

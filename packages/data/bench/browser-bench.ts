@@ -1,0 +1,293 @@
+/**
+ * Browser version of the import benchmark (the default of `npm run bench:import`):
+ * writes `slices` generated 16-bit DICOM files to a temporary folder, builds
+ * a small page (browser/) with vite, serves it on 127.0.0.1, and in headless
+ * Chromium (Debian's /usr/bin/chromium, a persistent profile so IndexedDB is
+ * on disk as in a real browser) picks that folder through a real
+ * <input webkitdirectory> with setInputFiles. The page hands the File objects
+ * to a Web Worker that runs importFiles() into IndexedDB, as the hospital app
+ * does. Memory is sampled from /proc while the import runs.
+ */
+import { createReadStream } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { generateFederation } from '../src/node/generate';
+import type { PageResult } from './browser/protocol';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const pageDir = path.join(here, 'browser');
+const outDir = path.join(here, '..', '.bench-dist', 'import');
+
+export interface BrowserBenchOptions {
+  slices: number;
+  size: number;
+  targetSize: number;
+  runs: number;
+  breakdown: boolean;
+  /** importFiles' readAhead (its default when undefined). */
+  readAhead?: number;
+  chromiumPath: string;
+}
+
+const log = (line = ''): void => void process.stdout.write(`${line}\n`);
+const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(0);
+
+async function buildPage(): Promise<void> {
+  await build({
+    root: pageDir,
+    configFile: false,
+    base: './',
+    logLevel: 'warn',
+    worker: { format: 'es' },
+    build: { outDir, emptyOutDir: true, chunkSizeWarningLimit: 4000, reportCompressedSize: false },
+  });
+}
+
+const contentTypes: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.wasm': 'application/wasm',
+};
+
+/** Static files on 127.0.0.1, cross-origin isolated like the hospital app (COOP/COEP). */
+async function serve(root: string): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+    const file = path.join(root, pathname === '/' ? 'index.html' : pathname);
+    const headers = {
+      'Cross-Origin-Opener-Policy': 'same-origin',
+      'Cross-Origin-Embedder-Policy': 'require-corp',
+      'Cache-Control': 'no-store',
+    };
+    stat(file).then(
+      (s) => {
+        if (!file.startsWith(root + path.sep) || !s.isFile()) throw new Error('not a file');
+        res.writeHead(200, { ...headers, 'Content-Type': contentTypes[path.extname(file)] ?? 'application/octet-stream' });
+        createReadStream(file).pipe(res);
+      },
+      () => undefined,
+    ).catch(() => res.writeHead(404, headers).end());
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((ok) => server.close(() => ok())) };
+}
+
+type ProcessKind = 'browser' | 'renderer' | 'gpu' | 'utility' | 'other';
+interface MemorySample {
+  /** Proportional set size (shared pages split between the processes sharing them) per process kind. */
+  pss: Record<ProcessKind, number>;
+  rss: Record<ProcessKind, number>;
+  totalPss: number;
+  totalRss: number;
+}
+
+/**
+ * Chromium's processes for this run are the ones started with our
+ * --user-data-dir; PSS and RSS come from /proc/PID/smaps_rollup.
+ */
+class ChromiumMemory {
+  private readonly kinds = new Map<number, ProcessKind | null>();
+  constructor(private readonly userDataDir: string) {}
+
+  private async kindOf(pid: number): Promise<ProcessKind | null> {
+    if (this.kinds.has(pid)) return this.kinds.get(pid)!;
+    let kind: ProcessKind | null = null;
+    try {
+      // Zygote-forked children rewrite their title: one space-separated string instead of NUL-separated args.
+      const args = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split(/[\0 ]/);
+      if (args.includes(`--user-data-dir=${this.userDataDir}`)) {
+        const type = args.find((a) => a.startsWith('--type='))?.slice('--type='.length);
+        kind = type === undefined ? 'browser' : type === 'renderer' ? 'renderer' : type === 'gpu-process' ? 'gpu' : type === 'utility' ? 'utility' : 'other';
+      }
+    } catch {
+      kind = null;
+    }
+    this.kinds.set(pid, kind);
+    return kind;
+  }
+
+  async sample(): Promise<MemorySample> {
+    const zero = (): Record<ProcessKind, number> => ({ browser: 0, renderer: 0, gpu: 0, utility: 0, other: 0 });
+    const s: MemorySample = { pss: zero(), rss: zero(), totalPss: 0, totalRss: 0 };
+    for (const entry of await readdir('/proc')) {
+      const pid = Number(entry);
+      if (!Number.isInteger(pid)) continue;
+      const kind = await this.kindOf(pid);
+      if (kind === null) continue;
+      let text: string;
+      try {
+        text = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
+      } catch {
+        continue; // exited
+      }
+      const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
+      s.pss[kind] += kb('Pss');
+      s.rss[kind] += kb('Rss');
+    }
+    s.totalPss = Object.values(s.pss).reduce((a, b) => a + b, 0);
+    s.totalRss = Object.values(s.rss).reduce((a, b) => a + b, 0);
+    return s;
+  }
+}
+
+interface RunFigures {
+  page: PageResult;
+  pickMs: number;
+  baseline: MemorySample;
+  peak: MemorySample;
+  peakByKind: Record<ProcessKind, number>;
+  samples: number;
+  load: [number, number];
+}
+
+async function runOnce(context: BrowserContext, url: string, folder: string, options: BrowserBenchOptions, memory: ChromiumMemory): Promise<RunFigures> {
+  const page: Page = await context.newPage();
+  try {
+    page.on('console', (m) => { if (m.text().startsWith('READTEST')) log(m.text()); });
+    await page.goto(url);
+    await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'ready');
+    await page.evaluate((o) => (window.__benchOptions = o), {
+      targetSize: options.targetSize,
+      storeName: 'fedward-bench',
+      breakdown: options.breakdown,
+      ...(options.readAhead === undefined ? {} : { readAhead: options.readAhead }),
+    });
+    const baseline = await memory.sample();
+    let peak = baseline;
+    const peakByKind = { ...baseline.pss };
+    let samples = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const s = await memory.sample();
+        samples++;
+        if (s.totalPss > peak.totalPss) peak = s;
+        for (const k of Object.keys(peakByKind) as ProcessKind[]) peakByKind[k] = Math.max(peakByKind[k], s.pss[k]);
+        await new Promise((ok) => setTimeout(ok, 50));
+      }
+    })();
+    const load0 = loadavg()[0]!;
+    const t0 = performance.now();
+    await page.locator('#folder').setInputFiles(folder);
+    const pickMs = performance.now() - t0;
+    try {
+      await page.waitForFunction(() => window.__bench?.state === 'done' || window.__bench?.state === 'error', null, { timeout: 600_000, polling: 100 });
+    } finally {
+      sampling = false;
+      await sampler;
+    }
+    const state = await page.evaluate(() => window.__bench!);
+    if (state.state !== 'done' || !state.result) throw new Error(`import failed in the page: ${state.error ?? state.state}`);
+    return { page: state.result, pickMs, baseline, peak, peakByKind, samples, load: [load0, loadavg()[0]!] };
+  } finally {
+    await page.close();
+  }
+}
+
+async function dirBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const p = path.join(dir, e.name);
+    total += e.isDirectory() ? await dirBytes(p) : await stat(p).then((s) => s.size, () => 0);
+  }
+  return total;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+export async function runBrowserBench(options: BrowserBenchOptions): Promise<boolean> {
+  const { slices, size, targetSize } = options;
+  const work = await mkdtemp(path.join(tmpdir(), 'fedward-import-bench-'));
+  const dataDir = path.join(work, 'data');
+  const userDataDir = path.join(work, 'profile');
+  let server: Awaited<ReturnType<typeof serve>> | undefined;
+  let context: BrowserContext | undefined;
+  try {
+    let t = performance.now();
+    const generated = await generateFederation({ outDir: dataDir, format: 'dicom', hospitals: 1, task: 'classification', size, slicesPerHospital: slices, seed: 'bench' });
+    const hospital = generated.hospitals[0]!;
+    const dicomFiles = hospital.files.filter((f) => f.endsWith('.dcm'));
+    let inputBytes = 0;
+    for (const f of dicomFiles) inputBytes += (await stat(f)).size;
+    log(`generated ${dicomFiles.length} DICOM files (${size}×${size}, 16-bit, ${(inputBytes / 1e6).toFixed(1)} MB) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    t = performance.now();
+    await buildPage();
+    log(`built the bench page with vite in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    server = await serve(outDir);
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: options.chromiumPath,
+      headless: true,
+      args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
+    });
+    const version = context.browser()?.version() ?? (await context.newCDPSession(context.pages()[0] ?? (await context.newPage())).then((s) => s.send('Browser.getVersion'))).product;
+    const memory = new ChromiumMemory(userDataDir);
+    const runs: RunFigures[] = [];
+    for (let i = 0; i < options.runs; i++) {
+      const r = await runOnce(context, server.url, hospital.dir, options, memory);
+      runs.push(r);
+      const rate = r.page.imported / (r.page.wallMs / 1000);
+      log(`run ${i + 1}: ${r.page.imported} slices in ${(r.page.wallMs / 1000).toFixed(2)} s = ${rate.toFixed(0)} slices/s; peak PSS ${mib(r.peak.totalPss)} MiB; load ${r.load[0].toFixed(2)} → ${r.load[1].toFixed(2)}`);
+    }
+    const idbBytes = await dirBytes(path.join(userDataDir, 'Default', 'IndexedDB'));
+
+    const last = runs.at(-1)!;
+    const rates = runs.map((r) => r.page.imported / (r.page.wallMs / 1000));
+    const best = Math.max(...rates);
+    const med = median(rates);
+    const worst = runs.reduce((a, r) => (r.peak.totalPss > a.peak.totalPss ? r : a));
+    const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+    const share = (ms: number): string => `${((100 * ms) / last.page.importMs).toFixed(0)}%`;
+    const expectedOk = runs.every((r) => r.page.imported === slices && r.page.failed.length === 0 && r.page.summary.slices === slices);
+
+    log();
+    log(`import-bench: headless ${version} (${options.chromiumPath}), IndexedDB on disk (persistent profile), import in a Web Worker`);
+    log(`input: ${dicomFiles.length} DICOM files + manifest.csv, ${size}×${size} 16-bit CT, ${(inputBytes / 1e6).toFixed(1)} MB; stored at ${targetSize}×${targetSize}; picked with setInputFiles on the folder; readAhead ${options.readAhead ?? 'default'}`);
+    log();
+    log('                                        median      best     (runs: ' + runs.map((_, i) => `#${i + 1}`).join(' ') + ')');
+    log(`slices/s (change event → worker done)  ${med.toFixed(0).padStart(6)}    ${best.toFixed(0).padStart(6)}     ${rates.map((r) => r.toFixed(0)).join(' ')}   goal ≥ 500: ${med >= 500 ? 'met' : 'NOT met'}`);
+    log(`wall time                               ${s(median(runs.map((r) => r.page.wallMs))).padStart(7)}`);
+    log(`  worker start-up                       ${s(median(runs.map((r) => r.page.workerStartMs))).padStart(7)}`);
+    log(`  importFiles()                         ${s(median(runs.map((r) => r.page.importMs))).padStart(7)}`);
+    log(`setInputFiles (Playwright picks folder) ${s(median(runs.map((r) => r.pickMs))).padStart(7)}   (before the change event; not in the figure)`);
+    log();
+    log(`inside importFiles() (its ImportResult.waits; last run, ${s(last.page.importMs)}):`);
+    log(`  waiting for file bytes                ${s(last.page.readWaitMs).padStart(7)}  ${share(last.page.readWaitMs).padStart(4)}`);
+    log(`  waiting for IndexedDB writes          ${s(last.page.storeWaitMs).padStart(7)}  ${share(last.page.storeWaitMs).padStart(4)}`);
+    const rest = last.page.importMs - last.page.readWaitMs - last.page.storeWaitMs;
+    log(`  the rest: decode, window, resize, hash ${s(rest).padStart(6)}  ${share(rest).padStart(4)}`);
+    if (last.page.breakdown) {
+      const b = last.page.breakdown;
+      const per = (ms: number): string => `${((1000 * ms) / b.files).toFixed(0).padStart(5)} µs/slice`;
+      log();
+      log(`each stage alone over the same ${b.files} files (after the timed run; not part of the figure):`);
+      for (const [name, ms] of [['read (File.arrayBuffer)', b.readMs], ['decode (decodeDicom)', b.decodeMs], ['window (dicomToUnit)', b.windowMs], ['resize (resizeSquare)', b.resizeMs], ['quantize', b.quantizeMs], ['hash (salted SHA-256)', b.hashMs], ['IndexedDB putBatch ×64', b.storeMs]] as const)
+        log(`  ${name.padEnd(26)} ${s(ms).padStart(7)}  ${per(ms)}`);
+    }
+    log();
+    log(`memory, Chromium processes of this profile, from /proc/PID/smaps_rollup (PSS; RSS double-counts shared pages), sampled every ~50 ms:`);
+    log(`  peak total PSS ${mib(worst.peak.totalPss)} MiB (RSS ${mib(worst.peak.totalRss)} MiB) at run #${runs.indexOf(worst) + 1}; before the folder was picked ${mib(worst.baseline.totalPss)} MiB → +${mib(worst.peak.totalPss - worst.baseline.totalPss)} MiB during the import`);
+    log(`  peak PSS per process kind: ${(Object.entries(worst.peakByKind) as [ProcessKind, number][]).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${mib(v)} MiB (before ${mib(worst.baseline.pss[k])})`).join(', ')}`);
+    log(`  (the renderer holds the page and the import worker; IndexedDB lives in the browser process; ${worst.samples} samples)`);
+    log(`IndexedDB on disk after the last run: ${(idbBytes / 1e6).toFixed(1)} MB for ${last.page.summary.slices} slices (${last.page.summary.batches} batches, ${(last.page.summary.bytes / 1e6).toFixed(1)} MB of pixels)`);
+    log(`summary: ${JSON.stringify(last.page.summary.labels)}, ${last.page.summary.patientCount} patients; failed ${last.page.failed.length}, skipped ${last.page.skipped}`);
+    log(`machine: ${(await readFile('/proc/cpuinfo', 'utf8')).match(/^processor/gm)?.length ?? '?'} CPUs, 1-min load ${runs.map((r) => r.load[0].toFixed(2)).join(', ')} at the start of each run`);
+    if (!expectedOk) log(`ERROR: expected ${slices} imported slices and no failures`);
+    return expectedOk;
+  } finally {
+    await context?.close();
+    await server?.close();
+    await rm(work, { recursive: true, force: true });
+  }
+}

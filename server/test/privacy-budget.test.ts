@@ -1,0 +1,64 @@
+import Database from 'better-sqlite3';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { activateBackend } from '@fedward/models';
+import { PrivacyLedger, gaussianRounds } from '@fedward/privacy';
+import type { FederationSnapshot } from '@fedward/protocol';
+import { startServer, type RunningServer } from '../src';
+import { client, runToEnd, tempDb } from './helpers';
+
+let server: RunningServer | null = null;
+afterEach(async () => {
+  await server?.close();
+  server = null;
+});
+beforeAll(async () => {
+  await activateBackend(['cpu']);
+});
+
+describe('privacy budget on the server', () => {
+  it('adds DP noise, stores the ledger with each round, and refuses the round that would overspend', async () => {
+    const z = 1.5;
+    const delta = 1e-5;
+    // A target between ε after 2 rounds and ε after 3: two rounds fit, the third must be refused.
+    const eps = (t: number) => new PrivacyLedger().record(gaussianRounds({ noiseMultiplier: z, count: t })).epsilon(delta).epsilon;
+    const target = (eps(2) + eps(3)) / 2;
+    const dbPath = tempDb();
+    const privacy = { noiseMultiplier: z, clipNorm: 1, targetEpsilon: target, delta, unit: 'hospital' as const, accountant: 'rdp' as const };
+    server = await startServer({
+      dbPath,
+      port: 0,
+      adminPassword: 'pw',
+      federation: { rounds: 5, minClients: 2, model: { inputSize: 16 }, training: { epochs: 1, batchSize: 8, learningRate: 0.01 }, privacy },
+    });
+    const runs = await Promise.all(['p', 'q'].map((n, i) => runToEnd(client(server!.url, server!.createToken(n), 16, i + 40))));
+    for (const events of runs) expect(events.at(-1)).toEqual({ type: 'federation-done', round: 2 });
+
+    const snap: FederationSnapshot = server.coordinator.snapshot([]);
+    expect(snap.rounds.map((r) => r.round)).toEqual([1, 2]);
+    expect(snap.stopReason).toMatch(/privacy budget.*round would bring ε per hospital/);
+    expect(snap.privacy!.spent.hospital).toBeCloseTo(eps(2), 9);
+    expect(snap.privacy!.next.allowed).toBe(false);
+    const dp = snap.rounds[1]!.dp!;
+    expect(dp.sigma).toBeCloseTo(z / 2, 12);
+    expect(dp.epsilonHospital).toBeCloseTo(eps(2), 9);
+    expect(dp.epsilonSubClient).toBeCloseTo(eps(2), 9);
+    expect(snap.rounds[0]!.dp!.epsilonHospital).toBeLessThan(dp.epsilonHospital);
+
+    // The ledger sits in the same row as the released weights.
+    const db = new Database(dbPath, { readonly: true });
+    const row = db.prepare('SELECT ledger FROM rounds WHERE round = 2').get() as { ledger: string };
+    expect(PrivacyLedger.fromJSON(JSON.parse(row.ledger).hospital).entries).toHaveLength(2);
+    db.close();
+
+    // After a restart the spent budget is read back and the round is still refused.
+    await server.close();
+    server = await startServer({ dbPath, port: 0 });
+    expect(server.coordinator.snapshot([]).privacy!.spent.hospital).toBeCloseTo(eps(2), 9);
+    const again = await Promise.all(['p', 'q'].map((n, i) => runToEnd(client(server!.url, server!.createToken(n), 16, i + 50))));
+    for (const events of again) {
+      expect(events.some((e) => e.type === 'round-start')).toBe(false);
+      expect(events.at(-1)).toEqual({ type: 'federation-done', round: 2 });
+    }
+    expect(server.store.rounds(server.config.id)).toHaveLength(2);
+  }, 240_000);
+});
