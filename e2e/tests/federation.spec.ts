@@ -23,7 +23,7 @@ test.beforeAll(async () => {
   generateFederation(dataDir, ['--format', 'png', '--hospitals', '3', '--size', '32', '--slices-per-hospital', '120', '--seed', '11']);
   server = await startServer(
     ['--db', join(tempDir('fedward-e2e-db-'), 'fedward.sqlite'), '--rounds', String(ROUNDS), '--min-clients', '3',
-      '--input-size', '32', '--epochs', '4', '--batch-size', '16', '--learning-rate', '0.005'],
+      '--input-size', '32', '--epochs', '4', '--batch-size', '16', '--learning-rate', '0.01'],
     { FEDWARD_ADMIN_PASSWORD: ADMIN_PASSWORD },
   );
 });

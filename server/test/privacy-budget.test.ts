@@ -31,7 +31,9 @@ describe('privacy budget on the server', () => {
       federation: { rounds: 5, minClients: 2, model: { inputSize: 16 }, training: { epochs: 1, batchSize: 8, learningRate: 0.01 }, privacy },
     });
     const runs = await Promise.all(['p', 'q'].map((n, i) => runToEnd(client(server!.url, server!.createToken(n), 16, i + 40))));
-    for (const events of runs) expect(events.at(-1)).toEqual({ type: 'federation-done', round: 2 });
+    for (const events of runs) {
+      expect(events.at(-1)).toMatchObject({ type: 'federation-done', round: 2, reason: expect.stringMatching(/privacy budget/) });
+    }
 
     const snap: FederationSnapshot = server.coordinator.snapshot([]);
     expect(snap.rounds.map((r) => r.round)).toEqual([1, 2]);
@@ -57,7 +59,7 @@ describe('privacy budget on the server', () => {
     const again = await Promise.all(['p', 'q'].map((n, i) => runToEnd(client(server!.url, server!.createToken(n), 16, i + 50))));
     for (const events of again) {
       expect(events.some((e) => e.type === 'round-start')).toBe(false);
-      expect(events.at(-1)).toEqual({ type: 'federation-done', round: 2 });
+      expect(events.at(-1)).toMatchObject({ type: 'federation-done', round: 2, reason: expect.stringMatching(/privacy budget/) });
     }
     expect(server.store.rounds(server.config.id)).toHaveLength(2);
   }, 240_000);

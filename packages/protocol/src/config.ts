@@ -7,6 +7,11 @@ export const modelSpecSchema = z.object({
   channels: z.number().int().min(1).max(4),
   numClasses: z.number().int().min(2).max(100),
   seed: z.number().int().nonnegative(),
+  /**
+   * How every hospital scales a slice before it reaches the model: 'zscore' (per slice, the
+   * default) cancels each scanner's intensity scale and offset; 'unit' keeps the windowed [0, 1].
+   */
+  normalization: z.enum(['unit', 'zscore']).optional(),
 });
 export type ModelSpec = z.infer<typeof modelSpecSchema>;
 

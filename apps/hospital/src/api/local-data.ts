@@ -25,7 +25,12 @@ export function splitSizes(summary: DatasetSummary): { train: number; test: numb
  * A patient-disjoint split of the local slices that streams from IndexedDB batch by batch,
  * so training never holds the whole dataset in memory.
  */
-export function storeDataset(store: SliceStore, summary: DatasetSummary, split: 'train' | 'test'): Dataset {
+export function storeDataset(
+  store: SliceStore,
+  summary: DatasetSummary,
+  split: 'train' | 'test',
+  normalization: 'unit' | 'zscore',
+): Dataset {
   const classes = Object.keys(summary.labels).sort();
   return {
     size: splitSizes(summary)[split],
@@ -33,6 +38,7 @@ export function storeDataset(store: SliceStore, summary: DatasetSummary, split: 
       for await (const b of store.readBatches({
         batchSize,
         classes,
+        normalization,
         patientFilter: inSplit(split),
         ...(options.shuffleSeed !== undefined ? { shuffleSeed: options.shuffleSeed } : {}),
       })) {

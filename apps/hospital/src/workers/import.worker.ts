@@ -23,6 +23,8 @@ self.onmessage = async (event: MessageEvent<ImportRequest>) => {
       name: f.name,
       relativePath: f.webkitRelativePath || f.name,
       size: f.size,
+      // Lets importFiles read many small files in one request instead of one round trip each.
+      blob: f,
       bytes: async () => new Uint8Array(await f.arrayBuffer()),
     }));
     const result = await importFiles(files, {

@@ -1,8 +1,7 @@
 /**
  * The bench's import worker: the same work as the hospital app's import worker
  * (apps/hospital/src/workers/import.worker.ts): File objects from the folder
- * picker → importFiles() → IndexedDB, off the page's main thread. It also
- * clocks the time the import spends awaiting file reads and IndexedDB writes.
+ * picker → importFiles() → IndexedDB, off the page's main thread.
  */
 import {
   decodeDicom,
@@ -61,23 +60,7 @@ async function run(request: BenchRequest): Promise<WorkerResult> {
 }
 
 /** Each stage of the import timed on its own, file by file (DICOM files only). */
-async function readTest(files: File[]): Promise<void> {
-  const dcm = files.filter((f) => f.name.endsWith('.dcm'));
-  const time = async (name: string, fn: () => Promise<number>): Promise<void> => {
-    const t = performance.now();
-    const bytes = await fn();
-    console.log(`READTEST ${name}: ${(performance.now() - t).toFixed(0)} ms, ${bytes} bytes`);
-  };
-  await time('sequential arrayBuffer', async () => { let n = 0; for (const f of dcm) n += (await f.arrayBuffer()).byteLength; return n; });
-  const FRS = (self as unknown as { FileReaderSync: new () => { readAsArrayBuffer(b: Blob): ArrayBuffer } }).FileReaderSync;
-  await time('FileReaderSync', async () => { let n = 0; const r = new FRS(); for (const f of dcm) n += r.readAsArrayBuffer(f).byteLength; return n; });
-  await time('concurrent 16', async () => { let n = 0; for (let i = 0; i < dcm.length; i += 16) for (const b of await Promise.all(dcm.slice(i, i + 16).map((f) => f.arrayBuffer()))) n += b.byteLength; return n; });
-  for (const g of [16, 64, 256]) await time(`Blob group ${g}`, async () => { let n = 0; for (let i = 0; i < dcm.length; i += g) n += (await new Blob(dcm.slice(i, i + g)).arrayBuffer()).byteLength; return n; });
-  await time('Blob group 64 FileReaderSync', async () => { let n = 0; const r = new FRS(); for (let i = 0; i < dcm.length; i += 64) n += r.readAsArrayBuffer(new Blob(dcm.slice(i, i + 64))).byteLength; return n; });
-}
-
 async function breakdown(request: BenchRequest): Promise<StageBreakdown> {
-  await readTest(request.files);
   const size = request.targetSize;
   const area = size * size;
   const scratchName = `${request.storeName}-breakdown`;

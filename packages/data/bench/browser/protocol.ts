@@ -48,8 +48,10 @@ export type WorkerReply =
 export interface PageResult extends WorkerResult {
   /** From the input's change event (the files are picked) to the worker's done message. */
   wallMs: number;
-  /** Worker start-up: from creating it to its module having loaded (its 'ready' message). */
+  /** From the change event to the worker's 'ready' message (its module loaded; delayed while the page is busy posting). */
   workerStartMs: number;
+  /** Main-thread time of the postMessage that hands the File objects to the worker. */
+  postMs: number;
   files: number;
   breakdown?: StageBreakdown;
 }

@@ -70,7 +70,10 @@ function firstEncapsulatedFrame(dataSet: DataSet, element: Element, numberOfFram
   return new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength);
 }
 
-/** Reads n integer samples; applies BitsStored masking and sign extension. */
+/**
+ * Reads n integer samples; applies BitsStored masking and sign extension, then
+ * the modality LUT (value × slope + intercept) in the same pass.
+ */
 function readSamples(
   bytes: Uint8Array,
   count: number,
@@ -78,6 +81,8 @@ function readSamples(
   signed: boolean,
   bitsStored: number,
   bigEndian: boolean,
+  slope = 1,
+  intercept = 0,
 ): Float64Array {
   const out = new Float64Array(count);
   if (bytesPerSample === 4) {
@@ -85,7 +90,7 @@ function readSamples(
     const modulus = 2 ** bitsStored;
     for (let i = 0; i < count; i++) {
       const v = view.getUint32(i * 4, !bigEndian) % modulus;
-      out[i] = signed && v >= modulus / 2 ? v - modulus : v;
+      out[i] = (signed && v >= modulus / 2 ? v - modulus : v) * slope + intercept;
     }
     return out;
   }
@@ -96,21 +101,24 @@ function readSamples(
   if (bytesPerSample === 1) {
     for (let i = 0; i < count; i++) {
       const v = (bytes[i] ?? 0) & mask;
-      out[i] = signed ? (v << shift) >> shift : v;
+      out[i] = (signed ? (v << shift) >> shift : v) * slope + intercept;
     }
     return out;
   }
   // Typed-array fast path relies on a little-endian host, as every browser platform is.
-  const aligned = bytes.byteOffset % 2 === 0 && !bigEndian;
-  const words = aligned ? new Uint16Array(bytes.buffer, bytes.byteOffset, count) : null;
+  // One loop per case keeps the per-sample work to a load, a mask and a multiply-add.
+  if (bytes.byteOffset % 2 === 0 && !bigEndian) {
+    const words = new Uint16Array(bytes.buffer, bytes.byteOffset, count);
+    if (signed) for (let i = 0; i < count; i++) out[i] = ((((words[i] ?? 0) & mask) << shift) >> shift) * slope + intercept;
+    else for (let i = 0; i < count; i++) out[i] = ((words[i] ?? 0) & mask) * slope + intercept;
+    return out;
+  }
   for (let i = 0; i < count; i++) {
-    const raw = words
-      ? (words[i] ?? 0)
-      : bigEndian
-        ? ((bytes[2 * i] ?? 0) << 8) | (bytes[2 * i + 1] ?? 0)
-        : (bytes[2 * i] ?? 0) | ((bytes[2 * i + 1] ?? 0) << 8);
+    const raw = bigEndian
+      ? ((bytes[2 * i] ?? 0) << 8) | (bytes[2 * i + 1] ?? 0)
+      : (bytes[2 * i] ?? 0) | ((bytes[2 * i + 1] ?? 0) << 8);
     const v = raw & mask;
-    out[i] = signed ? (v << shift) >> shift : v;
+    out[i] = (signed ? (v << shift) >> shift : v) * slope + intercept;
   }
   return out;
 }
@@ -267,17 +275,16 @@ async function decodeOrFail(bytes: Uint8Array, fileName: string): Promise<Decode
     }
   }
 
-  let values = readSamples(sampleBytes, sampleCount, bytesPerSample, signed, Math.min(bitsStored, bytesPerSample * 8), bigEndian);
+  // The modality LUT applies to grayscale only; readSamples applies it as it reads.
+  const rescaleSlope = dataSet.floatString('x00281053') ?? 1;
+  const rescaleIntercept = dataSet.floatString('x00281052') ?? 0;
+  const rescale = samplesPerPixel === 1 ? ([rescaleSlope, rescaleIntercept] as const) : ([1, 0] as const);
+  let values = readSamples(sampleBytes, sampleCount, bytesPerSample, signed, Math.min(bitsStored, bytesPerSample * 8), bigEndian, ...rescale);
   if (samplesPerPixel === 3 && planar && (ts.encoding === 'native')) values = planarToInterleaved(values, 3);
   if (samplesPerPixel === 3 && photometric === 'YBR_FULL') {
     ybrFullToRgb(values, 2 ** Math.min(bitsStored, bytesPerSample * 8) - 1);
     photometric = 'RGB';
   }
-
-  const rescaleSlope = dataSet.floatString('x00281053') ?? 1;
-  const rescaleIntercept = dataSet.floatString('x00281052') ?? 0;
-  if (samplesPerPixel === 1 && (rescaleSlope !== 1 || rescaleIntercept !== 0))
-    for (let i = 0; i < values.length; i++) values[i] = (values[i] ?? 0) * rescaleSlope + rescaleIntercept;
 
   const center = dataSet.floatString('x00281050');
   const width = dataSet.floatString('x00281051');

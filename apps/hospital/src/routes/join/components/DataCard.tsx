@@ -61,11 +61,11 @@ export function DataCard({
       )}
       {error && <p className="error" role="alert">{error}</p>}
       {problems.length > 0 && (
-        <details className="problems" open={problems.length <= 5}>
+        <details className="problems" open={problems.length <= 5} data-testid="import-problems">
           <summary>{problems.length} file(s) could not be imported; the rest loaded</summary>
           <ul>
             {problems.map((p) => (
-              <li key={p.file}>
+              <li key={p.file} data-testid="import-problem" data-file={p.file}>
                 <code>{p.file}</code>: {p.error}
               </li>
             ))}
@@ -75,7 +75,8 @@ export function DataCard({
       {summary && split && (
         <div data-testid="data-summary">
           <p>
-            <strong data-testid="slice-count">{summary.slices}</strong> slices from {summary.patientCount} patients ·{' '}
+            <strong data-testid="slice-count">{summary.slices}</strong> slices from{' '}
+            <span data-testid="patient-count">{summary.patientCount}</span> patients ·{' '}
             {summary.settings?.size}×{summary.settings?.size}
           </p>
           <table className="compact">

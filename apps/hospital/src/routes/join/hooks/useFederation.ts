@@ -93,12 +93,13 @@ export function useFederation() {
     try {
       const backend = await activateBackend(backendPreference());
       const store = await localStore();
+      const normalization = enrolment.config.model.normalization ?? 'zscore';
       const events = participate({
         url: location.origin,
         token: enrolment.token,
         backend,
-        train: storeDataset(store, summary, 'train'),
-        test: storeDataset(store, summary, 'test'),
+        train: storeDataset(store, summary, 'train', normalization),
+        test: storeDataset(store, summary, 'test', normalization),
         createModel: (config) => createModel(config.model),
         signal: controller.signal,
       });
