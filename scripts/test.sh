@@ -8,8 +8,7 @@ bash packages/data/scripts/fetch-dicom-corpus.sh
 export TURBO_TELEMETRY_DISABLED=1 CI="${CI:-true}"
 start=$(date +%s)
 echo "› lint and typecheck"
-npx eslint .
-npx turbo run typecheck --output-logs=errors-only
+npx turbo run lint typecheck --output-logs=errors-only
 echo "› build apps"
 npx turbo run build --output-logs=errors-only
 echo "› unit tests (one workspace at a time: this machine has 2 cores)"

@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { generateFederation } from '../src/node/generate';
 import type { PageResult } from './browser/protocol';
@@ -138,6 +138,59 @@ class ChromiumMemory {
   }
 }
 
+/**
+ * V8 heap in use (Runtime.getHeapUsage: JS objects, not ArrayBuffer contents) of the page and
+ * of its import worker, through the page's DevTools session; the worker is reached with
+ * auto-attach and Target.sendMessageToTarget.
+ */
+class JsHeapSampler {
+  peakPage = 0;
+  peakWorker = 0;
+  private workerSession: string | null = null;
+  private nextId = 1;
+  private readonly replies = new Map<number, (result: { usedSize?: number } | undefined) => void>();
+
+  private constructor(private readonly cdp: CDPSession) {
+    cdp.on('Target.attachedToTarget', (e) => {
+      if (e.targetInfo.type === 'worker') this.workerSession = e.sessionId;
+    });
+    cdp.on('Target.detachedFromTarget', (e) => {
+      if (e.sessionId === this.workerSession) this.workerSession = null;
+    });
+    cdp.on('Target.receivedMessageFromTarget', (e) => {
+      const msg = JSON.parse(e.message) as { id?: number; result?: { usedSize?: number } };
+      if (msg.id !== undefined) this.replies.get(msg.id)?.(msg.result);
+    });
+  }
+
+  static async attach(page: Page): Promise<JsHeapSampler> {
+    const cdp = await page.context().newCDPSession(page);
+    const sampler = new JsHeapSampler(cdp);
+    await cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false });
+    return sampler;
+  }
+
+  async sample(): Promise<void> {
+    const page = await this.cdp.send('Runtime.getHeapUsage').catch(() => undefined);
+    if (page) this.peakPage = Math.max(this.peakPage, page.usedSize);
+    const sessionId = this.workerSession;
+    if (!sessionId) return;
+    const id = this.nextId++;
+    const reply = new Promise<{ usedSize?: number } | undefined>((ok) => {
+      this.replies.set(id, ok);
+      setTimeout(() => ok(undefined), 1000); // the worker may be gone
+    });
+    await this.cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method: 'Runtime.getHeapUsage' }) }).catch(() => undefined);
+    const result = await reply;
+    this.replies.delete(id);
+    if (result?.usedSize !== undefined) this.peakWorker = Math.max(this.peakWorker, result.usedSize);
+  }
+
+  async detach(): Promise<void> {
+    await this.cdp.detach().catch(() => undefined);
+  }
+}
+
 interface RunFigures {
   page: PageResult;
   pickMs: number;
@@ -145,6 +198,7 @@ interface RunFigures {
   peak: MemorySample;
   peakByKind: Record<ProcessKind, number>;
   samples: number;
+  heap: { page: number; worker: number };
   load: [number, number];
 }
 
@@ -164,28 +218,42 @@ async function runOnce(context: BrowserContext, url: string, folder: string, opt
     const peakByKind = { ...baseline.pss };
     let samples = 0;
     let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        const s = await memory.sample();
-        samples++;
-        if (s.totalPss > peak.totalPss) peak = s;
-        for (const k of Object.keys(peakByKind) as ProcessKind[]) peakByKind[k] = Math.max(peakByKind[k], s.pss[k]);
-        await new Promise((ok) => setTimeout(ok, 50));
-      }
-    })();
+    const heap = await JsHeapSampler.attach(page);
+    const pause = () => new Promise((ok) => setTimeout(ok, 50));
+    const sampler = Promise.all([
+      (async () => {
+        while (sampling) {
+          const s = await memory.sample();
+          samples++;
+          if (s.totalPss > peak.totalPss) peak = s;
+          for (const k of Object.keys(peakByKind) as ProcessKind[]) peakByKind[k] = Math.max(peakByKind[k], s.pss[k]);
+          await pause();
+        }
+      })(),
+      (async () => {
+        while (sampling) {
+          await heap.sample();
+          await pause();
+        }
+      })(),
+    ]);
     const load0 = loadavg()[0]!;
     const t0 = performance.now();
     await page.locator('#folder').setInputFiles(folder);
     const pickMs = performance.now() - t0;
+    const settled = (states: string[]) =>
+      page.waitForFunction((s) => s.includes(window.__bench?.state ?? ''), states, { timeout: 600_000, polling: 100 });
     try {
-      await page.waitForFunction(() => window.__bench?.state === 'done' || window.__bench?.state === 'error', null, { timeout: 600_000, polling: 100 });
+      await settled(['imported', 'done', 'error']);
     } finally {
       sampling = false;
       await sampler;
+      await heap.detach();
     }
+    await settled(['done', 'error']);
     const state = await page.evaluate(() => window.__bench!);
     if (state.state !== 'done' || !state.result) throw new Error(`import failed in the page: ${state.error ?? state.state}`);
-    return { page: state.result, pickMs, baseline, peak, peakByKind, samples, load: [load0, loadavg()[0]!] };
+    return { page: state.result, pickMs, baseline, peak, peakByKind, samples, heap: { page: heap.peakPage, worker: heap.peakWorker }, load: [load0, loadavg()[0]!] };
   } finally {
     await page.close();
   }
@@ -280,6 +348,7 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<boo
     log(`  peak total PSS ${mib(worst.peak.totalPss)} MiB (RSS ${mib(worst.peak.totalRss)} MiB) at run #${runs.indexOf(worst) + 1}; before the folder was picked ${mib(worst.baseline.totalPss)} MiB → +${mib(worst.peak.totalPss - worst.baseline.totalPss)} MiB during the import`);
     log(`  peak PSS per process kind: ${(Object.entries(worst.peakByKind) as [ProcessKind, number][]).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${mib(v)} MiB (before ${mib(worst.baseline.pss[k])})`).join(', ')}`);
     log(`  (the renderer holds the page and the import worker; IndexedDB lives in the browser process; ${worst.samples} samples)`);
+    log(`  peak V8 heap in use (CDP Runtime.getHeapUsage, without ArrayBuffer contents): import worker ${mib(Math.max(...runs.map((r) => r.heap.worker)))} MiB, page ${mib(Math.max(...runs.map((r) => r.heap.page)))} MiB`);
     log(`IndexedDB on disk after the last run: ${(idbBytes / 1e6).toFixed(1)} MB for ${last.page.summary.slices} slices (${last.page.summary.batches} batches, ${(last.page.summary.bytes / 1e6).toFixed(1)} MB of pixels)`);
     log(`summary: ${JSON.stringify(last.page.summary.labels)}, ${last.page.summary.patientCount} patients; failed ${last.page.failed.length}, skipped ${last.page.skipped}`);
     log(`machine: ${(await readFile('/proc/cpuinfo', 'utf8')).match(/^processor/gm)?.length ?? '?'} CPUs, 1-min load ${runs.map((r) => r.load[0].toFixed(2)).join(', ')} at the start of each run`);

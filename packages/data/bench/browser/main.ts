@@ -32,7 +32,8 @@ input.addEventListener('change', () => {
     } else if (msg.type === 'done') {
       // The timed part ends here; the optional stage breakdown runs after it.
       result = { ...msg.result, wallMs: performance.now() - started, workerStartMs, postMs, files: files.length };
-      if (!options.breakdown) finish(result);
+      if (options.breakdown) window.__bench = { state: 'imported', result };
+      else finish(result);
     } else if (msg.type === 'breakdown') {
       if (result) finish({ ...result, breakdown: msg.breakdown });
     } else {

@@ -58,7 +58,8 @@ export interface PageResult extends WorkerResult {
 
 declare global {
   interface Window {
-    __bench?: { state: 'idle' | 'running' | 'done' | 'error'; result?: PageResult; error?: string; processed?: number };
+    /** 'imported': the timed import is over, the stage breakdown still runs. */
+    __bench?: { state: 'idle' | 'running' | 'imported' | 'done' | 'error'; result?: PageResult; error?: string; processed?: number };
     /** Set by the runner before it picks the folder. */
     __benchOptions?: { targetSize: number; storeName: string; breakdown: boolean; readAhead?: number };
   }
