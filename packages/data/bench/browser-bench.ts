@@ -316,7 +316,18 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<boo
     const worst = runs.reduce((a, r) => (r.peak.totalPss > a.peak.totalPss ? r : a));
     const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
     const share = (ms: number): string => `${((100 * ms) / last.page.importMs).toFixed(0)}%`;
-    const expectedOk = runs.every((r) => r.page.imported === slices && r.page.failed.length === 0 && r.page.summary.slices === slices);
+    // What the generator says it wrote (federation.json) is what every run must have stored.
+    const written = (JSON.parse(await readFile(path.join(dataDir, 'federation.json'), 'utf8')) as { hospitals: { slices: number; patients: number; counts: Record<string, number> }[] }).hospitals[0]!;
+    const sameCounts = (a: Record<string, number>, b: Record<string, number>): boolean =>
+      Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
+    const expectedOk = runs.every(
+      (r) =>
+        r.page.imported === written.slices &&
+        r.page.failed.length === 0 &&
+        r.page.summary.slices === written.slices &&
+        r.page.summary.patientCount === written.patients &&
+        sameCounts(r.page.summary.labels, written.counts),
+    );
 
     log();
     log(`import-bench: headless ${version} (${options.chromiumPath}), IndexedDB on disk (persistent profile), import in a Web Worker`);
@@ -352,7 +363,7 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<boo
     log(`IndexedDB on disk after the last run: ${(idbBytes / 1e6).toFixed(1)} MB for ${last.page.summary.slices} slices (${last.page.summary.batches} batches, ${(last.page.summary.bytes / 1e6).toFixed(1)} MB of pixels)`);
     log(`summary: ${JSON.stringify(last.page.summary.labels)}, ${last.page.summary.patientCount} patients; failed ${last.page.failed.length}, skipped ${last.page.skipped}`);
     log(`machine: ${(await readFile('/proc/cpuinfo', 'utf8')).match(/^processor/gm)?.length ?? '?'} CPUs, 1-min load ${runs.map((r) => r.load[0].toFixed(2)).join(', ')} at the start of each run`);
-    if (!expectedOk) log(`ERROR: expected ${slices} imported slices and no failures`);
+    if (!expectedOk) log(`ERROR: expected every run to store the ${written.slices} slices, ${JSON.stringify(written.counts)}, ${written.patients} patients of federation.json, and no failures`);
     return expectedOk;
   } finally {
     await context?.close();

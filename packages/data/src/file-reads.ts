@@ -19,9 +19,9 @@ export interface ReadableFile {
 }
 
 export interface FileReadsOptions {
-  /** Files requested ahead of the one being read (default 32). */
+  /** Files requested ahead of the one being read (default 64). */
   ahead?: number;
-  /** Most files in one grouped read (default 32). */
+  /** Most files in one grouped read (default 64). */
   groupFiles?: number;
   /** Most bytes in one grouped read (default 8 MiB); a larger file is read on its own. */
   groupBytes?: number;
@@ -42,8 +42,8 @@ export class FileReads {
     private readonly files: readonly ReadableFile[],
     options: FileReadsOptions = {},
   ) {
-    this.ahead = options.ahead ?? 32;
-    const groupFiles = options.groupFiles ?? 32;
+    this.ahead = options.ahead ?? 64;
+    const groupFiles = options.groupFiles ?? 64;
     const groupBytes = options.groupBytes ?? 8 * 2 ** 20;
     for (const [name, v] of [['ahead', this.ahead], ['groupFiles', groupFiles], ['groupBytes', groupBytes]] as const)
       if (!Number.isInteger(v) || v < (name === 'ahead' ? 0 : 1)) throw new RangeError(`${name} must be a ${name === 'ahead' ? 'non-negative' : 'positive'} integer (got ${v})`);

@@ -51,7 +51,7 @@ export interface ImportOptions {
   batchSize?: number;
   /** Skip the storage-quota check (Node, tests). */
   skipQuotaCheck?: boolean;
-  /** Files whose bytes are requested ahead of the one being decoded (default 32); see FileReads. */
+  /** Files whose bytes are requested ahead of the one being decoded (default 64); see FileReads. */
   readAhead?: number;
 }
 

@@ -19,6 +19,7 @@ self.onmessage = async (event: MessageEvent<ImportRequest>) => {
   if (msg.type === 'cancel') return controller.abort();
   try {
     const store = await openSliceStore();
+    let lastProgress = -Infinity;
     const files: ImportFile[] = msg.files.map((f) => ({
       name: f.name,
       relativePath: f.webkitRelativePath || f.name,
@@ -31,7 +32,13 @@ self.onmessage = async (event: MessageEvent<ImportRequest>) => {
       store,
       targetSize: msg.targetSize,
       signal: controller.signal,
-      onProgress: (progress) => post({ type: 'progress', progress }),
+      // At most 20 updates a second (and the last one): a page render per file would compete with the import.
+      onProgress: (progress) => {
+        const now = performance.now();
+        if (now - lastProgress < 50 && progress.processed < progress.total) return;
+        lastProgress = now;
+        post({ type: 'progress', progress });
+      },
     });
     store.close();
     post({ type: 'done', result });

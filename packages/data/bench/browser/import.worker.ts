@@ -31,18 +31,18 @@ async function run(request: BenchRequest): Promise<WorkerResult> {
     blob: f,
     bytes: async () => new Uint8Array(await f.arrayBuffer()),
   }));
-  let lastPost = 0;
+  let lastProgress = -Infinity;
   const started = performance.now();
   const result = await importFiles(files, {
     store,
     targetSize: request.targetSize,
     ...(request.readAhead === undefined ? {} : { readAhead: request.readAhead }),
+    // As the app's worker: at most 20 progress messages a second, and the last one.
     onProgress: (p) => {
       const now = performance.now();
-      if (now - lastPost > 100 || p.processed === p.total) {
-        lastPost = now;
-        post({ type: 'progress', processed: p.processed, total: p.total });
-      }
+      if (now - lastProgress < 50 && p.processed < p.total) return;
+      lastProgress = now;
+      post({ type: 'progress', processed: p.processed, total: p.total });
     },
   });
   const importMs = performance.now() - started;
