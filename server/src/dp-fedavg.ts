@@ -1,25 +1,8 @@
 import { addGaussianNoise } from '@fedward/privacy';
-import type { NamedTensor } from '@fedward/protocol';
+import type { DpRoundView, NamedTensor } from '@fedward/protocol';
 
-/** What one DP round measured; stored with the round and shown to the admin. */
-export interface DpRoundRecord {
-  /** Clip bound C on each update's global L2 norm. */
-  clip: number;
-  /** Noise multiplier z (noise std / sensitivity of one update). */
-  noiseMultiplier: number;
-  /** Per-coordinate noise std on the average: z·C/M. */
-  sigma: number;
-  /** Number of clipped updates averaged (M). */
-  updates: number;
-  /** Σ_j ‖Δ_j‖ of the raw (unclipped) updates. */
-  normSum: number;
-  /** How many updates the clip actually shrank. */
-  clipped: number;
-  /** ‖A‖: norm of the clipped average before noise. */
-  aggregateNorm: number;
-  /** ‖noise‖ actually added. */
-  noiseNorm: number;
-}
+/** What one DP round measured (the wire view adds the ε spent once it is released). */
+export type DpRoundRecord = Omit<DpRoundView, 'epsilonSubClient' | 'epsilonHospital'>;
 
 /**
  * DP-FedAvg (McMahan et al. 2018; seed spec §1.4) accumulated one update at a time:

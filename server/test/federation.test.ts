@@ -1,9 +1,7 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { io as connect } from 'socket.io-client';
-import { activateBackend } from '@fedward/models';
 import { encodeWeights, type FederationSnapshot, type ProtocolError } from '@fedward/protocol';
-import { startServer, type RunningServer } from '../src';
-import { client, runToEnd, tempDb } from './helpers';
+import { client, runToEnd, serverPerTest, tempDb } from './helpers';
 
 const SIZE = 16;
 const small = {
@@ -13,22 +11,15 @@ const small = {
   training: { epochs: 3, batchSize: 8, learningRate: 0.01 },
 };
 
-let server: RunningServer | null = null;
-afterEach(async () => {
-  await server?.close();
-  server = null;
-});
-beforeAll(async () => {
-  await activateBackend(['cpu']);
-});
+const servers = serverPerTest();
 
 describe('federation over a real Socket.io server', () => {
   it('runs two FedAvg rounds with three Node hospitals and stores everything', async () => {
-    server = await startServer({ dbPath: tempDb(), port: 0, adminPassword: 'pw', federation: small });
+    const server = await servers.start({ dbPath: tempDb(), port: 0, adminPassword: 'pw', federation: small });
     const names = ['north', 'south', 'east'];
     const profiles = [{ gain: 1, noise: 0.15 }, { gain: 0.8, noise: 0.2 }, { gain: 1.2, noise: 0.1 }];
     const runs = await Promise.all(
-      names.map((name, i) => runToEnd(client(server!.url, server!.createToken(name), SIZE, 10 * i + 1, { profile: profiles[i] }))),
+      names.map((name, i) => runToEnd(client(server.url, server.createToken(name), SIZE, 10 * i + 1, { profile: profiles[i] }))),
     );
     for (const events of runs) {
       expect(events.filter((e) => e.type === 'uploaded').map((e) => (e as { round: number }).round)).toEqual([1, 2]);
@@ -48,9 +39,9 @@ describe('federation over a real Socket.io server', () => {
   }, 180_000);
 
   it('refuses a socket without a valid enrolment token, and the admin namespace without the password', async () => {
-    server = await startServer({ dbPath: tempDb(), port: 0, adminPassword: 'right', federation: small });
+    const server = await servers.start({ dbPath: tempDb(), port: 0, adminPassword: 'right', federation: small });
     const refused = await new Promise<string>((resolve) => {
-      const s = connect(server!.url, { auth: { token: 'fwd_made_up' }, transports: ['websocket'], reconnection: false });
+      const s = connect(server.url, { auth: { token: 'fwd_made_up' }, transports: ['websocket'], reconnection: false });
       s.on('connect_error', (e) => {
         s.close();
         resolve(e.message);
@@ -58,7 +49,7 @@ describe('federation over a real Socket.io server', () => {
     });
     expect(refused).toMatch(/enrolment token/);
     const adminRefused = await new Promise<string>((resolve) => {
-      const s = connect(server!.url + '/admin', { auth: { password: 'wrong' }, transports: ['websocket'], reconnection: false });
+      const s = connect(server.url + '/admin', { auth: { password: 'wrong' }, transports: ['websocket'], reconnection: false });
       s.on('connect_error', (e) => {
         s.close();
         resolve(e.message);
@@ -66,7 +57,7 @@ describe('federation over a real Socket.io server', () => {
     });
     expect(adminRefused).toMatch(/admin password/);
     const snapshot = await new Promise<FederationSnapshot>((resolve) => {
-      const s = connect(server!.url + '/admin', { auth: { password: 'right' }, transports: ['websocket'], reconnection: false });
+      const s = connect(server.url + '/admin', { auth: { password: 'right' }, transports: ['websocket'], reconnection: false });
       s.on('snapshot', (snap) => {
         s.close();
         resolve(snap);
@@ -76,8 +67,8 @@ describe('federation over a real Socket.io server', () => {
   });
 
   it('rejects malformed, mis-shaped, NaN and oversized updates by name; the round goes on', async () => {
-    server = await startServer({ dbPath: tempDb(), port: 0, adminPassword: 'pw', federation: { ...small, rounds: 1, minClients: 4, minUpdates: 3 } });
-    const good = ['a', 'b', 'c'].map((n, i) => runToEnd(client(server!.url, server!.createToken(n), SIZE, i + 1)));
+    const server = await servers.start({ dbPath: tempDb(), port: 0, adminPassword: 'pw', federation: { ...small, rounds: 1, minClients: 4, minUpdates: 3 } });
+    const good = ['a', 'b', 'c'].map((n, i) => runToEnd(client(server.url, server.createToken(n), SIZE, i + 1)));
     // minClients 4: the round waits for the rogue and the honest three; minUpdates 3 lets it finish without the rogue.
     const rogue = connect(server.url, { auth: { token: server.createToken('rogue') }, transports: ['websocket'] });
     const errors: ProtocolError[] = [];
@@ -112,10 +103,10 @@ describe('federation over a real Socket.io server', () => {
   }, 120_000);
 
   it('names the bad tensor in a NaN update and a wrong tensor count', async () => {
-    server = await startServer({ dbPath: tempDb(), port: 0, adminPassword: 'pw', federation: { ...small, rounds: 1, minClients: 2 } });
+    const server = await servers.start({ dbPath: tempDb(), port: 0, adminPassword: 'pw', federation: { ...small, rounds: 1, minClients: 2 } });
     const errors: ProtocolError[] = [];
     const sockets = ['x', 'y'].map((name) => {
-      const s = connect(server!.url, { auth: { token: server!.createToken(name) }, transports: ['websocket'] });
+      const s = connect(server.url, { auth: { token: server.createToken(name) }, transports: ['websocket'] });
       s.on('protocol-error', (e: ProtocolError) => errors.push(e));
       return s;
     });

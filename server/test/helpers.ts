@@ -1,9 +1,34 @@
 import { mkdtempSync } from 'node:fs';
+import { afterEach, beforeAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { participate, type ClientEvent } from '@fedward/client';
-import { MemoryDataset, createModel, seededRandom, type ModelEngine } from '@fedward/models';
+import { MemoryDataset, activateBackend, createModel, seededRandom, type ModelEngine } from '@fedward/models';
 import type { NamedTensor } from '@fedward/protocol';
+
+import { startServer, type RunningServer, type ServerOptions } from '../src';
+
+/** For a test file: TF.js on the cpu backend, and whichever server a test started is closed after it. */
+export function serverPerTest() {
+  let open: RunningServer | null = null;
+  beforeAll(async () => {
+    await activateBackend(['cpu']);
+  });
+  afterEach(async () => {
+    await open?.close();
+    open = null;
+  });
+  return {
+    async start(options: ServerOptions): Promise<RunningServer> {
+      open = await startServer(options);
+      return open;
+    },
+    async close(): Promise<void> {
+      await open?.close();
+      open = null;
+    },
+  };
+}
 
 export const tempDb = (): string => join(mkdtempSync(join(tmpdir(), 'fedward-')), 'fedward.sqlite');
 

@@ -1,19 +1,10 @@
 import Database from 'better-sqlite3';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { activateBackend } from '@fedward/models';
+import { describe, expect, it } from 'vitest';
 import { PrivacyLedger, gaussianRounds } from '@fedward/privacy';
 import type { FederationSnapshot } from '@fedward/protocol';
-import { startServer, type RunningServer } from '../src';
-import { client, runToEnd, tempDb } from './helpers';
+import { client, runToEnd, serverPerTest, tempDb } from './helpers';
 
-let server: RunningServer | null = null;
-afterEach(async () => {
-  await server?.close();
-  server = null;
-});
-beforeAll(async () => {
-  await activateBackend(['cpu']);
-});
+const servers = serverPerTest();
 
 describe('privacy budget on the server', () => {
   it('adds DP noise, stores the ledger with each round, and refuses the round that would overspend', async () => {
@@ -24,13 +15,13 @@ describe('privacy budget on the server', () => {
     const target = (eps(2) + eps(3)) / 2;
     const dbPath = tempDb();
     const privacy = { noiseMultiplier: z, clipNorm: 1, targetEpsilon: target, delta, unit: 'hospital' as const, accountant: 'rdp' as const };
-    server = await startServer({
+    const server = await servers.start({
       dbPath,
       port: 0,
       adminPassword: 'pw',
       federation: { rounds: 5, minClients: 2, model: { inputSize: 16 }, training: { epochs: 1, batchSize: 8, learningRate: 0.01 }, privacy },
     });
-    const runs = await Promise.all(['p', 'q'].map((n, i) => runToEnd(client(server!.url, server!.createToken(n), 16, i + 40))));
+    const runs = await Promise.all(['p', 'q'].map((n, i) => runToEnd(client(server.url, server.createToken(n), 16, i + 40))));
     for (const events of runs) {
       expect(events.at(-1)).toMatchObject({ type: 'federation-done', round: 2, reason: expect.stringMatching(/privacy budget/) });
     }
@@ -53,14 +44,14 @@ describe('privacy budget on the server', () => {
     db.close();
 
     // After a restart the spent budget is read back and the round is still refused.
-    await server.close();
-    server = await startServer({ dbPath, port: 0 });
-    expect(server.coordinator.snapshot([]).privacy!.spent.hospital).toBeCloseTo(eps(2), 9);
-    const again = await Promise.all(['p', 'q'].map((n, i) => runToEnd(client(server!.url, server!.createToken(n), 16, i + 50))));
+    await servers.close();
+    const restarted = await servers.start({ dbPath, port: 0 });
+    expect(restarted.coordinator.snapshot([]).privacy!.spent.hospital).toBeCloseTo(eps(2), 9);
+    const again = await Promise.all(['p', 'q'].map((n, i) => runToEnd(client(restarted.url, restarted.createToken(n), 16, i + 50))));
     for (const events of again) {
       expect(events.some((e) => e.type === 'round-start')).toBe(false);
       expect(events.at(-1)).toMatchObject({ type: 'federation-done', round: 2, reason: expect.stringMatching(/privacy budget/) });
     }
-    expect(server.store.rounds(server.config.id)).toHaveLength(2);
+    expect(restarted.store.rounds(restarted.config.id)).toHaveLength(2);
   }, 240_000);
 });

@@ -30,6 +30,8 @@ export interface BrowserBenchOptions {
   targetSize: number;
   runs: number;
   breakdown: boolean;
+  /** CPU-profile the import worker (DevTools Profiler) and print where its time went. */
+  profile: boolean;
   /** importFiles' readAhead (its default when undefined). */
   readAhead?: number;
   chromiumPath: string;
@@ -38,14 +40,15 @@ export interface BrowserBenchOptions {
 const log = (line = ''): void => void process.stdout.write(`${line}\n`);
 const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(0);
 
-async function buildPage(): Promise<void> {
+/** Minified like the app's build, except when profiling (readable function names). */
+async function buildPage(minify: boolean): Promise<void> {
   await build({
     root: pageDir,
     configFile: false,
     base: './',
     logLevel: 'warn',
     worker: { format: 'es' },
-    build: { outDir, emptyOutDir: true, chunkSizeWarningLimit: 4000, reportCompressedSize: false },
+    build: { outDir, emptyOutDir: true, chunkSizeWarningLimit: 4000, reportCompressedSize: false, minify },
   });
 }
 
@@ -138,57 +141,98 @@ class ChromiumMemory {
   }
 }
 
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
 /**
- * V8 heap in use (Runtime.getHeapUsage: JS objects, not ArrayBuffer contents) of the page and
- * of its import worker, through the page's DevTools session; the worker is reached with
- * auto-attach and Target.sendMessageToTarget.
+ * DevTools access to the page and its import worker through the page's CDP session; the worker
+ * is reached with auto-attach and Target.sendMessageToTarget. Samples the V8 heap in use
+ * (Runtime.getHeapUsage: JS objects, not ArrayBuffer contents) and, with --profile, records a
+ * CPU profile of the worker.
  */
-class JsHeapSampler {
+class DevTools {
   peakPage = 0;
   peakWorker = 0;
   private workerSession: string | null = null;
   private nextId = 1;
-  private readonly replies = new Map<number, (result: { usedSize?: number } | undefined) => void>();
+  private readonly replies = new Map<number, (result: unknown) => void>();
 
-  private constructor(private readonly cdp: CDPSession) {
+  private constructor(
+    private readonly cdp: CDPSession,
+    profile: boolean,
+  ) {
     cdp.on('Target.attachedToTarget', (e) => {
-      if (e.targetInfo.type === 'worker') this.workerSession = e.sessionId;
+      if (e.targetInfo.type !== 'worker') return;
+      this.workerSession = e.sessionId;
+      if (profile)
+        void this.toWorker('Profiler.enable')
+          .then(() => this.toWorker('Profiler.setSamplingInterval', { interval: 200 }))
+          .then(() => this.toWorker('Profiler.start'));
     });
     cdp.on('Target.detachedFromTarget', (e) => {
       if (e.sessionId === this.workerSession) this.workerSession = null;
     });
     cdp.on('Target.receivedMessageFromTarget', (e) => {
-      const msg = JSON.parse(e.message) as { id?: number; result?: { usedSize?: number } };
+      const msg = JSON.parse(e.message) as { id?: number; result?: unknown };
       if (msg.id !== undefined) this.replies.get(msg.id)?.(msg.result);
     });
   }
 
-  static async attach(page: Page): Promise<JsHeapSampler> {
+  static async attach(page: Page, profile: boolean): Promise<DevTools> {
     const cdp = await page.context().newCDPSession(page);
-    const sampler = new JsHeapSampler(cdp);
+    const tools = new DevTools(cdp, profile);
     await cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false });
-    return sampler;
+    return tools;
   }
 
-  async sample(): Promise<void> {
-    const page = await this.cdp.send('Runtime.getHeapUsage').catch(() => undefined);
-    if (page) this.peakPage = Math.max(this.peakPage, page.usedSize);
+  /** A command to the worker; undefined when there is none or it does not answer in time. */
+  async toWorker(method: string, params: object = {}, timeoutMs = 1000): Promise<unknown> {
     const sessionId = this.workerSession;
-    if (!sessionId) return;
+    if (!sessionId) return undefined;
     const id = this.nextId++;
-    const reply = new Promise<{ usedSize?: number } | undefined>((ok) => {
+    const reply = new Promise<unknown>((ok) => {
       this.replies.set(id, ok);
-      setTimeout(() => ok(undefined), 1000); // the worker may be gone
+      setTimeout(() => ok(undefined), timeoutMs);
     });
-    await this.cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method: 'Runtime.getHeapUsage' }) }).catch(() => undefined);
+    await this.cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) }).catch(() => undefined);
     const result = await reply;
     this.replies.delete(id);
-    if (result?.usedSize !== undefined) this.peakWorker = Math.max(this.peakWorker, result.usedSize);
+    return result;
+  }
+
+  async sampleHeap(): Promise<void> {
+    const page = await this.cdp.send('Runtime.getHeapUsage').catch(() => undefined);
+    if (page) this.peakPage = Math.max(this.peakPage, page.usedSize);
+    const worker = (await this.toWorker('Runtime.getHeapUsage')) as { usedSize?: number } | undefined;
+    if (worker?.usedSize !== undefined) this.peakWorker = Math.max(this.peakWorker, worker.usedSize);
+  }
+
+  async stopProfile(): Promise<CpuProfile | undefined> {
+    return ((await this.toWorker('Profiler.stop', {}, 30_000)) as { profile?: CpuProfile } | undefined)?.profile;
   }
 
   async detach(): Promise<void> {
     await this.cdp.detach().catch(() => undefined);
   }
+}
+
+/** Self time per function of a CPU profile, largest first. */
+function selfTimes(profile: CpuProfile): { name: string; ms: number; share: number }[] {
+  const byNode = new Map<number, number>();
+  profile.samples.forEach((id, i) => byNode.set(id, (byNode.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const byName = new Map<string, number>();
+  let total = 0;
+  for (const node of profile.nodes) {
+    const us = byNode.get(node.id) ?? 0;
+    total += us;
+    const { functionName, url, lineNumber } = node.callFrame;
+    const name = `${functionName || '(anonymous)'}${url ? ` ${url.split('/').pop()}:${lineNumber + 1}` : ''}`;
+    byName.set(name, (byName.get(name) ?? 0) + us);
+  }
+  return [...byName].map(([name, us]) => ({ name, ms: us / 1000, share: us / total })).sort((a, b) => b.ms - a.ms);
 }
 
 interface RunFigures {
@@ -199,6 +243,7 @@ interface RunFigures {
   peakByKind: Record<ProcessKind, number>;
   samples: number;
   heap: { page: number; worker: number };
+  profile?: CpuProfile;
   load: [number, number];
 }
 
@@ -211,6 +256,7 @@ async function runOnce(context: BrowserContext, url: string, folder: string, opt
       targetSize: options.targetSize,
       storeName: 'fedward-bench',
       breakdown: options.breakdown,
+      keepWorker: options.profile,
       ...(options.readAhead === undefined ? {} : { readAhead: options.readAhead }),
     });
     const baseline = await memory.sample();
@@ -218,7 +264,7 @@ async function runOnce(context: BrowserContext, url: string, folder: string, opt
     const peakByKind = { ...baseline.pss };
     let samples = 0;
     let sampling = true;
-    const heap = await JsHeapSampler.attach(page);
+    const devtools = await DevTools.attach(page, options.profile);
     const pause = () => new Promise((ok) => setTimeout(ok, 50));
     const sampler = Promise.all([
       (async () => {
@@ -232,7 +278,7 @@ async function runOnce(context: BrowserContext, url: string, folder: string, opt
       })(),
       (async () => {
         while (sampling) {
-          await heap.sample();
+          await devtools.sampleHeap();
           await pause();
         }
       })(),
@@ -243,17 +289,22 @@ async function runOnce(context: BrowserContext, url: string, folder: string, opt
     const pickMs = performance.now() - t0;
     const settled = (states: string[]) =>
       page.waitForFunction((s) => s.includes(window.__bench?.state ?? ''), states, { timeout: 600_000, polling: 100 });
+    let profile: CpuProfile | undefined;
     try {
       await settled(['imported', 'done', 'error']);
+      if (options.profile) {
+        profile = await devtools.stopProfile();
+        await page.evaluate(() => window.__benchRelease?.());
+      }
     } finally {
       sampling = false;
       await sampler;
-      await heap.detach();
+      await devtools.detach();
     }
     await settled(['done', 'error']);
     const state = await page.evaluate(() => window.__bench!);
     if (state.state !== 'done' || !state.result) throw new Error(`import failed in the page: ${state.error ?? state.state}`);
-    return { page: state.result, pickMs, baseline, peak, peakByKind, samples, heap: { page: heap.peakPage, worker: heap.peakWorker }, load: [load0, loadavg()[0]!] };
+    return { page: state.result, pickMs, baseline, peak, peakByKind, samples, heap: { page: devtools.peakPage, worker: devtools.peakWorker }, ...(profile ? { profile } : {}), load: [load0, loadavg()[0]!] };
   } finally {
     await page.close();
   }
@@ -290,7 +341,7 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<boo
     for (const f of dicomFiles) inputBytes += (await stat(f)).size;
     log(`generated ${dicomFiles.length} DICOM files (${size}×${size}, 16-bit, ${(inputBytes / 1e6).toFixed(1)} MB) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     t = performance.now();
-    await buildPage();
+    await buildPage(!options.profile);
     log(`built the bench page with vite in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     server = await serve(outDir);
     context = await chromium.launchPersistentContext(userDataDir, {
@@ -353,6 +404,11 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<boo
       log(`each stage alone over the same ${b.files} files (after the timed run; not part of the figure):`);
       for (const [name, ms] of [['read (File.arrayBuffer)', b.readMs], ['decode (decodeDicom)', b.decodeMs], ['window (dicomToUnit)', b.windowMs], ['resize (resizeSquare)', b.resizeMs], ['quantize', b.quantizeMs], ['hash (salted SHA-256)', b.hashMs], ['IndexedDB putBatch ×64', b.storeMs]] as const)
         log(`  ${name.padEnd(26)} ${s(ms).padStart(7)}  ${per(ms)}`);
+    }
+    if (last.profile) {
+      log();
+      log(`import worker CPU profile (last run; self time, sampled every 200 µs; idle = waiting for reads/writes or for the CPU):`);
+      for (const f of selfTimes(last.profile).slice(0, 15)) log(`  ${f.ms.toFixed(0).padStart(6)} ms ${(100 * f.share).toFixed(1).padStart(5)}%  ${f.name}`);
     }
     log();
     log(`memory, Chromium processes of this profile, from /proc/PID/smaps_rollup (PSS; RSS double-counts shared pages), sampled every ~50 ms:`);

@@ -1,5 +1,5 @@
 /**
- * npm run bench:import [-- --slices 2000 --size 128 --target-size 64 --runs 3 --breakdown --read-ahead N] [--node]
+ * npm run bench:import [-- --slices 2000 --size 128 --target-size 64 --runs 3 --breakdown --profile --read-ahead N] [--node]
  *
  * Default: headless Chromium (Debian's /usr/bin/chromium; --chromium PATH or
  * CHROMIUM_PATH to change), real IndexedDB, the folder picked through a real
@@ -7,6 +7,7 @@
  * slices/s and peak memory. See browser-bench.ts.
  * --node: the same importFiles() in Node against fake-indexeddb (node-bench.ts).
  * --read-ahead N: importFiles' read-ahead (files read while one is decoded).
+ * --profile: CPU-profile the import worker and print the functions that took its time.
  * --breakdown: after the timed runs, time each import stage alone (decode,
  * window, resize, hash, file reads, IndexedDB writes).
  */
@@ -20,6 +21,7 @@ const { values } = parseArgs({
     'target-size': { type: 'string', default: '64' },
     runs: { type: 'string', default: '3' },
     breakdown: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
     'read-ahead': { type: 'string' },
     chromium: { type: 'string', default: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium' },
   },
@@ -37,6 +39,7 @@ const ok = values.node
       ...common,
       runs: positive('runs', values.runs),
       breakdown: values.breakdown,
+      profile: values.profile,
       ...(values['read-ahead'] === undefined ? {} : { readAhead: Number(values['read-ahead']) }),
       chromiumPath: values.chromium,
     });

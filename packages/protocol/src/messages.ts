@@ -130,13 +130,21 @@ export interface HospitalView {
 
 /** What a DP round measured, and the ε spent once it was released (both privacy units). */
 export interface DpRoundView {
+  /** Clip bound C on each update's global L2 norm. */
   clip: number;
+  /** Noise multiplier z (noise std / sensitivity of one update). */
   noiseMultiplier: number;
+  /** Per-coordinate noise std on the average: z·C/M. */
   sigma: number;
+  /** Number of clipped updates averaged (M). */
   updates: number;
+  /** Σ_j ‖Δ_j‖ of the raw (unclipped) updates. */
   normSum: number;
+  /** How many updates the clip actually shrank. */
   clipped: number;
+  /** ‖A‖: norm of the clipped average before noise. */
   aggregateNorm: number;
+  /** ‖noise‖ actually added. */
   noiseNorm: number;
   epsilonSubClient: number;
   epsilonHospital: number;

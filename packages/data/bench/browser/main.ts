@@ -12,13 +12,14 @@ window.__bench = { state: 'idle' };
 input.addEventListener('change', () => {
   const started = performance.now();
   const files = Array.from(input.files ?? []);
-  const options = window.__benchOptions ?? { targetSize: 64, storeName: 'fedward-bench', breakdown: false };
+  const { keepWorker = false, ...options } = window.__benchOptions ?? { targetSize: 64, storeName: 'fedward-bench', breakdown: false };
   let workerStartMs = -1;
   let result: PageResult | undefined;
   window.__bench = { state: 'running', processed: 0 };
   const worker = new Worker(new URL('./import.worker.ts', import.meta.url), { type: 'module' });
   const finish = (r: PageResult): void => {
-    worker.terminate();
+    if (keepWorker) window.__benchRelease = () => worker.terminate();
+    else worker.terminate();
     window.__bench = { state: 'done', result: r };
     status.textContent = `done: ${r.imported} slices`;
   };

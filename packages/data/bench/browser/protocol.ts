@@ -61,6 +61,8 @@ declare global {
     /** 'imported': the timed import is over, the stage breakdown still runs. */
     __bench?: { state: 'idle' | 'running' | 'imported' | 'done' | 'error'; result?: PageResult; error?: string; processed?: number };
     /** Set by the runner before it picks the folder. */
-    __benchOptions?: { targetSize: number; storeName: string; breakdown: boolean; readAhead?: number };
+    /** keepWorker: leave the worker running after the import (for the runner's profiler) until __benchRelease(). */
+    __benchOptions?: { targetSize: number; storeName: string; breakdown: boolean; keepWorker?: boolean; readAhead?: number };
+    __benchRelease?: () => void;
   }
 }
