@@ -71,7 +71,7 @@ export const DEFAULT_FEDERATION: FederationConfig = {
   maxUpdateBytes: 64 * 1024 * 1024,
   chunkBytes: 256 * 1024,
   model: { kind: 'small-cnn', inputSize: 32, channels: 1, numClasses: 2, seed: 42, normalization: 'zscore' },
-  training: { epochs: 2, batchSize: 16, learningRate: 0.003 },
+  training: { epochs: 4, batchSize: 16, learningRate: 0.01 },
 };
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {

@@ -109,8 +109,9 @@ async function readGroup(files: readonly ReadableFile[]): Promise<Read[]> {
   if (buffer.byteLength !== total) return readEach(files);
   let offset = 0;
   return blobs.map((b) => {
-    // A copy per file, so the group's buffer is freed as soon as it is cut up.
-    const bytes = new Uint8Array(buffer.slice(offset, offset + b.size));
+    // A view into the group's buffer (freed once its last file is done), copied only at an odd
+    // offset: 16-bit pixel data is read fastest through an aligned Uint16Array.
+    const bytes = offset % 2 === 0 ? new Uint8Array(buffer, offset, b.size) : new Uint8Array(buffer.slice(offset, offset + b.size));
     offset += b.size;
     return { bytes };
   });

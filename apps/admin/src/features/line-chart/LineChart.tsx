@@ -10,7 +10,7 @@ export function LineChart({ series, yLabel, testId }: { series: Series[]; yLabel
   const height = 220;
   const pad = { left: 48, right: 16, top: 12, bottom: 32 };
   const all = series.flatMap((s) => s.points);
-  if (all.length === 0) return <p className="muted">No finished round yet.</p>;
+  if (all.length === 0) return null;
   const xMax = Math.max(1, ...all.map((p) => p.x));
   const yMax = Math.max(1, ...all.map((p) => p.y));
   const sx = (x: number) => pad.left + (x / xMax) * (width - pad.left - pad.right);
