@@ -124,7 +124,10 @@ test('a hospital imports a DICOM folder into IndexedDB, keeps it across a reload
 
   // One FedAvg round on the stored slices, evaluated on this hospital's held-out patients.
   await page.getByRole('button', { name: 'Join round' }).click();
-  await expect(page.getByTestId('phase')).toHaveText('Federation finished', { timeout: 4 * 60_000 });
+  // 'Stopped' is final too: fail at once, with the page's own explanation.
+  await expect(page.getByTestId('phase')).toHaveText(/Federation finished|Stopped/, { timeout: 4 * 60_000 });
+  const alerts = (await page.getByRole('alert').allTextContents()).join(' | ');
+  expect(await page.getByTestId('phase').textContent(), `training stopped: ${alerts}`).toBe('Federation finished');
   const round1 = page.getByTestId('history-round-1');
   await expect(round1).toBeVisible();
   await expect(round1.getByTestId('accuracy')).toHaveText(/^\d+(\.\d)?%$/);

@@ -85,6 +85,8 @@ async function serve(root: string): Promise<{ url: string; close(): Promise<void
 
 type ProcessKind = 'browser' | 'renderer' | 'gpu' | 'utility' | 'other';
 interface MemorySample {
+  /** CPU seconds (user + system) used so far, per process kind, from /proc/PID/stat. */
+  cpu: Record<ProcessKind, number>;
   /** Proportional set size (shared pages split between the processes sharing them) per process kind. */
   pss: Record<ProcessKind, number>;
   rss: Record<ProcessKind, number>;
@@ -94,8 +96,12 @@ interface MemorySample {
 
 /**
  * Chromium's processes for this run are the ones started with our
- * --user-data-dir; PSS and RSS come from /proc/PID/smaps_rollup.
+ * --user-data-dir; PSS and RSS come from /proc/PID/smaps_rollup, CPU time
+ * from /proc/PID/stat (Linux only).
  */
+/** USER_HZ: /proc reports CPU time in ticks of 1/100 s on Linux. */
+const CLOCK_TICKS = 100;
+
 class ChromiumMemory {
   private readonly kinds = new Map<number, ProcessKind | null>();
   constructor(private readonly userDataDir: string) {}
@@ -119,18 +125,22 @@ class ChromiumMemory {
 
   async sample(): Promise<MemorySample> {
     const zero = (): Record<ProcessKind, number> => ({ browser: 0, renderer: 0, gpu: 0, utility: 0, other: 0 });
-    const s: MemorySample = { pss: zero(), rss: zero(), totalPss: 0, totalRss: 0 };
+    const s: MemorySample = { cpu: zero(), pss: zero(), rss: zero(), totalPss: 0, totalRss: 0 };
     for (const entry of await readdir('/proc')) {
       const pid = Number(entry);
       if (!Number.isInteger(pid)) continue;
       const kind = await this.kindOf(pid);
       if (kind === null) continue;
       let text: string;
+      let stat: string;
       try {
-        text = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
+        [text, stat] = await Promise.all([readFile(`/proc/${pid}/smaps_rollup`, 'utf8'), readFile(`/proc/${pid}/stat`, 'utf8')]);
       } catch {
         continue; // exited
       }
+      // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the line.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      s.cpu[kind] += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
       const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) * 1024;
       s.pss[kind] += kb('Pss');
       s.rss[kind] += kb('Rss');
@@ -239,6 +249,10 @@ interface RunFigures {
   page: PageResult;
   pickMs: number;
   baseline: MemorySample;
+  /** Sampled when setInputFiles returned (the page's change handler, which posts the Files, has run). */
+  afterPick: MemorySample;
+  /** Sampled when the import is over: with `baseline`, the CPU time the import took. */
+  end: MemorySample;
   peak: MemorySample;
   peakByKind: Record<ProcessKind, number>;
   samples: number;
@@ -287,11 +301,14 @@ async function runOnce(context: BrowserContext, url: string, folder: string, opt
     const t0 = performance.now();
     await page.locator('#folder').setInputFiles(folder);
     const pickMs = performance.now() - t0;
+    const afterPick = await memory.sample();
     const settled = (states: string[]) =>
       page.waitForFunction((s) => s.includes(window.__bench?.state ?? ''), states, { timeout: 600_000, polling: 100 });
     let profile: CpuProfile | undefined;
+    let end = baseline;
     try {
       await settled(['imported', 'done', 'error']);
+      end = await memory.sample();
       if (options.profile) {
         profile = await devtools.stopProfile();
         await page.evaluate(() => window.__benchRelease?.());
@@ -304,7 +321,7 @@ async function runOnce(context: BrowserContext, url: string, folder: string, opt
     await settled(['done', 'error']);
     const state = await page.evaluate(() => window.__bench!);
     if (state.state !== 'done' || !state.result) throw new Error(`import failed in the page: ${state.error ?? state.state}`);
-    return { page: state.result, pickMs, baseline, peak, peakByKind, samples, heap: { page: devtools.peakPage, worker: devtools.peakWorker }, ...(profile ? { profile } : {}), load: [load0, loadavg()[0]!] };
+    return { page: state.result, pickMs, baseline, afterPick, end, peak, peakByKind, samples, heap: { page: devtools.peakPage, worker: devtools.peakWorker }, ...(profile ? { profile } : {}), load: [load0, loadavg()[0]!] };
   } finally {
     await page.close();
   }
@@ -390,7 +407,15 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<boo
     log(`  posting the Files to the worker       ${s(median(runs.map((r) => r.page.postMs))).padStart(7)}   (page main thread; Chromium fetches each picked file's metadata)`);
     log(`  worker 'ready' after the change event ${s(median(runs.map((r) => r.page.workerStartMs))).padStart(7)}`);
     log(`  importFiles()                         ${s(median(runs.map((r) => r.page.importMs))).padStart(7)}`);
-    log(`setInputFiles (Playwright picks folder) ${s(median(runs.map((r) => r.pickMs))).padStart(7)}   (before the change event; not in the figure)`);
+    const cpuOf = (from: MemorySample, to: MemorySample, k?: ProcessKind): number =>
+      k ? to.cpu[k] - from.cpu[k] : (Object.keys(to.cpu) as ProcessKind[]).reduce((a, kk) => a + to.cpu[kk] - from.cpu[kk], 0);
+    const cpuLine = (label: string, from: (r: RunFigures) => MemorySample, to: (r: RunFigures) => MemorySample): void =>
+      log(`${label.padEnd(40)}${`${median(runs.map((r) => cpuOf(from(r), to(r)))).toFixed(2)} s`.padStart(7)}   (renderer ${median(runs.map((r) => cpuOf(from(r), to(r), 'renderer'))).toFixed(2)} s, browser ${median(runs.map((r) => cpuOf(from(r), to(r), 'browser'))).toFixed(2)} s)`);
+    log(`CPU time of Chromium's processes (/proc/PID/stat):`);
+    cpuLine('  picking: setInputFiles + posting Files', (r) => r.baseline, (r) => r.afterPick);
+    cpuLine('  importing: until the worker is done', (r) => r.afterPick, (r) => r.end);
+    log(`  = ${median(runs.map((r) => r.page.imported / cpuOf(r.baseline, r.end))).toFixed(0)} slices per CPU-second in all (less sensitive to other load than slices/s)`);
+    log(`setInputFiles call (Playwright)         ${s(median(runs.map((r) => r.pickMs))).padStart(7)}   (returns after the page's change handler, i.e. after the posting above)`);
     log();
     log(`inside importFiles() (its ImportResult.waits; last run, ${s(last.page.importMs)}):`);
     log(`  waiting for file bytes                ${s(last.page.readWaitMs).padStart(7)}  ${share(last.page.readWaitMs).padStart(4)}`);

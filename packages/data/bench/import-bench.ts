@@ -31,6 +31,7 @@ const positive = (name: string, v: string | undefined): number => {
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer (got ${v})`);
   return n;
 };
+if (values.profile && values.breakdown) throw new Error('--profile and --breakdown each need their own run (the breakdown pass would land in the profile)');
 const common = { slices: positive('slices', values.slices), size: positive('size', values.size), targetSize: positive('target-size', values['target-size']) };
 
 const ok = values.node
