@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { DatasetSummary, FileProblem, ImportProgress } from '@fedward/data';
+import { requestPersistence, type DatasetSummary, type FileProblem, type ImportProgress } from '@fedward/data';
 import { localStore } from '../../../api/local-data';
 import type { ImportReply, ImportRequest } from '../../../workers/import.worker';
 
@@ -28,6 +28,8 @@ export function useLocalData() {
 
   const importFolder = useCallback(
     (files: File[], targetSize: number) => {
+      // Ask the browser not to evict the slices under storage pressure (it may say no; import goes on).
+      void requestPersistence();
       worker.current?.terminate();
       const w = new Worker(new URL('../../../workers/import.worker.ts', import.meta.url), { type: 'module' });
       worker.current = w;
