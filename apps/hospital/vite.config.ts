@@ -9,7 +9,13 @@ const isolation = {
 export default defineConfig({
   plugins: [react()],
   base: '/',
-  worker: { format: 'es' },
+  worker: {
+    format: 'es',
+    // tfjs-backend-wasm starts its pthreads from `factory.toString()` in a Blob, so that function's
+    // code must stay as written: mangling or compressing it broke the threaded backend in the
+    // federation worker ("e is not defined", "_scriptDir is not defined"). Whitespace is still removed.
+    rolldownOptions: { output: { minify: { mangle: false, compress: false, codegen: { removeWhitespace: true } } } },
+  },
   server: {
     headers: isolation,
     proxy: { '/socket.io': { target: 'http://127.0.0.1:8080', ws: true }, '/api': 'http://127.0.0.1:8080' },

@@ -4,6 +4,7 @@ import type { ModelEngine } from './types';
 
 export * from './types';
 export * from './backend';
+export * from './backend-ladder';
 export * from './memory-dataset';
 
 /** The one entry point for building a model from the federation's spec. */

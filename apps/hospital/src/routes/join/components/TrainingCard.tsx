@@ -36,6 +36,32 @@ export function TrainingCard({
         {state.backend && <span className="muted">TF.js backend: <span data-testid="backend">{state.backend}</span></span>}
       </div>
       {state.error && <p className="error" role="alert">{state.error}</p>}
+      {state.ladder.length > 0 && (
+        <details data-testid="ladder">
+          <summary>Backends tried on this computer</summary>
+          <table>
+            <thead>
+              <tr>
+                <th>Backend</th>
+                <th>Result</th>
+                <th>ms per training step</th>
+              </tr>
+            </thead>
+            <tbody>
+              {state.ladder.map((r) => (
+                <tr key={r.backend} data-testid={`ladder-${r.backend}`} data-ok={String(r.ok)}>
+                  <td>
+                    {r.backend}
+                    {r.backend === 'wasm' && state.wasmThreads !== null && ` (${state.wasmThreads} threads)`}
+                  </td>
+                  <td>{r.ok ? (r.backend === state.backend ? 'chosen' : 'passed') : r.error}</td>
+                  <td data-testid="ladder-ms">{r.msPerStep !== undefined ? r.msPerStep.toFixed(1) : '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
+      )}
       {e && (state.phase === 'training' || state.phase === 'uploading') && (
         <ProgressBar
           label={`Epoch ${e.epoch} of ${e.epochs}`}

@@ -1,10 +1,10 @@
-import { useCallback, useRef, useState } from 'react';
-import { participate, type ClientEvent } from '@fedward/client';
-import { createModel, activateBackend } from '@fedward/models';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { ClientEvent } from '@fedward/client';
+import type { LadderStep } from '@fedward/models';
 import type { BackendName } from '@fedward/protocol';
 import type { DatasetSummary } from '@fedward/data';
-import { localStore, storeDataset } from '../../../api/local-data';
 import type { Enrolment } from '../../../types/federation';
+import type { FederationReply, FederationRequest } from '../../../workers/federation.worker';
 
 export type RunPhase = 'idle' | 'starting' | 'waiting' | 'training' | 'uploading' | 'evaluating' | 'done' | 'error';
 
@@ -24,6 +24,9 @@ export interface FederationState {
   history: RoundRecord[];
   messages: string[];
   error: string | null;
+  /** What the backend ladder measured on this machine, one entry per backend tried. */
+  ladder: LadderStep[];
+  wasmThreads: number | null;
 }
 
 const initial: FederationState = {
@@ -35,14 +38,10 @@ const initial: FederationState = {
   history: [],
   messages: [],
   error: null,
+  ladder: [],
+  wasmThreads: null,
 };
 
-/** `?backend=cpu` (or webgl) forces a TF.js backend; otherwise the fastest that starts is used. */
-function backendPreference(): BackendName[] {
-  const forced = new URLSearchParams(location.search).get('backend');
-  if (forced === 'cpu' || forced === 'webgl') return [forced];
-  return ['webgl', 'cpu'];
-}
 
 function reduce(s: FederationState, e: ClientEvent): FederationState {
   switch (e.type) {
@@ -80,37 +79,68 @@ function reduce(s: FederationState, e: ClientEvent): FederationState {
   }
 }
 
-/** Runs this hospital's participation and folds its events into what the page shows. */
+/**
+ * Runs this hospital's participation in a worker (federation.worker.ts) and folds its events
+ * into what the page shows. Leaving terminates the worker.
+ */
 export function useFederation() {
   const [state, setState] = useState<FederationState>(initial);
-  const abort = useRef<AbortController | null>(null);
+  const worker = useRef<Worker | null>(null);
 
-  const join = useCallback(async (enrolment: Enrolment, summary: DatasetSummary) => {
-    abort.current?.abort();
-    const controller = new AbortController();
-    abort.current = controller;
-    setState({ ...initial, phase: 'starting' });
-    try {
-      const backend = await activateBackend(backendPreference());
-      const store = await localStore();
-      const normalization = enrolment.config.model.normalization ?? 'zscore';
-      const events = participate({
-        url: location.origin,
-        token: enrolment.token,
-        backend,
-        train: storeDataset(store, summary, 'train', normalization),
-        test: storeDataset(store, summary, 'test', normalization),
-        createModel: (config) => createModel(config.model),
-        signal: controller.signal,
-      });
-      for await (const event of events) setState((s) => reduce(s, event));
-      setState((s) => (s.phase === 'done' ? s : { ...s, phase: 'idle' }));
-    } catch (e) {
-      setState((s) => ({ ...s, phase: 'error', error: (e as Error).message }));
-    }
+  const stop = useCallback(() => {
+    worker.current?.terminate();
+    worker.current = null;
   }, []);
 
-  const leave = useCallback(() => abort.current?.abort(), []);
+  useEffect(() => stop, [stop]);
+
+  const join = useCallback(
+    (enrolment: Enrolment, summary: DatasetSummary) => {
+      stop();
+      setState({ ...initial, phase: 'starting' });
+      const w = new Worker(new URL('../../../workers/federation.worker.ts', import.meta.url), { type: 'module' });
+      worker.current = w;
+      const fail = (message: string) => {
+        if (worker.current === w) stop();
+        setState((s) => ({ ...s, phase: 'error', error: message }));
+      };
+      w.onmessage = (event: MessageEvent<FederationReply>) => {
+        const msg = event.data;
+        switch (msg.type) {
+          case 'probe':
+            return setState((s) => ({ ...s, ladder: [...s.ladder, msg.step] }));
+          case 'ladder':
+            return setState((s) => ({ ...s, ladder: msg.outcome.results, backend: msg.outcome.chosen, wasmThreads: msg.wasmThreads }));
+          case 'event':
+            return setState((s) => reduce(s, msg.event));
+          case 'end':
+            stop();
+            return setState((s) => (s.phase === 'done' ? s : { ...s, phase: 'idle' }));
+          case 'error':
+            return fail(msg.message);
+        }
+      };
+      w.onerror = (e) => {
+        e.preventDefault();
+        fail(`the training worker failed: ${e.message || 'could not start'}${e.filename ? ` (${e.filename.split('/').pop()}:${e.lineno})` : ''}`);
+      };
+      w.onmessageerror = () => fail('the training worker sent a message that could not be read');
+      w.postMessage({
+        type: 'start',
+        token: enrolment.token,
+        config: enrolment.config,
+        summary,
+        // `?backend=wasm` (or `?backend=wasm,cpu`) limits the worker's backend ladder to those backends.
+        backends: new URLSearchParams(location.search).get('backend'),
+      } satisfies FederationRequest);
+    },
+    [stop],
+  );
+
+  const leave = useCallback(() => {
+    stop();
+    setState((s) => (s.phase === 'done' || s.phase === 'error' ? s : { ...s, phase: 'idle', epoch: null, upload: null }));
+  }, [stop]);
 
   return { ...state, join, leave };
 }

@@ -1,0 +1,80 @@
+/// <reference lib="webworker" />
+// Importing these registers the webgpu and wasm backends with TF.js (browser-only, hence here).
+import '@tensorflow/tfjs-backend-webgpu';
+import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import { registerWasmTrainingKernels } from '@fedward/wasm-training';
+import { participate, type ClientEvent } from '@fedward/client';
+import { createModel, parseBackendOverride, runBackendLadder, type LadderOutcome, type LadderStep } from '@fedward/models';
+import type { FederationConfig } from '@fedward/protocol';
+import type { DatasetSummary } from '@fedward/data';
+import { localStore, storeDataset } from '../api/local-data';
+
+/**
+ * A hospital's whole participation (backend ladder, training, upload, evaluation) runs here, so
+ * TF.js never blocks the page. The page sends one 'start'; events come back until 'end' or
+ * 'error'. Leaving is terminating this worker.
+ */
+export type FederationRequest = {
+  type: 'start';
+  token: string;
+  config: FederationConfig;
+  summary: DatasetSummary;
+  /** `?backend=` from the page's URL: only the backends it names are tried, in that order. */
+  backends: string | null;
+};
+export type FederationReply =
+  | { type: 'probe'; step: LadderStep }
+  | { type: 'ladder'; outcome: LadderOutcome; wasmThreads: number | null }
+  | { type: 'event'; event: ClientEvent }
+  | { type: 'end' }
+  | { type: 'error'; message: string };
+
+const post = (m: FederationReply) => (self as unknown as DedicatedWorkerGlobalScope).postMessage(m);
+
+function prepareWasm(): void {
+  setWasmPaths({
+    'tfjs-backend-wasm.wasm': wasmPlain,
+    'tfjs-backend-wasm-simd.wasm': wasmSimd,
+    'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd,
+  });
+  // tfjs-backend-wasm caps its pool at hardwareConcurrency / 2 (see packages/wasm-training/README):
+  // one thread on a 2-core PC. Report enough cores for two threads when the page is isolated.
+  if (self.crossOriginIsolated && navigator.hardwareConcurrency >= 2) {
+    if (navigator.hardwareConcurrency < 4) Object.defineProperty(navigator, 'hardwareConcurrency', { value: 4 });
+    setThreadsCount(2);
+  }
+  registerWasmTrainingKernels();
+}
+
+async function run(msg: FederationRequest): Promise<void> {
+  prepareWasm();
+  const outcome = await runBackendLadder({
+    candidates: parseBackendOverride(msg.backends),
+    spec: msg.config.model,
+    batchSize: msg.config.training.batchSize,
+    onResult: (step) => post({ type: 'probe', step }),
+  });
+  post({ type: 'ladder', outcome, wasmThreads: outcome.chosen === 'wasm' ? getThreadsCount() : null });
+  const store = await localStore();
+  const normalization = msg.config.model.normalization ?? 'zscore';
+  const events = participate({
+    url: self.location.origin,
+    token: msg.token,
+    backend: outcome.chosen,
+    train: storeDataset(store, msg.summary, 'train', normalization),
+    test: storeDataset(store, msg.summary, 'test', normalization),
+    createModel: (config) => createModel(config.model),
+  });
+  for await (const event of events) post({ type: 'event', event });
+  post({ type: 'end' });
+}
+
+let started = false;
+self.onmessage = (event: MessageEvent<FederationRequest>) => {
+  if (started || event.data.type !== 'start') return;
+  started = true;
+  run(event.data).catch((e: unknown) => post({ type: 'error', message: e instanceof Error ? e.message : String(e) }));
+};
