@@ -73,9 +73,10 @@ describe('server restart', () => {
 
     const reader = () => new Database(db, { readonly: true, fileMustExist: true });
     await until(() => existsSync(db) && (reader().prepare('SELECT count(*) AS n FROM rounds WHERE round = 1').get() as { n: number }).n === 1, 'round 1');
+    // Mark each client's event count before the kill: the disconnect can arrive before 'exit' does.
+    const killedAt = events.map((e) => e.length);
     server.kill('SIGKILL');
     await new Promise((r) => server.once('exit', r));
-    const killedAt = events.map((e) => e.length);
 
     server = await launch(db, port, tokensFile);
     await Promise.all(runs);
