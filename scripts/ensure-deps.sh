@@ -24,11 +24,14 @@ need_node
 # better-sqlite3 compiles against Node's headers when no prebuilt binary can be downloaded.
 for tool in make g++ python3; do command -v "$tool" >/dev/null || apt_install build-essential python3; done
 
-# npm ci only when the lockfile changed since the last install (it takes minutes: native build).
+# Install only when the lockfile changed since the last install (it takes minutes: native build).
+# `npm install`, not `npm ci`: turbo lists macOS/Windows binaries as optional dependencies that this
+# registry does not serve, so the lockfile cannot hold them and `npm ci` would refuse it; `npm install`
+# still follows the lockfile for everything it holds and skips optional packages for other platforms.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] \
    || [ ! -f node_modules/better-sqlite3/build/Release/better_sqlite3.node ]; then
-  echo "› installing npm packages (npm ci)…"
-  npm ci --no-audit --no-fund --loglevel=error
+  echo "› installing npm packages…"
+  npm install --no-audit --no-fund --loglevel=error
 fi
 
 if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
