@@ -20,7 +20,3 @@ export async function activateBackend(preferred: readonly BackendName[]): Promis
   }
   throw new Error(`no TF.js backend could start (${errors.join('; ')})`);
 }
-
-export function activeBackend(): string {
-  return tf.getBackend();
-}

@@ -18,7 +18,3 @@ export function sizeOf(shape: readonly number[]): number {
 export function specOf(tensors: readonly NamedTensor[]): TensorSpec[] {
   return tensors.map((t) => ({ name: t.name, shape: [...t.shape] }));
 }
-
-export function totalParameters(tensors: readonly { shape: number[] }[]): number {
-  return tensors.reduce((n, t) => n + sizeOf(t.shape), 0);
-}
