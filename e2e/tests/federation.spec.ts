@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, test, type Browser, type Page } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { generateFederation, startServer, tempDir, type ServerProcess } from './fedward-server';
+import { openAdmin, openHospital } from './pages';
 
 /*
  * The walking skeleton, end to end: an admin creates three enrolment tokens in the dashboard;
@@ -32,18 +32,6 @@ test.afterAll(async () => {
   await server?.stop();
 });
 
-async function openAdmin(browser: Browser): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
-  await page.goto(server.url + '/admin/');
-  await page.getByLabel('Admin password').fill('wrong');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('alert')).toContainText('wrong admin password');
-  await page.getByLabel('Admin password').fill(ADMIN_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('heading', { name: /Demo federation/ })).toBeVisible();
-  return page;
-}
-
 async function createToken(admin: Page, hospital: string): Promise<string> {
   await admin.getByLabel('Hospital name').fill(hospital);
   await admin.getByRole('button', { name: 'Create enrolment token' }).click();
@@ -51,25 +39,8 @@ async function createToken(admin: Page, hospital: string): Promise<string> {
   return (await admin.getByTestId('new-token-value').textContent())!.trim();
 }
 
-async function openHospital(browser: Browser, hospital: string, token: string): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
-  page.on('pageerror', (e) => console.log(`[${hospital}] page error: ${e.message}`));
-  await page.goto(server.url + '/');
-  await page.getByLabel('Enrolment token').fill(token);
-  await page.getByRole('button', { name: 'Check token' }).click();
-  await expect(page.getByTestId('hospital-name')).toHaveText(hospital);
-  await page.getByTestId('folder-input').setInputFiles(join(dataDir, hospital));
-  const expected = JSON.parse(readFileSync(join(dataDir, 'federation.json'), 'utf8')) as {
-    hospitals: { id: string; counts: Record<string, number> }[];
-  };
-  const counts = expected.hospitals.find((h) => h.id === hospital)!.counts;
-  await expect(page.getByTestId('slice-count')).toHaveText(String(counts.lesion! + counts.normal!), { timeout: 60_000 });
-  await expect(page.getByTestId('label-lesion')).toHaveText(String(counts.lesion));
-  return page;
-}
-
 test('three browser hospitals train two FedAvg rounds; the admin sees it live', async ({ browser }) => {
-  const admin = await openAdmin(browser);
+  const admin = await openAdmin(browser, server.url, ADMIN_PASSWORD);
 
   // A hospital with a made-up token is turned away with a clear message.
   const stranger = await (await browser.newContext()).newPage();
@@ -80,7 +51,7 @@ test('three browser hospitals train two FedAvg rounds; the admin sees it live', 
 
   const tokens: string[] = [];
   for (const h of HOSPITALS) tokens.push(await createToken(admin, h));
-  const pages = await Promise.all(HOSPITALS.map((h, i) => openHospital(browser, h, tokens[i]!)));
+  const pages = await Promise.all(HOSPITALS.map((h, i) => openHospital(browser, server.url, dataDir, h, tokens[i]!)));
 
   for (const page of pages) await page.getByRole('button', { name: 'Join round' }).click();
   await expect(admin.getByTestId('hospital-row')).toHaveCount(3);

@@ -10,6 +10,7 @@ import {
   type HospitalStatus,
   type LogEntry,
   type NamedTensor,
+  type PersonalizationConfig,
   type Phase,
   type ProtocolError,
   type RoundView,
@@ -17,9 +18,22 @@ import {
   type TensorSpec,
   type UpdateBegin,
 } from '@fedward/protocol';
-import { DpFedAvgAccumulator } from './dp-fedavg';
-import { FedAvgAccumulator } from './fedavg';
+import { chooseVirtualClients } from './adaptive-intermediary';
+import {
+  DpAggregator,
+  createDpAggregator,
+  createPlainAggregator,
+  decodeServerState,
+  emptyServerState,
+  encodeServerState,
+  type ClipRule,
+  type PlainAggregator,
+  type ServerState,
+  type StrategyOption,
+} from './dp';
 import { PrivacyBudget, type StoredLedgers } from './privacy-budget';
+import type { HospitalUpdate } from './personalization/aggregate';
+import { PersonalizationWorker } from './personalization/pfa-pool';
 import type { Contribution, Store } from './store';
 
 /** The slice of a hospital's socket the coordinator needs (so tests can drive it without one). */
@@ -45,6 +59,15 @@ interface Upload {
   received: number;
 }
 
+/** One hospital's uploads in the current round: one per sub-client it announced. */
+interface SubClientUploads {
+  expected: number;
+  received: Set<number>;
+  samples: number;
+  lossSum: number;
+  backend: BackendName;
+}
+
 type Result<T = object> = ({ ok: true } & T) | { ok: false; error: ProtocolError };
 
 const LOG_LIMIT = 200;
@@ -67,9 +90,18 @@ export class Coordinator {
   private readonly connected = new Map<string, Connected>();
   private participants = new Set<string>();
   private uploads = new Map<string, Upload>();
-  private contributions: Contribution[] = [];
-  private accumulator: FedAvgAccumulator | DpFedAvgAccumulator = new FedAvgAccumulator();
+  private progress = new Map<string, SubClientUploads>();
+  private aggregator: DpAggregator | PlainAggregator | null = null;
+  /** What the server optimizer and the quantile clip carry from round to round (SQLite keeps it). */
+  private serverState: ServerState;
   private readonly budget: PrivacyBudget | null;
+  /** Sub-clients per hospital (VN) that the current, or next, round asks for. */
+  private virtualClients: number;
+  private readonly adaptiveVn: boolean;
+  /** FedBN / PRR-FL: one result per hospital, computed from the round's buffered updates. */
+  private readonly personalization: PersonalizationConfig | null;
+  private buffered: HospitalUpdate[] = [];
+  private readonly worker = new PersonalizationWorker();
   private stopReason: string | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private readonly log: LogEntry[] = [];
@@ -86,6 +118,12 @@ export class Coordinator {
     this.expectedBytes = this.globalPayload.length;
     this.round = latest.round + 1;
     this.budget = config.privacy ? new PrivacyBudget(config.privacy, latest.ledger as StoredLedgers | null) : null;
+    const vn = config.privacy?.virtualClients ?? 1;
+    this.adaptiveVn = vn === 'adaptive';
+    // After a restart, the VN the last round chose for the next one.
+    this.virtualClients = latest.dp?.adaptive?.next ?? (vn === 'adaptive' ? 1 : vn);
+    this.personalization = config.personalization && config.personalization.strategy !== 'fedavg' ? config.personalization : null;
+    this.serverState = latest.serverState ? decodeServerState(latest.serverState) : emptyServerState();
     if (latest.round >= config.rounds) this.phase = 'done';
     this.info(
       latest.round > 0
@@ -97,6 +135,14 @@ export class Coordinator {
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    void this.worker.close();
+  }
+
+  /** What a hospital trains from: under FedBN / PRR-FL its own latest result, otherwise the global model. */
+  private payloadFor(hospital: string): Uint8Array {
+    if (!this.personalization) return this.globalPayload;
+    const own = this.store.latestHospitalWeights(this.config.id, hospital);
+    return own ? encodeWeights(own.weights) : this.globalPayload;
   }
 
   // ---- connections ---------------------------------------------------------------------
@@ -136,7 +182,7 @@ export class Coordinator {
       hospital: c.hospital,
       config: this.config,
       round: this.round - 1,
-      weights: this.globalPayload,
+      weights: this.payloadFor(c.hospital),
     };
     // Start the round after the welcome is on its way, so the newcomer sees both in order.
     queueMicrotask(() => {
@@ -161,7 +207,7 @@ export class Coordinator {
     if (this.phase !== 'waiting') return;
     const ready = [...this.connected.values()].filter((c) => c.ready && c.trainSamples > 0);
     if (ready.length < this.config.minClients) return;
-    const budget = this.budget?.check();
+    const budget = this.budget?.check(this.virtualClients);
     if (budget && !budget.allowed) {
       // Refuse before anything is released: the round never starts, so nothing is spent.
       this.phase = 'done';
@@ -174,15 +220,24 @@ export class Coordinator {
     this.phase = 'training';
     this.participants = new Set(ready.map((c) => c.hospital));
     this.uploads.clear();
-    this.contributions = [];
-    this.accumulator = this.config.privacy
-      ? new DpFedAvgAccumulator(this.global, this.config.privacy.clipNorm, this.config.privacy.noiseMultiplier)
-      : new FedAvgAccumulator();
+    this.progress.clear();
+    this.buffered = [];
+    this.aggregator = this.createAggregator();
     this.deadline = Date.now() + this.config.roundDeadlineMs;
     this.timer = setTimeout(() => this.onDeadline(), this.config.roundDeadlineMs);
-    this.info(`round ${this.round} started with ${[...this.participants].join(', ')}`);
+    const probe = this.isProbe(this.round);
+    this.info(
+      `round ${this.round} started with ${[...this.participants].join(', ')}` +
+        (this.config.privacy ? `; ${this.virtualClients} sub-client(s) per hospital${probe ? ' (probe round: its aggregate will be measured, then discarded)' : ''}` : ''),
+    );
     for (const c of ready) {
-      c.link.emit('round-start', { round: this.round, deadline: this.deadline, weights: this.globalPayload });
+      c.link.emit('round-start', {
+        round: this.round,
+        deadline: this.deadline,
+        weights: this.payloadFor(c.hospital),
+        virtualClients: this.virtualClients,
+        probe,
+      });
     }
     this.changed();
   }
@@ -190,12 +245,13 @@ export class Coordinator {
   private onDeadline(): void {
     this.timer = null;
     if (this.phase !== 'training') return;
-    if (this.contributions.length >= this.minUpdates) {
-      this.warn(`round ${this.round} deadline: aggregating the ${this.contributions.length} updates that arrived`);
+    const arrived = this.contributions().length;
+    if (arrived >= this.minUpdates) {
+      this.warn(`round ${this.round} deadline: aggregating the updates of the ${arrived} hospitals that sent any`);
       this.aggregate();
     } else {
       this.warn(
-        `round ${this.round} failed: ${this.contributions.length} of the ${this.minUpdates} required updates arrived before the deadline; running it again`,
+        `round ${this.round} failed: ${arrived} of the ${this.minUpdates} required hospitals sent updates before the deadline; running it again`,
       );
       this.phase = 'waiting';
       this.deadline = null;
@@ -204,14 +260,51 @@ export class Coordinator {
     }
   }
 
+  /** The round's aggregation, from the federation's settings and what earlier rounds left in the server state. */
+  private createAggregator(): DpAggregator | PlainAggregator {
+    const { privacy, aggregation } = this.config;
+    // Personalized strategies transform the buffered updates themselves; the plain FedAvg here
+    // only gives the global model that hospitals outside the round start from.
+    const strategy: StrategyOption = this.personalization
+      ? 'fedavg'
+      : aggregation?.strategy === 'fedadam'
+        ? { kind: 'fedadam', learningRate: aggregation.serverLearningRate ?? 0.003 }
+        : (aggregation?.strategy ?? 'fedavg');
+    if (!privacy) return createPlainAggregator({ global: this.global, strategy, serverState: this.serverState, weighting: 'samples' });
+    const rule = privacy.clipRule ?? 'fixed';
+    const clipRule: ClipRule =
+      rule === 'median' ? { kind: 'median', cap: 25 } : rule === 'quantile' ? { kind: 'quantile', initialClip: privacy.clipNorm } : { kind: 'fixed', clip: privacy.clipNorm };
+    return createDpAggregator({ global: this.global, z: privacy.noiseMultiplier, clipRule, strategy, serverState: this.serverState });
+  }
+
+  /** The adaptive rule's first round only measures: its aggregate is discarded (seed spec §1.3). */
+  private isProbe(round: number): boolean {
+    return this.adaptiveVn && round === 1;
+  }
+
+  /** True once every sub-client this hospital announced has uploaded. */
   private hasContributed(hospital: string): boolean {
-    return this.contributions.some((c) => c.hospital === hospital);
+    const p = this.progress.get(hospital);
+    return p !== undefined && p.received.size === p.expected;
+  }
+
+  /** Per hospital, what is in the accumulator: every hospital with at least one accepted update. */
+  private contributions(): Contribution[] {
+    return [...this.progress]
+      .filter(([, p]) => p.received.size > 0)
+      .map(([hospital, p]) => ({
+        hospital,
+        trainSamples: p.samples,
+        trainLoss: p.lossSum / p.samples,
+        backend: p.backend,
+        subClients: p.received.size,
+      }));
   }
 
   private maybeAggregate(): void {
     if (this.phase !== 'training') return;
     const outstanding = [...this.participants].filter((h) => !this.hasContributed(h));
-    if (outstanding.length === 0 && this.contributions.length >= this.minUpdates) this.aggregate();
+    if (outstanding.length === 0 && this.contributions().length >= this.minUpdates) this.aggregate();
   }
 
   private get minUpdates(): number {
@@ -223,32 +316,107 @@ export class Coordinator {
     this.timer = null;
     this.phase = 'aggregating';
     this.changed();
-    const round = this.round;
-    let weights: NamedTensor[];
-    if (this.accumulator instanceof DpFedAvgAccumulator) {
-      const result = this.accumulator.result();
-      const after = this.budget!.afterRound(round);
-      const dp = { ...result.record, epsilonSubClient: after.epsilon.subClient, epsilonHospital: after.epsilon.hospital };
-      // Weights and the ledger that accounts for them go to disk in one transaction.
-      this.store.saveRound(this.config.id, round, result.weights, this.contributions, { dp, ledger: after.json });
-      this.budget!.adopt(after.ledgers);
-      weights = result.weights;
-      this.info(
-        `round ${round}: clipped ${dp.clipped}/${dp.updates} updates to C = ${dp.clip}, noise σ = ${dp.sigma.toExponential(2)} (‖A‖ ${dp.aggregateNorm.toFixed(3)}, ‖noise‖ ${dp.noiseNorm.toFixed(3)}); ε = ${dp.epsilonHospital.toFixed(3)} per hospital`,
-      );
-    } else {
-      weights = this.accumulator.result();
-      this.store.saveRound(this.config.id, round, weights, this.contributions);
+    if (this.personalization) {
+      void this.aggregatePersonalized(this.personalization);
+      return;
     }
+    const round = this.round;
+    const contributions = this.contributions();
+    let weights: NamedTensor[];
+    const aggregator = this.aggregator!;
+    this.aggregator = null;
+    if (aggregator instanceof DpAggregator) {
+      const result = aggregator.result();
+      // A hospital that sent k clipped updates moved the average by up to k·C/M: account for
+      // the largest k that actually arrived (never more than the VN asked for).
+      const maxSubClients = Math.max(...contributions.map((c) => c.subClients));
+      const after = this.budget!.afterRound(round, maxSubClients);
+      const decision = this.adaptiveVn
+        ? chooseVirtualClients({
+            noiseNorm: result.record.noiseNorm,
+            normSum: result.record.normSum,
+            hospitals: contributions.length,
+            current: this.virtualClients,
+            rule: this.config.privacy!.vnRule ?? 'default',
+          })
+        : null;
+      const probe = this.isProbe(round);
+      // The probe's model and server-optimizer step are dropped; its quantile-clip estimate
+      // was released with noise (and accounted), so later rounds may use it.
+      const state = probe ? { ...this.serverState, clip: result.serverState.clip } : result.serverState;
+      const dp = {
+        ...result.record,
+        epsilonSubClient: after.epsilon.subClient,
+        epsilonHospital: after.epsilon.hospital,
+        virtualClients: this.virtualClients,
+        maxSubClients,
+        adaptive: decision && { lambda: decision.lambda, v: decision.v, next: decision.next, clamped: decision.clamped },
+        probe,
+      };
+      // The probe's release is accounted for like any other, but the model stays where it was.
+      weights = probe ? this.global : result.weights;
+      // Weights and the ledger that accounts for them go to disk in one transaction.
+      this.store.saveRound(this.config.id, round, weights, contributions, { dp, ledger: after.json }, encodeServerState(state));
+      this.budget!.adopt(after.ledgers);
+      this.serverState = state;
+      this.info(
+        `round ${round}: clipped ${dp.clipped}/${dp.updates} updates to C = ${dp.clip}, noise σ = ${dp.sigma.toExponential(2)} (‖A‖ ${dp.aggregateNorm.toFixed(3)}, ‖noise‖ ${dp.noiseNorm.toFixed(3)}); ε = ${dp.epsilonSubClient.toFixed(3)} per sub-client, ${dp.epsilonHospital.toFixed(3)} per hospital` +
+          (probe ? '; probe round: aggregate discarded' : ''),
+      );
+      if (decision) {
+        this.info(
+          `adaptive intermediary: λ = ${decision.lambda.toExponential(3)}, v = ${decision.v.toFixed(3)}, VN ${this.virtualClients} → ${decision.next}` +
+            (decision.clamped ? ' (the rule gave < 1; kept at 1)' : ''),
+        );
+        this.virtualClients = decision.next;
+      }
+    } else {
+      const result = aggregator.result();
+      weights = result.weights;
+      this.store.saveRound(this.config.id, round, weights, contributions, null, encodeServerState(result.serverState));
+      this.serverState = result.serverState;
+    }
+    const updates = contributions.reduce((n, c) => n + c.subClients, 0);
+    this.info(`round ${round} aggregated from ${contributions.length} hospitals (${updates} updates)`);
+    this.release(round, weights, contributions.length, null);
+  }
+
+  /**
+   * FedBN / PRR-FL: the transform runs in a worker thread (PFA's FFTs would stall the sockets);
+   * the round's plain average is kept as the global model for hospitals that were not in it.
+   */
+  private async aggregatePersonalized(personalization: PersonalizationConfig): Promise<void> {
+    const round = this.round;
+    const contributions = this.contributions();
+    const global = this.aggregator!.result().weights;
+    this.aggregator = null;
+    let perHospital: Map<string, NamedTensor[]>;
+    try {
+      perHospital = await this.worker.run(personalization, this.buffered, { round: round - 1, rounds: this.config.rounds });
+    } catch (e) {
+      this.record('error', `round ${round}: ${personalization.strategy} aggregation failed (${(e as Error).message}); running the round again`);
+      this.phase = 'waiting';
+      this.deadline = null;
+      this.changed();
+      this.maybeStartRound();
+      return;
+    }
+    this.store.saveRound(this.config.id, round, global, contributions, null, null, perHospital);
+    this.info(`round ${round}: ${personalization.strategy} gave each of ${perHospital.size} hospitals its own model`);
+    this.release(round, global, contributions.length, perHospital);
+  }
+
+  /** Makes a stored round the current one, and sends every hospital its result. */
+  private release(round: number, weights: NamedTensor[], participants: number, perHospital: Map<string, NamedTensor[]> | null): void {
     this.global = weights;
     this.globalPayload = encodeWeights(weights);
-    this.info(`round ${round} aggregated from ${this.contributions.length} hospitals`);
-    const participants = this.contributions.length;
     this.round = round + 1;
     this.deadline = null;
     this.phase = round >= this.config.rounds ? 'done' : 'waiting';
     for (const c of this.connected.values()) {
-      if (c.ready) c.link.emit('round-result', { round, participants, weights: this.globalPayload });
+      if (!c.ready) continue;
+      const own = perHospital?.get(c.hospital);
+      c.link.emit('round-result', { round, participants, weights: own ? encodeWeights(own) : this.payloadFor(c.hospital) });
     }
     if (this.phase === 'done') {
       this.info(`federation finished after round ${round}`);
@@ -275,6 +443,32 @@ export class Coordinator {
       return this.reject(link, 'update-begin', {
         code: 'not-participant',
         message: `${c.hospital} is not expected to upload for round ${msg.round}`,
+        round: msg.round,
+      });
+    }
+    const subClients = msg.subClients ?? 1;
+    const subClient = msg.subClient ?? 0;
+    const allowed = this.config.privacy ? this.virtualClients : 1;
+    if (subClients > allowed) {
+      // More sub-clients than asked would multiply the hospital's sensitivity past what is accounted.
+      return this.dropParticipant(c, 'update-begin', {
+        code: 'bad-message',
+        message: `${subClients} sub-clients announced; round ${msg.round} asked for at most ${allowed}`,
+        round: msg.round,
+      });
+    }
+    const seen = this.progress.get(c.hospital);
+    if (seen && seen.expected !== subClients) {
+      return this.dropParticipant(c, 'update-begin', {
+        code: 'bad-message',
+        message: `${subClients} sub-clients announced after ${seen.expected} earlier in round ${msg.round}`,
+        round: msg.round,
+      });
+    }
+    if (seen?.received.has(subClient)) {
+      return this.reject(link, 'update-begin', {
+        code: 'not-participant',
+        message: `sub-client ${subClient} of ${c.hospital} already uploaded for round ${msg.round}`,
         round: msg.round,
       });
     }
@@ -350,14 +544,22 @@ export class Coordinator {
     }
     const problem = checkWeightsAgainst(this.spec, update);
     if (problem) return this.dropParticipant(c, 'update-end', { code: 'bad-weights', message: problem, round: msg.round });
-    this.accumulator.add(update, upload.begin.trainSamples);
-    this.contributions.push({
-      hospital: c.hospital,
-      trainSamples: upload.begin.trainSamples,
-      trainLoss: upload.begin.trainLoss,
-      backend: upload.begin.backend,
-    });
-    this.info(`${c.hospital} uploaded round ${msg.round} (${upload.begin.trainSamples} samples, loss ${upload.begin.trainLoss.toFixed(3)})`);
+    try {
+      this.aggregator!.add(update, { samples: upload.begin.trainSamples, ...(upload.begin.steps !== undefined && { steps: upload.begin.steps }) });
+    } catch (e) {
+      // e.g. FedNova without a step count: this update cannot be used, the others can.
+      return this.dropParticipant(c, 'update-end', { code: 'bad-message', message: (e as Error).message, round: msg.round });
+    }
+    if (this.personalization) this.buffered.push({ hospital: c.hospital, weights: update, samples: upload.begin.trainSamples });
+    const { subClient = 0, subClients = 1, trainSamples, trainLoss } = upload.begin;
+    const p = this.progress.get(c.hospital) ?? { expected: subClients, received: new Set<number>(), samples: 0, lossSum: 0, backend: upload.begin.backend };
+    p.received.add(subClient);
+    p.samples += trainSamples;
+    p.lossSum += trainLoss * trainSamples;
+    this.progress.set(c.hospital, p);
+    this.info(
+      `${c.hospital} uploaded round ${msg.round}${subClients > 1 ? ` sub-client ${subClient + 1}/${subClients}` : ''} (${trainSamples} samples, loss ${trainLoss.toFixed(3)})`,
+    );
     queueMicrotask(() => this.maybeAggregate());
     this.changed();
     return { ok: true };
@@ -440,7 +642,7 @@ export class Coordinator {
       rounds,
       tokens,
       log: [...this.log],
-      privacy: this.budget?.view() ?? null,
+      privacy: this.budget?.view(this.virtualClients) ?? null,
       stopReason: this.stopReason,
     };
   }
@@ -457,7 +659,7 @@ export class Coordinator {
     this.record('warn', message);
   }
 
-  private record(level: LogEntry['level'], message: string): void {
+  record(level: LogEntry['level'], message: string): void {
     this.log.push({ at: Date.now(), level, message });
     if (this.log.length > LOG_LIMIT) this.log.shift();
     if (process.env.FEDWARD_QUIET !== '1') console.log(`[${level}] ${message}`);

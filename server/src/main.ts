@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { ModelSpec } from '@fedward/protocol';
 import { startServer, type FederationOverrides } from './server';
 
 const { values: args } = parseArgs({
@@ -15,6 +16,8 @@ const { values: args } = parseArgs({
     'batch-size': { type: 'string' },
     'learning-rate': { type: 'string' },
     'input-size': { type: 'string' },
+    /** small-cnn (default) | densenet | vgg-slim (has normalisation layers: for FedBN and PRR-FL). */
+    model: { type: 'string' },
     'deadline-s': { type: 'string' },
     /** Client-level DP (DP-FedAvg): noise multiplier z; setting it turns DP on. */
     'dp-noise': { type: 'string' },
@@ -23,6 +26,19 @@ const { values: args } = parseArgs({
     'dp-delta': { type: 'string', default: '1e-5' },
     'dp-unit': { type: 'string', default: 'hospital' },
     'dp-accountant': { type: 'string', default: 'rdp' },
+    /** Sub-clients per hospital: a number, or "adaptive" (probe round, then the noise-to-signal rule). */
+    'dp-vn': { type: 'string', default: '1' },
+    'dp-vn-rule': { type: 'string', default: 'default' },
+    /** fixed | median (the seed's, not private) | quantile (Andrew et al., private). */
+    'dp-clip-rule': { type: 'string', default: 'fixed' },
+    /** Server optimizer: fedavg | fedadam | fednova. */
+    strategy: { type: 'string' },
+    'server-lr': { type: 'string' },
+    /** fedavg | fedbn (local normalisation) | prr-fl (personalized + deputy models, PFA on the server). */
+    personalization: { type: 'string' },
+    'pfa-l-rate': { type: 'string' },
+    /** clients (a true mean, the default) | seed-4 (the seed's literal 4). */
+    'pfa-divisor': { type: 'string' },
     /** Comma-separated hospital names to enrol on first start (the demo federation). */
     enrol: { type: 'string' },
     /** Where the demo's enrolment tokens are kept between starts. */
@@ -35,7 +51,10 @@ const federation: FederationOverrides = {
   ...(args.rounds && { rounds: num(args.rounds) }),
   ...(args['min-clients'] && { minClients: num(args['min-clients']) }),
   ...(args['deadline-s'] && { roundDeadlineMs: num(args['deadline-s'])! * 1000 }),
-  model: { ...(args['input-size'] && { inputSize: num(args['input-size']) }) },
+  model: {
+    ...(args['input-size'] && { inputSize: num(args['input-size']) }),
+    ...(args.model && { kind: args.model as ModelSpec['kind'] }),
+  },
   ...(args['dp-noise'] && {
     privacy: {
       noiseMultiplier: num(args['dp-noise'])!,
@@ -44,6 +63,15 @@ const federation: FederationOverrides = {
       delta: num(args['dp-delta'])!,
       unit: args['dp-unit'] as 'hospital' | 'sub-client',
       accountant: args['dp-accountant'] as 'rdp' | 'gdp',
+      virtualClients: args['dp-vn'] === 'adaptive' ? ('adaptive' as const) : num(args['dp-vn'])!,
+      vnRule: args['dp-vn-rule'] as 'default' | 'ada_stable' | 'ada_prog',
+      clipRule: args['dp-clip-rule'] as 'fixed' | 'median' | 'quantile',
+    },
+  }),
+  ...(args.strategy && {
+    aggregation: {
+      strategy: args.strategy as 'fedavg' | 'fedadam' | 'fednova',
+      ...(args['server-lr'] && { serverLearningRate: num(args['server-lr']) }),
     },
   }),
   training: {
@@ -53,6 +81,14 @@ const federation: FederationOverrides = {
   },
 };
 
+if (args.personalization) {
+  federation.personalization = {
+    strategy: args.personalization as 'fedavg' | 'fedbn' | 'prr-fl',
+    ...(args['pfa-l-rate'] && { lRate: num(args['pfa-l-rate'])! }),
+    ...(args['pfa-divisor'] && { divisor: args['pfa-divisor'] as 'clients' | 'seed-4' }),
+  };
+}
+
 const dbPath = resolve(args.db!);
 mkdirSync(dirname(dbPath), { recursive: true });
 const server = await startServer({
@@ -61,6 +97,12 @@ const server = await startServer({
   dbPath,
   adminPassword: process.env.FEDWARD_ADMIN_PASSWORD,
   federation,
+}).catch((e: unknown) => {
+  // A settings mistake (zod names the field) gets one clear line instead of a stack trace.
+  const issues = (e as { issues?: { path: PropertyKey[]; message: string }[] }).issues;
+  if (!issues) throw e;
+  for (const i of issues) console.error(`fedward: federation setting ${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+  process.exit(2);
 });
 
 let tokens: Record<string, string> = {};
@@ -85,8 +127,14 @@ for (const [hospital, token] of Object.entries(tokens)) console.log(`Token ${hos
 console.log(`Federation       ${server.config.name}: ${server.config.rounds} rounds, ≥ ${server.config.minClients} hospitals`);
 const dp = server.config.privacy;
 if (dp) {
-  console.log(`Privacy          DP-FedAvg z = ${dp.noiseMultiplier}, C = ${dp.clipNorm}; budget ε ≤ ${dp.targetEpsilon} per ${dp.unit} at δ = ${dp.delta} (${dp.accountant})`);
+  const strategy = server.config.aggregation?.strategy ?? 'fedavg';
+  const vn = dp.virtualClients ?? 1;
+  console.log(
+    `Privacy          DP-${strategy} z = ${dp.noiseMultiplier}, C = ${dp.clipNorm} (${dp.clipRule ?? 'fixed'}), sub-clients per hospital: ${vn}; budget ε ≤ ${dp.targetEpsilon} per ${dp.unit} at δ = ${dp.delta} (${dp.accountant})`,
+  );
 }
+const personalization = server.config.personalization?.strategy ?? 'fedavg';
+if (personalization !== 'fedavg') console.log(`Strategy         ${personalization}`);
 console.log(line);
 
 const stop = async () => {

@@ -71,6 +71,7 @@ export class PrivacyBudget {
     this.hospital = ledgers.hospital;
   }
 
+  /** The budget as the admin sees it; `virtualClients` is the VN the next round will ask for. */
   view(virtualClients = 1): PrivacyView {
     const spentSub = this.subClient.entries.length ? this.subClient.epsilon(this.config.delta, this.options) : null;
     const spentHosp = this.hospital.entries.length ? this.hospital.epsilon(this.config.delta, this.options) : null;
@@ -83,6 +84,8 @@ export class PrivacyBudget {
       accountant: this.config.accountant,
       noiseMultiplier: this.config.noiseMultiplier,
       clipNorm: this.config.clipNorm,
+      clipRule: this.config.clipRule ?? 'fixed',
+      virtualClients: { mode: this.config.virtualClients === 'adaptive' ? 'adaptive' : 'fixed', next: virtualClients },
       spent: { subClient: spentSub?.epsilon ?? 0, hospital: spentHosp?.epsilon ?? 0 },
       next: { subClient: next.subClient, hospital: next.hospital, allowed: next.allowed },
       warnings: [...new Set(warnings)],

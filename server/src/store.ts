@@ -46,6 +46,15 @@ CREATE TABLE IF NOT EXISTS participants (
   PRIMARY KEY (federation_id, round, hospital),
   FOREIGN KEY (federation_id, round) REFERENCES rounds(federation_id, round)
 );
+-- FedBN / PRR-FL: each hospital's own result of a round (the rounds row holds the plain average).
+CREATE TABLE IF NOT EXISTS hospital_weights (
+  federation_id TEXT NOT NULL,
+  round INTEGER NOT NULL,
+  hospital TEXT NOT NULL,
+  weights BLOB NOT NULL,
+  PRIMARY KEY (federation_id, round, hospital),
+  FOREIGN KEY (federation_id, round) REFERENCES rounds(federation_id, round)
+);
 CREATE TABLE IF NOT EXISTS evaluations (
   federation_id TEXT NOT NULL,
   round INTEGER NOT NULL,
@@ -58,19 +67,24 @@ CREATE TABLE IF NOT EXISTS evaluations (
 );
 `;
 
+/** One hospital's part of a round: summed over its sub-clients. */
 export interface Contribution {
   hospital: string;
   trainSamples: number;
   trainLoss: number;
   backend: BackendName;
+  subClients: number;
 }
 
 export interface EvaluationRow {
   round: number;
   hospital: string;
   testSamples: number;
+  /** The model the hospital uses: the global one, or under PRR-FL its personalized model. */
   accuracy: number;
   loss: number;
+  /** PRR-FL: the deputy (the exchanged model) on the same slices. */
+  deputy?: { accuracy: number; loss: number };
 }
 
 export interface TokenRow {
@@ -86,6 +100,19 @@ export class Store {
   constructor(path: string) {
     this.db = new Database(path);
     this.db.exec(SCHEMA);
+    this.migrate();
+  }
+
+  /** Columns added after the first release; a database from before gets them with their defaults. */
+  private migrate(): void {
+    const has = (table: string, column: string) =>
+      (this.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
+    if (!has('participants', 'sub_clients')) this.db.exec('ALTER TABLE participants ADD COLUMN sub_clients INTEGER NOT NULL DEFAULT 1');
+    if (!has('rounds', 'server_state')) this.db.exec('ALTER TABLE rounds ADD COLUMN server_state BLOB');
+    if (!has('evaluations', 'deputy_accuracy')) {
+      this.db.exec('ALTER TABLE evaluations ADD COLUMN deputy_accuracy REAL');
+      this.db.exec('ALTER TABLE evaluations ADD COLUMN deputy_loss REAL');
+    }
   }
 
   close(): void {
@@ -120,12 +147,24 @@ export class Store {
   }
 
   /** The last finished round, its global weights (round 0 = the initial model) and privacy ledgers. */
-  latestRound(federationId: string): { round: number; weights: NamedTensor[]; ledger: unknown } {
+  latestRound(federationId: string): {
+    round: number;
+    weights: NamedTensor[];
+    ledger: unknown;
+    dp: DpRoundView | null;
+    serverState: Uint8Array | null;
+  } {
     const row = this.db
-      .prepare('SELECT round, weights, ledger FROM rounds WHERE federation_id = ? ORDER BY round DESC LIMIT 1')
-      .get(federationId) as { round: number; weights: Buffer; ledger: string | null } | undefined;
+      .prepare('SELECT round, weights, ledger, dp, server_state AS serverState FROM rounds WHERE federation_id = ? ORDER BY round DESC LIMIT 1')
+      .get(federationId) as { round: number; weights: Buffer; ledger: string | null; dp: string | null; serverState: Buffer | null } | undefined;
     if (!row) throw new Error(`federation ${federationId} has no stored weights`);
-    return { round: row.round, weights: decodeWeights(row.weights), ledger: row.ledger ? (JSON.parse(row.ledger) as unknown) : null };
+    return {
+      round: row.round,
+      weights: decodeWeights(row.weights),
+      ledger: row.ledger ? (JSON.parse(row.ledger) as unknown) : null,
+      dp: row.dp ? (JSON.parse(row.dp) as DpRoundView) : null,
+      serverState: row.serverState ? new Uint8Array(row.serverState) : null,
+    };
   }
 
   roundWeights(federationId: string, round: number): NamedTensor[] | undefined {
@@ -146,12 +185,15 @@ export class Store {
     weights: readonly NamedTensor[],
     contributions: readonly Contribution[],
     privacy: { dp: DpRoundView; ledger: unknown } | null = null,
+    serverState: Uint8Array | null = null,
+    perHospital: ReadonlyMap<string, readonly NamedTensor[]> | null = null,
   ): void {
+    const insertHospital = this.db.prepare('INSERT INTO hospital_weights (federation_id, round, hospital, weights) VALUES (?, ?, ?, ?)');
     const insertRound = this.db.prepare(
-      'INSERT INTO rounds (federation_id, round, weights, completed_at, dp, ledger) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO rounds (federation_id, round, weights, completed_at, dp, ledger, server_state) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     const insertParticipant = this.db.prepare(
-      'INSERT INTO participants (federation_id, round, hospital, train_samples, train_loss, backend) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO participants (federation_id, round, hospital, train_samples, train_loss, backend, sub_clients) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     this.db.transaction(() => {
       insertRound.run(
@@ -161,10 +203,12 @@ export class Store {
         Date.now(),
         privacy ? JSON.stringify(privacy.dp) : null,
         privacy ? JSON.stringify(privacy.ledger) : null,
+        serverState,
       );
       for (const c of contributions) {
-        insertParticipant.run(federationId, round, c.hospital, c.trainSamples, c.trainLoss, c.backend);
+        insertParticipant.run(federationId, round, c.hospital, c.trainSamples, c.trainLoss, c.backend, c.subClients);
       }
+      for (const [hospital, w] of perHospital ?? []) insertHospital.run(federationId, round, hospital, encodeWeights(w));
     })();
   }
 
@@ -175,7 +219,7 @@ export class Store {
     const rounds = rows.map((r) => ({ ...r, dp: r.dp ? (JSON.parse(r.dp) as DpRoundView) : null }));
     const participants = this.db
       .prepare(
-        'SELECT round, hospital, train_samples AS trainSamples, train_loss AS trainLoss, backend FROM participants WHERE federation_id = ? ORDER BY round, hospital',
+        'SELECT round, hospital, train_samples AS trainSamples, train_loss AS trainLoss, backend, sub_clients AS subClients FROM participants WHERE federation_id = ? ORDER BY round, hospital',
       )
       .all(federationId) as (Contribution & { round: number })[];
     return rounds.map((r) => ({
@@ -184,22 +228,44 @@ export class Store {
     }));
   }
 
+  /** This hospital's own result of one round (FedBN / PRR-FL). */
+  hospitalWeights(federationId: string, round: number, hospital: string): NamedTensor[] | undefined {
+    const row = this.db
+      .prepare('SELECT weights FROM hospital_weights WHERE federation_id = ? AND round = ? AND hospital = ?')
+      .get(federationId, round, hospital) as { weights: Buffer } | undefined;
+    return row ? decodeWeights(row.weights) : undefined;
+  }
+
+  /** This hospital's own weights from the latest round that has them (FedBN / PRR-FL). */
+  latestHospitalWeights(federationId: string, hospital: string): { round: number; weights: NamedTensor[] } | undefined {
+    const row = this.db
+      .prepare('SELECT round, weights FROM hospital_weights WHERE federation_id = ? AND hospital = ? ORDER BY round DESC LIMIT 1')
+      .get(federationId, hospital) as { round: number; weights: Buffer } | undefined;
+    return row ? { round: row.round, weights: decodeWeights(row.weights) } : undefined;
+  }
+
   saveEvaluation(federationId: string, e: EvaluationRow): void {
     this.db
       .prepare(
-        `INSERT INTO evaluations (federation_id, round, hospital, test_samples, accuracy, loss, at) VALUES (?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO evaluations (federation_id, round, hospital, test_samples, accuracy, loss, deputy_accuracy, deputy_loss, at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(federation_id, round, hospital) DO UPDATE SET test_samples = excluded.test_samples,
-           accuracy = excluded.accuracy, loss = excluded.loss, at = excluded.at`,
+           accuracy = excluded.accuracy, loss = excluded.loss, deputy_accuracy = excluded.deputy_accuracy,
+           deputy_loss = excluded.deputy_loss, at = excluded.at`,
       )
-      .run(federationId, e.round, e.hospital, e.testSamples, e.accuracy, e.loss, Date.now());
+      .run(federationId, e.round, e.hospital, e.testSamples, e.accuracy, e.loss, e.deputy?.accuracy ?? null, e.deputy?.loss ?? null, Date.now());
   }
 
   evaluations(federationId: string): EvaluationRow[] {
-    return this.db
+    const rows = this.db
       .prepare(
-        'SELECT round, hospital, test_samples AS testSamples, accuracy, loss FROM evaluations WHERE federation_id = ? ORDER BY round, hospital',
+        `SELECT round, hospital, test_samples AS testSamples, accuracy, loss, deputy_accuracy AS deputyAccuracy, deputy_loss AS deputyLoss
+         FROM evaluations WHERE federation_id = ? ORDER BY round, hospital`,
       )
-      .all(federationId) as EvaluationRow[];
+      .all(federationId) as (Omit<EvaluationRow, 'deputy'> & { deputyAccuracy: number | null; deputyLoss: number | null })[];
+    return rows.map(({ deputyAccuracy, deputyLoss, ...e }) =>
+      deputyAccuracy === null || deputyLoss === null ? e : { ...e, deputy: { accuracy: deputyAccuracy, loss: deputyLoss } },
+    );
   }
 
   addToken(federationId: string, hospital: string, tokenHash: string): number {

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { NamedTensor } from '@fedward/protocol';
-import { DpFedAvgAccumulator } from '../src/dp-fedavg';
+import { createDpAggregator } from '../src/dp';
+
+/** DP-FedAvg with a fixed clip: uniform average of clipped updates, noise z·C/M, θ ← θ + A. */
+const dpFedAvg = (global: readonly NamedTensor[], clip: number, z: number) =>
+  createDpAggregator({ global, z, clipRule: { kind: 'fixed', clip }, strategy: 'fedavg' });
 
 const model = (d: number, fill: (k: number) => number): NamedTensor[] => [
   { name: 'a/kernel', shape: [d / 2], values: Float32Array.from({ length: d / 2 }, (_, k) => fill(k)) },
@@ -12,7 +16,7 @@ const norm = (v: number[]) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
 describe('DP-FedAvg aggregation', () => {
   it('clips each update to C, averages uniformly, and reports the raw norms', () => {
     const global = model(4, () => 0.5);
-    const acc = new DpFedAvgAccumulator(global, 1, 0);
+    const acc = dpFedAvg(global, 1, 0);
     acc.add(model(4, (k) => 0.5 + [3, 4, 0, 0][k]!)); // ‖Δ‖ = 5 → scaled to 1
     acc.add(model(4, (k) => 0.5 + [0, 0, 0.3, 0.4][k]!)); // ‖Δ‖ = 0.5 → untouched
     const { weights, record } = acc.result();
@@ -27,7 +31,7 @@ describe('DP-FedAvg aggregation', () => {
   it('gives σ_avg = z·C/M: C/20 with 20 updates, C/200 with 200 (the spec’s VN = 1 and VN = 10 cases)', () => {
     const global = model(2, () => 0);
     for (const m of [20, 200]) {
-      const acc = new DpFedAvgAccumulator(global, 2.5, 1);
+      const acc = dpFedAvg(global, 2.5, 1);
       for (let j = 0; j < m; j++) acc.add(model(2, () => 0.01 * j));
       expect(acc.result().record.sigma).toBeCloseTo(2.5 / m, 12);
     }
@@ -39,7 +43,7 @@ describe('DP-FedAvg aggregation', () => {
     const c = 0.8;
     const m = 4;
     const global = model(d, (k) => Math.sin(k));
-    const acc = new DpFedAvgAccumulator(global, c, z);
+    const acc = dpFedAvg(global, c, z);
     const updates = [0.1, -0.2, 0.05, 0.3].map((shift, j) => model(d, (k) => Math.sin(k) + shift * Math.cos(k * (j + 1))));
     updates.forEach((u) => acc.add(u));
     const { weights, record } = acc.result();

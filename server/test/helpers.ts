@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { afterEach, beforeAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { participate, type ClientEvent } from '@fedward/client';
+import { MemoryPatientDataset, participate, type ClientEvent, type TrainingStateStore } from '@fedward/client';
 import { MemoryDataset, activateBackend, createModel, seededRandom, type ModelEngine } from '@fedward/models';
 import type { NamedTensor } from '@fedward/protocol';
 
@@ -33,24 +33,33 @@ export function serverPerTest() {
 export const tempDb = (): string => join(mkdtempSync(join(tmpdir(), 'fedward-')), 'fedward.sqlite');
 
 /** Noisy discs; class 1 carries a small bright spot. Each hospital has its own brightness and noise. */
-export function hospitalData(size: number, n: number, seed: number, profile = { gain: 1, noise: 0.15 }): MemoryDataset {
+function hospitalSamples(size: number, n: number, seed: number, profile = { gain: 1, noise: 0.15 }): { x: Float32Array; label: number }[] {
   const rand = seededRandom(seed);
-  return new MemoryDataset(
-    Array.from({ length: n }, (_, i) => {
-      const label = i % 2;
-      const x = new Float32Array(size * size);
-      const cx = size / 2;
-      const spotX = 3 + rand() * (size - 6);
-      const spotY = 3 + rand() * (size - 6);
-      for (let r = 0; r < size; r++) {
-        for (let c = 0; c < size; c++) {
-          const inside = (r - cx) ** 2 + (c - cx) ** 2 < (size * 0.45) ** 2 ? 0.4 : 0;
-          const spot = label && (r - spotY) ** 2 + (c - spotX) ** 2 < 5 ? 0.8 : 0;
-          x[r * size + c] = profile.gain * (inside + spot) + profile.noise * (rand() - 0.5);
-        }
+  return Array.from({ length: n }, (_, i) => {
+    const label = i % 2;
+    const x = new Float32Array(size * size);
+    const cx = size / 2;
+    const spotX = 3 + rand() * (size - 6);
+    const spotY = 3 + rand() * (size - 6);
+    for (let r = 0; r < size; r++) {
+      for (let c = 0; c < size; c++) {
+        const inside = (r - cx) ** 2 + (c - cx) ** 2 < (size * 0.45) ** 2 ? 0.4 : 0;
+        const spot = label && (r - spotY) ** 2 + (c - spotX) ** 2 < 5 ? 0.8 : 0;
+        x[r * size + c] = profile.gain * (inside + spot) + profile.noise * (rand() - 0.5);
       }
-      return { x, label };
-    }),
+    }
+    return { x, label };
+  });
+}
+
+export function hospitalData(size: number, n: number, seed: number, profile?: { gain: number; noise: number }): MemoryDataset {
+  return new MemoryDataset(hospitalSamples(size, n, seed, profile));
+}
+
+/** The same kind of slices with a patient each (`slicesPerPatient` consecutive slices), so sub-clients can be cut. */
+export function patientData(size: number, n: number, seed: number, slicesPerPatient = 4): MemoryPatientDataset {
+  return new MemoryPatientDataset(
+    hospitalSamples(size, n, seed).map((s, i) => ({ ...s, patient: `h${seed}-p${Math.floor(i / slicesPerPatient)}` })),
   );
 }
 
@@ -72,12 +81,26 @@ export async function runToEnd(events: AsyncGenerator<ClientEvent, void>, seen: 
   return seen;
 }
 
-export function client(url: string, token: string, size: number, seed: number, extra: { log?: NamedTensor[][]; profile?: { gain: number; noise: number } } = {}) {
+export function client(
+  url: string,
+  token: string,
+  size: number,
+  seed: number,
+  extra: {
+    log?: NamedTensor[][];
+    profile?: { gain: number; noise: number };
+    train?: MemoryPatientDataset;
+    trainingState?: TrainingStateStore;
+    signal?: AbortSignal;
+  } = {},
+) {
   return participate({
     url,
     token,
     backend: 'cpu',
-    train: hospitalData(size, 40, seed, extra.profile),
+    ...(extra.signal && { signal: extra.signal }),
+    ...(extra.trainingState && { trainingState: extra.trainingState }),
+    train: extra.train ?? hospitalData(size, 40, seed, extra.profile),
     test: hospitalData(size, 24, seed + 1000, extra.profile),
     createModel: extra.log ? (c) => recordingModel(extra.log!)(c.model) : (c) => createModel(c.model),
   });

@@ -8,11 +8,13 @@ export type ClientEvent =
   | { type: 'connected'; hospital: string; config: FederationConfig; backend: BackendName }
   | { type: 'disconnected'; reason: string }
   | { type: 'round-start'; round: number; deadline: number }
-  | { type: 'epoch-start'; round: number; epoch: number; epochs: number }
-  | { type: 'batch'; round: number; epoch: number; epochs: number; batch: number; batches: number; loss: number }
-  | { type: 'epoch-end'; round: number; epoch: number; epochs: number; loss: number }
-  | { type: 'upload'; round: number; sentBytes: number; totalBytes: number }
-  | { type: 'uploaded'; round: number }
+  /** The round's split: VN asked by the server, the sub-clients this hospital trains, their slices. */
+  | { type: 'sub-clients'; round: number; requested: number; slices: number[]; probe: boolean; note: string | null }
+  | { type: 'epoch-start'; round: number; subClient: number; subClients: number; epoch: number; epochs: number }
+  | { type: 'batch'; round: number; subClient: number; subClients: number; epoch: number; epochs: number; batch: number; batches: number; loss: number }
+  | { type: 'epoch-end'; round: number; subClient: number; subClients: number; epoch: number; epochs: number; loss: number }
+  | { type: 'upload'; round: number; subClient: number; subClients: number; sentBytes: number; totalBytes: number }
+  | { type: 'uploaded'; round: number; subClient: number; subClients: number }
   | { type: 'round-result'; round: number; participants: number }
   | { type: 'evaluated'; round: number; accuracy: number; loss: number; samples: number }
   | { type: 'rejected'; error: ProtocolError }

@@ -2,3 +2,5 @@ export * from './events';
 export * from './participant';
 export * from './async-queue';
 export * from './sub-clients';
+export * from './training-state';
+export * from './memory-patient-dataset';

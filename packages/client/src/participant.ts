@@ -12,17 +12,29 @@ import {
   type ServerToHospital,
   type Welcome,
 } from '@fedward/protocol';
-import type { Dataset, ModelEngine } from '@fedward/models';
+import {
+  decodeOptimizerState,
+  encodeOptimizerState,
+  mergeOptimizerStates,
+  type Dataset,
+  type ModelEngine,
+  type OptimizerState,
+} from '@fedward/models';
 import { AsyncQueue } from './async-queue';
 import type { ClientEvent } from './events';
+import { splitIntoSubClients } from './sub-clients';
+import { isPatientDataset, memoryTrainingStateStore, type TrainingStateStore } from './training-state';
 
 export interface ParticipantOptions {
   /** Server origin, e.g. http://127.0.0.1:8080 (the browser app passes its own origin). */
   url: string;
   token: string;
   backend: BackendName;
+  /** Training data; a PatientDataset can be split into sub-clients when the server asks for VN > 1. */
   train: Dataset;
   test: Dataset;
+  /** Keeps each sub-client's optimizer state between rounds (and page reloads); memory by default. */
+  trainingState?: TrainingStateStore;
   /** Builds the federation's model once the server has said which one. */
   createModel: (config: FederationConfig) => ModelEngine;
   signal?: AbortSignal;
@@ -70,6 +82,7 @@ export async function* participate(options: ParticipantOptions): AsyncGenerator<
 
   let model: ModelEngine | null = null;
   let config: FederationConfig | null = null;
+  const trainingState = options.trainingState ?? memoryTrainingStateStore();
   try {
     for (;;) {
       const item = await inbox.next();
@@ -95,7 +108,7 @@ export async function* participate(options: ParticipantOptions): AsyncGenerator<
         }
         case 'round-start':
           if (!model || !config) break;
-          yield* trainRound(socket, model, config, options, item.msg);
+          yield* trainRound(socket, model, config, options, trainingState, item.msg);
           break;
         case 'round-result':
           if (!model || !config) break;
@@ -128,53 +141,111 @@ function hello(socket: HospitalSocket, options: ParticipantOptions): Promise<Wel
   });
 }
 
+/** The seed of the patient split: fixed, so the same VN gives the same sub-clients every round. */
+const SPLIT_SEED = 1;
+
+/**
+ * One round: split the training data into the VN patient-disjoint sub-clients the server asked
+ * for, then train each from the global weights with its own optimizer state and upload its
+ * update, one after the other (one model in memory, whatever VN is).
+ */
 async function* trainRound(
   socket: HospitalSocket,
   model: ModelEngine,
   config: FederationConfig,
   options: ParticipantOptions,
+  trainingState: TrainingStateStore,
   start: RoundStart,
 ): AsyncGenerator<ClientEvent> {
   const { round } = start;
   const { epochs, batchSize, learningRate } = config.training;
+  const optimizer = config.training.optimizer ?? 'amsgrad';
   yield { type: 'round-start', round, deadline: start.deadline };
-  model.setWeights(decodeWeights(start.weights));
-  let loss = Number.NaN;
-  for (let epoch = 1; epoch <= epochs; epoch++) {
-    yield { type: 'epoch-start', round, epoch, epochs };
-    const steps = model.trainEpoch(options.train, { epoch, batchSize, learningRate, shuffleSeed: round * 1000 + epoch });
-    for (;;) {
-      const step = await steps.next();
-      if (step.done) {
-        loss = step.value.loss;
-        break;
+  const global = decodeWeights(start.weights);
+  const requested = Math.max(1, start.virtualClients ?? 1);
+  const train = options.train;
+  let parts: Dataset[];
+  let note: string | null = null;
+  if (requested > 1 && isPatientDataset(train)) {
+    const split = splitIntoSubClients(train.patients, requested, SPLIT_SEED);
+    parts = split.groups.map((g) => train.subset(g));
+    note = split.note;
+  } else {
+    parts = [train];
+    if (requested > 1) note = `this hospital's data has no patient index: it trains as 1 sub-client instead of ${requested}`;
+  }
+  const subClients = parts.length;
+  yield { type: 'sub-clients', round, requested, slices: parts.map((p) => p.size), probe: start.probe ?? false, note };
+  const states = await optimizerStates(trainingState, config.id, subClients);
+  for (let subClient = 0; subClient < subClients; subClient++) {
+    if (options.signal?.aborted) return;
+    const data = parts[subClient]!;
+    const sub = { subClient, subClients };
+    model.setWeights(global);
+    model.setOptimizerState(states[subClient] ?? null);
+    let loss = Number.NaN;
+    let steps = 0;
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      yield { type: 'epoch-start', round, ...sub, epoch, epochs };
+      const batches = model.trainEpoch(data, { epoch, batchSize, learningRate, optimizer, shuffleSeed: round * 1000 + epoch });
+      for (;;) {
+        const step = await batches.next();
+        if (step.done) {
+          loss = step.value.loss;
+          steps += step.value.steps;
+          break;
+        }
+        const done = (epoch - 1 + step.value.batch / step.value.batches) / epochs;
+        socket.emit('status', { phase: 'training', round, progress: (subClient + done) / subClients, ...sub });
+        yield { type: 'batch', round, ...sub, epochs, ...step.value };
       }
-      socket.emit('status', { phase: 'training', round, progress: (epoch - 1 + step.value.batch / step.value.batches) / epochs });
-      yield { type: 'batch', round, epochs, ...step.value };
+      yield { type: 'epoch-end', round, ...sub, epoch, epochs, loss };
     }
-    yield { type: 'epoch-end', round, epoch, epochs, loss };
+    states[subClient] = model.getOptimizerState();
+    await trainingState.save({
+      federationId: config.id,
+      states: states.map((st) => (st ? encodeOptimizerState(st) : null)),
+    });
+    const payload = encodeWeights(model.getWeights());
+    const begin = await request<object>(socket, 'update-begin', {
+      round,
+      trainSamples: data.size,
+      trainLoss: loss,
+      backend: options.backend,
+      totalBytes: payload.length,
+      subClient,
+      subClients,
+      steps,
+    });
+    if (!begin.ok) return yield { type: 'rejected', error: begin.error };
+    for (let index = 0, sent = 0; sent < payload.length; index++) {
+      const chunk = payload.subarray(sent, sent + config.chunkBytes);
+      const r = await request<{ received: number }>(socket, 'update-chunk', { round, index, data: chunk });
+      if (!r.ok) return yield { type: 'rejected', error: r.error };
+      sent += chunk.length;
+      socket.emit('status', { phase: 'uploading', round, progress: (subClient + 1) / subClients, ...sub });
+      yield { type: 'upload', round, ...sub, sentBytes: sent, totalBytes: payload.length };
+    }
+    const end = await request<object>(socket, 'update-end', { round });
+    if (!end.ok) return yield { type: 'rejected', error: end.error };
+    yield { type: 'uploaded', round, ...sub };
   }
-  const payload = encodeWeights(model.getWeights());
-  const begin = await request<object>(socket, 'update-begin', {
-    round,
-    trainSamples: options.train.size,
-    trainLoss: loss,
-    backend: options.backend,
-    totalBytes: payload.length,
-  });
-  if (!begin.ok) return yield { type: 'rejected', error: begin.error };
-  for (let index = 0, sent = 0; sent < payload.length; index++) {
-    const data = payload.subarray(sent, sent + config.chunkBytes);
-    const r = await request<{ received: number }>(socket, 'update-chunk', { round, index, data });
-    if (!r.ok) return yield { type: 'rejected', error: r.error };
-    sent += data.length;
-    socket.emit('status', { phase: 'uploading', round, progress: sent / payload.length });
-    yield { type: 'upload', round, sentBytes: sent, totalBytes: payload.length };
-  }
-  const end = await request<object>(socket, 'update-end', { round });
-  if (!end.ok) return yield { type: 'rejected', error: end.error };
   socket.emit('status', { phase: 'idle', round, progress: 1 });
-  yield { type: 'uploaded', round };
+}
+
+/**
+ * The optimizer state each of this round's sub-clients starts from: its own from last round
+ * when the split is unchanged; when VN changed, the element-wise mean of the old sub-clients'
+ * states for all of them (seed spec §1.5); nothing for a fresh start.
+ */
+async function optimizerStates(store: TrainingStateStore, federationId: string, subClients: number): Promise<(OptimizerState | null)[]> {
+  const kept = await store.load();
+  if (!kept || kept.federationId !== federationId) return new Array<OptimizerState | null>(subClients).fill(null);
+  const old = kept.states.map((b) => (b ? decodeOptimizerState(b) : null));
+  if (old.length === subClients) return old;
+  const present = old.filter((st): st is OptimizerState => st !== null);
+  const merged = present.length ? mergeOptimizerStates(present) : null;
+  return new Array<OptimizerState | null>(subClients).fill(merged);
 }
 
 async function* evaluate(
@@ -192,16 +263,25 @@ async function* evaluate(
   yield { type: 'evaluated', round, accuracy: m.accuracy, loss: m.loss, samples: m.samples };
 }
 
-/** Emits with an acknowledgement; a dropped connection resolves as a failure instead of hanging. */
+/**
+ * Emits with an acknowledgement. A connection that is down, or drops before the answer, resolves
+ * as a failure at once instead of waiting for the timeout (Socket.io would otherwise buffer the
+ * event and send it, stale, after reconnecting).
+ */
 function request<T extends object>(
   socket: HospitalSocket,
   event: 'update-begin' | 'update-chunk' | 'update-end' | 'evaluation',
   payload: unknown,
   timeoutMs = 60_000,
 ): Promise<Ack<T>> {
+  const fail = (message: string): Ack<T> => ({ ok: false, error: { code: 'internal', message: `${event}: ${message}` } });
+  if (!socket.connected) return Promise.resolve(fail('not connected to the server'));
   return new Promise((resolve) => {
-    (socket.timeout(timeoutMs) as unknown as Socket).emit(event, payload, (err: Error | null, r: Ack<T>) =>
-      resolve(err ? { ok: false, error: { code: 'internal', message: `${event}: ${err.message}` } } : r),
-    );
+    const onDisconnect = () => resolve(fail('the connection dropped before the server answered'));
+    socket.once('disconnect', onDisconnect);
+    (socket.timeout(timeoutMs) as unknown as Socket).emit(event, payload, (err: Error | null, r: Ack<T>) => {
+      socket.off('disconnect', onDisconnect);
+      resolve(err ? fail(err.message) : r);
+    });
   });
 }

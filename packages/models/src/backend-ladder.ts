@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendName, ModelSpec } from '@fedward/protocol';
 import { MemoryDataset, seededRandom } from './memory-dataset';
-import { createSmallCnn } from './small-cnn';
+import { createModel } from './create-model';
 
 /**
  * The backend ladder: which TF.js backend should this machine train on?
@@ -107,13 +107,15 @@ export async function benchmarkTrainingStep(
   const budgetMs = options.budgetMs ?? 2000;
   const rand = seededRandom(spec.seed + 17);
   const length = spec.inputSize * spec.inputSize * spec.channels;
+  const area = spec.inputSize * spec.inputSize;
   const data = new MemoryDataset(
     Array.from({ length: batchSize * (steps + 1) }, (_, i) => ({
       x: Float32Array.from({ length }, () => rand()),
       label: i % spec.numClasses,
+      ...(spec.kind === 'unet' && { mask: Float32Array.from({ length: area }, () => (rand() < 0.3 ? 1 : 0)) }),
     })),
   );
-  const model = createSmallCnn(spec);
+  const model = createModel(spec);
   try {
     const epoch = model.trainEpoch(data, { epoch: 1, batchSize, learningRate: 1e-3 });
     await epoch.next(); // warm-up: shader compilation, wasm heap growth, first-use allocations

@@ -1,16 +1,20 @@
-import type { ModelSpec } from '@fedward/protocol';
-import { createSmallCnn } from './small-cnn';
-import type { ModelEngine } from './types';
-
 export * from './types';
 export * from './backend';
 export * from './backend-ladder';
 export * from './memory-dataset';
-
-/** The one entry point for building a model from the federation's spec. */
-export function createModel(spec: ModelSpec): ModelEngine {
-  switch (spec.kind) {
-    case 'small-cnn':
-      return createSmallCnn(spec);
-  }
-}
+export { createModel } from './create-model';
+export { mergeOptimizerStates, encodeOptimizerState, decodeOptimizerState, OptimizerStateError } from './optimizer-state';
+export { densenetSizes, DENSENET_BLOCKS, DENSENET_GROWTH } from './densenet';
+export { UNET_FEATURES } from './unet';
+export { createVggSlim, vggSlimLayout, VGG_SLIM_WIDTH, VGG_SLIM_BN_MOMENTUM, VGG_SLIM_BN_EPSILON } from './vgg-slim';
+export {
+  createDetEngine,
+  detStageNumber,
+  detStageDistillation,
+  DET_WEIGHT_DECAY,
+  type DetEngine,
+  type DetStageNumber,
+  type DetTrainEpochOptions,
+} from './det-engine';
+export { createSgdEngine, type SgdEngine, type SgdTrainEpochOptions } from './sgd-engine';
+export { SGD_WEIGHT_DECAY } from './sgd';

@@ -23,29 +23,41 @@ export function shuffledIndices(n: number, seed: number | undefined): number[] {
   return order;
 }
 
+/** One in-memory sample: pixels (H×W×C), a class label, and for segmentation a mask (H×W, [0, 1]). */
+export interface MemorySample {
+  x: Float32Array;
+  label: number;
+  mask?: Float32Array;
+}
+
 /** A dataset held in memory: used by Node clients, tests and the simulator. */
 export class MemoryDataset implements Dataset {
   readonly size: number;
 
-  constructor(
-    private readonly samples: readonly { x: Float32Array; label: number }[],
-  ) {
+  constructor(private readonly samples: readonly MemorySample[]) {
     this.size = samples.length;
+    const withMask = samples.filter((s) => s.mask).length;
+    if (withMask !== 0 && withMask !== samples.length) {
+      throw new Error(`either every sample has a mask or none does (${withMask} of ${samples.length} have one)`);
+    }
   }
 
   async *batches(batchSize: number, options: { shuffleSeed?: number } = {}): AsyncIterable<Batch> {
     const order = shuffledIndices(this.size, options.shuffleSeed);
     const sampleLength = this.samples[0]?.x.length ?? 0;
+    const maskLength = this.samples[0]?.mask?.length;
     for (let start = 0; start < order.length; start += batchSize) {
       const ids = order.slice(start, start + batchSize);
       const x = new Float32Array(ids.length * sampleLength);
       const y = new Int32Array(ids.length);
+      const mask = maskLength === undefined ? undefined : new Float32Array(ids.length * maskLength);
       ids.forEach((id, k) => {
         const s = this.samples[id]!;
         x.set(s.x, k * sampleLength);
         y[k] = s.label;
+        if (mask) mask.set(s.mask!, k * maskLength!);
       });
-      yield { x, y, size: ids.length };
+      yield mask ? { x, y, size: ids.length, mask } : { x, y, size: ids.length };
     }
   }
 }

@@ -5,6 +5,8 @@ export interface Batch {
   x: Float32Array;
   y: Int32Array;
   size: number;
+  /** Segmentation targets (U-Net): N×H×W values in [0, 1], row-major per sample. */
+  mask?: Float32Array;
 }
 
 /**
@@ -27,12 +29,42 @@ export interface EpochResult {
   epoch: number;
   loss: number;
   samples: number;
+  /** Optimizer steps taken this epoch (one per batch): FedNova's τ_j. */
+  steps: number;
 }
 
 export interface Metrics {
   loss: number;
+  /** Classifiers: top-1 accuracy. U-Net: pixel accuracy of sigmoid ≥ 0.5 against mask ≥ 0.5. */
   accuracy: number;
   samples: number;
+  /** U-Net only: mean per-image soft Dice, (2·Σpg + 1e-5)/(Σp + Σg + 1e-5), p = sigmoid(logit). */
+  dice?: number;
+}
+
+/** The local optimizer: Adam, or Adam with AMSGrad (the seed's `Adam(amsgrad=True)`, the default). */
+export type OptimizerName = 'adam' | 'amsgrad';
+
+/**
+ * The local optimizer's state, exportable so that it survives rounds, re-splits and page reloads.
+ * `slots` are keyed by the same tensor names as `getWeights` (same order); each array has the
+ * tensor's number of values. `m`/`v` are PyTorch's exp_avg/exp_avg_sq, `vmax` its max_exp_avg_sq
+ * (present exactly when `amsgrad`). `step` is the number of updates applied so far (bias correction).
+ */
+export interface OptimizerState {
+  step: number;
+  amsgrad: boolean;
+  slots: { name: string; m: Float32Array; v: Float32Array; vmax?: Float32Array }[];
+}
+
+export interface TrainEpochOptions {
+  epoch: number;
+  batchSize: number;
+  /** May change between epochs: the optimizer state is kept. */
+  learningRate: number;
+  shuffleSeed?: number;
+  /** Default 'amsgrad'. */
+  optimizer?: OptimizerName;
 }
 
 /**
@@ -44,11 +76,19 @@ export interface ModelEngine {
   readonly backend: string;
   getWeights(): NamedTensor[];
   setWeights(weights: readonly NamedTensor[]): void;
-  /** Trains one pass over `data`, yielding after every batch; returns the epoch's mean loss. */
-  trainEpoch(
-    data: Dataset,
-    options: { epoch: number; batchSize: number; learningRate: number; shuffleSeed?: number },
-  ): AsyncGenerator<BatchProgress, EpochResult>;
+  /**
+   * Trains one pass over `data` (one optimizer step per batch), yielding after every batch;
+   * returns the epoch's mean loss and its step count.
+   */
+  trainEpoch(data: Dataset, options: TrainEpochOptions): AsyncGenerator<BatchProgress, EpochResult>;
+  /**
+   * Evaluates with batch statistics in every normalisation layer (DenseNet, U-Net), as the seed
+   * does: a sample's output depends on the other samples of its batch.
+   */
   evaluate(data: Dataset, batchSize?: number): Promise<Metrics>;
+  /** A copy of the optimizer's state; null before the first step (or after `setOptimizerState(null)`). */
+  getOptimizerState(): OptimizerState | null;
+  /** Replaces the optimizer's state (null: start afresh); throws when names or sizes do not match the model. */
+  setOptimizerState(state: OptimizerState | null): void;
   dispose(): void;
 }

@@ -2,7 +2,13 @@ import { z } from 'zod';
 
 /** The model every hospital trains; the server builds round 0's weights from it. */
 export const modelSpecSchema = z.object({
-  kind: z.literal('small-cnn'),
+  /**
+   * 'small-cnn' (the default demo classifier), 'densenet' (seed 1's ICH classifier, shrunk),
+   * 'unet' (seed 1's prostate segmenter, shrunk; binary masks, soft-Dice loss) or 'vgg-slim'
+   * (seed 2's VGG16_Slim_Checked, shrunk; BatchNorm with moving statistics; `width` = its first
+   * block's channels, default 8). See packages/models/README.md.
+   */
+  kind: z.enum(['small-cnn', 'densenet', 'unet', 'vgg-slim']),
   inputSize: z.number().int().min(8).max(512),
   channels: z.number().int().min(1).max(4),
   numClasses: z.number().int().min(2).max(100),
@@ -12,6 +18,11 @@ export const modelSpecSchema = z.object({
    * default) cancels each scanner's intensity scale and offset; 'unit' keeps the windowed [0, 1].
    */
   normalization: z.enum(['unit', 'zscore']).optional(),
+  /**
+   * Width knob of the larger families (ignored by 'small-cnn'): DenseNet's growth rate (default
+   * 12) or U-Net's first-level feature count f (default 8).
+   */
+  width: z.number().int().min(1).max(256).optional(),
 });
 export type ModelSpec = z.infer<typeof modelSpecSchema>;
 
@@ -19,6 +30,8 @@ export const trainingConfigSchema = z.object({
   epochs: z.number().int().min(1).max(100),
   batchSize: z.number().int().min(1).max(1024),
   learningRate: z.number().positive().max(1),
+  /** Local optimizer: Adam, or Adam with AMSGrad as the seed uses (default 'amsgrad'). */
+  optimizer: z.enum(['adam', 'amsgrad']).optional(),
 });
 export type TrainingConfig = z.infer<typeof trainingConfigSchema>;
 
@@ -35,8 +48,31 @@ export const privacyConfigSchema = z.object({
   /** Whose privacy the budget protects: a whole hospital, or one of its sub-clients (issue 5). */
   unit: z.enum(['hospital', 'sub-client']),
   accountant: z.enum(['rdp', 'gdp']),
+  /**
+   * Sub-clients (intermediaries) per hospital: a fixed VN, or 'adaptive' (Jiang et al. 2023):
+   * start at 1, run a probe round whose aggregate is discarded, then re-choose VN after every
+   * round from the measured noise-to-signal ratio. Default 1.
+   */
+  virtualClients: z.union([z.number().int().min(1).max(1000), z.literal('adaptive')]).optional(),
+  /** Variant of the adaptive rule (seed spec §1.5). */
+  vnRule: z.enum(['default', 'ada_stable', 'ada_prog']).optional(),
+  /**
+   * How C is chosen: 'fixed' (clipNorm), 'median' (the seed's min(median of this round's raw
+   * norms, 25); it is NOT private, the admin page says so), or 'quantile' (Andrew et al. 2021:
+   * a noised estimate steers C towards the median, starting from clipNorm). Default 'fixed'.
+   */
+  clipRule: z.enum(['fixed', 'median', 'quantile']).optional(),
 });
 export type PrivacyConfig = z.infer<typeof privacyConfigSchema>;
+
+export const personalizationConfigSchema = z.object({
+  strategy: z.enum(['fedavg', 'fedbn', 'prr-fl']),
+  /** PRR-FL: share of each spectral axis averaged at round 0 (the seed's --l_rate); grows to 0.95. */
+  lRate: z.number().gt(0).lt(1).optional(),
+  /** PRR-FL: divide the summed amplitudes by the number of hospitals ('clients'), or by the seed's literal 4. */
+  divisor: z.enum(['clients', 'seed-4']).optional(),
+});
+export type PersonalizationConfig = z.infer<typeof personalizationConfigSchema>;
 
 export const federationConfigSchema = z.object({
   id: z.string().min(1),
@@ -53,6 +89,27 @@ export const federationConfigSchema = z.object({
   chunkBytes: z.number().int().min(1024),
   model: modelSpecSchema,
   training: trainingConfigSchema,
+  /**
+   * How the server turns the (noised) average update A into the next global model (seed spec
+   * §1.6): FedAvg θ += A; FedAdam (server-side Adam, rate serverLearningRate); FedNova (each
+   * update normalised by its local step count). Default FedAvg.
+   */
+  aggregation: z
+    .object({
+      strategy: z.enum(['fedavg', 'fedadam', 'fednova']),
+      serverLearningRate: z.number().positive().max(10).optional(),
+    })
+    .optional(),
   privacy: privacyConfigSchema.optional(),
+  /**
+   * Personalization (issue 7): 'fedavg' sends everyone the same average; 'fedbn' keeps each
+   * hospital's normalisation tensors local and averages the rest; 'prr-fl' (Chen et al. 2021)
+   * trains a personalized model that never leaves the hospital next to a deputy that is
+   * exchanged through Progressive Fourier Aggregation, one result per hospital.
+   */
+  personalization: personalizationConfigSchema.optional(),
+}).refine((c) => !(c.privacy && c.personalization && c.personalization.strategy !== 'fedavg'), {
+  message: 'client-level DP needs the fedavg personalization strategy: FedBN and PRR-FL release per-hospital results the DP accounting does not cover',
+  path: ['personalization'],
 });
 export type FederationConfig = z.infer<typeof federationConfigSchema>;

@@ -32,7 +32,16 @@ export const updateBeginSchema = z.object({
   trainLoss: finite,
   backend: backendSchema,
   totalBytes: z.number().int().positive(),
-});
+  /**
+   * Which of this hospital's sub-clients the update is from (0-based), and how many sub-clients
+   * the hospital trains this round (at most the VN the server asked for). One upload each;
+   * they arrive one after the other. Absent = one sub-client.
+   */
+  subClient: z.number().int().nonnegative().optional(),
+  subClients: z.number().int().positive().optional(),
+  /** Optimizer steps this update took (FedNova's τ). */
+  steps: z.number().int().nonnegative().optional(),
+}).refine((m) => (m.subClient ?? 0) < (m.subClients ?? 1), { message: 'subClient must be below subClients' });
 export type UpdateBegin = z.infer<typeof updateBeginSchema>;
 
 export const updateChunkSchema = z.object({
@@ -50,6 +59,8 @@ export const evaluationSchema = z.object({
   testSamples: z.number().int().positive(),
   accuracy: finite.pipe(z.number().min(0).max(1)),
   loss: finite,
+  /** PRR-FL: the metrics above are the personalized model's; these are the deputy's on the same slices. */
+  deputy: z.object({ accuracy: finite.pipe(z.number().min(0).max(1)), loss: finite }).optional(),
 });
 export type Evaluation = z.infer<typeof evaluationSchema>;
 
@@ -57,6 +68,9 @@ export const hospitalStatusSchema = z.object({
   phase: z.enum(['idle', 'training', 'uploading', 'evaluating']),
   round: z.number().int().nonnegative(),
   progress: z.number().min(0).max(1),
+  /** The sub-client being trained or uploaded (0-based) and how many this round has. */
+  subClient: z.number().int().nonnegative().optional(),
+  subClients: z.number().int().positive().optional(),
 });
 export type HospitalStatus = z.infer<typeof hospitalStatusSchema>;
 
@@ -74,6 +88,10 @@ export interface RoundStart {
   round: number;
   deadline: number;
   weights: Uint8Array | ArrayBuffer;
+  /** Sub-clients per hospital for this round (VN): split the local data into this many, patient-disjoint. */
+  virtualClients: number;
+  /** The adaptive rule's probe round: trained and measured, its aggregate then discarded. */
+  probe: boolean;
 }
 
 export interface RoundResult {
@@ -128,13 +146,13 @@ export interface HospitalView {
   testSamples: number;
 }
 
-/** What a DP round measured, and the ε spent once it was released (both privacy units). */
-export interface DpRoundView {
+/** What the server's DP aggregation measured in one round. */
+export interface DpAggregateRecord {
   /** Clip bound C on each update's global L2 norm. */
   clip: number;
   /** Noise multiplier z (noise std / sensitivity of one update). */
   noiseMultiplier: number;
-  /** Per-coordinate noise std on the average: z·C/M. */
+  /** Per-coordinate noise std on the released average: z_Δ·C·τ_eff/M (z·C/M for DP-FedAvg with a fixed or median clip). */
   sigma: number;
   /** Number of clipped updates averaged (M). */
   updates: number;
@@ -146,8 +164,34 @@ export interface DpRoundView {
   aggregateNorm: number;
   /** ‖noise‖ actually added. */
   noiseNorm: number;
+  /** λ = ‖noise‖/Σ_j‖Δ_j‖, the adaptive intermediary's ratio (null when every update was zero). */
+  lambda: number | null;
+  /** How C was chosen; 'median' is not private (the median of raw norms is released as C). */
+  clipRule: 'fixed' | 'median' | 'quantile';
+  /** True when the round released something the noise does not cover (the median rule's C). */
+  leaking: boolean;
+  /** The server optimizer applied to the noised average. */
+  strategy: 'fedavg' | 'fedadam' | 'fednova';
+  /** z_Δ, the multiplier of the update noise: z, except under the quantile rule (which spends part of z on its count). */
+  updateNoiseMultiplier: number;
+  /** FedNova's τ_eff = mean local steps (1 for the other strategies). */
+  tauEff: number;
+  /** Quantile rule only: b̃, the noised fraction of updates that were not clipped, and C for the next round. */
+  unclippedFraction: number | null;
+  nextClip: number | null;
+}
+
+/** A DP round as the admin sees it: the aggregation's record, the ε spent, and the VN decisions. */
+export interface DpRoundView extends DpAggregateRecord {
   epsilonSubClient: number;
   epsilonHospital: number;
+  /** VN asked of each hospital this round, and the most sub-clients one hospital actually sent. */
+  virtualClients: number;
+  maxSubClients: number;
+  /** The adaptive rule after this round (null with a fixed VN): λ = ‖noise‖/Σ‖Δ_j‖, v = √(N·λ), next VN. */
+  adaptive: { lambda: number; v: number; next: number; clamped: boolean } | null;
+  /** The adaptive rule's probe round: measured, its aggregate discarded. */
+  probe: boolean;
 }
 
 export interface PrivacyView {
@@ -157,6 +201,9 @@ export interface PrivacyView {
   accountant: 'rdp' | 'gdp';
   noiseMultiplier: number;
   clipNorm: number;
+  clipRule: 'fixed' | 'median' | 'quantile';
+  /** Sub-clients per hospital: how VN is chosen, and the VN the next round asks for. */
+  virtualClients: { mode: 'fixed' | 'adaptive'; next: number };
   /** ε spent so far, per sub-client and per hospital (a hospital is VN sub-clients). */
   spent: { subClient: number; hospital: number };
   /** ε after the next round, and whether the budget allows it. */
@@ -167,11 +214,11 @@ export interface PrivacyView {
 export interface RoundView {
   round: number;
   dp: DpRoundView | null;
-  participants: { hospital: string; trainSamples: number; trainLoss: number; backend: BackendName }[];
+  participants: { hospital: string; trainSamples: number; trainLoss: number; backend: BackendName; subClients: number }[];
   /** Sample-weighted mean over the hospitals' own held-out slices (null until one reports). */
   accuracy: number | null;
   loss: number | null;
-  evaluations: { hospital: string; testSamples: number; accuracy: number; loss: number }[];
+  evaluations: { hospital: string; testSamples: number; accuracy: number; loss: number; deputy?: { accuracy: number; loss: number } }[];
   completedAt: number | null;
 }
 

@@ -2,12 +2,17 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { VnRule } from '../adaptive-intermediary';
+import { quantileUpdateNoiseMultiplier, type ClipRuleName, type StrategyName } from '../dp';
+import { runGrid } from './grid';
 import { simulateFederation, type SimulatedRound } from './run-federation';
 import { linePlotSvg } from './svg-plot';
 import { nodeTrainingBackend } from './wasm-node';
 
-const USAGE = `usage: npm run simulate -- --hospitals N --rounds R --strategy fedavg --z Z --vn K|adaptive --seed S [--json]
-  [--clip C] [--size PX] [--slices-per-hospital N] [--batch-size B] [--learning-rate LR] [--delta D] [--out DIR]`;
+const USAGE = `usage: npm run simulate -- --hospitals N --rounds R --strategy fedavg|fedadam|fednova --z Z --vn K|adaptive --seed S [--json]
+  [--clip-rule fixed|median|quantile] [--clip C] [--median-cap 25] [--count-noise σ_b] [--target-quantile γ]
+  [--server-lr η_s] [--vn-rule default|ada_stable|ada_prog] [--size PX] [--slices-per-hospital N]
+  [--batch-size B] [--learning-rate LR] [--delta D] [--out DIR]
+  npm run simulate -- --grid [--grid-z 0.5,1,2] [--grid-seeds 0,1,2] [--resume] [same size flags]`;
 
 function fail(message: string): never {
   console.error(`simulate: ${message}\n${USAGE}`);
@@ -22,15 +27,24 @@ const { values: a } = parseArgs({
     z: { type: 'string', default: '0' },
     vn: { type: 'string', default: '1' },
     'vn-rule': { type: 'string', default: 'default' },
+    'clip-rule': { type: 'string', default: 'fixed' },
     clip: { type: 'string', default: '1' },
+    'median-cap': { type: 'string', default: '25' },
+    'count-noise': { type: 'string' },
+    'target-quantile': { type: 'string', default: '0.5' },
+    'server-lr': { type: 'string', default: '0.01' },
     seed: { type: 'string', default: '0' },
     size: { type: 'string', default: '32' },
     'slices-per-hospital': { type: 'string', default: '120' },
     'batch-size': { type: 'string', default: '16' },
     'learning-rate': { type: 'string', default: '0.01' },
     delta: { type: 'string', default: '1e-5' },
-    out: { type: 'string', default: 'bench-results/simulate' },
+    out: { type: 'string' },
     json: { type: 'boolean', default: false },
+    grid: { type: 'boolean', default: false },
+    'grid-z': { type: 'string', default: '0.5,1,2' },
+    'grid-seeds': { type: 'string', default: '0,1,2' },
+    resume: { type: 'boolean', default: false },
   },
 });
 
@@ -39,50 +53,90 @@ const positive = (name: string, v: string | undefined, integer = true): number =
   if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) fail(`--${name} must be a positive ${integer ? 'integer' : 'number'} (got ${v})`);
   return n;
 };
-if (a.strategy !== 'fedavg') {
-  fail(`--strategy ${a.strategy} is not built yet; only fedavg (DP-FedAvg when --z > 0) runs today`);
-}
+const STRATEGIES = ['fedavg', 'fedadam', 'fednova'] as const;
+const isStrategy = (s: string | undefined): s is StrategyName => STRATEGIES.includes(s as StrategyName);
+const isClipRule = (s: string | undefined): s is ClipRuleName => s === 'fixed' || s === 'median' || s === 'quantile';
+const isRule = (r: string | undefined): r is VnRule => r === 'default' || r === 'ada_stable' || r === 'ada_prog';
+const strategy = a.strategy;
+if (!isStrategy(strategy)) fail(`--strategy must be fedavg, fedadam or fednova (got ${strategy})`);
+const clipRule = a['clip-rule'];
+if (!isClipRule(clipRule)) fail(`--clip-rule must be fixed, median or quantile (got ${clipRule})`);
+const rule = a['vn-rule'];
+if (!isRule(rule)) fail(`--vn-rule must be default, ada_stable or ada_prog (got ${rule})`);
 const z = Number(a.z);
 if (!(z >= 0)) fail(`--z must be ≥ 0 (got ${a.z})`);
 const vn = a.vn === 'adaptive' ? ('adaptive' as const) : positive('vn', a.vn);
-if (vn === 'adaptive' && z === 0) fail('--vn adaptive needs DP noise (--z > 0): the rule compares noise with the updates');
-const isRule = (r: string | undefined): r is VnRule => r === 'default' || r === 'ada_stable' || r === 'ada_prog';
-const rule = a['vn-rule'];
-if (!isRule(rule)) fail(`--vn-rule must be default, ada_stable or ada_prog (got ${rule})`);
+if (vn === 'adaptive' && z === 0 && !a.grid) fail('--vn adaptive needs DP noise (--z > 0): the rule compares noise with the updates');
+const countNoise = a['count-noise'] === undefined ? undefined : Number(a['count-noise']);
+if (countNoise !== undefined && !(countNoise >= 0)) fail(`--count-noise must be ≥ 0 (got ${a['count-noise']})`);
+if (clipRule === 'quantile') {
+  // Refuse before any training: the quantile rule cannot keep the round at z when 2σ_b ≤ z.
+  for (const zz of a.grid ? a['grid-z']!.split(',').map(Number) : [z]) {
+    try {
+      quantileUpdateNoiseMultiplier(zz, countNoise ?? zz);
+    } catch (e) {
+      fail((e as Error).message);
+    }
+  }
+}
+// An error inside TF.js's WebAssembly module would otherwise print the whole module's source.
+process.on('uncaughtException', (e) => {
+  console.error(`simulate: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  process.exit(1);
+});
 
 const backend = await nodeTrainingBackend();
-const options = {
+const base = {
   hospitals: positive('hospitals', a.hospitals),
   rounds: positive('rounds', a.rounds),
-  z,
-  vn,
   vnRule: rule,
+  clipRule,
   clip: positive('clip', a.clip, false),
-  seed: Number(a.seed),
+  medianCap: positive('median-cap', a['median-cap'], false),
+  countNoise,
+  targetQuantile: Number(a['target-quantile']),
+  serverLearningRate: positive('server-lr', a['server-lr'], false),
   size: positive('size', a.size),
   slicesPerHospital: positive('slices-per-hospital', a['slices-per-hospital']),
   batchSize: positive('batch-size', a['batch-size']),
   learningRate: positive('learning-rate', a['learning-rate'], false),
   delta: positive('delta', a.delta, false),
 };
-const label = `fedavg z=${z} vn=${vn}${vn === 'adaptive' && rule !== 'default' ? `(${rule})` : ''} seed=${options.seed}`;
+
+if (a.grid) {
+  const list = (name: string, v: string) => v.split(',').map((x) => (x.trim() === '' ? fail(`--${name}: empty entry`) : Number(x)));
+  const zs = list('grid-z', a['grid-z']!);
+  if (zs.some((x) => !(x > 0))) fail('--grid-z takes the positive noise multipliers (no DP is always included)');
+  const seeds = list('grid-seeds', a['grid-seeds']!);
+  const out = resolve(a.out ?? 'bench-results/simulate/grid');
+  const started = Date.now();
+  await runGrid({ base, zs: [0, ...zs], strategies: [...STRATEGIES], seeds, out, resume: a.resume!, backend, command: `npm run simulate -- ${process.argv.slice(2).join(' ')}` });
+  console.log(`wrote ${out}/summary.md, grid-{${STRATEGIES.join(',')}}.svg and runs.jsonl (${((Date.now() - started) / 60000).toFixed(1)} min, backend ${backend})`);
+  process.exit(0);
+}
+
+const options = { ...base, z, vn, strategy, seed: Number(a.seed) };
+const label = `${strategy} z=${z} vn=${vn}${vn === 'adaptive' && rule !== 'default' ? `(${rule})` : ''}${z > 0 ? ` clip=${clipRule}` : ''} seed=${options.seed}`;
 const started = Date.now();
 const fmt = (v: number | null, digits = 3) => (v === null ? '—' : Number.isFinite(v) ? v.toFixed(digits) : '∞');
 const rows: SimulatedRound[] = await simulateFederation({
   ...options,
   onRound: (r) => {
-    if (!a.json) console.log(`round ${r.round}${r.probe ? ' (probe, discarded)' : ''}: accuracy ${fmt(r.metric)} · VN ${r.vn} · ε/hospital ${fmt(r.epsilon_hospital)}`);
+    if (!a.json) console.log(`round ${r.round}${r.probe ? ' (probe, discarded)' : ''}: accuracy ${fmt(r.metric)} · VN ${r.vn} · C ${fmt(r.clip)} · ε/hospital ${fmt(r.epsilon_hospital)}`);
   },
 });
 
 const table = [
-  `| round | mean held-out accuracy | VN | clip C | σ on the average | ε per sub-client | ε per hospital |`,
-  `|---|---|---|---|---|---|---|`,
-  ...rows.map((r) => `| ${r.round}${r.probe ? ' (probe)' : ''} | ${fmt(r.metric)} | ${r.vn} | ${fmt(r.clip)} | ${r.sigma === null ? '—' : r.sigma.toExponential(2)} | ${fmt(r.epsilon_subclient)} | ${fmt(r.epsilon_hospital)} |`),
+  `| round | mean held-out accuracy | VN | clip C | σ on the average | λ | ε per sub-client | ε per hospital |`,
+  `|---|---|---|---|---|---|---|---|`,
+  ...rows.map(
+    (r) =>
+      `| ${r.round}${r.probe ? ' (probe)' : ''} | ${fmt(r.metric)} | ${r.vn} | ${fmt(r.clip)} | ${r.sigma === null ? '—' : r.sigma.toExponential(2)} | ${r.lambda === null ? '—' : r.lambda.toExponential(2)} | ${fmt(r.epsilon_subclient)} | ${fmt(r.epsilon_hospital)} |`,
+  ),
 ].join('\n');
-const outDir = resolve(a.out!);
+const outDir = resolve(a.out ?? 'bench-results/simulate');
 mkdirSync(outDir, { recursive: true });
-const stem = `fedavg-z${z}-vn${vn}-seed${options.seed}`;
+const stem = `${strategy}-z${z}-vn${vn}${z > 0 ? `-${clipRule}` : ''}-seed${options.seed}`;
 writeFileSync(
   resolve(outDir, `${stem}.md`),
   `# Simulated federation: ${label}\n\n${options.hospitals} hospitals, ${options.rounds} rounds, ${options.size}×${options.size}, ${options.slicesPerHospital} slices per hospital, δ = ${options.delta}, TF.js backend ${backend}, ${((Date.now() - started) / 1000).toFixed(0)} s.\n\n${table}\n`,
@@ -92,7 +146,7 @@ writeFileSync(
   linePlotSvg([{ name: label, points: rows.map((r) => ({ x: r.round, y: r.metric })) }], { title: 'Global model, mean held-out accuracy', xLabel: 'round', yLabel: 'accuracy' }),
 );
 if (a.json) {
-  console.log(JSON.stringify({ rounds: rows.map(({ probe: _p, ...r }) => r) }));
+  console.log(JSON.stringify({ rounds: rows.map((r) => ({ round: r.round, metric: r.metric, vn: r.vn, updates: r.updates, clip: r.clip, sigma: r.sigma, epsilon_subclient: r.epsilon_subclient, epsilon_hospital: r.epsilon_hospital })) }));
 } else {
   console.log(`\n${table}\n\nwrote ${resolve(outDir, stem)}.{md,svg} (backend ${backend}, ${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }

@@ -1,4 +1,5 @@
 import { openSliceStore, patientFraction, type DatasetSummary, type SliceStore } from '@fedward/data';
+import type { PatientDataset } from '@fedward/client';
 import type { Batch, Dataset } from '@fedward/models';
 
 /** Share of patients kept for training; the rest are held out to evaluate each global model. */
@@ -23,27 +24,41 @@ export function splitSizes(summary: DatasetSummary): { train: number; test: numb
 
 /**
  * A patient-disjoint split of the local slices that streams from IndexedDB batch by batch,
- * so training never holds the whole dataset in memory.
+ * so training never holds the whole dataset in memory. It can be cut further along patients
+ * into sub-clients (`subset`), which stream the same way.
  */
 export function storeDataset(
   store: SliceStore,
   summary: DatasetSummary,
   split: 'train' | 'test',
   normalization: 'unit' | 'zscore',
-): Dataset {
+): PatientDataset {
+  const keep = inSplit(split);
+  const patients = Object.fromEntries(Object.entries(summary.patients).filter(([hash]) => keep(hash)));
   const classes = Object.keys(summary.labels).sort();
-  return {
-    size: splitSizes(summary)[split],
+  const streamOf = (filter: (hash: string) => boolean, size: number): Dataset => ({
+    size,
     async *batches(batchSize: number, options: { shuffleSeed?: number } = {}): AsyncIterable<Batch> {
       for await (const b of store.readBatches({
         batchSize,
         classes,
         normalization,
-        patientFilter: inSplit(split),
+        patientFilter: filter,
         ...(options.shuffleSeed !== undefined ? { shuffleSeed: options.shuffleSeed } : {}),
       })) {
         yield { x: b.x, y: b.labelIndices, size: b.count };
       }
+    },
+  });
+  const all = streamOf(keep, splitSizes(summary)[split]);
+  return {
+    size: all.size,
+    batches: all.batches,
+    patients,
+    subset(chosen: readonly string[]): Dataset {
+      const set = new Set(chosen);
+      const size = chosen.reduce((n, h) => n + (patients[h] ?? 0), 0);
+      return streamOf((hash) => set.has(hash), size);
     },
   };
 }

@@ -11,6 +11,7 @@ import { createModel, parseBackendOverride, runBackendLadder, type LadderOutcome
 import type { FederationConfig } from '@fedward/protocol';
 import type { DatasetSummary } from '@fedward/data';
 import { localStore, storeDataset } from '../api/local-data';
+import { indexedDbTrainingState } from '../api/training-state';
 
 /**
  * A hospital's whole participation (backend ladder, training, upload, evaluation) runs here, so
@@ -66,6 +67,7 @@ async function run(msg: FederationRequest): Promise<void> {
     backend: outcome.chosen,
     train: storeDataset(store, msg.summary, 'train', normalization),
     test: storeDataset(store, msg.summary, 'test', normalization),
+    trainingState: indexedDbTrainingState(msg.config.id),
     createModel: (config) => createModel(config.model),
   });
   for await (const event of events) post({ type: 'event', event });

@@ -1,9 +1,21 @@
 import type { FederationSnapshot } from '@fedward/protocol';
 import { LineChart } from '../../features/line-chart/LineChart';
 import { HospitalsTable } from './components/HospitalsTable';
+import { PersonalizationPanel } from './components/PersonalizationPanel';
 import { PrivacyPanel } from './components/PrivacyPanel';
 import { RoundsTable } from './components/RoundsTable';
 import { TokensPanel } from './components/TokensPanel';
+
+function aggregationText(config: FederationSnapshot['config']): string {
+  const personal = config.personalization?.strategy ?? 'fedavg';
+  if (personal === 'fedbn') return 'FedBN (normalisation layers stay local)';
+  if (personal === 'prr-fl') return 'PRR-FL (personalized models, deputies through Progressive Fourier Aggregation)';
+  const strategy = config.aggregation?.strategy ?? 'fedavg';
+  const lr = config.aggregation?.serverLearningRate;
+  if (strategy === 'fedadam') return `server optimizer FedAdam${lr ? ` (rate ${lr})` : ''}`;
+  if (strategy === 'fednova') return 'FedNova (updates normalised by local steps)';
+  return config.privacy ? 'DP-FedAvg (uniform weights over clipped updates)' : 'FedAvg weighted by sample count';
+}
 
 export function DashboardPage({
   snapshot,
@@ -34,7 +46,8 @@ export function DashboardPage({
         <p className="muted">
           Model {config.model.kind} {config.model.inputSize}×{config.model.inputSize}×{config.model.channels}, {config.model.numClasses} classes ·{' '}
           {config.training.epochs} local epochs, batch {config.training.batchSize}, learning rate {config.training.learningRate} · a round starts
-          with ≥ {config.minClients} hospitals and needs ≥ {config.minUpdates ?? config.minClients} valid updates · FedAvg weighted by sample count
+          with ≥ {config.minClients} hospitals and needs ≥ {config.minUpdates ?? config.minClients} valid updates ·{' '}
+          {aggregationText(config)}
         </p>
       </section>
       <section className="card">
@@ -53,6 +66,7 @@ export function DashboardPage({
         />
         <RoundsTable rounds={snapshot.rounds} />
       </section>
+      <PersonalizationPanel config={config} rounds={snapshot.rounds} />
       <section className="card">
         <h2>Privacy</h2>
         <PrivacyPanel privacy={snapshot.privacy} rounds={snapshot.rounds} stopReason={snapshot.stopReason} />

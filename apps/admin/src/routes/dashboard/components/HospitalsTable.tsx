@@ -19,7 +19,9 @@ export function HospitalsTable({ hospitals }: { hospitals: HospitalView[] }) {
             <td>{h.name}</td>
             <td>{h.connected ? 'online' : 'offline'}</td>
             <td>
-              {h.status ? `${h.status.phase} (round ${h.status.round}) ${Math.round(h.status.progress * 100)}%` : '—'}
+              {h.status
+                ? `${h.status.phase} (round ${h.status.round}${h.status.subClients && h.status.subClients > 1 && h.status.subClient !== undefined ? `, sub-client ${h.status.subClient + 1}/${h.status.subClients}` : ''}) ${Math.round(h.status.progress * 100)}%`
+                : '—'}
             </td>
             <td data-testid="hospital-backend">{h.backend ?? '—'}</td>
             <td>

@@ -12,7 +12,23 @@ export function PrivacyPanel({ privacy, rounds, stopReason }: { privacy: Privacy
     <div data-testid="privacy">
       <p>
         Budget: ε ≤ <strong>{privacy.targetEpsilon}</strong> per {privacy.unit} at δ = {privacy.delta} ({privacy.accountant.toUpperCase()} accountant).
-        Every update is clipped to norm {privacy.clipNorm}; noise multiplier z = {privacy.noiseMultiplier}.
+        {privacy.clipRule === 'fixed' && <>Every update is clipped to norm {privacy.clipNorm}; </>}
+        {privacy.clipRule === 'quantile' && <>The clip bound adapts to the updates through a noised median estimate (private), starting at {privacy.clipNorm}; </>}
+        {privacy.clipRule === 'median' && (
+          <>
+            The clip bound is the median of each round’s raw update norms (at most 25), as in the paper’s scripts.{' '}
+            <strong className="error" data-testid="clip-leak">This median is not private: it leaks about the updates beyond the ε shown.</strong>{' '}
+          </>
+        )}
+        noise multiplier z = {privacy.noiseMultiplier}.
+      </p>
+      <p data-testid="vn-mode">
+        {privacy.virtualClients.mode === 'adaptive'
+          ? 'Each hospital splits its data into sub-clients; the server re-chooses how many after every round from the measured noise-to-signal ratio (adaptive intermediary). '
+          : privacy.virtualClients.next > 1
+            ? 'Each hospital splits its data into a fixed number of sub-clients. '
+            : ''}
+        Next round: <strong data-testid="next-vn">{privacy.virtualClients.next}</strong> sub-client(s) per hospital.
       </p>
       <ul>
         <li>
@@ -36,6 +52,7 @@ export function PrivacyPanel({ privacy, rounds, stopReason }: { privacy: Privacy
           <thead>
             <tr>
               <th>Round</th>
+              <th>VN</th>
               <th>Updates M</th>
               <th>Clip C</th>
               <th>Clipped</th>
@@ -43,6 +60,9 @@ export function PrivacyPanel({ privacy, rounds, stopReason }: { privacy: Privacy
               <th>‖A‖</th>
               <th>‖noise‖</th>
               <th>Σ‖Δ‖</th>
+              <th>λ</th>
+              <th>v</th>
+              <th>Next VN</th>
               <th>ε per hospital</th>
               <th>ε per sub-client</th>
             </tr>
@@ -50,16 +70,26 @@ export function PrivacyPanel({ privacy, rounds, stopReason }: { privacy: Privacy
           <tbody>
             {dpRounds.map(({ round, dp }) => (
               <tr key={round} data-testid="dp-round-row">
-                <td>{round}</td>
-                <td>{dp!.updates}</td>
-                <td>{dp!.clip}</td>
+                <td>
+                  {round}
+                  {dp!.probe && <span className="muted"> (probe, discarded)</span>}
+                </td>
+                <td data-testid="dp-vn">{dp!.maxSubClients < dp!.virtualClients ? `${dp!.maxSubClients} of ${dp!.virtualClients}` : dp!.virtualClients}</td>
+                <td data-testid="dp-updates">{dp!.updates}</td>
+                <td>
+                  {Number(dp!.clip.toPrecision(4))}
+                  {dp!.leaking && <span className="error" title="the median of raw norms is not private"> (leaks)</span>}
+                </td>
                 <td>{dp!.clipped}</td>
                 <td>{dp!.sigma.toExponential(2)}</td>
                 <td>{dp!.aggregateNorm.toFixed(3)}</td>
                 <td>{dp!.noiseNorm.toFixed(3)}</td>
                 <td>{dp!.normSum.toFixed(3)}</td>
-                <td>{eps(dp!.epsilonHospital)}</td>
-                <td>{eps(dp!.epsilonSubClient)}</td>
+                <td data-testid="dp-lambda">{dp!.adaptive ? dp!.adaptive.lambda.toExponential(2) : (dp!.noiseNorm / dp!.normSum).toExponential(2)}</td>
+                <td>{dp!.adaptive ? dp!.adaptive.v.toFixed(2) : '—'}</td>
+                <td data-testid="dp-next-vn">{dp!.adaptive ? `${dp!.adaptive.next}${dp!.adaptive.clamped ? ' (raised to 1)' : ''}` : '—'}</td>
+                <td data-testid="dp-eps-hospital">{eps(dp!.epsilonHospital)}</td>
+                <td data-testid="dp-eps-subclient">{eps(dp!.epsilonSubClient)}</td>
               </tr>
             ))}
           </tbody>

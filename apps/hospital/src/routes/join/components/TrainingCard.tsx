@@ -62,6 +62,24 @@ export function TrainingCard({
           </table>
         </details>
       )}
+      {state.subClients && state.subClients.slices.length > 1 && (
+        <div data-testid="sub-clients" data-count={state.subClients.slices.length}>
+          <p className="muted">
+            The server asked for {state.subClients.requested} sub-clients (patient-disjoint parts of this hospital’s
+            training data, each trained from the global model and clipped separately).
+            {state.subClients.probe && ' This is the probe round: the server measures the updates’ noise-to-signal ratio and discards this round’s aggregate.'}
+          </p>
+          {state.subClients.slices.map((n, i) => (
+            <ProgressBar
+              key={i}
+              label={`Sub-client ${i + 1} of ${state.subClients!.slices.length}`}
+              value={state.subClients!.progress[i] ?? 0}
+              detail={`${n} slices${state.subClients!.uploaded[i] ? ' · uploaded' : ''}`}
+              testId={`sub-client-${i + 1}`}
+            />
+          ))}
+        </div>
+      )}
       {e && (state.phase === 'training' || state.phase === 'uploading') && (
         <ProgressBar
           label={`Epoch ${e.epoch} of ${e.epochs}`}

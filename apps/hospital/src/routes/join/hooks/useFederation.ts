@@ -15,12 +15,24 @@ export interface RoundRecord {
   samples: number;
 }
 
+/** This round's sub-clients (intermediaries): how many, their slices, and how far each got. */
+export interface SubClientsView {
+  requested: number;
+  slices: number[];
+  /** 0..1 per sub-client: training progress, 1 once its update is uploaded. */
+  progress: number[];
+  uploaded: boolean[];
+  probe: boolean;
+  note: string | null;
+}
+
 export interface FederationState {
   phase: RunPhase;
   backend: BackendName | null;
   round: number | null;
   epoch: { epoch: number; epochs: number; batch: number; batches: number; loss: number } | null;
   upload: { sent: number; total: number } | null;
+  subClients: SubClientsView | null;
   history: RoundRecord[];
   messages: string[];
   error: string | null;
@@ -35,6 +47,7 @@ const initial: FederationState = {
   round: null,
   epoch: null,
   upload: null,
+  subClients: null,
   history: [],
   messages: [],
   error: null,
@@ -43,6 +56,11 @@ const initial: FederationState = {
 };
 
 
+function withProgress(view: SubClientsView | null, index: number, value: number): SubClientsView | null {
+  if (!view) return view;
+  return { ...view, progress: view.progress.map((p, i) => (i === index ? value : p)) };
+}
+
 function reduce(s: FederationState, e: ClientEvent): FederationState {
   switch (e.type) {
     case 'connected':
@@ -50,17 +68,36 @@ function reduce(s: FederationState, e: ClientEvent): FederationState {
     case 'disconnected':
       return { ...s, messages: [...s.messages, `Connection lost (${e.reason}); reconnecting…`] };
     case 'round-start':
-      return { ...s, phase: 'training', round: e.round, epoch: null, upload: null };
+      return { ...s, phase: 'training', round: e.round, epoch: null, upload: null, subClients: null };
+    case 'sub-clients':
+      return {
+        ...s,
+        subClients: {
+          requested: e.requested,
+          slices: e.slices,
+          progress: e.slices.map(() => 0),
+          uploaded: e.slices.map(() => false),
+          probe: e.probe,
+          note: e.note,
+        },
+        messages: e.note ? [...s.messages, e.note] : s.messages,
+      };
     case 'epoch-start':
-      return { ...s, epoch: { epoch: e.epoch, epochs: e.epochs, batch: 0, batches: 1, loss: Number.NaN } };
+      return { ...s, phase: 'training', epoch: { epoch: e.epoch, epochs: e.epochs, batch: 0, batches: 1, loss: Number.NaN } };
     case 'batch':
-      return { ...s, epoch: { epoch: e.epoch, epochs: e.epochs, batch: e.batch, batches: e.batches, loss: e.loss } };
+      return {
+        ...s,
+        epoch: { epoch: e.epoch, epochs: e.epochs, batch: e.batch, batches: e.batches, loss: e.loss },
+        subClients: withProgress(s.subClients, e.subClient, (e.epoch - 1 + e.batch / e.batches) / e.epochs),
+      };
     case 'epoch-end':
       return s;
     case 'upload':
       return { ...s, phase: 'uploading', upload: { sent: e.sentBytes, total: e.totalBytes } };
-    case 'uploaded':
-      return { ...s, phase: 'waiting' };
+    case 'uploaded': {
+      const sub = s.subClients && { ...s.subClients, uploaded: s.subClients.uploaded.map((u, i) => u || i === e.subClient) };
+      return { ...s, phase: e.subClient + 1 === e.subClients ? 'waiting' : s.phase, subClients: withProgress(sub, e.subClient, 1) };
+    }
     case 'round-result':
       return { ...s, phase: 'evaluating' };
     case 'evaluated': {

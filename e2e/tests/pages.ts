@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, type Browser, type Page } from '@playwright/test';
+
+/** Signs in to the admin dashboard in its own browser context (a wrong password first, to see it refused). */
+export async function openAdmin(browser: Browser, url: string, password: string): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(url + '/admin/');
+  await page.getByLabel('Admin password').fill('wrong');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('alert')).toContainText('wrong admin password');
+  await page.getByLabel('Admin password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('heading', { name: /Demo federation/ })).toBeVisible();
+  return page;
+}
+
+/**
+ * One hospital in its own browser context (its own IndexedDB): checks the token, picks the
+ * hospital's generated folder through the real file input, and waits for the import.
+ */
+export async function openHospital(browser: Browser, url: string, dataDir: string, hospital: string, token: string, query = ''): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  page.on('pageerror', (e) => console.log(`[${hospital}] page error: ${e.message}`));
+  await page.goto(url + '/' + query);
+  await page.getByLabel('Enrolment token').fill(token);
+  await page.getByRole('button', { name: 'Check token' }).click();
+  await expect(page.getByTestId('hospital-name')).toHaveText(hospital);
+  await page.getByTestId('folder-input').setInputFiles(join(dataDir, hospital));
+  const expected = JSON.parse(readFileSync(join(dataDir, 'federation.json'), 'utf8')) as {
+    hospitals: { id: string; counts: Record<string, number> }[];
+  };
+  const counts = expected.hospitals.find((h) => h.id === hospital)!.counts;
+  await expect(page.getByTestId('slice-count')).toHaveText(String(counts.lesion! + counts.normal!), { timeout: 60_000 });
+  await expect(page.getByTestId('label-lesion')).toHaveText(String(counts.lesion));
+  return page;
+}

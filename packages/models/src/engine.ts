@@ -1,0 +1,187 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ModelSpec, NamedTensor } from '@fedward/protocol';
+import { AdamOptimizer } from './adam';
+import { registerFastCpuKernels } from './cpu-kernels';
+import { weightName } from './init';
+import { pixelHits, softDice, softDiceLoss } from './segmentation';
+import type {
+  Batch,
+  BatchProgress,
+  Dataset,
+  EpochResult,
+  Metrics,
+  ModelEngine,
+  OptimizerState,
+  TrainEpochOptions,
+} from './types';
+
+/**
+ * What the network's output means: 'classification' → [N, K] logits, softmax cross-entropy,
+ * accuracy; 'segmentation' → [N, H, W, 1] logits, soft-Dice loss, pixel accuracy and Dice.
+ */
+export type EngineTask = 'classification' | 'segmentation';
+
+/** A tf.LayersModel behind the ModelEngine interface, trained by our own Adam/AMSGrad. */
+export class LayersEngine implements ModelEngine {
+  private readonly vars: { name: string; variable: tf.LayerVariable }[];
+  /** The trainable tensors as tf.Variables (LayerVariable.write assigns into the same one). */
+  private readonly params: { name: string; variable: tf.Variable }[];
+  private readonly optimizer: AdamOptimizer;
+
+  constructor(
+    readonly spec: ModelSpec,
+    private readonly model: tf.LayersModel,
+    private readonly task: EngineTask = 'classification',
+  ) {
+    registerFastCpuKernels();
+    this.vars = model.layers.flatMap((layer) => layer.weights.map((w) => ({ name: weightName(layer.name, w), variable: w })));
+    const names = new Set(this.vars.map((v) => v.name));
+    if (names.size !== this.vars.length) throw new Error('model weight names are not unique');
+    this.params = this.vars
+      .filter((v) => v.variable.trainable)
+      .map(({ name, variable }) => {
+        const v = variable.read(); // typed Tensor, is the LayerVariable's own tf.Variable
+        if (!(v instanceof tf.Variable)) throw new Error(`weight "${name}" is not backed by a tf.Variable`);
+        return { name, variable: v };
+      });
+    this.optimizer = new AdamOptimizer(this.params);
+  }
+
+  get backend(): string {
+    return tf.getBackend();
+  }
+
+  getWeights(): NamedTensor[] {
+    return this.vars.map(({ name, variable }) => ({
+      name,
+      shape: [...variable.shape] as number[],
+      // A copy: on cpu dataSync hands out the tensor's own backing array.
+      values: Float32Array.from(variable.read().dataSync() as Float32Array),
+    }));
+  }
+
+  setWeights(weights: readonly NamedTensor[]): void {
+    const vars = this.vars;
+    if (weights.length !== vars.length) {
+      throw new Error(`model has ${vars.length} tensors, weights have ${weights.length}`);
+    }
+    tf.tidy(() => {
+      vars.forEach(({ name, variable }, i) => {
+        const w = weights[i]!;
+        if (w.name !== name) throw new Error(`weight ${i} should be "${name}", got "${w.name}"`);
+        variable.write(tf.tensor(w.values.slice(), w.shape));
+      });
+    });
+  }
+
+  getOptimizerState(): OptimizerState | null {
+    return this.optimizer.getState();
+  }
+
+  setOptimizerState(state: OptimizerState | null): void {
+    this.optimizer.setState(state);
+  }
+
+  async *trainEpoch(data: Dataset, options: TrainEpochOptions): AsyncGenerator<BatchProgress, EpochResult> {
+    const amsgrad = (options.optimizer ?? 'amsgrad') === 'amsgrad';
+    const params = this.params;
+    const varList = params.map((p) => p.variable);
+    const batches = Math.ceil(data.size / options.batchSize);
+    let lossSum = 0;
+    let samples = 0;
+    let index = 0;
+    for await (const batch of data.batches(options.batchSize, { shuffleSeed: options.shuffleSeed })) {
+      const lossTensor = tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => this.loss(batch), varList);
+        const byName = new Map<string, tf.Tensor>();
+        for (const p of params) {
+          const g = grads[p.variable.name];
+          if (g) byName.set(p.name, g);
+        }
+        this.optimizer.apply(byName, options.learningRate, amsgrad);
+        return value;
+      });
+      // Reading the loss is the one sync point per batch; it also paces the UI's progress bar.
+      const loss = (await lossTensor.data())[0]!;
+      lossTensor.dispose();
+      lossSum += loss * batch.size;
+      samples += batch.size;
+      index += 1;
+      yield { epoch: options.epoch, batch: index, batches, loss };
+    }
+    return { epoch: options.epoch, loss: samples ? lossSum / samples : Number.NaN, samples, steps: index };
+  }
+
+  async evaluate(data: Dataset, batchSize = 64): Promise<Metrics> {
+    return this.task === 'segmentation' ? this.evaluateSegmentation(data, batchSize) : this.evaluateClassification(data, batchSize);
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+    this.model.dispose();
+  }
+
+  private async evaluateClassification(data: Dataset, batchSize: number): Promise<Metrics> {
+    let lossSum = 0;
+    let correct = 0;
+    let samples = 0;
+    for await (const batch of data.batches(batchSize)) {
+      const [loss, hits] = tf.tidy(() => {
+        const logits = this.model.apply(this.inputs(batch), { training: false }) as tf.Tensor2D;
+        const labels = tf.tensor1d(batch.y, 'int32');
+        const l = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, this.spec.numClasses), logits);
+        const h = logits.argMax(1).equal(labels).sum();
+        return [l, h];
+      });
+      lossSum += (await loss.data())[0]! * batch.size;
+      correct += (await hits.data())[0]!;
+      samples += batch.size;
+      loss.dispose();
+      hits.dispose();
+    }
+    return samples
+      ? { loss: lossSum / samples, accuracy: correct / samples, samples }
+      : { loss: Number.NaN, accuracy: Number.NaN, samples: 0 };
+  }
+
+  private async evaluateSegmentation(data: Dataset, batchSize: number): Promise<Metrics> {
+    let diceSum = 0;
+    let hitSum = 0;
+    let pixels = 0;
+    let samples = 0;
+    for await (const batch of data.batches(batchSize)) {
+      const out = tf.tidy(() => {
+        const logits = this.model.apply(this.inputs(batch), { training: false }) as tf.Tensor;
+        const mask = this.masks(batch);
+        return tf.stack([tf.sum(softDice(logits, mask)), pixelHits(logits, mask)]);
+      });
+      const [dice, hits] = await out.data();
+      out.dispose();
+      diceSum += dice!;
+      hitSum += hits!;
+      pixels += batch.size * this.spec.inputSize * this.spec.inputSize;
+      samples += batch.size;
+    }
+    if (!samples) return { loss: Number.NaN, accuracy: Number.NaN, samples: 0, dice: Number.NaN };
+    const dice = diceSum / samples;
+    return { loss: 1 - dice, accuracy: hitSum / pixels, samples, dice };
+  }
+
+  private inputs(batch: Batch): tf.Tensor4D {
+    const { inputSize, channels } = this.spec;
+    return tf.tensor4d(batch.x, [batch.size, inputSize, inputSize, channels]);
+  }
+
+  private masks(batch: Batch): tf.Tensor4D {
+    if (!batch.mask) throw new Error(`a ${this.spec.kind} batch needs masks (Batch.mask), this one has none`);
+    const { inputSize } = this.spec;
+    return tf.tensor4d(batch.mask, [batch.size, inputSize, inputSize, 1]);
+  }
+
+  private loss(batch: Batch): tf.Scalar {
+    const logits = this.model.apply(this.inputs(batch), { training: true }) as tf.Tensor;
+    if (this.task === 'segmentation') return softDiceLoss(logits, this.masks(batch));
+    const labels = tf.oneHot(tf.tensor1d(batch.y, 'int32'), this.spec.numClasses);
+    return tf.losses.softmaxCrossEntropy(labels, logits as tf.Tensor2D) as tf.Scalar;
+  }
+}

@@ -1,0 +1,132 @@
+import type { DpAggregateRecord, NamedTensor } from '@fedward/protocol';
+
+/**
+ * Types of Fedward's server-side aggregation library (seed spec §1.4 and §1.6; Andrew et al.
+ * 2021 for the private quantile clip). Everything here is plain data: no TF.js, no I/O.
+ */
+
+export type ClipRuleName = 'fixed' | 'median' | 'quantile';
+export type StrategyName = 'fedavg' | 'fedadam' | 'fednova';
+
+/** Clip every update to one bound C chosen in advance. Private. */
+export interface FixedClipRule {
+  kind: 'fixed';
+  clip: number;
+}
+
+/**
+ * The seed's `--adaclip`: C = min(lower median of this round's RAW update norms, cap). The
+ * median is released without noise (σ is scaled to it), so the round LEAKS: the record says
+ * `leaking: true`. It needs every norm before it can clip, so the round's updates are buffered:
+ * memory O(M·d) float32.
+ */
+export interface MedianClipRule {
+  kind: 'median';
+  /** Upper bound on C (the seed's 25). */
+  cap?: number;
+}
+
+/**
+ * Private adaptive clipping (Andrew et al. 2021, "Differentially private learning with adaptive
+ * clipping"), streaming: clip to the current C_t, count b = #{‖Δ_j‖ ≤ C_t}, release
+ * b̃ = (b + N(0, σ_b²))/M, then C_{t+1} = C_t·exp(−η(b̃ − γ)). C_t lives in the server state.
+ * The update noise is raised to z_Δ = (z⁻² − (2σ_b)⁻²)^(−1/2) so that the two releases of the
+ * round together are exactly as private as one Gaussian with multiplier z.
+ */
+export interface QuantileClipRule {
+  kind: 'quantile';
+  /** C_0, used until the server state carries a C_t. */
+  initialClip: number;
+  /** γ, the quantile of the update norms that C tracks (default 0.5). */
+  targetQuantile?: number;
+  /** η, the geometric step (default 0.2). */
+  learningRate?: number;
+  /** σ_b, std of the noise on the count b (default: z, so z_Δ = 2z/√3 ≈ 1.155·z). Must exceed z/2. */
+  countNoise?: number;
+}
+
+export type ClipRule = FixedClipRule | MedianClipRule | QuantileClipRule;
+
+/** θ ← θ + A. */
+export interface FedAvgStrategy {
+  kind: 'fedavg';
+}
+/**
+ * Server Adam on the (noised) average A, the seed's `dp_adam_trainer` (no bias correction):
+ * m ← β₁m + (1−β₁)A; v ← β₂v + (1−β₂)A²; θ ← θ + η_s·m/(√v + ε). m and v live in the server state.
+ */
+export interface FedAdamStrategy {
+  kind: 'fedadam';
+  /** η_s (the seed's `--adam_lr`: ICH 0.003, prostate 0.03). */
+  learningRate: number;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+}
+/**
+ * FedNova (the seed's `dp_nova_trainer`): each update is divided by its local step count τ_j
+ * before norms and clipping, and A = τ_eff·(clipped mean + noise), τ_eff = Σ_j w_j·τ_j; θ ← θ + A.
+ */
+export interface FedNovaStrategy {
+  kind: 'fednova';
+}
+export type Strategy = FedAvgStrategy | FedAdamStrategy | FedNovaStrategy;
+/** A strategy, or its name ('fedadam' alone means η_s = DEFAULT_SERVER_LEARNING_RATE). */
+export type StrategyOption = StrategyName | Strategy;
+
+/**
+ * What survives between rounds on the server (and across restarts: see `encodeServerState`).
+ * Immutable by convention: `result()` returns a new state and never touches the one it got, so a
+ * caller can drop a round's state (the adaptive probe round) simply by not adopting it.
+ */
+export interface ServerState {
+  /** Rounds whose result produced this state. */
+  rounds: number;
+  /** The quantile rule's C_t for the next round (null until a quantile round ran). */
+  clip: number | null;
+  /** FedAdam's moments, one tensor per model tensor (null until a FedAdam round ran). */
+  adam: { m: NamedTensor[]; v: NamedTensor[] } | null;
+}
+
+/** Per-update facts the aggregator may need besides the weights. */
+export interface UpdateInfo {
+  /** Local optimizer steps this update took: FedNova's τ_j (required by FedNova, ignored otherwise). */
+  steps?: number;
+  /** Training samples: only the plain aggregator's `weighting: 'samples'` uses it. */
+  samples?: number;
+}
+
+/** What a DP round measured: exactly the wire type the admin page reads. */
+export type DpRoundRecord = DpAggregateRecord;
+
+/** What a non-DP round measured. */
+export interface PlainRoundRecord {
+  strategy: StrategyName;
+  weighting: 'uniform' | 'samples';
+  updates: number;
+  /** Σ_j ‖Δ_j‖ (FedNova: of Δ_j/τ_j, times τ_eff). */
+  normSum: number;
+  /** ‖A‖. */
+  aggregateNorm: number;
+  tauEff: number;
+}
+
+export interface AggregateResult<R> {
+  /** The next global model. */
+  weights: NamedTensor[];
+  record: R;
+  /** Adopt it (and persist it with the weights) to go on; drop it to discard the round. */
+  serverState: ServerState;
+}
+
+export interface Aggregator<R> {
+  /** Updates added so far. */
+  readonly count: number;
+  /**
+   * One participant's new local weights (NOT a delta: Δ = update − global is taken here), in the
+   * global model's tensor order with its sizes.
+   */
+  add(update: readonly NamedTensor[], info?: UpdateInfo): void;
+  /** Once, after the last `add`. */
+  result(): AggregateResult<R>;
+}

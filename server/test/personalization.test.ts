@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { progressiveFourierAggregate } from '@fedward/personalization';
+import type { NamedTensor } from '@fedward/protocol';
+import { aggregatePersonalized } from '../src/personalization/aggregate';
+import { client, runToEnd, serverPerTest, tempDb } from './helpers';
+
+const servers = serverPerTest();
+
+const tensor = (name: string, shape: number[], f: (i: number) => number): NamedTensor => ({
+  name,
+  shape,
+  values: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => f(i)),
+});
+
+/** A conv kernel, a batch-norm pair and a dense kernel, different per hospital. */
+const model = (k: number): NamedTensor[] => [
+  tensor('conv1/kernel', [3, 3, 2, 4], (i) => Math.sin(k + 0.3 * i)),
+  tensor('bn1/gamma', [4], (i) => 1 + k + i),
+  tensor('bn1/moving_mean', [4], (i) => k * 10 + i),
+  tensor('logits/kernel', [4, 2], (i) => Math.cos(k * 0.7 + i)),
+  tensor('logits/bias', [2], (i) => k + i),
+];
+
+describe('per-hospital aggregation', () => {
+  const updates = [0, 1, 2].map((k) => ({ hospital: `h${k}`, weights: model(k), samples: 10 * (k + 1) }));
+
+  it('FedBN averages (sample-weighted) everything but the normalisation tensors, which stay each hospital’s own', () => {
+    const out = aggregatePersonalized({ strategy: 'fedbn' }, updates, { round: 0, rounds: 5 });
+    const weighted = (i: number, j: number) => updates.reduce((s, u) => s + u.weights[i]!.values[j]! * u.samples, 0) / 60;
+    for (const [k, u] of updates.entries()) {
+      const mine = out.get(u.hospital)!;
+      expect(Array.from(mine[1]!.values)).toEqual(Array.from(model(k)[1]!.values));
+      expect(Array.from(mine[2]!.values)).toEqual(Array.from(model(k)[2]!.values));
+      for (const i of [0, 3, 4]) expect(mine[i]!.values[1]).toBeCloseTo(weighted(i, 1), 6);
+    }
+  });
+
+  it('PRR-FL is Progressive Fourier Aggregation over the deputies: one different result per hospital', () => {
+    const out = aggregatePersonalized({ strategy: 'prr-fl', lRate: 0.7 }, updates, { round: 1, rounds: 5 });
+    const expected = progressiveFourierAggregate(updates.map((u) => u.weights), { round: 1, rounds: 5, lRate: 0.7 });
+    updates.forEach((u, k) => expect(out.get(u.hospital)).toEqual(expected[k]));
+    expect(Array.from(out.get('h0')![0]!.values)).not.toEqual(Array.from(out.get('h1')![0]!.values));
+    // The seed's literal divisor 4 differs from K = 3 on the shared window.
+    const seed = aggregatePersonalized({ strategy: 'prr-fl', lRate: 0.7, divisor: 'seed-4' }, updates, { round: 1, rounds: 5 });
+    expect(Array.from(seed.get('h0')![0]!.values)).not.toEqual(Array.from(out.get('h0')![0]!.values));
+  });
+});
+
+describe('PRR-FL on the server', () => {
+  it('sends each hospital its own PFA result, stores it, and resumes from it after a restart', async () => {
+    const dbPath = tempDb();
+    const federation = { rounds: 2, minClients: 2, model: { inputSize: 16 }, training: { epochs: 1, batchSize: 8, learningRate: 0.01 }, personalization: { strategy: 'prr-fl' as const } };
+    const server = await servers.start({ dbPath, port: 0, adminPassword: 'pw', federation });
+    const logs: NamedTensor[][][] = [[], []];
+    await Promise.all(['a', 'b'].map((n, i) => runToEnd(client(server.url, server.createToken(n), 16, 80 + i, { log: logs[i]! }))));
+    const id = server.config.id;
+    const ownA = server.store.latestHospitalWeights(id, 'a')!;
+    const ownB = server.store.latestHospitalWeights(id, 'b')!;
+    expect(ownA.round).toBe(2);
+    expect(Array.from(ownA.weights[0]!.values)).not.toEqual(Array.from(ownB.weights[0]!.values));
+    // Hospital a got its own round-1 result (round-result), then trained round 2 from it (round-start).
+    const round1A = Array.from(server.store.hospitalWeights(id, 1, 'a')![0]!.values);
+    expect(round1A).not.toEqual(Array.from(server.store.roundWeights(id, 1)![0]!.values));
+    expect(logs[0]!.filter((w) => Array.from(w[0]!.values).every((v, j) => v === round1A[j])).length).toBeGreaterThanOrEqual(2);
+    // The last weights hospital a set are its own round-2 result.
+    expect(Array.from(logs[0]!.at(-1)![0]!.values)).toEqual(Array.from(ownA.weights[0]!.values));
+
+    // A restarted server welcomes hospital a with its own weights.
+    await servers.close();
+    const restarted = await servers.start({ dbPath, port: 0 });
+    const welcomeLog: NamedTensor[][] = [];
+    await runToEnd(client(restarted.url, restarted.createToken('a'), 16, 90, { log: welcomeLog }));
+    expect(Array.from(welcomeLog[0]![0]!.values)).toEqual(Array.from(ownA.weights[0]!.values));
+  }, 240_000);
+});
