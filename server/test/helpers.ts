@@ -3,7 +3,7 @@ import { afterEach, beforeAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryPatientDataset, participate, type ClientEvent, type TrainingStateStore } from '@fedward/client';
-import { MemoryDataset, activateBackend, createModel, seededRandom, type ModelEngine } from '@fedward/models';
+import { MemoryDataset, activateBackend, createDetEngine, createModel, seededRandom, type ModelEngine } from '@fedward/models';
 import type { NamedTensor } from '@fedward/protocol';
 
 import { startServer, type RunningServer, type ServerOptions } from '../src';
@@ -103,5 +103,17 @@ export function client(
     train: extra.train ?? hospitalData(size, 40, seed, extra.profile),
     test: hospitalData(size, 24, seed + 1000, extra.profile),
     createModel: extra.log ? (c) => recordingModel(extra.log!)(c.model) : (c) => createModel(c.model),
+    createDetEngine: (c) => {
+      const det = createDetEngine(c.model);
+      if (extra.log) {
+        // Under PRR-FL the weights that come from the server are the deputy's.
+        const set = det.setDeputyWeights.bind(det);
+        det.setDeputyWeights = (w) => {
+          extra.log!.push(w.map((t) => ({ ...t, values: t.values.slice() })));
+          set(w);
+        };
+      }
+      return det;
+    },
   });
 }

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { progressiveFourierAggregate } from '@fedward/personalization';
 import type { NamedTensor } from '@fedward/protocol';
 import { aggregatePersonalized } from '../src/personalization/aggregate';
+import { decodeWeights } from '@fedward/protocol';
+import { memoryTrainingStateStore, type ClientEvent } from '@fedward/client';
 import { client, runToEnd, serverPerTest, tempDb } from './helpers';
 
 const servers = serverPerTest();
@@ -49,7 +51,13 @@ describe('per-hospital aggregation', () => {
 describe('PRR-FL on the server', () => {
   it('sends each hospital its own PFA result, stores it, and resumes from it after a restart', async () => {
     const dbPath = tempDb();
-    const federation = { rounds: 2, minClients: 2, model: { inputSize: 16 }, training: { epochs: 1, batchSize: 8, learningRate: 0.01 }, personalization: { strategy: 'prr-fl' as const } };
+    const federation = {
+      rounds: 2,
+      minClients: 2,
+      model: { kind: 'vgg-slim' as const, inputSize: 16 },
+      training: { epochs: 1, batchSize: 8, learningRate: 0.05 },
+      personalization: { strategy: 'prr-fl' as const },
+    };
     const server = await servers.start({ dbPath, port: 0, adminPassword: 'pw', federation });
     const logs: NamedTensor[][][] = [[], []];
     await Promise.all(['a', 'b'].map((n, i) => runToEnd(client(server.url, server.createToken(n), 16, 80 + i, { log: logs[i]! }))));
@@ -71,5 +79,36 @@ describe('PRR-FL on the server', () => {
     const welcomeLog: NamedTensor[][] = [];
     await runToEnd(client(restarted.url, restarted.createToken('a'), 16, 90, { log: welcomeLog }));
     expect(Array.from(welcomeLog[0]![0]!.values)).toEqual(Array.from(ownA.weights[0]!.values));
+  }, 240_000);
+
+  it('trains DET in each hospital: Recover first, the deputy goes out, the personalized model stays and is what is evaluated', async () => {
+    const federation = {
+      rounds: 2,
+      minClients: 2,
+      model: { kind: 'vgg-slim' as const, inputSize: 16 },
+      training: { epochs: 2, batchSize: 8, learningRate: 0.05 },
+      personalization: { strategy: 'prr-fl' as const },
+    };
+    const server = await servers.start({ dbPath: tempDb(), port: 0, adminPassword: 'pw', federation });
+    const stores = [memoryTrainingStateStore(), memoryTrainingStateStore()];
+    const runs = await Promise.all(['a', 'b'].map((n, i) => runToEnd(client(server.url, server.createToken(n), 16, 100 + i, { trainingState: stores[i]! }))));
+    for (const events of runs) {
+      const stages = events.filter((e): e is Extract<ClientEvent, { type: 'det-stage' }> => e.type === 'det-stage');
+      expect(stages.map((e) => `${e.round}.${e.epoch}`)).toEqual(['1.1', '1.2', '2.1', '2.2']);
+      // Every round starts in Recover (the seed resets the stage each round).
+      expect(stages.filter((e) => e.epoch === 1).every((e) => e.stage === 'recover')).toBe(true);
+      const evaluated = events.filter((e): e is Extract<ClientEvent, { type: 'evaluated' }> => e.type === 'evaluated');
+      expect(evaluated.map((e) => e.round)).toEqual([0, 1, 2]);
+      expect(evaluated.every((e) => e.deputy !== undefined)).toBe(true);
+    }
+    // The server got deputies only: hospital a's stored result differs from its personalized model.
+    const personal = decodeWeights((await stores[0]!.load())!.personal!);
+    const deputy = server.store.latestHospitalWeights(server.config.id, 'a')!.weights;
+    expect(personal.map((t) => t.name)).toEqual(deputy.map((t) => t.name));
+    expect(Array.from(personal[0]!.values)).not.toEqual(Array.from(deputy[0]!.values));
+    // The admin sees both models' accuracy per hospital and round.
+    const evals = server.coordinator.snapshot([]).rounds.at(-1)!.evaluations;
+    expect(evals.map((e) => e.hospital).sort()).toEqual(['a', 'b']);
+    for (const e of evals) expect(e.deputy).toBeDefined();
   }, 240_000);
 });

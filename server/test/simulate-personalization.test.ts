@@ -69,6 +69,8 @@ describe('personalization simulator (retrogress)', () => {
     const s = summarizeCurves([p(0, 1, 0.6), p(0, 2, 0.8), p(0, 2, 0.5, true), p(1, 1, 0.7), p(1, 2, 0.9), p(1, 2, 0.8, true)]);
     expect(s.finalAccuracy).toBe(0.8);
     expect(s.finalF1).toBe(0.4);
+    expect(s.lastLocalAccuracy).toBe(0.9);
+    expect(s.lastLocalF1).toBe(0.45);
     expect(s.meanDropAccuracy).toBeCloseTo(0.2, 12);
     expect(s.meanDropF1).toBeCloseTo(0.1, 12);
     expect(s.worstDropAccuracy).toBeCloseTo(0.3, 12);

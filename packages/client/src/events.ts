@@ -16,6 +16,9 @@ export type ClientEvent =
   | { type: 'upload'; round: number; subClient: number; subClients: number; sentBytes: number; totalBytes: number }
   | { type: 'uploaded'; round: number; subClient: number; subClients: number }
   | { type: 'round-result'; round: number; participants: number }
-  | { type: 'evaluated'; round: number; accuracy: number; loss: number; samples: number }
+  /** Accuracy of the model the hospital uses: the global one, or its personalized model under PRR-FL (then with the deputy's). */
+  | { type: 'evaluated'; round: number; accuracy: number; loss: number; samples: number; deputy?: { accuracy: number; loss: number } }
+  /** PRR-FL: the DET stage chosen before a local epoch, from both models' training macro-F1 (%). */
+  | { type: 'det-stage'; round: number; epoch: number; stage: 'recover' | 'exchange' | 'sublimate'; personalF1: number; deputyF1: number }
   | { type: 'rejected'; error: ProtocolError }
   | { type: 'federation-done'; round: number; reason?: string };

@@ -1,15 +1,12 @@
-import { io, type Socket } from 'socket.io-client';
+import { io } from 'socket.io-client';
 import {
   decodeWeights,
   encodeWeights,
-  type Ack,
   type BackendName,
   type FederationConfig,
-  type HospitalToServer,
   type ProtocolError,
   type RoundResult,
   type RoundStart,
-  type ServerToHospital,
   type Welcome,
 } from '@fedward/protocol';
 import {
@@ -17,12 +14,15 @@ import {
   encodeOptimizerState,
   mergeOptimizerStates,
   type Dataset,
+  type DetEngine,
   type ModelEngine,
   type OptimizerState,
 } from '@fedward/models';
+import { evaluateDet, startDet, trainDetRound } from './det-round';
 import { AsyncQueue } from './async-queue';
 import type { ClientEvent } from './events';
 import { splitIntoSubClients } from './sub-clients';
+import { request, uploadUpdate, type HospitalSocket } from './socket';
 import { isPatientDataset, memoryTrainingStateStore, type TrainingStateStore } from './training-state';
 
 export interface ParticipantOptions {
@@ -37,10 +37,11 @@ export interface ParticipantOptions {
   trainingState?: TrainingStateStore;
   /** Builds the federation's model once the server has said which one. */
   createModel: (config: FederationConfig) => ModelEngine;
+  /** PRR-FL federations: builds the personalized + deputy pair (Deputy-Enhanced Transfer). */
+  createDetEngine?: (config: FederationConfig) => DetEngine;
   signal?: AbortSignal;
 }
 
-type HospitalSocket = Socket<ServerToHospital, HospitalToServer>;
 
 type Inbox =
   | { kind: 'connect' }
@@ -81,6 +82,7 @@ export async function* participate(options: ParticipantOptions): AsyncGenerator<
   options.signal?.addEventListener('abort', onAbort);
 
   let model: ModelEngine | null = null;
+  let det: DetEngine | null = null;
   let config: FederationConfig | null = null;
   const trainingState = options.trainingState ?? memoryTrainingStateStore();
   try {
@@ -100,21 +102,34 @@ export async function* participate(options: ParticipantOptions): AsyncGenerator<
         case 'connect': {
           const welcome = await hello(socket, options);
           config = welcome.config;
-          model ??= options.createModel(config);
-          model.setWeights(decodeWeights(welcome.weights));
+          const weights = decodeWeights(welcome.weights);
           yield { type: 'connected', hospital: welcome.hospital, config, backend: options.backend };
-          yield* evaluate(socket, model, options.test, welcome.round, config);
+          if (config.personalization?.strategy === 'prr-fl') {
+            if (!options.createDetEngine) throw new ParticipantError('this federation uses PRR-FL, and this client cannot train a personalized model');
+            det ??= options.createDetEngine(config);
+            await startDet(det, weights, trainingState, config);
+            yield* evaluateDet(socket, det, options.test, welcome.round, config);
+          } else {
+            model ??= options.createModel(config);
+            model.setWeights(weights);
+            yield* evaluate(socket, model, options.test, welcome.round, config);
+          }
           break;
         }
         case 'round-start':
-          if (!model || !config) break;
-          yield* trainRound(socket, model, config, options, trainingState, item.msg);
+          if (det && config) yield* trainDetRound(socket, det, config, options, trainingState, item.msg);
+          else if (model && config) yield* trainRound(socket, model, config, options, trainingState, item.msg);
           break;
         case 'round-result':
-          if (!model || !config) break;
-          model.setWeights(decodeWeights(item.msg.weights));
+          if (!config) break;
           yield { type: 'round-result', round: item.msg.round, participants: item.msg.participants };
-          yield* evaluate(socket, model, options.test, item.msg.round, config);
+          if (det) {
+            det.setDeputyWeights(decodeWeights(item.msg.weights));
+            yield* evaluateDet(socket, det, options.test, item.msg.round, config);
+          } else if (model) {
+            model.setWeights(decodeWeights(item.msg.weights));
+            yield* evaluate(socket, model, options.test, item.msg.round, config);
+          }
           break;
         case 'protocol-error':
           yield { type: 'rejected', error: item.error };
@@ -128,6 +143,7 @@ export async function* participate(options: ParticipantOptions): AsyncGenerator<
     options.signal?.removeEventListener('abort', onAbort);
     socket.disconnect();
     model?.dispose();
+    det?.dispose();
   }
 }
 
@@ -206,28 +222,13 @@ async function* trainRound(
       federationId: config.id,
       states: states.map((st) => (st ? encodeOptimizerState(st) : null)),
     });
-    const payload = encodeWeights(model.getWeights());
-    const begin = await request<object>(socket, 'update-begin', {
-      round,
-      trainSamples: data.size,
-      trainLoss: loss,
-      backend: options.backend,
-      totalBytes: payload.length,
-      subClient,
-      subClients,
-      steps,
-    });
-    if (!begin.ok) return yield { type: 'rejected', error: begin.error };
-    for (let index = 0, sent = 0; sent < payload.length; index++) {
-      const chunk = payload.subarray(sent, sent + config.chunkBytes);
-      const r = await request<{ received: number }>(socket, 'update-chunk', { round, index, data: chunk });
-      if (!r.ok) return yield { type: 'rejected', error: r.error };
-      sent += chunk.length;
-      socket.emit('status', { phase: 'uploading', round, progress: (subClient + 1) / subClients, ...sub });
-      yield { type: 'upload', round, ...sub, sentBytes: sent, totalBytes: payload.length };
-    }
-    const end = await request<object>(socket, 'update-end', { round });
-    if (!end.ok) return yield { type: 'rejected', error: end.error };
+    const refused = yield* uploadUpdate(
+      socket,
+      { round, trainSamples: data.size, trainLoss: loss, backend: options.backend, subClient, subClients, steps },
+      encodeWeights(model.getWeights()),
+      config.chunkBytes,
+    );
+    if (refused) return yield refused;
     yield { type: 'uploaded', round, ...sub };
   }
   socket.emit('status', { phase: 'idle', round, progress: 1 });
@@ -261,27 +262,4 @@ async function* evaluate(
   await request(socket, 'evaluation', { round, testSamples: m.samples, accuracy: m.accuracy, loss: m.loss });
   socket.emit('status', { phase: 'idle', round, progress: 1 });
   yield { type: 'evaluated', round, accuracy: m.accuracy, loss: m.loss, samples: m.samples };
-}
-
-/**
- * Emits with an acknowledgement. A connection that is down, or drops before the answer, resolves
- * as a failure at once instead of waiting for the timeout (Socket.io would otherwise buffer the
- * event and send it, stale, after reconnecting).
- */
-function request<T extends object>(
-  socket: HospitalSocket,
-  event: 'update-begin' | 'update-chunk' | 'update-end' | 'evaluation',
-  payload: unknown,
-  timeoutMs = 60_000,
-): Promise<Ack<T>> {
-  const fail = (message: string): Ack<T> => ({ ok: false, error: { code: 'internal', message: `${event}: ${message}` } });
-  if (!socket.connected) return Promise.resolve(fail('not connected to the server'));
-  return new Promise((resolve) => {
-    const onDisconnect = () => resolve(fail('the connection dropped before the server answered'));
-    socket.once('disconnect', onDisconnect);
-    (socket.timeout(timeoutMs) as unknown as Socket).emit(event, payload, (err: Error | null, r: Ack<T>) => {
-      socket.off('disconnect', onDisconnect);
-      resolve(err ? fail(err.message) : r);
-    });
-  });
 }

@@ -23,9 +23,11 @@ export function isPatientDataset(d: Dataset): d is PatientDataset {
 export interface SubClientStates {
   federationId: string;
   states: (Uint8Array | null)[];
+  /** PRR-FL: the personalized model (encoded weights), which never leaves the hospital. */
+  personal?: Uint8Array | null;
 }
 
-/** Where those states live: IndexedDB in the hospital app, memory by default. */
+/** Where those states (and PRR-FL's personalized model) live: IndexedDB in the hospital app, memory by default. */
 export interface TrainingStateStore {
   load(): Promise<SubClientStates | null>;
   save(states: SubClientStates): Promise<void>;

@@ -108,8 +108,13 @@ export const federationConfigSchema = z.object({
    * exchanged through Progressive Fourier Aggregation, one result per hospital.
    */
   personalization: personalizationConfigSchema.optional(),
-}).refine((c) => !(c.privacy && c.personalization && c.personalization.strategy !== 'fedavg'), {
-  message: 'client-level DP needs the fedavg personalization strategy: FedBN and PRR-FL release per-hospital results the DP accounting does not cover',
-  path: ['personalization'],
-});
+})
+  .refine((c) => !(c.privacy && c.personalization && c.personalization.strategy !== 'fedavg'), {
+    message: 'client-level DP needs the fedavg personalization strategy: FedBN and PRR-FL release per-hospital results the DP accounting does not cover',
+    path: ['personalization'],
+  })
+  .refine((c) => c.personalization?.strategy !== 'prr-fl' || c.model.kind === 'vgg-slim' || c.model.kind === 'densenet', {
+    message: "PRR-FL trains a personalized and a deputy classifier: use model kind 'vgg-slim' (or 'densenet')",
+    path: ['model', 'kind'],
+  });
 export type FederationConfig = z.infer<typeof federationConfigSchema>;

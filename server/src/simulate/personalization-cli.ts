@@ -98,12 +98,12 @@ const seconds = (Date.now() - started) / 1000;
 
 const ran = options.strategies.filter((s) => curves[s]);
 const table = [
-  '| strategy | final accuracy | final macro-F1 | mean change after communication (accuracy) | (macro-F1) | worst accuracy drop |',
-  '|---|---|---|---|---|---|',
+  '| strategy | final accuracy (after the last communication) | final macro-F1 | last local epoch: accuracy / macro-F1 | mean change right after communication: accuracy | macro-F1 | worst accuracy change |',
+  '|---|---|---|---|---|---|---|',
   ...ran.map((s) => {
     const r = summarizeCurves(curves[s]);
     const signed = (v: number) => (Number.isFinite(v) ? `${v > 0 ? '−' : '+'}${Math.abs(100 * v).toFixed(1)}` : '—');
-    return `| ${s} | ${pct(r.finalAccuracy)} % | ${pct(r.finalF1)} % | ${signed(r.meanDropAccuracy)} pts | ${signed(r.meanDropF1)} pts | ${signed(r.worstDropAccuracy)} pts |`;
+    return `| ${s} | ${pct(r.finalAccuracy)} % | ${pct(r.finalF1)} % | ${pct(r.lastLocalAccuracy)} % / ${pct(r.lastLocalF1)} % | ${signed(r.meanDropAccuracy)} pts | ${signed(r.meanDropF1)} pts | ${signed(r.worstDropAccuracy)} pts |`;
   }),
 ].join('\n');
 
@@ -117,7 +117,7 @@ const command = `npm run simulate:personalization -- ${process.argv.slice(2).joi
 const details = `${options.hospitals} hospitals, ${options.rounds} rounds × ${options.localEpochs} local epochs, ${options.size}×${options.size} (${normalization}), ${options.slicesPerHospital} slices per hospital, vgg-slim width ${options.width}, SGD lr ${options.learningRate}·0.5^⌊round/5⌋ (weight decay 1e-6, batch ${options.batchSize}), PFA l_rate ${lRate}, TF.js backend ${backend}, ${seconds.toFixed(0)} s.`;
 writeFileSync(
   resolve(outDir, `${stem}.md`),
-  `# Retrogress: ${ran.join(' vs ')}\n\n\`${command}\`\n\n${details}\n\nMean over hospitals of each hospital's held-out accuracy / macro-F1. "Change after communication" is the mean, over rounds, of (last local epoch − right after the server's result arrived): positive = a drop.\n\n${table}\n\n![accuracy](${stem}-accuracy.svg) ![macro-F1](${stem}-f1.svg)\n`,
+  `# Retrogress: ${ran.join(' vs ')}\n\n\`${command}\`\n\n${details}\n\nMean over hospitals of each hospital's held-out accuracy / macro-F1. "Change right after communication" is the mean over rounds of (right after the server's result arrived − that round's last local epoch); the worst is the most negative.\n\n${table}\n\n![accuracy](${stem}-accuracy.svg) ![macro-F1](${stem}-f1.svg)\n`,
 );
 writeFileSync(resolve(outDir, `${stem}-accuracy.svg`), linePlotSvg(series('metric'), { title: 'Mean held-out accuracy (vertical step = communication)', xLabel: 'round (fraction = local epoch)', yLabel: 'accuracy' }));
 writeFileSync(resolve(outDir, `${stem}-f1.svg`), linePlotSvg(series('macro_f1'), { title: 'Mean held-out macro-F1 (vertical step = communication)', xLabel: 'round (fraction = local epoch)', yLabel: 'macro-F1' }));

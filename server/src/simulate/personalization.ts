@@ -254,17 +254,32 @@ export async function simulatePersonalization(options: PersonalizationSimOptions
   return curves;
 }
 
-/** Per strategy: the last point's accuracy and F1, and the mean change from the last local epoch to right after communication. */
-export function summarizeCurves(points: readonly CurvePoint[]): { finalAccuracy: number; finalF1: number; meanDropAccuracy: number; meanDropF1: number; worstDropAccuracy: number } {
+/**
+ * Per strategy: the last point's accuracy and F1 (after the last communication), the last local
+ * epoch's (just before it), and the mean and worst drop from a round's last local epoch to right
+ * after its communication (positive = a drop).
+ */
+export function summarizeCurves(points: readonly CurvePoint[]): {
+  finalAccuracy: number;
+  finalF1: number;
+  lastLocalAccuracy: number;
+  lastLocalF1: number;
+  meanDropAccuracy: number;
+  meanDropF1: number;
+  worstDropAccuracy: number;
+} {
   const drops: { acc: number; f1: number }[] = [];
   points.forEach((p, i) => {
     const before = points[i - 1];
     if (p.after_communication && before && !before.after_communication) drops.push({ acc: before.metric - p.metric, f1: before.macro_f1 - p.macro_f1 });
   });
   const last = points.at(-1);
+  const lastLocal = points.findLast((p) => !p.after_communication);
   return {
     finalAccuracy: last?.metric ?? Number.NaN,
     finalF1: last?.macro_f1 ?? Number.NaN,
+    lastLocalAccuracy: lastLocal?.metric ?? Number.NaN,
+    lastLocalF1: lastLocal?.macro_f1 ?? Number.NaN,
     meanDropAccuracy: drops.length ? mean(drops.map((d) => d.acc)) : Number.NaN,
     meanDropF1: drops.length ? mean(drops.map((d) => d.f1)) : Number.NaN,
     worstDropAccuracy: drops.length ? Math.max(...drops.map((d) => d.acc)) : Number.NaN,

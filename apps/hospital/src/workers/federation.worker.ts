@@ -7,7 +7,7 @@ import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { registerWasmTrainingKernels } from '@fedward/wasm-training';
 import { participate, type ClientEvent } from '@fedward/client';
-import { createModel, parseBackendOverride, runBackendLadder, type LadderOutcome, type LadderStep } from '@fedward/models';
+import { createDetEngine, createModel, parseBackendOverride, runBackendLadder, type LadderOutcome, type LadderStep } from '@fedward/models';
 import type { FederationConfig } from '@fedward/protocol';
 import type { DatasetSummary } from '@fedward/data';
 import { localStore, storeDataset } from '../api/local-data';
@@ -69,6 +69,7 @@ async function run(msg: FederationRequest): Promise<void> {
     test: storeDataset(store, msg.summary, 'test', normalization),
     trainingState: indexedDbTrainingState(msg.config.id),
     createModel: (config) => createModel(config.model),
+    createDetEngine: (config) => createDetEngine(config.model),
   });
   for await (const event of events) post({ type: 'event', event });
   post({ type: 'end' });

@@ -1,6 +1,12 @@
 import { ProgressBar } from '../../../features/progress-bar/ProgressBar';
 import type { FederationState } from '../hooks/useFederation';
 
+const DET_TEXT: Record<'recover' | 'exchange' | 'sublimate', string> = {
+  recover: 'Recover (the personalized model teaches the deputy)',
+  exchange: 'Exchange (both models teach each other)',
+  sublimate: 'Sublimate (the deputy teaches the personalized model)',
+};
+
 const PHASE_TEXT: Record<FederationState['phase'], string> = {
   idle: 'Not joined',
   starting: 'Starting the training engine…',
@@ -23,6 +29,7 @@ export function TrainingCard({
   onJoin: () => void;
   onLeave: () => void;
 }) {
+  const personalized = state.history.some((h) => h.deputyAccuracy !== undefined);
   const running = state.phase !== 'idle' && state.phase !== 'done' && state.phase !== 'error';
   const e = state.epoch;
   return (
@@ -80,6 +87,14 @@ export function TrainingCard({
           ))}
         </div>
       )}
+      {state.det && state.phase === 'training' && (
+        <p data-testid="det-stage" data-stage={state.det.stage}>
+          Deputy-Enhanced Transfer, epoch {state.det.epoch}: <strong>{DET_TEXT[state.det.stage]}</strong>{' '}
+          <span className="muted">
+            (training macro-F1: personalized {state.det.personalF1.toFixed(1)}%, deputy {state.det.deputyF1.toFixed(1)}%)
+          </span>
+        </p>
+      )}
       {e && (state.phase === 'training' || state.phase === 'uploading') && (
         <ProgressBar
           label={`Epoch ${e.epoch} of ${e.epochs}`}
@@ -96,7 +111,7 @@ export function TrainingCard({
           testId="upload-progress"
         />
       )}
-      <h3>Global model on this hospital’s held-out slices</h3>
+      <h3>{personalized ? 'This hospital’s personalized model' : 'Global model'} on its held-out slices</h3>
       {state.history.length === 0 ? (
         <p className="muted">No measurement yet.</p>
       ) : (
@@ -105,6 +120,7 @@ export function TrainingCard({
             <tr>
               <th>After round</th>
               <th>Accuracy</th>
+              {personalized && <th>Deputy accuracy</th>}
               <th>Loss</th>
               <th>Slices</th>
             </tr>
@@ -114,6 +130,7 @@ export function TrainingCard({
               <tr key={h.round} data-testid={`history-round-${h.round}`}>
                 <td>{h.round === 0 ? 'start' : h.round}</td>
                 <td data-testid="accuracy">{(h.accuracy * 100).toFixed(1)}%</td>
+                {personalized && <td data-testid="deputy-accuracy">{h.deputyAccuracy === undefined ? '—' : `${(h.deputyAccuracy * 100).toFixed(1)}%`}</td>}
                 <td>{h.loss.toFixed(3)}</td>
                 <td>{h.samples}</td>
               </tr>

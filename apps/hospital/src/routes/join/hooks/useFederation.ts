@@ -13,6 +13,16 @@ export interface RoundRecord {
   accuracy: number;
   loss: number;
   samples: number;
+  /** PRR-FL: the deputy's accuracy (the row's accuracy is the personalized model's). */
+  deputyAccuracy?: number;
+}
+
+/** PRR-FL: the Deputy-Enhanced Transfer stage of the current local epoch. */
+export interface DetView {
+  epoch: number;
+  stage: 'recover' | 'exchange' | 'sublimate';
+  personalF1: number;
+  deputyF1: number;
 }
 
 /** This round's sub-clients (intermediaries): how many, their slices, and how far each got. */
@@ -33,6 +43,7 @@ export interface FederationState {
   epoch: { epoch: number; epochs: number; batch: number; batches: number; loss: number } | null;
   upload: { sent: number; total: number } | null;
   subClients: SubClientsView | null;
+  det: DetView | null;
   history: RoundRecord[];
   messages: string[];
   error: string | null;
@@ -48,6 +59,7 @@ const initial: FederationState = {
   epoch: null,
   upload: null,
   subClients: null,
+  det: null,
   history: [],
   messages: [],
   error: null,
@@ -100,8 +112,11 @@ function reduce(s: FederationState, e: ClientEvent): FederationState {
     }
     case 'round-result':
       return { ...s, phase: 'evaluating' };
+    case 'det-stage':
+      return { ...s, det: { epoch: e.epoch, stage: e.stage, personalF1: e.personalF1, deputyF1: e.deputyF1 } };
     case 'evaluated': {
-      const history = [...s.history.filter((h) => h.round !== e.round), { round: e.round, accuracy: e.accuracy, loss: e.loss, samples: e.samples }];
+      const record: RoundRecord = { round: e.round, accuracy: e.accuracy, loss: e.loss, samples: e.samples, ...(e.deputy && { deputyAccuracy: e.deputy.accuracy }) };
+      const history = [...s.history.filter((h) => h.round !== e.round), record];
       history.sort((a, b) => a.round - b.round);
       return { ...s, phase: s.phase === 'done' ? 'done' : 'waiting', history };
     }

@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, test } from '@playwright/test';
+import { generateFederation, startServer, tempDir, type ServerProcess } from './fedward-server';
+import { openAdmin, openHospital } from './pages';
+
+/*
+ * PRR-FL in the browser: two hospital tabs train a personalized model and a deputy with
+ * Deputy-Enhanced Transfer (VGG-slim with batch norm), the server sends each its own Progressive
+ * Fourier Aggregation result, and the admin sees each hospital's personalized and deputy accuracy.
+ */
+const HOSPITALS = ['hospital-a', 'hospital-b'];
+const ROUNDS = 2;
+const ADMIN_PASSWORD = 'e2e-prr-admin-password';
+
+let server: ServerProcess;
+let dataDir: string;
+let tokens: Record<string, string>;
+
+test.beforeAll(async () => {
+  dataDir = tempDir('fedward-e2e-prr-data-');
+  generateFederation(dataDir, ['--format', 'png', '--hospitals', '2', '--size', '32', '--slices-per-hospital', '80', '--seed', '17']);
+  const state = tempDir('fedward-e2e-prr-db-');
+  const tokensFile = join(state, 'tokens.json');
+  server = await startServer(
+    ['--db', join(state, 'fedward.sqlite'), '--rounds', String(ROUNDS), '--min-clients', '2', '--input-size', '32',
+      '--model', 'vgg-slim', '--personalization', 'prr-fl', '--epochs', '2', '--batch-size', '16', '--learning-rate', '0.05',
+      '--enrol', HOSPITALS.join(','), '--tokens-file', tokensFile],
+    { FEDWARD_ADMIN_PASSWORD: ADMIN_PASSWORD },
+  );
+  tokens = JSON.parse(readFileSync(tokensFile, 'utf8')) as Record<string, string>;
+});
+
+test.afterAll(async () => {
+  await server?.stop();
+});
+
+test('two browser hospitals run PRR-FL: DET stages, personalized and deputy accuracy, per-hospital results', async ({ browser }) => {
+  const admin = await openAdmin(browser, server.url, ADMIN_PASSWORD);
+  await expect(admin.getByTestId('personalization')).toContainText('PRR-FL');
+  const pages = await Promise.all(HOSPITALS.map((h) => openHospital(browser, server.url, dataDir, h, tokens[h]!)));
+  for (const page of pages) await page.getByRole('button', { name: 'Join round' }).click();
+
+  // Each round starts in Recover: the personalized model teaches the deputy.
+  await expect(pages[0]!.getByTestId('det-stage')).toHaveAttribute('data-stage', 'recover', { timeout: 10 * 60_000 });
+  for (const page of pages) {
+    await expect(page.getByTestId('phase')).toHaveText('Federation finished', { timeout: 15 * 60_000 });
+    await expect(page.getByTestId(`history-round-${ROUNDS}`).getByTestId('deputy-accuracy')).not.toHaveText('—');
+  }
+  await expect(admin.getByTestId('phase')).toHaveText('done');
+  const last = admin.locator(`[data-testid="personalization-row"][data-round="${ROUNDS}"]`);
+  for (const h of HOSPITALS) await expect(last.getByTestId(`personal-${h}`)).toContainText(/%.*\/.*%/);
+  const cells = await last.locator('td').allTextContents();
+  console.log(`after round ${ROUNDS}, personalized / deputy accuracy: ${cells.slice(1).join(' · ')}`);
+});
