@@ -27,6 +27,9 @@ export default defineConfig({
         '--enable-unsafe-swiftshader',
       ],
     },
+    // A navigation or click that hangs fails with a message instead of running into the 20-minute test limit.
+    navigationTimeout: 60_000,
+    actionTimeout: 60_000,
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
   },

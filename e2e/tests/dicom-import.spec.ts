@@ -2,6 +2,7 @@ import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import { generateFederation, startServer, tempDir, type ServerProcess } from './fedward-server';
+import { closePages, newPage } from './pages';
 
 /*
  * Issue 3 in the browser: a hospital tab imports a generated folder of 16-bit CT DICOM files
@@ -57,12 +58,13 @@ test.beforeAll(async () => {
 });
 
 test.afterAll(async () => {
+  await closePages();
   await server?.stop();
   for (const dir of workDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 async function createToken(browser: Browser): Promise<{ admin: Page; token: string }> {
-  const admin = await (await browser.newContext()).newPage();
+  const admin = await newPage(browser);
   await admin.goto(server.url + '/admin/');
   await admin.getByLabel('Admin password').fill(ADMIN_PASSWORD);
   await admin.getByRole('button', { name: 'Sign in' }).click();
@@ -93,7 +95,7 @@ test('a hospital imports a DICOM folder into IndexedDB, keeps it across a reload
   expect(expected.counts.lesion! + expected.counts.normal!).toBe(SLICES);
   const { admin, token } = await createToken(browser);
 
-  const page = await (await browser.newContext()).newPage();
+  const page = await newPage(browser);
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
   await page.goto(server.url + '/');

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { generateFederation, startServer, tempDir, type ServerProcess } from './fedward-server';
-import { openAdmin, openHospital } from './pages';
+import { closePages, openAdmin, openHospital } from './pages';
 
 /*
  * Client-level DP with adaptive intermediaries, in the browser: three hospital tabs (one
@@ -35,6 +35,7 @@ test.beforeAll(async () => {
 });
 
 test.afterAll(async () => {
+  await closePages();
   await server?.stop();
 });
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { generateFederation, startServer, tempDir, type ServerProcess } from './fedward-server';
-import { openAdmin, openHospital } from './pages';
+import { closePages, newPage, openAdmin, openHospital } from './pages';
 
 /*
  * The walking skeleton, end to end: an admin creates three enrolment tokens in the dashboard;
@@ -29,6 +29,7 @@ test.beforeAll(async () => {
 });
 
 test.afterAll(async () => {
+  await closePages();
   await server?.stop();
 });
 
@@ -43,7 +44,7 @@ test('three browser hospitals train two FedAvg rounds; the admin sees it live', 
   const admin = await openAdmin(browser, server.url, ADMIN_PASSWORD);
 
   // A hospital with a made-up token is turned away with a clear message.
-  const stranger = await (await browser.newContext()).newPage();
+  const stranger = await newPage(browser);
   await stranger.goto(server.url + '/');
   await stranger.getByLabel('Enrolment token').fill('fwd_not-a-real-token');
   await stranger.getByRole('button', { name: 'Check token' }).click();

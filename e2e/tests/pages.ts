@@ -1,10 +1,27 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, type Browser, type Page } from '@playwright/test';
+import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
+
+const contexts: BrowserContext[] = [];
+
+/**
+ * A page in a browser context of its own (its own IndexedDB: one hospital each). The browser
+ * lives as long as the Playwright worker, so every spec closes its contexts in afterAll:
+ * otherwise finished tabs keep reconnecting to servers that are gone while the next spec runs.
+ */
+export async function newPage(browser: Browser): Promise<Page> {
+  const context = await browser.newContext();
+  contexts.push(context);
+  return context.newPage();
+}
+
+export async function closePages(): Promise<void> {
+  await Promise.all(contexts.splice(0).map((c) => c.close()));
+}
 
 /** Signs in to the admin dashboard in its own browser context (a wrong password first, to see it refused). */
 export async function openAdmin(browser: Browser, url: string, password: string): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
+  const page = await newPage(browser);
   await page.goto(url + '/admin/');
   await page.getByLabel('Admin password').fill('wrong');
   await page.getByRole('button', { name: 'Sign in' }).click();
@@ -20,7 +37,7 @@ export async function openAdmin(browser: Browser, url: string, password: string)
  * hospital's generated folder through the real file input, and waits for the import.
  */
 export async function openHospital(browser: Browser, url: string, dataDir: string, hospital: string, token: string, query = ''): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
+  const page = await newPage(browser);
   page.on('pageerror', (e) => console.log(`[${hospital}] page error: ${e.message}`));
   await page.goto(url + '/' + query);
   await page.getByLabel('Enrolment token').fill(token);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { generateFederation, startServer, tempDir, type ServerProcess } from './fedward-server';
-import { openAdmin, openHospital } from './pages';
+import { closePages, openAdmin, openHospital } from './pages';
 
 /*
  * PRR-FL in the browser: two hospital tabs train a personalized model and a deputy with
@@ -32,6 +32,7 @@ test.beforeAll(async () => {
 });
 
 test.afterAll(async () => {
+  await closePages();
   await server?.stop();
 });
 

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { generateFederation, startServer, tempDir, type ServerProcess } from './fedward-server';
+import { closePages, newPage } from './pages';
 
 /*
  * Training runs in a Web Worker on the wasm backend: one hospital, opened with `?backend=wasm`,
@@ -26,12 +27,13 @@ test.beforeAll(async () => {
 });
 
 test.afterAll(async () => {
+  await closePages();
   await server?.stop();
 });
 
 test('a hospital trains on wasm in a worker while the page stays responsive', async ({ browser }) => {
   test.setTimeout(120_000);
-  const admin = await (await browser.newContext()).newPage();
+  const admin = await newPage(browser);
   await admin.goto(server.url + '/admin/');
   await admin.getByLabel('Admin password').fill(ADMIN_PASSWORD);
   await admin.getByRole('button', { name: 'Sign in' }).click();
@@ -39,7 +41,7 @@ test('a hospital trains on wasm in a worker while the page stays responsive', as
   await admin.getByRole('button', { name: 'Create enrolment token' }).click();
   const token = (await admin.getByTestId('new-token-value').textContent())!.trim();
 
-  const page = await (await browser.newContext()).newPage();
+  const page = await newPage(browser);
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
   await page.goto(server.url + '/?backend=wasm');

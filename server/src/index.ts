@@ -1,4 +1,3 @@
 export * from './server';
 export * from './store';
 export * from './coordinator';
-export * from './fedavg';

@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec, NamedTensor } from '@fedward/protocol';
+import { macroF1 } from '@fedward/personalization';
 import { AdamOptimizer } from './adam';
 import { registerFastCpuKernels } from './cpu-kernels';
 import { weightName } from './init';
 import { pixelHits, softDice, softDiceLoss } from './segmentation';
+import { SGD_WEIGHT_DECAY, sgdStep } from './sgd-step';
 import type {
   Batch,
   BatchProgress,
@@ -21,7 +23,7 @@ import type {
  */
 export type EngineTask = 'classification' | 'segmentation';
 
-/** A tf.LayersModel behind the ModelEngine interface, trained by our own Adam/AMSGrad. */
+/** A tf.LayersModel behind the ModelEngine interface, trained by our own Adam/AMSGrad or plain SGD. */
 export class LayersEngine implements ModelEngine {
   private readonly vars: { name: string; variable: tf.LayerVariable }[];
   /** The trainable tensors as tf.Variables (LayerVariable.write assigns into the same one). */
@@ -83,7 +85,8 @@ export class LayersEngine implements ModelEngine {
   }
 
   async *trainEpoch(data: Dataset, options: TrainEpochOptions): AsyncGenerator<BatchProgress, EpochResult> {
-    const amsgrad = (options.optimizer ?? 'amsgrad') === 'amsgrad';
+    const optimizer = options.optimizer ?? 'amsgrad';
+    const amsgrad = optimizer === 'amsgrad';
     const params = this.params;
     const varList = params.map((p) => p.variable);
     const batches = Math.ceil(data.size / options.batchSize);
@@ -98,7 +101,8 @@ export class LayersEngine implements ModelEngine {
           const g = grads[p.variable.name];
           if (g) byName.set(p.name, g);
         }
-        this.optimizer.apply(byName, options.learningRate, amsgrad);
+        if (optimizer === 'sgd') sgdStep(params, grads, options.learningRate, options.weightDecay ?? SGD_WEIGHT_DECAY);
+        else this.optimizer.apply(byName, options.learningRate, amsgrad);
         return value;
       });
       // Reading the loss is the one sync point per batch; it also paces the UI's progress bar.
@@ -123,25 +127,22 @@ export class LayersEngine implements ModelEngine {
 
   private async evaluateClassification(data: Dataset, batchSize: number): Promise<Metrics> {
     let lossSum = 0;
-    let correct = 0;
-    let samples = 0;
+    const truth: number[] = [];
+    const predicted: number[] = [];
     for await (const batch of data.batches(batchSize)) {
-      const [loss, hits] = tf.tidy(() => {
+      const [loss, argMax] = tf.tidy(() => {
         const logits = this.model.apply(this.inputs(batch), { training: false }) as tf.Tensor2D;
-        const labels = tf.tensor1d(batch.y, 'int32');
-        const l = tf.losses.softmaxCrossEntropy(tf.oneHot(labels, this.spec.numClasses), logits);
-        const h = logits.argMax(1).equal(labels).sum();
-        return [l, h];
+        const labels = tf.oneHot(tf.tensor1d(batch.y, 'int32'), this.spec.numClasses);
+        return [tf.losses.softmaxCrossEntropy(labels, logits), logits.argMax(1)];
       });
       lossSum += (await loss.data())[0]! * batch.size;
-      correct += (await hits.data())[0]!;
-      samples += batch.size;
-      loss.dispose();
-      hits.dispose();
+      predicted.push(...(await argMax.data()));
+      truth.push(...batch.y);
+      tf.dispose([loss, argMax]);
     }
-    return samples
-      ? { loss: lossSum / samples, accuracy: correct / samples, samples }
-      : { loss: Number.NaN, accuracy: Number.NaN, samples: 0 };
+    if (truth.length === 0) return { loss: Number.NaN, accuracy: Number.NaN, samples: 0 };
+    const hits = truth.reduce((n, t, i) => n + (t === predicted[i] ? 1 : 0), 0);
+    return { loss: lossSum / truth.length, accuracy: hits / truth.length, samples: truth.length, macroF1: macroF1(truth, predicted) };
   }
 
   private async evaluateSegmentation(data: Dataset, batchSize: number): Promise<Metrics> {

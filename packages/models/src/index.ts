@@ -16,5 +16,4 @@ export {
   type DetStageNumber,
   type DetTrainEpochOptions,
 } from './det-engine';
-export { createSgdEngine, type SgdEngine, type SgdTrainEpochOptions } from './sgd-engine';
 export { SGD_WEIGHT_DECAY } from './sgd';

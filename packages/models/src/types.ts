@@ -40,10 +40,15 @@ export interface Metrics {
   samples: number;
   /** U-Net only: mean per-image soft Dice, (2·Σpg + 1e-5)/(Σp + Σg + 1e-5), p = sigmoid(logit). */
   dice?: number;
+  /** Classifiers only: sklearn's macro-F1 of the argmax predictions, a fraction in [0, 1]. */
+  macroF1?: number;
 }
 
-/** The local optimizer: Adam, or Adam with AMSGrad (the seed's `Adam(amsgrad=True)`, the default). */
-export type OptimizerName = 'adam' | 'amsgrad';
+/**
+ * The local optimizer: Adam, Adam with AMSGrad (seed 1's `Adam(amsgrad=True)`, the default), or
+ * plain SGD with weight decay and no momentum (seed 2's; it has no state to keep).
+ */
+export type OptimizerName = 'adam' | 'amsgrad' | 'sgd';
 
 /**
  * The local optimizer's state, exportable so that it survives rounds, re-splits and page reloads.
@@ -65,6 +70,8 @@ export interface TrainEpochOptions {
   shuffleSeed?: number;
   /** Default 'amsgrad'. */
   optimizer?: OptimizerName;
+  /** SGD only: torch-style weight decay added to every gradient (default 1e-6, seed 2's). */
+  weightDecay?: number;
 }
 
 /**

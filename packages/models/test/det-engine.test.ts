@@ -8,7 +8,6 @@ import {
   activateBackend,
   createDetEngine,
   createModel,
-  createSgdEngine,
   detStageNumber,
   seededRandom,
   type DetEngine,
@@ -223,22 +222,23 @@ describe('DET engine', () => {
     engine.dispose();
   }, 60_000);
 
-  it('the plain SGD engine (FedAvg/FedBN baselines) takes the same pure-CE step and reports macro-F1', async () => {
-    const engine = createSgdEngine(tiny);
+  it('the engine’s plain SGD (FedAvg/FedBN baselines) takes the same pure-CE step and reports macro-F1', async () => {
+    const engine = createModel(tiny);
     engine.setWeights(personal0);
-    const r = await drain(engine.trainEpoch(data, { epoch: 1, batchSize: 6, learningRate: lr }));
+    const r = await drain(engine.trainEpoch(data, { epoch: 1, batchSize: 6, learningRate: lr, optimizer: 'sgd' }));
     expect(r.steps).toBe(1);
     expect(maxDiff(engine.getWeights(), referenceStep(personal0, deputy0, batch, { kl: false, lr, wd: DET_WEIGHT_DECAY }))).toBeLessThan(2e-6);
     const m = await engine.evaluate(data, 4);
     expect(m.samples).toBe(6);
     expect(m.macroF1).toBeGreaterThanOrEqual(0);
     expect(m.macroF1).toBeLessThanOrEqual(1);
+    expect(engine.getOptimizerState()).toBeNull();
     // Same predictions as the DET engine's scores for the same weights (which are in %).
     const det = createDetEngine(tiny);
     det.setPersonalWeights(engine.getWeights());
     det.setDeputyWeights(engine.getWeights());
     const s = await det.scores(data, 4);
-    expect(s.personal).toBeCloseTo(100 * m.macroF1, 9);
+    expect(s.personal).toBeCloseTo(100 * m.macroF1!, 9);
     det.dispose();
     engine.dispose();
   });

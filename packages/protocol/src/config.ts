@@ -30,8 +30,8 @@ export const trainingConfigSchema = z.object({
   epochs: z.number().int().min(1).max(100),
   batchSize: z.number().int().min(1).max(1024),
   learningRate: z.number().positive().max(1),
-  /** Local optimizer: Adam, or Adam with AMSGrad as the seed uses (default 'amsgrad'). */
-  optimizer: z.enum(['adam', 'amsgrad']).optional(),
+  /** Local optimizer: Adam, Adam with AMSGrad as seed 1 uses (default 'amsgrad'), or seed 2's plain SGD. */
+  optimizer: z.enum(['adam', 'amsgrad', 'sgd']).optional(),
 });
 export type TrainingConfig = z.infer<typeof trainingConfigSchema>;
 

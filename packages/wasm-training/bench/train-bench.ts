@@ -1,11 +1,18 @@
 /**
  * npm run bench:train [-- --json] [--backends wasm,webgl,cpu,webgpu] [--models cnn,unet,densenet]
+ *                     [--rounds 3] [--profile]
  *
  * Trains the issue's reference CNN (and the U-Net / DenseNet stand-ins) in
- * headless Chromium on every backend that initialises here, then the same CNN
+ * headless Chromium on every backend that initialises here, and the same CNN
  * in PyTorch if /usr/bin/python3 has torch, and prints samples/s and the ratio
  * to PyTorch with the same number of threads. The page is served
  * cross-origin isolated so that the wasm backend can use threads.
+ *
+ * On a shared machine the load drifts within seconds, so the CNN on wasm and
+ * PyTorch run interleaved in rounds (PyTorch 1 thread, wasm 1 thread,
+ * PyTorch 2 threads, wasm 2 threads), each round's ratio compares runs a
+ * few seconds apart, and the summary gives the median round. `--profile`
+ * also prints the wasm runs' time per kernel.
  */
 import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
@@ -24,12 +31,15 @@ const require = createRequire(import.meta.url);
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
-const listArg = (name: string, all: string[]): string[] => {
+const profile = args.includes('--profile');
+const argValue = (name: string): string | undefined => {
   const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]!.split(',') : all;
+  return i >= 0 ? args[i + 1] : undefined;
 };
+const listArg = (name: string, all: string[]): string[] => argValue(name)?.split(',') ?? all;
 const backends = listArg('--backends', ['wasm', 'webgl', 'cpu', 'webgpu']);
 const models = listArg('--models', ['cnn', 'unet', 'densenet']);
+const rounds = Math.max(1, Number(argValue('--rounds') ?? 3));
 const log = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
 
 interface Run {
@@ -37,26 +47,32 @@ interface Run {
   request: BenchRequest;
 }
 
-/** The plan: every backend on the reference CNN, the larger models on the fast backends only. */
-function plan(): Run[] {
-  const runs: Run[] = [];
-  const add = (label: string, r: Partial<BenchRequest> & Pick<BenchRequest, 'backend' | 'model'>) => {
-    if (backends.includes(r.backend) && models.includes(r.model)) {
-      runs.push({ label, request: { batch: 32, mode: 'loop', warmupSteps: 3, maxSteps: 200, maxSeconds: 25, ...r } });
-    }
-  };
-  add('wasm', { backend: 'wasm', model: 'cnn', threads: 2 });
-  add('wasm-1thread', { backend: 'wasm', model: 'cnn', threads: 1 });
-  add('wasm model.fit', { backend: 'wasm', model: 'cnn', threads: 2, mode: 'fit' });
-  // SwiftShader and the cpu backend need seconds per step: few steps.
-  add('webgl', { backend: 'webgl', model: 'cnn', warmupSteps: 1, maxSteps: 10, maxSeconds: 40 });
-  add('cpu', { backend: 'cpu', model: 'cnn', warmupSteps: 1, maxSteps: 5, maxSeconds: 30 });
-  add('webgpu', { backend: 'webgpu', model: 'cnn', warmupSteps: 1, maxSteps: 5, maxSeconds: 40 });
+const run = (label: string, r: Partial<BenchRequest> & Pick<BenchRequest, 'backend' | 'model'>): Run => ({
+  label,
+  request: { batch: 32, mode: 'loop', warmupSteps: 3, maxSteps: 200, maxSeconds: 25, profile: profile && r.backend === 'wasm', ...r },
+});
+const wanted = (r: Run) => backends.includes(r.request.backend) && models.includes(r.request.model);
+
+/** The CNN on wasm, per thread count: interleaved with PyTorch in every round. */
+const roundRuns = (): Array<{ threads: number; run: Run }> => [
+  { threads: 1, run: run('wasm-1thread', { backend: 'wasm', model: 'cnn', threads: 1, maxSeconds: 16 }) },
+  { threads: 2, run: run('wasm', { backend: 'wasm', model: 'cnn', threads: 2, maxSeconds: 16 }) },
+].filter((r) => wanted(r.run));
+
+/** Everything else, once: model.fit, the slow backends, the larger models. */
+function otherRuns(): Run[] {
+  const runs = [
+    run('wasm model.fit', { backend: 'wasm', model: 'cnn', threads: 2, mode: 'fit' }),
+    // SwiftShader and the cpu backend need seconds per step: few steps.
+    run('webgl', { backend: 'webgl', model: 'cnn', warmupSteps: 1, maxSteps: 10, maxSeconds: 40 }),
+    run('cpu', { backend: 'cpu', model: 'cnn', warmupSteps: 1, maxSteps: 5, maxSeconds: 30 }),
+    run('webgpu', { backend: 'webgpu', model: 'cnn', warmupSteps: 1, maxSteps: 5, maxSeconds: 40 }),
+  ];
   for (const model of ['unet', 'densenet']) {
-    add('wasm', { backend: 'wasm', model, threads: 2, batch: 16 });
-    add('webgl', { backend: 'webgl', model, batch: 16, warmupSteps: 1, maxSteps: 5, maxSeconds: 40 });
+    runs.push(run('wasm', { backend: 'wasm', model, threads: 2, batch: 16 }));
+    runs.push(run('webgl', { backend: 'webgl', model, batch: 16, warmupSteps: 1, maxSteps: 5, maxSeconds: 40 }));
   }
-  return runs;
+  return runs.filter(wanted);
 }
 
 async function buildPage(): Promise<void> {
@@ -79,9 +95,9 @@ async function buildPage(): Promise<void> {
     '<!doctype html><meta charset="utf-8"><title>loading</title><script type="module" src="main.js"></script>\n');
 }
 
-async function runInPage(browser: Browser, url: string, run: Run): Promise<BenchResult> {
+async function runInPage(browser: Browser, url: string, r: Run): Promise<BenchResult> {
   const page = await browser.newPage();
-  const budgetMs = (run.request.maxSeconds + 120) * 1000;
+  const budgetMs = (r.request.maxSeconds + 120) * 1000;
   try {
     await page.goto(url);
     await page.waitForFunction(() => document.title === 'ready', null, { timeout: 30_000 });
@@ -90,7 +106,7 @@ async function runInPage(browser: Browser, url: string, run: Run): Promise<Bench
       timer = setTimeout(() => reject(new Error(`no result within ${budgetMs / 1000} s`)), budgetMs);
     });
     try {
-      return await Promise.race([page.evaluate((r) => window.runBench(r), run.request), timeout]);
+      return await Promise.race([page.evaluate((request) => window.runBench(request), r.request), timeout]);
     } finally {
       clearTimeout(timer);
     }
@@ -106,7 +122,7 @@ function torchAvailable(): boolean {
 }
 
 function runTorch(threads: number): TorchResult {
-  const out = spawnSync('/usr/bin/python3', [path.join(here, 'torch_train.py'), String(threads), '60', '5'], {
+  const out = spawnSync('/usr/bin/python3', [path.join(here, 'torch_train.py'), String(threads), '40', '5'], {
     encoding: 'utf8', timeout: 120_000,
   });
   if (out.status !== 0) throw new Error(`torch run failed: ${out.stderr.trim().split('\n').at(-1) ?? out.status}`);
@@ -115,6 +131,14 @@ function runTorch(threads: number): TorchResult {
 }
 
 interface Row { model: string; label: string; threads: number | null; result?: BenchResult; error?: string }
+interface RoundEntry { round: number; threads: number; wasm?: number; torch?: number }
+
+const median = (values: number[]): number | undefined => {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
 
 async function main(): Promise<void> {
   log('building the bench page …');
@@ -125,75 +149,107 @@ async function main(): Promise<void> {
     args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--disable-quic', '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader'],
   });
+  const useTorch = models.includes('cnn') && torchAvailable();
+  let torchNote = useTorch ? '' : 'not available (/usr/bin/python3 -c "import torch" fails; apt-get install python3-torch)';
   const rows: Row[] = [];
-  try {
-    for (const run of plan()) {
-      const row: Row = { model: run.request.model, label: run.label, threads: run.request.threads ?? null };
-      try {
-        row.result = await runInPage(browser, server.url, run);
-        row.threads = row.result.threads;
-        log(`${run.request.model.padEnd(9)} ${run.label.padEnd(15)} ${row.result.samplesPerS.toFixed(1).padStart(8)} samples/s`
-          + ` (${row.result.steps} steps in ${row.result.seconds.toFixed(1)} s, loss ${row.result.firstLoss.toFixed(3)} → ${row.result.lastLoss.toFixed(3)})`);
-      } catch (e) {
-        row.error = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
-        log(`${run.request.model.padEnd(9)} ${run.label.padEnd(15)} skipped: ${row.error}`);
+  const entries: RoundEntry[] = [];
+
+  const browserRun = async (r: Run): Promise<Row> => {
+    const row: Row = { model: r.request.model, label: r.label, threads: r.request.threads ?? null };
+    try {
+      row.result = await runInPage(browser, server.url, r);
+      row.threads = row.result.threads;
+      log(`${r.request.model.padEnd(9)} ${r.label.padEnd(15)} ${row.result.samplesPerS.toFixed(1).padStart(8)} samples/s`
+        + ` (${row.result.steps} steps in ${row.result.seconds.toFixed(1)} s, loss ${row.result.firstLoss.toFixed(3)} → ${row.result.lastLoss.toFixed(3)}`
+        + `${row.result.nativeKernels !== null ? `, kernels: ${row.result.nativeKernels}` : ''})`);
+      for (const k of row.result.kernels?.slice(0, 12) ?? []) {
+        log(`    ${k.name.padEnd(26)} ${k.ms.toFixed(2).padStart(7)} ms  ×${k.calls}`);
       }
-      rows.push(row);
+    } catch (e) {
+      row.error = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+      log(`${r.request.model.padEnd(9)} ${r.label.padEnd(15)} skipped: ${row.error}`);
     }
+    rows.push(row);
+    return row;
+  };
+
+  try {
+    const interleaved = roundRuns();
+    for (let round = 1; round <= rounds && interleaved.length > 0; round++) {
+      log(`round ${round} of ${rounds}`);
+      for (const { threads, run: r } of interleaved) {
+        const entry: RoundEntry = { round, threads };
+        if (useTorch) {
+          try {
+            entry.torch = runTorch(threads).samplesPerS;
+            log(`cnn       pytorch-${threads}thread${threads > 1 ? 's' : ''}  ${entry.torch.toFixed(1).padStart(8)} samples/s`);
+          } catch (e) {
+            torchNote = e instanceof Error ? e.message : String(e);
+          }
+        }
+        const row = await browserRun(r);
+        entry.wasm = row.result?.samplesPerS;
+        entries.push(entry);
+      }
+    }
+    for (const r of otherRuns()) await browserRun(r);
   } finally {
     await browser.close();
     await server.close();
   }
 
-  const torch = new Map<number, TorchResult>();
-  let torchNote = 'not available (/usr/bin/python3 -c "import torch" fails; apt-get install python3-torch)';
-  if (models.includes('cnn') && torchAvailable()) {
-    torchNote = '';
-    for (const threads of [1, 2]) {
-      try {
-        torch.set(threads, runTorch(threads));
-      } catch (e) {
-        torchNote = e instanceof Error ? e.message : String(e);
-      }
-    }
+  // Summary: medians over the rounds, and the median of the rounds' ratios.
+  const byThreads = new Map<number, { wasm: number[]; torch: number[]; ratios: number[] }>();
+  for (const e of entries) {
+    const s = byThreads.get(e.threads) ?? { wasm: [], torch: [], ratios: [] };
+    if (e.wasm !== undefined) s.wasm.push(e.wasm);
+    if (e.torch !== undefined) s.torch.push(e.torch);
+    if (e.wasm !== undefined && e.torch !== undefined) s.ratios.push(e.wasm / e.torch);
+    byThreads.set(e.threads, s);
   }
-
-  const ratio = (row: Row): string => {
-    const t = torch.get(row.threads ?? 1);
-    return row.result !== undefined && row.model === 'cnn' && t !== undefined
-      ? `${(row.result.samplesPerS / t.samplesPerS).toFixed(3)}×` : '';
-  };
   log('');
-  log('model     backend          threads  samples/s   vs PyTorch (same threads)');
-  for (const row of rows) {
-    const value = row.result !== undefined ? row.result.samplesPerS.toFixed(1) : `skipped: ${row.error}`;
-    log(`${row.model.padEnd(9)} ${row.label.padEnd(16)} ${String(row.threads ?? '-').padStart(7)}  ${value.padStart(9)}   ${ratio(row)}`);
+  log(`CNN, batch 32, ${rounds} interleaved round${rounds > 1 ? 's' : ''}: wasm vs PyTorch with the same threads`);
+  log('threads  wasm samples/s (median; rounds)        PyTorch samples/s (median; rounds)     ratio (median; rounds)');
+  for (const [threads, s] of byThreads) {
+    const fmt = (v: number[], digits: number) => v.map((x) => x.toFixed(digits)).join(', ');
+    log(`${String(threads).padStart(7)}  ${(median(s.wasm)?.toFixed(1) ?? '-').padStart(7)} (${fmt(s.wasm, 0)})`.padEnd(49)
+      + `${(median(s.torch)?.toFixed(1) ?? '-').padStart(7)} (${fmt(s.torch, 0)})`.padEnd(39)
+      + `${median(s.ratios)?.toFixed(3) ?? '-'}× (${fmt(s.ratios, 2)})`);
   }
-  for (const [threads, t] of torch) {
-    log(`${'cnn'.padEnd(9)} ${'pytorch'.padEnd(16)} ${String(threads).padStart(7)}  ${t.samplesPerS.toFixed(1).padStart(9)}`);
+  log('');
+  log('other runs');
+  for (const row of rows.filter((r) => !(r.model === 'cnn' && (r.label === 'wasm' || r.label === 'wasm-1thread')))) {
+    const value = row.result !== undefined ? row.result.samplesPerS.toFixed(1) : `skipped: ${row.error}`;
+    log(`${row.model.padEnd(9)} ${row.label.padEnd(16)} ${String(row.threads ?? '-').padStart(7)}  ${value.padStart(9)}`);
   }
   if (torchNote !== '') log(`torch: ${torchNote}`);
 
   if (json) {
     const backendsOut: Record<string, object> = {};
     const modelsOut: Record<string, Record<string, object>> = {};
-    for (const row of rows) {
+    for (const [threads, s] of byThreads) {
+      backendsOut[threads === 1 ? 'wasm-1thread' : 'wasm'] = {
+        samples_per_s: median(s.wasm) ?? null, threads, rounds: s.wasm,
+      };
+    }
+    for (const row of rows.filter((r) => !(r.model === 'cnn' && (r.label === 'wasm' || r.label === 'wasm-1thread')))) {
       const entry = row.result !== undefined
         ? { samples_per_s: row.result.samplesPerS, threads: row.threads, steps: row.result.steps }
         : { samples_per_s: null, error: row.error };
       if (row.model === 'cnn') backendsOut[row.label] = entry;
       else (modelsOut[row.model] ??= {})[row.label] = entry;
     }
-    const wasmThreads = rows.find((r) => r.model === 'cnn' && r.label === 'wasm')?.threads ?? 1;
-    const sameThreads = torch.get(wasmThreads);
-    const torchOut = sameThreads !== undefined
+    const wasmThreads = byThreads.has(2) ? 2 : 1;
+    const same = byThreads.get(wasmThreads);
+    const torchOut = same !== undefined && same.torch.length > 0
       ? {
-        samples_per_s: sameThreads.samplesPerS,
-        threads: sameThreads.threads,
-        by_threads: Object.fromEntries([...torch].map(([n, t]) => [n, t.samplesPerS])),
+        samples_per_s: median(same.torch),
+        threads: wasmThreads,
+        by_threads: Object.fromEntries([...byThreads].map(([n, s]) => [n, median(s.torch) ?? null])),
+        ratio_by_threads: Object.fromEntries([...byThreads].map(([n, s]) => [n, median(s.ratios) ?? null])),
       }
       : { samples_per_s: null, note: torchNote };
-    process.stdout.write(`${JSON.stringify({ backends: backendsOut, torch: torchOut, models: modelsOut })}\n`);
+    process.stdout.write(`${JSON.stringify({ backends: backendsOut, torch: torchOut, models: modelsOut, rounds: entries })}\n`);
   }
 }
 

@@ -1,1 +1,3 @@
+export { wasmTrainingNativeKernels } from './native';
+export type { NativeKernelsVariant } from './native';
 export { registerWasmTrainingKernels, wasmTrainingKernelNames } from './register';

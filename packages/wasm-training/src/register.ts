@@ -1,9 +1,11 @@
-import { BatchMatMul, Cast, getKernel, Identity, Mean, registerKernel, Sum, unregisterKernel } from '@tensorflow/tfjs';
+import { Add, BatchMatMul, Cast, Conv2D, getKernel, Identity, Mean, registerKernel, Sum, unregisterKernel } from '@tensorflow/tfjs';
 import type { KernelConfig } from '@tensorflow/tfjs';
 // Registers the wasm backend and its kernels first: the kernels below compose them.
 import '@tensorflow/tfjs-backend-wasm';
 import { aliasingCastOver, aliasingIdentityOver } from './kernels/aliasing_identity';
 import { batchMatMulConfigOver } from './kernels/batch_mat_mul';
+import { biasAddOver } from './kernels/bias_add';
+import { conv2dConfigOver } from './kernels/conv2d';
 import { conv2dBackpropFilterConfig } from './kernels/conv2d_backprop_filter';
 import { conv2dBackpropInputConfig } from './kernels/conv2d_backprop_input';
 import { depthwiseBackpropFilterConfig } from './kernels/depthwise_backprop_filter';
@@ -24,6 +26,8 @@ const replacedKernels: KernelConfig[] = [conv2dBackpropInputConfig, maxPoolGradC
 /** Kernels whose fast cases are intercepted; the rest go to the original. */
 const wrappers: Array<[string, (original: KernelConfig) => KernelConfig]> = [
   [BatchMatMul, batchMatMulConfigOver],
+  [Add, biasAddOver],
+  [Conv2D, conv2dConfigOver],
   [Sum, (original) => leadingAxesReduceOver(original, 'sum')],
   [Mean, (original) => leadingAxesReduceOver(original, 'mean')],
   [Identity, aliasingIdentityOver],

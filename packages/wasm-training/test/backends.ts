@@ -2,7 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { afterAll, beforeAll, describe } from 'vitest';
 import { registerWasmTrainingKernels } from '../src';
+import { setNativeKernelsMode } from '../src/native';
+import type { NativeKernelsMode } from '../src/native';
 
 const require = createRequire(import.meta.url);
 
@@ -51,5 +54,29 @@ export function expectClose(actual: Float32Array, expected: Float32Array, tol = 
     if (!(diff <= limit)) {
       throw new Error(`element ${i}: ${actual[i]} vs expected ${expected[i]} (|diff| ${diff} > ${limit})`);
     }
+  }
+}
+
+/**
+ * The implementations every kernel test runs: the package's wasm kernels
+ * (with relaxed SIMD where the engine validates it: vitest.config.ts passes
+ * Node 20 the flag), the same without relaxed SIMD, and the JS fallbacks
+ * (no wasm SIMD), which compose tfjs-backend-wasm's own kernels.
+ */
+export const kernelModes: ReadonlyArray<readonly [string, NativeKernelsMode]> = [
+  ['wasm kernels', 'auto'],
+  ['wasm kernels without relaxed SIMD', 'simd'],
+  ['JS fallbacks', 'off'],
+];
+
+/** `describe` once per kernel implementation, with that implementation selected. */
+export function describeModes(name: string, body: (mode: NativeKernelsMode) => void,
+  modes: ReadonlyArray<readonly [string, NativeKernelsMode]> = kernelModes): void {
+  for (const [label, mode] of modes) {
+    describe(`${name} (${label})`, () => {
+      beforeAll(() => setNativeKernelsMode(mode));
+      afterAll(() => setNativeKernelsMode('auto'));
+      body(mode);
+    });
   }
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, it } from 'vitest';
-import { expectClose, initWasm, onBackend, randomData } from './backends';
+import { beforeAll, it } from 'vitest';
+import { describeModes, expectClose, initWasm, onBackend, randomData } from './backends';
 
 beforeAll(initWasm);
 
@@ -13,9 +13,17 @@ const cases: Array<{ a: number[]; b: number[]; transposeA: boolean; transposeB: 
   { a: [1, 9, 40], b: [1, 64, 40], transposeA: false, transposeB: true },
   { a: [3, 4, 6], b: [3, 5, 6], transposeA: false, transposeB: true },
   { a: [2, 6, 4], b: [1, 6, 5], transposeA: true, transposeB: false },
+  // A dense layer's three products (batch 6, 300 → 21): forward, dX = dY·Wᵀ, dW = Xᵀ·dY;
+  // the inner dimension spans two of the GEMM's 256-long panels.
+  { a: [6, 300], b: [300, 21], transposeA: false, transposeB: false },
+  { a: [6, 21], b: [300, 21], transposeA: false, transposeB: true },
+  { a: [6, 300], b: [6, 21], transposeA: true, transposeB: false },
+  // More rows than the GEMM takes with a thread pool (XNNPACK's side of the rule).
+  { a: [150, 37], b: [37, 12], transposeA: false, transposeB: false },
+  { a: [37, 150], b: [9, 37], transposeA: true, transposeB: true },
 ];
 
-describe('BatchMatMul on wasm matches cpu', () => {
+describeModes('BatchMatMul on wasm matches cpu', () => {
   for (const c of cases) {
     it(`${JSON.stringify(c.a)}${c.transposeA ? 'ᵀ' : ''} × ${JSON.stringify(c.b)}${c.transposeB ? 'ᵀ' : ''}`, async () => {
       const a = randomData(c.a.reduce((x, y) => x * y), 11);
@@ -24,6 +32,27 @@ describe('BatchMatMul on wasm matches cpu', () => {
       const [expected] = await onBackend('cpu', run);
       const [actual] = await onBackend('wasm', run);
       expectClose(actual!, expected!);
+    });
+  }
+});
+
+describeModes('Add on wasm matches cpu', () => {
+  const adds: Array<[string, number[], number[]]> = [
+    ['conv bias [2,5,6,13] + [13]', [2, 5, 6, 13], [13]],
+    ['dense bias [7,64] + [64]', [7, 64], [64]],
+    ['bias first: [1,1,8] + [3,4,8]', [1, 1, 8], [3, 4, 8]],
+    ['same shapes', [3, 4, 5], [3, 4, 5]],
+    ['scalar', [3, 4, 5], []],
+    ['broadcast over rows, not a bias: [3,4,5] + [4,1]', [3, 4, 5], [4, 1]],
+  ];
+  for (const [name, aShape, bShape] of adds) {
+    it(name, async () => {
+      const a = randomData(aShape.reduce((x, y) => x * y, 1), 15);
+      const b = randomData(bShape.reduce((x, y) => x * y, 1), 16);
+      const run = () => tf.add(tf.tensor(a, aShape), tf.tensor(b, bShape));
+      const [expected] = await onBackend('cpu', run);
+      const [actual] = await onBackend('wasm', run);
+      expectClose(actual!, expected!, 1e-6);
     });
   }
 });

@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { benchInputs, benchModels, referenceCnn, trainStep } from '../bench/models';
 import type { BenchModel } from '../bench/models';
-import { wasmTrainingKernelNames } from '../src';
-import { expectClose, initWasm } from './backends';
+import { wasmTrainingKernelNames, wasmTrainingNativeKernels } from '../src';
+import { setNativeKernelsMode } from '../src/native';
+import { expectClose, initWasm, kernelModes } from './backends';
 
 beforeAll(initWasm);
 
@@ -25,19 +26,26 @@ async function gradients(backend: 'cpu' | 'wasm', model: tf.LayersModel, x: Floa
 describe('whole-model gradients on wasm match cpu', () => {
   // Small inputs: the cpu reference backend needs seconds per sample at 64×64.
   for (const spec of benchModels(16)) {
-    it(spec.name, async () => {
+    it(`${spec.name}, with every kernel implementation`, async () => {
       const batch = 3;
       await tf.setBackend('cpu');
       const model = spec.build();
       const x = Float32Array.from(tf.tidy(() => benchInputs(spec, batch)).dataSync());
       const expected = await gradients('cpu', model, x, spec, batch);
-      const actual = await gradients('wasm', model, x, spec, batch);
-      expect(actual.loss).toBeCloseTo(expected.loss, 4);
-      expect(actual.grads.length).toBe(model.trainableWeights.length);
-      // Looser than the per-kernel tests: float32 rounding differs through a
-      // whole forward and backward pass, amplified by the normalisations.
-      actual.grads.forEach((g, i) => expectClose(g, expected.grads[i]!, 1e-2));
-      model.dispose();
+      try {
+        for (const [, mode] of kernelModes) {
+          setNativeKernelsMode(mode);
+          const actual = await gradients('wasm', model, x, spec, batch);
+          expect(actual.loss, mode).toBeCloseTo(expected.loss, 4);
+          expect(actual.grads.length).toBe(model.trainableWeights.length);
+          // Looser than the per-kernel tests: float32 rounding differs through a
+          // whole forward and backward pass, amplified by the normalisations.
+          actual.grads.forEach((g, i) => expectClose(g, expected.grads[i]!, 1e-2));
+        }
+      } finally {
+        setNativeKernelsMode('auto');
+        model.dispose();
+      }
     });
   }
 });
@@ -45,6 +53,14 @@ describe('whole-model gradients on wasm match cpu', () => {
 describe('training on wasm', () => {
   it('registers the kernels for the wasm backend', () => {
     for (const name of wasmTrainingKernelNames) expect(tf.getKernel(name, 'wasm')).toBeDefined();
+  });
+
+  it('runs the package\'s wasm kernels here, relaxed SIMD included where Node is given the flag', async () => {
+    await tf.setBackend('wasm');
+    // vitest.config.ts passes --experimental-wasm-relaxed-simd where Node accepts it.
+    const flagged = process.execArgv.includes('--experimental-wasm-relaxed-simd');
+    expect(['relaxed-simd', 'simd']).toContain(wasmTrainingNativeKernels());
+    if (flagged) expect(wasmTrainingNativeKernels()).toBe('relaxed-simd');
   });
 
   it('reduces the loss of the reference CNN with Adam', async () => {

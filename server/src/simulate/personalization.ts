@@ -2,16 +2,16 @@ import { normalizeSlice, syntheticFederationTensors, type HospitalTensors } from
 import {
   MemoryDataset,
   createDetEngine,
-  createSgdEngine,
+  createModel,
   detStageNumber,
   type Batch,
   type Dataset,
   type DetEngine,
-  type SgdEngine,
+  type ModelEngine,
 } from '@fedward/models';
 import { DET_ROUND_START, nextDetStage, prrflLearningRate, type DetStage } from '@fedward/personalization';
 import type { ModelSpec, NamedTensor } from '@fedward/protocol';
-import { FedAvgAccumulator } from '../fedavg';
+import { createPlainAggregator } from '../dp';
 import { aggregatePersonalized } from '../personalization/aggregate';
 
 export const PERSONALIZATION_STRATEGIES = ['fedavg', 'fedbn', 'prr-fl'] as const;
@@ -116,24 +116,24 @@ interface Run {
 }
 
 function plainRun(strategy: 'fedavg' | 'fedbn', spec: ModelSpec, hospitals: readonly Hospital[], o: Required<Pick<PersonalizationSimOptions, 'seed' | 'batchSize' | 'rounds'>>): Run {
-  const engines: SgdEngine[] = hospitals.map(() => createSgdEngine(spec));
+  const engines: ModelEngine[] = hospitals.map(() => createModel(spec));
   const initial = engines[0]!.getWeights();
   engines.forEach((e) => e.setWeights(initial));
   return {
     async trainEpoch(k, at) {
-      await drain(engines[k]!.trainEpoch(hospitals[k]!.train, { epoch: at.epoch, batchSize: o.batchSize, learningRate: at.learningRate, shuffleSeed: o.seed * 7919 + at.round * 101 + at.epoch }));
+      await drain(engines[k]!.trainEpoch(hospitals[k]!.train, { epoch: at.epoch, batchSize: o.batchSize, learningRate: at.learningRate, optimizer: 'sgd', shuffleSeed: o.seed * 7919 + at.round * 101 + at.epoch }));
     },
     async evaluate(k) {
       const m = await engines[k]!.evaluate(hospitals[k]!.test, 64);
-      return { accuracy: m.accuracy, f1: m.macroF1 };
+      return { accuracy: m.accuracy, f1: m.macroF1! };
     },
     communicate(round) {
       const updates = engines.map((e, k) => ({ hospital: hospitals[k]!.id, weights: e.getWeights(), samples: hospitals[k]!.trainSize }));
       if (strategy === 'fedavg') {
         // Every tensor, BatchNorm moving statistics included, sample-weighted (the server's FedAvg).
-        const acc = new FedAvgAccumulator();
-        for (const u of updates) acc.add(u.weights, u.samples);
-        const global = acc.result();
+        const acc = createPlainAggregator({ global: updates[0]!.weights, weighting: 'samples' });
+        for (const u of updates) acc.add(u.weights, { samples: u.samples });
+        const { weights: global } = acc.result();
         engines.forEach((e) => e.setWeights(global));
       } else {
         const results = aggregatePersonalized({ strategy: 'fedbn' }, updates, { round, rounds: o.rounds });

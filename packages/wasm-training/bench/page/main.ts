@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgpu';
-import { registerWasmTrainingKernels } from '../../src';
+import { registerWasmTrainingKernels, wasmTrainingNativeKernels } from '../../src';
 import { benchInputs, benchModels, trainStep } from '../models';
 import type { BenchRequest, BenchResult } from './protocol';
 
@@ -23,6 +23,34 @@ async function init(request: BenchRequest): Promise<number | null> {
   if (!(await tf.setBackend(request.backend))) throw new Error(`backend ${request.backend} failed to initialise`);
   await tf.ready();
   return request.backend === 'wasm' ? getThreadsCount() : null;
+}
+
+/**
+ * Time per kernel in a step: over a few profiled steps, each kernel's best
+ * per-step total (single figures are noise on a loaded machine), slowest
+ * first, after "(step)", the wall time of the fastest profiled step.
+ */
+async function profileSteps(step: () => Promise<void>): Promise<Array<{ name: string; ms: number; calls: number }>> {
+  const best = new Map<string, { ms: number; calls: number }>();
+  let fastest = Infinity;
+  for (let i = 0; i < 5; i++) {
+    const start = performance.now();
+    const info = await tf.profile(step);
+    fastest = Math.min(fastest, performance.now() - start);
+    const sums = new Map<string, { ms: number; calls: number }>();
+    for (const k of info.kernels) {
+      const e = sums.get(k.name) ?? { ms: 0, calls: 0 };
+      e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+      e.calls++;
+      sums.set(k.name, e);
+    }
+    for (const [name, e] of sums) {
+      const prev = best.get(name);
+      if (prev === undefined || e.ms < prev.ms) best.set(name, e);
+    }
+  }
+  const kernels = [...best].map(([name, e]) => ({ name, ...e })).sort((a, b) => b.ms - a.ms);
+  return [{ name: '(step)', ms: fastest, calls: 1 }, ...kernels];
 }
 
 window.runBench = async (request: BenchRequest): Promise<BenchResult> => {
@@ -60,6 +88,7 @@ window.runBench = async (request: BenchRequest): Promise<BenchResult> => {
     steps++;
   }
   const seconds = (performance.now() - start) / 1000;
+  const kernels = request.profile === true ? await profileSteps(step) : undefined;
   tf.dispose([x, y]);
   model.dispose();
   return {
@@ -70,6 +99,8 @@ window.runBench = async (request: BenchRequest): Promise<BenchResult> => {
     lastLoss: losses.at(-1) ?? NaN,
     threads,
     crossOriginIsolated: self.crossOriginIsolated,
+    nativeKernels: request.backend === 'wasm' ? wasmTrainingNativeKernels() ?? 'off' : null,
+    kernels,
   };
 };
 document.title = 'ready';

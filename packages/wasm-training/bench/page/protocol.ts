@@ -11,6 +11,8 @@ export interface BenchRequest {
   maxSteps: number;
   /** Time budget, warm-up included; at least one timed step. */
   maxSeconds: number;
+  /** Also profile a few steps per kernel (tf.profile) after the timed ones. */
+  profile?: boolean;
 }
 
 export interface BenchResult {
@@ -21,6 +23,10 @@ export interface BenchResult {
   lastLoss: number;
   threads: number | null;
   crossOriginIsolated: boolean;
+  /** wasm only: which build of the package's wasm kernels ran ('off': its JS fallbacks). */
+  nativeKernels: 'relaxed-simd' | 'simd' | 'off' | null;
+  /** With `profile`: ms per step by kernel (best of the profiled steps), slowest first. */
+  kernels?: Array<{ name: string; ms: number; calls: number }>;
 }
 
 declare global {

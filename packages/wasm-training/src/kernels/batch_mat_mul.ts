@@ -1,14 +1,33 @@
 import { BatchMatMul, util } from '@tensorflow/tfjs';
 import type { BatchMatMulAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { allocate } from '../heap';
+import { native, ptr } from '../native';
 import { WasmOps } from '../wasm_ops';
+
+/**
+ * Products with at most this many output rows run in the package's wasm
+ * GEMM rather than XNNPACK whatever XNNPACK's thread count: tfjs-backend-wasm
+ * hands the right operand to XNNPACK as weights, repacked on every call with
+ * a new tensor (always, in training), and for few rows that repacking costs
+ * more than the product. With a single thread, every size runs there: the
+ * package's GEMM reads transposed operands in place and uses relaxed SIMD's
+ * fused multiply-add, which XNNPACK's wasm build does not.
+ */
+const NATIVE_MAX_ROWS = 128;
 
 /**
  * tfjs-backend-wasm sends a matmul to XNNPACK only when neither operand is
  * transposed and there is a single batch; every other case runs a scalar
  * triple loop. Backprop through a dense layer always asks for a transposed
- * operand (dX = dY·Wᵀ, dW = Xᵀ·dY), so this wrapper materialises the
- * transpose with the wasm Transpose kernel and then calls the original
- * kernel on its fast path.
+ * operand (dX = dY·Wᵀ, dW = Xᵀ·dY).
+ *
+ * Single-batch float32 products with few output rows (a dense layer's
+ * forward pass and dX, batch ≤ 128), and all of them when XNNPACK runs
+ * single-threaded, run in the package's GEMM, which reads a transposed left
+ * operand in place and a transposed right one after a wasm transpose. The
+ * others (dW = Xᵀ·dY with a thread pool) get their transposes materialised
+ * by the wasm Transpose kernel and go to the original kernel's XNNPACK path.
  */
 export function batchMatMulConfigOver(original: KernelConfig): KernelConfig {
   const fast = original.kernelFunc;
@@ -20,9 +39,32 @@ export function batchMatMulConfigOver(original: KernelConfig): KernelConfig {
     const { a, b } = args.inputs;
     const { transposeA, transposeB } = args.attrs;
     const single = util.sizeFromShape(a.shape.slice(0, -2)) === 1 && util.sizeFromShape(b.shape.slice(0, -2)) === 1;
-    if ((!transposeA && !transposeB) || !single || a.dtype !== 'float32' || b.dtype !== 'float32') {
+    if (!single || a.dtype !== 'float32' || b.dtype !== 'float32') {
       return fast(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
     }
+    const [aRows, aCols] = a.shape.slice(-2) as [number, number];
+    const [bRows, bCols] = b.shape.slice(-2) as [number, number];
+    const m = transposeA ? aCols : aRows;
+    const k = transposeA ? aRows : aCols;
+    const n = transposeB ? bRows : bCols;
+    if ((transposeB ? bCols : bRows) !== k) {
+      throw new Error(`matMul: inner dimensions ${k} and ${transposeB ? bCols : bRows} of [${a.shape}] and [${b.shape}] differ`);
+    }
+    const kernels = native(args.backend);
+    if (kernels !== null && (m <= NATIVE_MAX_ROWS || getThreadsCount() === 1)) {
+      const backend = args.backend;
+      const outShape = [...(a.shape.length >= b.shape.length ? a.shape : b.shape).slice(0, -2), m, n];
+      const out = allocate(backend, outShape);
+      let right = b;
+      if (transposeB) {
+        right = allocate(backend, [k, n]);
+        kernels.transpose2d(ptr(backend, b), ptr(backend, right), n, k);
+      }
+      kernels.gemm(ptr(backend, a), transposeA ? 1 : k, transposeA ? m : 1, ptr(backend, right), ptr(backend, out), m, n, k);
+      if (right !== b) backend.disposeData(right.dataId);
+      return out;
+    }
+    if (!transposeA && !transposeB) return fast(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
     const ops = new WasmOps(args.backend);
     const a2 = transposeA ? ops.transpose(a, swapLastTwo(a.shape.length)) : a;
     const b2 = transposeB ? ops.transpose(b, swapLastTwo(b.shape.length)) : b;

@@ -1,17 +1,23 @@
 import { backend_util, BatchMatMul, Conv2DBackpropFilter } from '@tensorflow/tfjs';
 import type { Conv2DBackpropFilterAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { allocate, f32 } from '../heap';
+import { native, ptr } from '../native';
 import { WasmOps } from '../wasm_ops';
 
 /**
  * dW[a,b,ci,co] = Σ_{n,y,x} x[n, y·s + a·d − top, x·s + b·d − left, ci] · dy[n,y,x,co]
  *
- * is one matrix product, dW = Pᵀ · dy, with dy read as [N·Ho·Wo, Co] in place
- * and Pᵀ the transposed im2col of x: one row per filter tap (a, b, ci), one
- * column per output pixel (n, y, x), zeros where the window hangs over the
- * padding. Pᵀ · dy is exactly the form (no transposes, one batch) for which
- * the wasm BatchMatMul uses XNNPACK's GEMM, and its [kh·kw·Ci, Co] result is
- * already dW's layout. Pᵀ is gathered by a JS loop on the wasm heap.
+ * With the package's wasm SIMD kernels: per output row (n, y) and filter row
+ * a, a small matrix product whose rows are the taps (b, ci) (consecutive in
+ * x) and whose sum runs along the row, accumulated into dW in place: no
+ * im2col buffer, and no repacking of dy. (The wasm BatchMatMul hands its
+ * right operand to XNNPACK as weights, which it repacks on every call; for
+ * dy, a new tensor of N·Ho·Wo·Co values each step, that repacking costs
+ * more than the product.)
+ *
+ * Without them: one matrix product dW = Pᵀ · dy, with dy read as
+ * [N·Ho·Wo, Co] in place and Pᵀ the transposed im2col of x gathered by a JS
+ * loop on the wasm heap, in the wasm BatchMatMul (XNNPACK).
  */
 function conv2dBackpropFilter(args: {
   inputs: { x: TensorInfo; dy: TensorInfo };
@@ -27,8 +33,17 @@ function conv2dBackpropFilter(args: {
     throw new Error(`wasm Conv2DBackpropFilter supports NHWC only, got ${dataFormat}`);
   }
   const { batchSize, outHeight, outWidth, filterHeight, filterWidth, inChannels } = info;
-  const taps = filterHeight * filterWidth * inChannels;
+  const kernels = native(args.backend);
+  if (kernels !== null && x.dtype === 'float32' && dy.dtype === 'float32') {
+    const out = allocate(args.backend, filterShape);
+    kernels.conv2d_filter_grad(ptr(args.backend, x), ptr(args.backend, dy), ptr(args.backend, out),
+      batchSize, info.inHeight, info.inWidth, inChannels, outHeight, outWidth, info.outChannels,
+      filterHeight, filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
+      info.padInfo.top, info.padInfo.left);
+    return out;
+  }
 
+  const taps = filterHeight * filterWidth * inChannels;
   const ops = new WasmOps(args.backend);
   const pixels = batchSize * outHeight * outWidth;
   const patches = ops.adopt(allocate(args.backend, [1, taps, pixels]));

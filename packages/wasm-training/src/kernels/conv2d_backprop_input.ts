@@ -6,10 +6,11 @@ import { splitPads, WasmOps } from '../wasm_ops';
 /**
  * The input gradient (and a transposed convolution's forward pass) as a
  * forward convolution: dy with `stride − 1` zeros between pixels, convolved
- * with the filter rotated by 180° and its channel axes swapped. tfjs-backend-
- * wasm ships this kernel as a scalar C++ loop; this routes it to XNNPACK.
- * Stride > 1 wastes the multiplications by the inserted zeros, which XNNPACK
- * still does faster than the scalar loop does the useful ones.
+ * with the filter rotated by 180° and its channel axes swapped.
+ * tfjs-backend-wasm ships this kernel as a scalar C++ loop; this runs the
+ * registered Conv2D instead: the package's wasm kernel single-threaded,
+ * XNNPACK with a thread pool (see conv2d.ts). Stride > 1 wastes the
+ * multiplications by the inserted zeros, which still beats the scalar loop.
  */
 function conv2dBackpropInput(args: {
   inputs: { dy: TensorInfo; filter: TensorInfo };

@@ -1,6 +1,7 @@
 import { backend_util, Mean, Sum, util } from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { allocate, f32 } from '../heap';
+import { native, ptr } from '../native';
 import type { WasmOps } from '../wasm_ops';
 
 /**
@@ -8,7 +9,8 @@ import type { WasmOps } from '../wasm_ops';
  * batch statistics: reduce N, H, W and keep channels). The wasm kernels first
  * transpose the reduced axes innermost, a full copy through a generic
  * transpose; summing rows of the [rows, cols] view in place needs no copy.
- * Accumulates in float64, as the cpu backend does. Other reductions go to the
+ * Accumulates in float64, as the cpu backend does, in the package's wasm SIMD
+ * kernel (JS loop where it is unavailable). Other reductions go to the
  * original kernel.
  */
 export function leadingAxesReduceOver(original: KernelConfig, kind: 'sum' | 'mean'): KernelConfig {
@@ -29,6 +31,15 @@ export function leadingAxesReduceOver(original: KernelConfig, kind: 'sum' | 'mea
       ? backend_util.expandShapeToKeepDim(x.shape.slice(axes.length), axes)
       : x.shape.slice(axes.length);
     const out = allocate(args.backend, outShape);
+    const scale = kind === 'mean' && rows > 0 ? 1 / rows : 1;
+    const kernels = native(args.backend);
+    if (kernels !== null) {
+      // Scratch for the float64 accumulators (heap allocations are 8-byte aligned).
+      const acc = allocate(args.backend, [2 * cols]);
+      kernels.sum_rows(ptr(args.backend, x), ptr(args.backend, out), ptr(args.backend, acc), rows, cols, scale);
+      args.backend.disposeData(acc.dataId);
+      return out;
+    }
     const src = f32(args.backend, x);
     const dst = f32(args.backend, out);
     const acc = new Float64Array(cols);
@@ -36,7 +47,6 @@ export function leadingAxesReduceOver(original: KernelConfig, kind: 'sum' | 'mea
       const base = r * cols;
       for (let c = 0; c < cols; c++) acc[c] = acc[c]! + src[base + c]!;
     }
-    const scale = kind === 'mean' && rows > 0 ? 1 / rows : 1;
     for (let c = 0; c < cols; c++) dst[c] = acc[c]! * scale;
     return out;
   }

@@ -1,6 +1,7 @@
 import { backend_util, MaxPoolGrad } from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, MaxPoolGradAttrs, TensorInfo } from '@tensorflow/tfjs';
 import { allocate, f32 } from '../heap';
+import { native, ptr } from '../native';
 import type { WasmOps } from '../wasm_ops';
 
 /**
@@ -9,7 +10,8 @@ import type { WasmOps } from '../wasm_ops';
  * backend. tfjs-backend-wasm 4.22's C++ version visits, for every input
  * pixel, every window that might contain it, and seeds its running maximum
  * with FLT_MIN, so windows of negative values lose their gradient. This is a
- * single pass over the windows, channels innermost, on views of the heap.
+ * single pass over the windows, channels innermost: the package's wasm SIMD
+ * kernel (4 channels at a time), or the same loop in JS over heap views.
  */
 function maxPoolGrad(args: {
   inputs: { dy: TensorInfo; input: TensorInfo; output: TensorInfo };
@@ -23,6 +25,13 @@ function maxPoolGrad(args: {
   const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth } = info;
 
   const out = allocate(args.backend, input.shape);
+  const kernels = native(args.backend);
+  if (kernels !== null && input.dtype === 'float32' && dy.dtype === 'float32') {
+    kernels.max_pool_grad(ptr(args.backend, input), ptr(args.backend, dy), ptr(args.backend, out),
+      batchSize, inHeight, inWidth, channels, outHeight, outWidth, info.filterHeight, info.filterWidth,
+      info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
+    return out;
+  }
   const x = f32(args.backend, input);
   const g = f32(args.backend, dy);
   const dx = f32(args.backend, out);

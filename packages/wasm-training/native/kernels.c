@@ -1,0 +1,417 @@
+/*
+ * Memory-bound training kernels for tfjs-backend-wasm, compiled to a small
+ * WebAssembly module that imports the backend's own linear memory, so that
+ * they read and write tensors in place (pointers are heap byte offsets).
+ *
+ * Rules that keep the module safe inside someone else's memory: no static
+ * data, no stack (no local arrays, no address-taken locals), no libc. The
+ * build script checks the output has no data segment and no stack pointer.
+ *
+ * Built by scripts/build-native.sh into src/native/kernels_wasm.ts, twice:
+ * with wasm SIMD, and with relaxed SIMD's fused multiply-add as well.
+ */
+#include <stdint.h>
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(#name))) name
+
+/*
+ * Max-pooling gradient, NHWC: each window's dy goes to the first position,
+ * in row-major window order, that holds the window's maximum (strict >, so
+ * NaN and -inf never win; a window with no winner passes nothing), as the
+ * cpu backend does. dx is cleared first; overlapping windows accumulate.
+ */
+void EXPORT(max_pool_grad)(const float *x, const float *dy, float *dx, int n_batch, int height,
+                           int width, int channels, int out_height, int out_width, int filter_h,
+                           int filter_w, int stride_h, int stride_w, int pad_top, int pad_left) {
+  __builtin_memset(dx, 0, (uint32_t)n_batch * height * width * channels * sizeof(float));
+  const int c4 = channels & ~3;
+  const v128_t lane = wasm_i32x4_make(0, 1, 2, 3);
+  for (int b = 0; b < n_batch; b++) {
+    const int image = b * height * width * channels;
+    for (int oy = 0; oy < out_height; oy++) {
+      const int top = oy * stride_h - pad_top;
+      const int r0 = top < 0 ? 0 : top;
+      const int r1 = top + filter_h < height ? top + filter_h : height;
+      for (int ox = 0; ox < out_width; ox++) {
+        const int left = ox * stride_w - pad_left;
+        const int q0 = left < 0 ? 0 : left;
+        const int q1 = left + filter_w < width ? left + filter_w : width;
+        const float *g = dy + ((b * out_height + oy) * out_width + ox) * channels;
+        for (int c = 0; c < c4; c += 4) {
+          v128_t best = wasm_f32x4_splat(-__builtin_inff());
+          v128_t at = wasm_i32x4_splat(-1);
+          for (int r = r0; r < r1; r++) {
+            for (int q = q0; q < q1; q++) {
+              const int i = image + (r * width + q) * channels + c;
+              const v128_t v = wasm_v128_load(x + i);
+              const v128_t gt = wasm_f32x4_gt(v, best);
+              best = wasm_v128_bitselect(v, best, gt);
+              at = wasm_v128_bitselect(wasm_i32x4_add(wasm_i32x4_splat(i), lane), at, gt);
+            }
+          }
+          const int a0 = wasm_i32x4_extract_lane(at, 0);
+          const int a1 = wasm_i32x4_extract_lane(at, 1);
+          const int a2 = wasm_i32x4_extract_lane(at, 2);
+          const int a3 = wasm_i32x4_extract_lane(at, 3);
+          if (a0 >= 0) dx[a0] += g[c];
+          if (a1 >= 0) dx[a1] += g[c + 1];
+          if (a2 >= 0) dx[a2] += g[c + 2];
+          if (a3 >= 0) dx[a3] += g[c + 3];
+        }
+        for (int c = c4; c < channels; c++) {
+          float best = -__builtin_inff();
+          int at = -1;
+          for (int r = r0; r < r1; r++) {
+            for (int q = q0; q < q1; q++) {
+              const int i = image + (r * width + q) * channels + c;
+              if (x[i] > best) {
+                best = x[i];
+                at = i;
+              }
+            }
+          }
+          if (at >= 0) dx[at] += g[c];
+        }
+      }
+    }
+  }
+}
+
+/*
+ * dst[c] = scale * sum_r src[r * cols + c], accumulated in float64 (as the
+ * cpu backend does) in `acc`, a caller-provided scratch of `cols` doubles.
+ */
+void EXPORT(sum_rows)(const float *src, float *dst, double *acc, int rows, int cols, double scale) {
+  for (int c = 0; c < cols; c++) acc[c] = 0;
+  const int c4 = cols & ~3;
+  for (int r = 0; r < rows; r++) {
+    const float *row = src + (uint32_t)r * cols;
+    for (int c = 0; c < c4; c += 4) {
+      const v128_t v = wasm_v128_load(row + c);
+      wasm_v128_store(acc + c, wasm_f64x2_add(wasm_v128_load(acc + c), wasm_f64x2_promote_low_f32x4(v)));
+      const v128_t hi = wasm_i32x4_shuffle(v, v, 2, 3, 2, 3);
+      wasm_v128_store(acc + c + 2, wasm_f64x2_add(wasm_v128_load(acc + c + 2), wasm_f64x2_promote_low_f32x4(hi)));
+    }
+    for (int c = c4; c < cols; c++) acc[c] += row[c];
+  }
+  for (int c = 0; c < cols; c++) dst[c] = (float)(acc[c] * scale);
+}
+
+/*
+ * GEMM micro-tiles: c[i][j] (+)= sum_k A(i, k) * B(k, j) for mr <= 4 rows i
+ * and nr = 8, 4 or 1 columns j. The sum runs over `segs` segments of k_len
+ * terms: A(i, k) = a[s * a_seg + i * rs + k * cs] and B(k, j) = b[s * b_seg +
+ * k * ldb + j] in segment s, so that A can be read transposed, strided, or
+ * as one convolution window row after another without copying it, and B
+ * straight from a tensor. No packing: XNNPACK repacks its weight operand on
+ * every call, which for training's always-new operands costs more than the
+ * product itself.
+ */
+#define INLINE static inline __attribute__((always_inline))
+
+/* acc + a * b: fused where the engine has relaxed SIMD (the second build). */
+#ifdef __wasm_relaxed_simd__
+INLINE v128_t fma4(v128_t acc, v128_t a, v128_t b) { return wasm_f32x4_relaxed_madd(a, b, acc); }
+#else
+INLINE v128_t fma4(v128_t acc, v128_t a, v128_t b) { return wasm_f32x4_add(acc, wasm_f32x4_mul(a, b)); }
+#endif
+
+#define TILE_ARGS const float *a, int rs, int cs, int a_seg, const float *b, int ldb, int b_seg, float *c, int ldc, \
+                  int k_len, int segs, int accumulate
+#define TILE_PASS a, rs, cs, a_seg, b, ldb, b_seg, c, ldc, k_len, segs, accumulate
+
+INLINE void tile_x8(int mr, TILE_ARGS) {
+  v128_t c00 = wasm_f32x4_splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+  if (accumulate) {
+    c00 = wasm_v128_load(c), c01 = wasm_v128_load(c + 4);
+    if (mr > 1) c10 = wasm_v128_load(c + ldc), c11 = wasm_v128_load(c + ldc + 4);
+    if (mr > 2) c20 = wasm_v128_load(c + 2 * ldc), c21 = wasm_v128_load(c + 2 * ldc + 4);
+    if (mr > 3) c30 = wasm_v128_load(c + 3 * ldc), c31 = wasm_v128_load(c + 3 * ldc + 4);
+  }
+  for (int s = 0; s < segs; s++) {
+    const float *ap = a + s * a_seg;
+    const float *bp = b + s * b_seg;
+    for (int k = 0; k < k_len; k++) {
+      const v128_t b0 = wasm_v128_load(bp), b1 = wasm_v128_load(bp + 4);
+      bp += ldb;
+      const v128_t a0 = wasm_v128_load32_splat(ap);
+      c00 = fma4(c00, a0, b0), c01 = fma4(c01, a0, b1);
+      if (mr > 1) {
+        const v128_t a1 = wasm_v128_load32_splat(ap + rs);
+        c10 = fma4(c10, a1, b0), c11 = fma4(c11, a1, b1);
+      }
+      if (mr > 2) {
+        const v128_t a2 = wasm_v128_load32_splat(ap + 2 * rs);
+        c20 = fma4(c20, a2, b0), c21 = fma4(c21, a2, b1);
+      }
+      if (mr > 3) {
+        const v128_t a3 = wasm_v128_load32_splat(ap + 3 * rs);
+        c30 = fma4(c30, a3, b0), c31 = fma4(c31, a3, b1);
+      }
+      ap += cs;
+    }
+  }
+  wasm_v128_store(c, c00), wasm_v128_store(c + 4, c01);
+  if (mr > 1) wasm_v128_store(c + ldc, c10), wasm_v128_store(c + ldc + 4, c11);
+  if (mr > 2) wasm_v128_store(c + 2 * ldc, c20), wasm_v128_store(c + 2 * ldc + 4, c21);
+  if (mr > 3) wasm_v128_store(c + 3 * ldc, c30), wasm_v128_store(c + 3 * ldc + 4, c31);
+}
+
+INLINE void tile_x4(int mr, TILE_ARGS) {
+  v128_t c0 = wasm_f32x4_splat(0), c1 = c0, c2 = c0, c3 = c0;
+  if (accumulate) {
+    c0 = wasm_v128_load(c);
+    if (mr > 1) c1 = wasm_v128_load(c + ldc);
+    if (mr > 2) c2 = wasm_v128_load(c + 2 * ldc);
+    if (mr > 3) c3 = wasm_v128_load(c + 3 * ldc);
+  }
+  for (int s = 0; s < segs; s++) {
+    const float *ap = a + s * a_seg;
+    const float *bp = b + s * b_seg;
+    for (int k = 0; k < k_len; k++) {
+      const v128_t b0 = wasm_v128_load(bp);
+      bp += ldb;
+      c0 = fma4(c0, wasm_v128_load32_splat(ap), b0);
+      if (mr > 1) c1 = fma4(c1, wasm_v128_load32_splat(ap + rs), b0);
+      if (mr > 2) c2 = fma4(c2, wasm_v128_load32_splat(ap + 2 * rs), b0);
+      if (mr > 3) c3 = fma4(c3, wasm_v128_load32_splat(ap + 3 * rs), b0);
+      ap += cs;
+    }
+  }
+  wasm_v128_store(c, c0);
+  if (mr > 1) wasm_v128_store(c + ldc, c1);
+  if (mr > 2) wasm_v128_store(c + 2 * ldc, c2);
+  if (mr > 3) wasm_v128_store(c + 3 * ldc, c3);
+}
+
+INLINE void tile_x1(int mr, TILE_ARGS) {
+  for (int i = 0; i < mr; i++) {
+    float sum = accumulate ? c[i * ldc] : 0.0f;
+    for (int s = 0; s < segs; s++) {
+      const float *ap = a + s * a_seg + i * rs;
+      const float *bp = b + s * b_seg;
+      for (int k = 0; k < k_len; k++) sum += ap[k * cs] * bp[k * ldb];
+    }
+    c[i * ldc] = sum;
+  }
+}
+
+INLINE void tile(int mr, int nr, TILE_ARGS) {
+  if (nr == 8) tile_x8(mr, TILE_PASS);
+  else if (nr == 4) tile_x4(mr, TILE_PASS);
+  else tile_x1(mr, TILE_PASS);
+}
+
+/* All row blocks of the column block at b, c (nr columns). */
+INLINE void column_block(int nr, int m, TILE_ARGS) {
+  int i = 0;
+  for (; i + 4 <= m; i += 4) tile(4, nr, a + i * rs, rs, cs, a_seg, b, ldb, b_seg, c + i * ldc, ldc, k_len, segs, accumulate);
+  const float *ai = a + i * rs;
+  float *ci = c + i * ldc;
+  switch (m - i) {
+    case 3: tile(3, nr, ai, rs, cs, a_seg, b, ldb, b_seg, ci, ldc, k_len, segs, accumulate); break;
+    case 2: tile(2, nr, ai, rs, cs, a_seg, b, ldb, b_seg, ci, ldc, k_len, segs, accumulate); break;
+    case 1: tile(1, nr, ai, rs, cs, a_seg, b, ldb, b_seg, ci, ldc, k_len, segs, accumulate); break;
+    default: break;
+  }
+}
+
+/* All column blocks of the row block at a, c (mr rows). */
+INLINE void row_block(int mr, int n, TILE_ARGS) {
+  int j = 0;
+  for (; j + 8 <= n; j += 8) tile(mr, 8, a, rs, cs, a_seg, b + j, ldb, b_seg, c + j, ldc, k_len, segs, accumulate);
+  for (; j + 4 <= n; j += 4) tile(mr, 4, a, rs, cs, a_seg, b + j, ldb, b_seg, c + j, ldc, k_len, segs, accumulate);
+  for (; j < n; j++) tile(mr, 1, a, rs, cs, a_seg, b + j, ldb, b_seg, c + j, ldc, k_len, segs, accumulate);
+}
+
+/*
+ * c[m x n] (+)= A(m x K) * B(K x n) with K = segs * k_len, not blocked. The
+ * loop over the larger operand is outermost, so that the smaller one's panel
+ * is reused from cache by every tile along it.
+ */
+static void gemm_panel(int m, int n, TILE_ARGS) {
+  if (m <= 0 || n <= 0) return;
+  if (m <= n) {
+    int j = 0;
+    for (; j + 8 <= n; j += 8) column_block(8, m, a, rs, cs, a_seg, b + j, ldb, b_seg, c + j, ldc, k_len, segs, accumulate);
+    for (; j + 4 <= n; j += 4) column_block(4, m, a, rs, cs, a_seg, b + j, ldb, b_seg, c + j, ldc, k_len, segs, accumulate);
+    for (; j < n; j++) column_block(1, m, a, rs, cs, a_seg, b + j, ldb, b_seg, c + j, ldc, k_len, segs, accumulate);
+    return;
+  }
+  int i = 0;
+  for (; i + 4 <= m; i += 4) row_block(4, n, a + i * rs, rs, cs, a_seg, b, ldb, b_seg, c + i * ldc, ldc, k_len, segs, accumulate);
+  const float *ai = a + i * rs;
+  float *ci = c + i * ldc;
+  switch (m - i) {
+    case 3: row_block(3, n, ai, rs, cs, a_seg, b, ldb, b_seg, ci, ldc, k_len, segs, accumulate); break;
+    case 2: row_block(2, n, ai, rs, cs, a_seg, b, ldb, b_seg, ci, ldc, k_len, segs, accumulate); break;
+    case 1: row_block(1, n, ai, rs, cs, a_seg, b, ldb, b_seg, ci, ldc, k_len, segs, accumulate); break;
+    default: break;
+  }
+}
+
+/*
+ * c[m x n] = A(m x k) * b[k x n] (row-major b and c), A(i, k) = a[i * rs +
+ * k * cs]: a plain matrix with (rs, cs) = (k, 1), its transpose with (1, m).
+ * k is split into panels that stay in cache.
+ */
+void EXPORT(gemm)(const float *a, int rs, int cs, const float *b, float *c, int m, int n, int k) {
+  const int kc = 256;
+  if (k == 0) {
+    __builtin_memset(c, 0, (uint32_t)m * n * sizeof(float));
+    return;
+  }
+  for (int k0 = 0; k0 < k; k0 += kc) {
+    const int len = k - k0 < kc ? k - k0 : kc;
+    gemm_panel(m, n, a + k0 * cs, rs, cs, 0, b + (uint32_t)k0 * n, n, 0, c, n, len, 1, k0 > 0);
+  }
+}
+
+/* out[cols x rows] = transpose of in[rows x cols]: 4 x 4 blocks in registers. */
+void EXPORT(transpose2d)(const float *in, float *out, int rows, int cols) {
+  const int r4 = rows & ~3, c4 = cols & ~3;
+  for (int r = 0; r < r4; r += 4) {
+    const float *i0 = in + (uint32_t)r * cols;
+    for (int c = 0; c < c4; c += 4) {
+      const v128_t x0 = wasm_v128_load(i0 + c), x1 = wasm_v128_load(i0 + cols + c);
+      const v128_t x2 = wasm_v128_load(i0 + 2 * cols + c), x3 = wasm_v128_load(i0 + 3 * cols + c);
+      const v128_t t0 = wasm_i32x4_shuffle(x0, x1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(x0, x1, 2, 6, 3, 7);
+      const v128_t t2 = wasm_i32x4_shuffle(x2, x3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(x2, x3, 2, 6, 3, 7);
+      float *o = out + (uint32_t)c * rows + r;
+      wasm_v128_store(o, wasm_i64x2_shuffle(t0, t2, 0, 2));
+      wasm_v128_store(o + rows, wasm_i64x2_shuffle(t0, t2, 1, 3));
+      wasm_v128_store(o + 2 * rows, wasm_i64x2_shuffle(t1, t3, 0, 2));
+      wasm_v128_store(o + 3 * rows, wasm_i64x2_shuffle(t1, t3, 1, 3));
+    }
+    for (int c = c4; c < cols; c++) {
+      for (int q = 0; q < 4; q++) out[(uint32_t)c * rows + r + q] = in[(uint32_t)(r + q) * cols + c];
+    }
+  }
+  for (int r = r4; r < rows; r++) {
+    for (int c = 0; c < cols; c++) out[(uint32_t)c * rows + r] = in[(uint32_t)r * cols + c];
+  }
+}
+
+/*
+ * Range of output positions o in [0, out) whose input position
+ * o * stride + shift lies in [0, size): [*o0, *o1).
+ */
+INLINE void inside(int shift, int stride, int size, int out, int *o0, int *o1) {
+  int lo = shift >= 0 ? 0 : (-shift + stride - 1) / stride;
+  int hi = size - 1 - shift >= 0 ? (size - 1 - shift) / stride + 1 : 0;
+  if (hi > out) hi = out;
+  if (lo > hi) lo = hi;
+  *o0 = lo;
+  *o1 = hi;
+}
+
+/*
+ * Filter gradient of a 2-D convolution, NHWC, filter [kh, kw, ci, co]:
+ * dw[a, b, c, co] = sum_{n, oy, ox} x[n, oy*sh + a*dh - top, ox*sw + b*dwl - left, c] * dy[n, oy, ox, co]
+ * (zero outside the image). Per image and filter row a, one GEMM whose rows
+ * are the taps (b, c), consecutive in x with dilation 1, and whose sum runs
+ * over the output pixels (segments: the output rows that read inside the
+ * image; in each, the columns where every tap does). Border columns go tap
+ * by tap. dw stays in cache.
+ */
+void EXPORT(conv2d_filter_grad)(const float *x, const float *dy, float *dw, int n_batch, int height, int width,
+                                int ci, int out_height, int out_width, int co, int kh, int kw, int sh, int sw,
+                                int dh, int dwl, int pad_top, int pad_left) {
+  __builtin_memset(dw, 0, (uint32_t)kh * kw * ci * co * sizeof(float));
+  const int row_taps = kw * ci;
+  const int cs = sw * ci;
+  const int a_seg = sh * width * ci;
+  const int b_seg = out_width * co;
+  // Output columns with every tap b inside the image.
+  int all0, all1;
+  inside(-pad_left, sw, width - (kw - 1) * dwl, out_width, &all0, &all1);
+  const int merged = dwl == 1 && all1 > all0;
+  for (int n = 0; n < n_batch; n++) {
+    for (int a = 0; a < kh; a++) {
+      int oy0, oy1;
+      inside(a * dh - pad_top, sh, height, out_height, &oy0, &oy1);
+      if (oy1 <= oy0) continue;
+      const int r0 = oy0 * sh + a * dh - pad_top;
+      const float *xrow = x + (uint32_t)((n * height + r0) * width) * ci;
+      const float *g = dy + (uint32_t)((n * out_height + oy0) * out_width) * co;
+      float *out = dw + (uint32_t)(a * row_taps) * co;
+      if (merged) {
+        gemm_panel(row_taps, co, xrow + (all0 * sw - pad_left) * ci, 1, cs, a_seg, g + all0 * co, co, b_seg, out, co,
+                   all1 - all0, oy1 - oy0, 1);
+      }
+      for (int b = 0; b < kw; b++) {
+        const int shift = b * dwl - pad_left;
+        int s0, s1;
+        inside(shift, sw, width, out_width, &s0, &s1);
+        float *tap = out + (uint32_t)(b * ci) * co;
+        // With the merged product, only the border columns [s0, all0) and [all1, s1) are left.
+        const int e0 = merged && all0 < s1 ? all0 : s1;
+        const int e1 = merged && all1 > s0 ? all1 : s1;
+        if (e0 > s0) gemm_panel(ci, co, xrow + (s0 * sw + shift) * ci, 1, cs, a_seg, g + s0 * co, co, b_seg, tap, co, e0 - s0, oy1 - oy0, 1);
+        if (merged && s1 > e1) gemm_panel(ci, co, xrow + (e1 * sw + shift) * ci, 1, cs, a_seg, g + e1 * co, co, b_seg, tap, co, s1 - e1, oy1 - oy0, 1);
+      }
+    }
+  }
+}
+
+/* out[r, c] = x[r, c] + bias[c]: a bias add broadcast over rows. */
+void EXPORT(add_bias)(const float *x, const float *bias, float *out, int rows, int cols) {
+  const int c4 = cols & ~3;
+  for (int r = 0; r < rows; r++) {
+    const float *xr = x + (uint32_t)r * cols;
+    float *o = out + (uint32_t)r * cols;
+    for (int c = 0; c < c4; c += 4) wasm_v128_store(o + c, wasm_f32x4_add(wasm_v128_load(xr + c), wasm_v128_load(bias + c)));
+    for (int c = c4; c < cols; c++) o[c] = xr[c] + bias[c];
+  }
+}
+
+/*
+ * Forward 2-D convolution, NHWC, filter [kh, kw, ci, co]:
+ * y[n, oy, ox, co] = sum_{a, b, c} x[n, oy*sh + a*dh - top, ox*sw + b*dwl - left, c] * w[a, b, c, co]
+ * (zero outside the image). Per output row, one GEMM of the output columns
+ * by co whose sum runs over the taps (a, b, c): a segment per filter row
+ * inside the image, the taps (b, c) of a row being consecutive in x with
+ * dilation 1 (on the columns where every tap is inside the image); border
+ * columns go tap by tap.
+ */
+void EXPORT(conv2d)(const float *x, const float *w, float *y, int n_batch, int height, int width, int ci,
+                    int out_height, int out_width, int co, int kh, int kw, int sh, int sw, int dh, int dwl,
+                    int pad_top, int pad_left) {
+  const int row_taps = kw * ci;
+  const int rs = sw * ci;
+  const int a_seg = dh * width * ci;
+  const int b_seg = row_taps * co;
+  int all0, all1;
+  inside(-pad_left, sw, width - (kw - 1) * dwl, out_width, &all0, &all1);
+  const int merged = dwl == 1 && all1 > all0;
+  for (int n = 0; n < n_batch; n++) {
+    for (int oy = 0; oy < out_height; oy++) {
+      float *out = y + (uint32_t)((n * out_height + oy) * out_width) * co;
+      int a0, a1;
+      inside(oy * sh - pad_top, dh, height, kh, &a0, &a1);
+      const float *xrow = x + (uint32_t)((n * height + oy * sh + a0 * dh - pad_top) * width) * ci;
+      const float *wa = w + (uint32_t)(a0 * row_taps) * co;
+      if (merged && a1 > a0) {
+        // The interior columns are written whole; the border ones accumulate from zero.
+        __builtin_memset(out, 0, (uint32_t)all0 * co * sizeof(float));
+        __builtin_memset(out + all1 * co, 0, (uint32_t)(out_width - all1) * co * sizeof(float));
+        gemm_panel(all1 - all0, co, xrow + (all0 * sw - pad_left) * ci, rs, 1, a_seg, wa, co, b_seg, out + all0 * co,
+                   co, row_taps, a1 - a0, 0);
+      } else {
+        __builtin_memset(out, 0, (uint32_t)out_width * co * sizeof(float));
+      }
+      if (a1 <= a0) continue;
+      for (int b = 0; b < kw; b++) {
+        const int shift = b * dwl - pad_left;
+        int s0, s1;
+        inside(shift, sw, width, out_width, &s0, &s1);
+        const float *wb = wa + (uint32_t)(b * ci) * co;
+        const int e0 = merged && all0 < s1 ? all0 : s1;
+        const int e1 = merged && all1 > s0 ? all1 : s1;
+        if (e0 > s0) gemm_panel(e0 - s0, co, xrow + (s0 * sw + shift) * ci, rs, 1, a_seg, wb, co, b_seg, out + s0 * co, co, ci, a1 - a0, 1);
+        if (merged && s1 > e1) gemm_panel(s1 - e1, co, xrow + (e1 * sw + shift) * ci, rs, 1, a_seg, wb, co, b_seg, out + e1 * co, co, ci, a1 - a0, 1);
+      }
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import { backend_util, Conv2D } from '@tensorflow/tfjs';
+import type { Conv2DAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { allocate } from '../heap';
+import { native, ptr } from '../native';
+import type { WasmOps } from '../wasm_ops';
+
+/**
+ * Forward convolution (NHWC, float32) in the package's wasm kernel when
+ * XNNPACK runs single-threaded: per output row, small matrix products over
+ * the filter taps, with relaxed SIMD's fused multiply-add where the engine
+ * has it, which XNNPACK's wasm build does not use. With a thread pool,
+ * XNNPACK's parallel convolution wins and keeps the kernel, except where the
+ * original gets the output size wrong (numeric padding with
+ * dimRoundingMode 'ceil': XNNPACK derives a smaller output from the pads
+ * and leaves the rest of the buffer unwritten). It is also the convolution
+ * behind Conv2DBackpropInput.
+ */
+export function conv2dConfigOver(original: KernelConfig): KernelConfig {
+  function conv2d(args: { inputs: { x: TensorInfo; filter: TensorInfo }; backend: WasmOps['backend']; attrs: Conv2DAttrs }): TensorInfo {
+    const { x, filter } = args.inputs;
+    const kernels = native(args.backend);
+    if (kernels === null || x.dtype !== 'float32' || filter.dtype !== 'float32') {
+      return original.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+    }
+    const { strides, pad, dataFormat, dilations, dimRoundingMode } = args.attrs;
+    const info = backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
+      strides, dilations, pad, dimRoundingMode, false, backend_util.convertConv2DDataFormat(dataFormat));
+    if (info.dataFormat !== 'channelsLast' || (getThreadsCount() > 1 && xnnpackOutputAgrees(info))) {
+      return original.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+    }
+    const out = allocate(args.backend, info.outShape);
+    kernels.conv2d(ptr(args.backend, x), ptr(args.backend, filter), ptr(args.backend, out), info.batchSize,
+      info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels,
+      info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight,
+      info.dilationWidth, info.padInfo.top, info.padInfo.left);
+    return out;
+  }
+  return { ...original, kernelName: Conv2D, kernelFunc: conv2d as unknown as KernelFunc };
+}
+
+/** Whether XNNPACK, which derives the output size from the padding, gets tfjs's. */
+function xnnpackOutputAgrees(info: backend_util.Conv2DInfo): boolean {
+  const { top, bottom, left, right, type } = info.padInfo;
+  if (type === 'SAME' || type === 'VALID') return true;
+  const out = (size: number, before: number, after: number, filter: number, stride: number) =>
+    Math.floor((size + before + after - filter) / stride) + 1;
+  return out(info.inHeight, top, bottom, info.effectiveFilterHeight, info.strideHeight) === info.outHeight
+    && out(info.inWidth, left, right, info.effectiveFilterWidth, info.strideWidth) === info.outWidth;
+}

@@ -1,0 +1,158 @@
+import { backend, getBackend } from '@tensorflow/tfjs';
+import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { kernelsWasmRelaxed, kernelsWasmSimd } from './kernels_wasm';
+
+/**
+ * The package's own WebAssembly kernels (native/kernels.c), instantiated on
+ * the wasm backend's linear memory so that they work on tensors in place:
+ * every pointer argument is a byte offset into that memory. JS loops over
+ * typed arrays run several times slower than the same loops compiled to wasm
+ * SIMD, and these kernels are pure memory traffic.
+ *
+ * A few KB of code, compiled synchronously on first use (Chromium allows
+ * synchronous compilation of modules this small on the main thread). Where
+ * the module cannot be used (no wasm SIMD, memory not reachable), `native`
+ * returns null and the kernels fall back to their JS loops.
+ */
+export interface NativeKernels {
+  max_pool_grad(
+    x: number, dy: number, dx: number, batch: number, height: number, width: number, channels: number,
+    outHeight: number, outWidth: number, filterH: number, filterW: number, strideH: number, strideW: number,
+    padTop: number, padLeft: number,
+  ): void;
+  sum_rows(src: number, dst: number, acc: number, rows: number, cols: number, scale: number): void;
+  conv2d(
+    x: number, filter: number, y: number, batch: number, height: number, width: number, inChannels: number,
+    outHeight: number, outWidth: number, outChannels: number, filterH: number, filterW: number,
+    strideH: number, strideW: number, dilationH: number, dilationW: number, padTop: number, padLeft: number,
+  ): void;
+  conv2d_filter_grad(
+    x: number, dy: number, dw: number, batch: number, height: number, width: number, inChannels: number,
+    outHeight: number, outWidth: number, outChannels: number, filterH: number, filterW: number,
+    strideH: number, strideW: number, dilationH: number, dilationW: number, padTop: number, padLeft: number,
+  ): void;
+  gemm(a: number, rowStride: number, colStride: number, b: number, c: number, m: number, n: number, k: number): void;
+  add_bias(x: number, bias: number, out: number, rows: number, cols: number): void;
+  transpose2d(input: number, output: number, rows: number, cols: number): void;
+}
+
+interface EmscriptenModule {
+  wasmMemory?: WebAssembly.Memory;
+  asm?: { memory?: WebAssembly.Memory };
+}
+
+/**
+ * 'auto': the relaxed-SIMD build where the engine validates it, else plain
+ * SIMD; 'simd': plain SIMD only; 'off': the JS fallbacks.
+ */
+export type NativeKernelsMode = 'auto' | 'simd' | 'off';
+export type NativeKernelsVariant = 'relaxed-simd' | 'simd';
+
+let mode: NativeKernelsMode = 'auto';
+const instances = new WeakMap<WebAssembly.Memory, Map<NativeKernelsVariant, NativeKernels | null>>();
+
+/** Selects which kernels run, for tests and comparisons; 'auto' by default. */
+export function setNativeKernelsMode(next: NativeKernelsMode): void {
+  mode = next;
+}
+
+/** The build that `native` uses under the current mode on this engine. */
+function variant(): NativeKernelsVariant | null {
+  if (mode === 'off') return null;
+  return mode === 'auto' && relaxedSupported() ? 'relaxed-simd' : 'simd';
+}
+
+let relaxed: boolean | undefined;
+function relaxedSupported(): boolean {
+  relaxed ??= WebAssembly.validate(decode(kernelsWasmRelaxed));
+  return relaxed;
+}
+
+function decode(base64: string): Uint8Array<ArrayBuffer> {
+  const text = atob(base64);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+function leb(value: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = value & 0x7f;
+    value >>>= 7;
+    if (value !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (value !== 0);
+  return out;
+}
+
+/**
+ * The module with its only import, env.memory, declared shared (and with
+ * the largest maximum, which any memory satisfies): the threaded backend's
+ * memory is shared, and a memory import must say so to accept it.
+ */
+export function withSharedMemoryImport(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  const name = (s: string) => [...leb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
+  const imports = [...leb(1), ...name('env'), ...name('memory'), 0x02, 0x03, ...leb(1), ...leb(65536)];
+  const out: number[] = Array.from(bytes.subarray(0, 8));
+  let i = 8;
+  while (i < bytes.length) {
+    const id = bytes[i++]!;
+    let size = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = bytes[i++]!;
+      size += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) break;
+    }
+    const content = id === 2 ? imports : Array.from(bytes.subarray(i, i + size));
+    out.push(id, ...leb(content.length), ...content);
+    i += size;
+  }
+  return new Uint8Array(out);
+}
+
+function instantiate(memory: WebAssembly.Memory, which: NativeKernelsVariant): NativeKernels | null {
+  const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  const bytes = decode(which === 'relaxed-simd' ? kernelsWasmRelaxed : kernelsWasmSimd);
+  try {
+    const module = new WebAssembly.Module(shared ? withSharedMemoryImport(bytes) : bytes);
+    const instance = new WebAssembly.Instance(module, { env: { memory } });
+    return instance.exports as unknown as NativeKernels;
+  } catch {
+    // No wasm SIMD (the backend then runs its non-SIMD build), or an engine
+    // that refuses the memory: the JS paths still work.
+    return null;
+  }
+}
+
+/** The native kernels on this backend's memory, or null. */
+export function native(backend: KernelBackend): NativeKernels | null {
+  const which = variant();
+  if (which === null) return null;
+  const module = (backend as BackendWasm).wasm as unknown as EmscriptenModule | undefined;
+  const memory = module?.wasmMemory ?? module?.asm?.memory;
+  if (memory === undefined) return null;
+  let byVariant = instances.get(memory);
+  if (byVariant === undefined) instances.set(memory, byVariant = new Map());
+  let kernels = byVariant.get(which);
+  if (kernels === undefined) {
+    kernels = instantiate(memory, which);
+    byVariant.set(which, kernels);
+  }
+  return kernels;
+}
+
+/** Heap byte offset of a tensor's data. */
+export function ptr(backend: KernelBackend, t: TensorInfo): number {
+  return (backend as BackendWasm).getMemoryOffset(t.dataId) as number;
+}
+
+/**
+ * Which build of the package's wasm kernels runs on the current backend:
+ * 'relaxed-simd' (with fused multiply-add), 'simd', or null where the
+ * backend is not 'wasm' or the JS fallbacks run.
+ */
+export function wasmTrainingNativeKernels(): NativeKernelsVariant | null {
+  return getBackend() === 'wasm' && native(backend()) !== null ? variant() : null;
+}

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { kernelsWasmRelaxed, kernelsWasmSimd } from '../src/native/kernels_wasm';
+import { withSharedMemoryImport } from '../src/native';
+
+const bytes = (base64: string) => Uint8Array.from(Buffer.from(base64, 'base64'));
+
+describe('the package\'s wasm kernel modules', () => {
+  it('import nothing but env.memory, so that they run inside the backend\'s memory', () => {
+    const module = new WebAssembly.Module(bytes(kernelsWasmSimd));
+    expect(WebAssembly.Module.imports(module)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
+    expect(WebAssembly.Module.exports(module).map((e) => e.name).sort()).toEqual(
+      ['add_bias', 'conv2d', 'conv2d_filter_grad', 'gemm', 'max_pool_grad', 'sum_rows', 'transpose2d']);
+  });
+
+  it('instantiate on a shared memory (the threaded backend) once the import is marked shared', () => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true });
+    for (const source of [kernelsWasmSimd, kernelsWasmRelaxed]) {
+      if (!WebAssembly.validate(bytes(source))) continue;
+      expect(() => new WebAssembly.Instance(new WebAssembly.Module(bytes(source)), { env: { memory } })).toThrow();
+      const instance = new WebAssembly.Instance(new WebAssembly.Module(withSharedMemoryImport(bytes(source))), { env: { memory } });
+      const addBias = instance.exports.add_bias as (x: number, bias: number, out: number, rows: number, cols: number) => void;
+      const heap = new Float32Array(memory.buffer);
+      heap.set([1, 2, 3, 4, 5, 6], 0);
+      heap.set([10, 20, 30], 8);
+      addBias(0, 32, 64, 2, 3);
+      expect(Array.from(heap.subarray(16, 22))).toEqual([11, 22, 33, 14, 25, 36]);
+    }
+  });
+});
