@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
-import { generateFederation, startServer, tempDir, type ServerProcess } from './fedward-server';
+import { startDemoFederation, type ServerProcess } from './fedward-server';
 import { closePages, openAdmin, openHospital } from './pages';
 
 /*
@@ -20,18 +18,14 @@ let dataDir: string;
 let tokens: Record<string, string>;
 
 test.beforeAll(async () => {
-  dataDir = tempDir('fedward-e2e-dp-data-');
-  generateFederation(dataDir, ['--format', 'png', '--hospitals', '3', '--size', '32', '--slices-per-hospital', '120', '--seed', '13']);
-  const state = tempDir('fedward-e2e-dp-db-');
-  const tokensFile = join(state, 'tokens.json');
-  server = await startServer(
-    ['--db', join(state, 'fedward.sqlite'), '--rounds', String(ROUNDS), '--min-clients', '3', '--input-size', '32',
-      '--epochs', '2', '--batch-size', '16', '--learning-rate', '0.01',
-      '--dp-noise', '2', '--dp-clip', '1', '--dp-epsilon', '1000', '--dp-delta', '1e-5', '--dp-vn', 'adaptive',
-      '--enrol', HOSPITALS.join(','), '--tokens-file', tokensFile],
-    { FEDWARD_ADMIN_PASSWORD: ADMIN_PASSWORD },
-  );
-  tokens = JSON.parse(readFileSync(tokensFile, 'utf8')) as Record<string, string>;
+  ({ server, dataDir, tokens } = await startDemoFederation({
+    name: 'dp',
+    hospitals: HOSPITALS,
+    slicesPerHospital: 120,
+    seed: 13,
+    serverArgs: ['--rounds', String(ROUNDS), '--min-clients', '3', '--epochs', '2', '--batch-size', '16', '--learning-rate', '0.01', '--dp-noise', '2', '--dp-clip', '1', '--dp-epsilon', '1000', '--dp-delta', '1e-5', '--dp-vn', 'adaptive'],
+    adminPassword: ADMIN_PASSWORD,
+  }));
 });
 
 test.afterAll(async () => {

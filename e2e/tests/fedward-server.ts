@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -67,4 +67,35 @@ export async function startServer(args: string[], env: Record<string, string> = 
         child.kill('SIGTERM');
       }),
   };
+}
+
+export interface DemoFederation {
+  server: ServerProcess;
+  dataDir: string;
+  /** Enrolment token per hospital, made by the server at its first start (`--enrol`). */
+  tokens: Record<string, string>;
+}
+
+/**
+ * A generated PNG federation on disk and a server with its hospitals already enrolled, so a spec
+ * goes straight to the hospitals' tabs. `serverArgs` are the federation's settings.
+ */
+export async function startDemoFederation(o: {
+  name: string;
+  hospitals: string[];
+  slicesPerHospital: number;
+  seed: number;
+  serverArgs: string[];
+  adminPassword: string;
+}): Promise<DemoFederation> {
+  const dataDir = tempDir(`fedward-e2e-${o.name}-data-`);
+  generateFederation(dataDir, ['--format', 'png', '--hospitals', String(o.hospitals.length), '--size', '32',
+    '--slices-per-hospital', String(o.slicesPerHospital), '--seed', String(o.seed)]);
+  const state = tempDir(`fedward-e2e-${o.name}-db-`);
+  const tokensFile = join(state, 'tokens.json');
+  const server = await startServer(
+    ['--db', join(state, 'fedward.sqlite'), '--input-size', '32', ...o.serverArgs, '--enrol', o.hospitals.join(','), '--tokens-file', tokensFile],
+    { FEDWARD_ADMIN_PASSWORD: o.adminPassword },
+  );
+  return { server, dataDir, tokens: JSON.parse(readFileSync(tokensFile, 'utf8')) as Record<string, string> };
 }

@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
-import { generateFederation, startServer, tempDir, type ServerProcess } from './fedward-server';
+import { startDemoFederation, type ServerProcess } from './fedward-server';
 import { closePages, openAdmin, openHospital } from './pages';
 
 /*
@@ -18,17 +16,14 @@ let dataDir: string;
 let tokens: Record<string, string>;
 
 test.beforeAll(async () => {
-  dataDir = tempDir('fedward-e2e-prr-data-');
-  generateFederation(dataDir, ['--format', 'png', '--hospitals', '2', '--size', '32', '--slices-per-hospital', '80', '--seed', '17']);
-  const state = tempDir('fedward-e2e-prr-db-');
-  const tokensFile = join(state, 'tokens.json');
-  server = await startServer(
-    ['--db', join(state, 'fedward.sqlite'), '--rounds', String(ROUNDS), '--min-clients', '2', '--input-size', '32',
-      '--model', 'vgg-slim', '--personalization', 'prr-fl', '--epochs', '2', '--batch-size', '16', '--learning-rate', '0.05',
-      '--enrol', HOSPITALS.join(','), '--tokens-file', tokensFile],
-    { FEDWARD_ADMIN_PASSWORD: ADMIN_PASSWORD },
-  );
-  tokens = JSON.parse(readFileSync(tokensFile, 'utf8')) as Record<string, string>;
+  ({ server, dataDir, tokens } = await startDemoFederation({
+    name: 'prr',
+    hospitals: HOSPITALS,
+    slicesPerHospital: 80,
+    seed: 17,
+    serverArgs: ['--rounds', String(ROUNDS), '--min-clients', '2', '--model', 'vgg-slim', '--personalization', 'prr-fl', '--epochs', '2', '--batch-size', '16', '--learning-rate', '0.05'],
+    adminPassword: ADMIN_PASSWORD,
+  }));
 });
 
 test.afterAll(async () => {
