@@ -21,7 +21,7 @@ test.beforeAll(async () => {
     hospitals: HOSPITALS,
     slicesPerHospital: 80,
     seed: 17,
-    serverArgs: ['--rounds', String(ROUNDS), '--min-clients', '2', '--model', 'vgg-slim', '--personalization', 'prr-fl', '--epochs', '2', '--batch-size', '16', '--learning-rate', '0.05'],
+    serverArgs: ['--rounds', String(ROUNDS), '--min-clients', '2', '--model', 'vgg-slim', '--personalization', 'prr-fl', '--epochs', '3', '--batch-size', '8', '--learning-rate', '0.05'],
     adminPassword: ADMIN_PASSWORD,
   }));
 });
