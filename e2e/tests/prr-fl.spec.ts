@@ -46,6 +46,23 @@ test('two browser hospitals run PRR-FL: DET stages, personalized and deputy accu
   await expect(admin.getByTestId('phase')).toHaveText('done');
   const last = admin.locator(`[data-testid="personalization-row"][data-round="${ROUNDS}"]`);
   for (const h of HOSPITALS) await expect(last.getByTestId(`personal-${h}`)).toContainText(/%.*\/.*%/);
+  // Both models are in the hospital's IndexedDB (the personalized one never left it).
+  const kept = await pages[0]!.evaluate(
+    () =>
+      new Promise<{ personal: number; deputy: number }>((resolve, reject) => {
+        const open = indexedDB.open('fedward-training');
+        open.onerror = () => reject(new Error('no fedward-training database'));
+        open.onsuccess = () => {
+          const all = open.result.transaction('sub-client-states').objectStore('sub-client-states').getAll();
+          all.onsuccess = () => {
+            const v = (all.result as { personal?: Uint8Array; deputy?: Uint8Array }[])[0];
+            resolve({ personal: v?.personal?.byteLength ?? 0, deputy: v?.deputy?.byteLength ?? 0 });
+          };
+        };
+      }),
+  );
+  expect(kept.personal).toBeGreaterThan(1000);
+  expect(kept.deputy).toBe(kept.personal);
   const cells = await last.locator('td').allTextContents();
   console.log(`after round ${ROUNDS}, personalized / deputy accuracy: ${cells.slice(1).join(' · ')}`);
 });

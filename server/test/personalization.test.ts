@@ -102,8 +102,12 @@ describe('PRR-FL on the server', () => {
       expect(evaluated.every((e) => e.deputy !== undefined)).toBe(true);
     }
     // The server got deputies only: hospital a's stored result differs from its personalized model.
-    const personal = decodeWeights((await stores[0]!.load())!.personal!);
+    const kept = (await stores[0]!.load())!;
+    const personal = decodeWeights(kept.personal!);
     const deputy = server.store.latestHospitalWeights(server.config.id, 'a')!.weights;
+    // The hospital also keeps the deputy it trained; the server's result for it is that deputy after PFA.
+    expect(decodeWeights(kept.deputy!).map((t) => t.name)).toEqual(deputy.map((t) => t.name));
+    expect(Array.from(decodeWeights(kept.deputy!)[0]!.values)).not.toEqual(Array.from(deputy[0]!.values));
     expect(personal.map((t) => t.name)).toEqual(deputy.map((t) => t.name));
     expect(Array.from(personal[0]!.values)).not.toEqual(Array.from(deputy[0]!.values));
     // The admin sees both models' accuracy per hospital and round.

@@ -59,11 +59,12 @@ export async function* trainDetRound(
     }
     yield { type: 'epoch-end', round, ...sub, epoch, epochs, loss };
   }
-  await store.save({ federationId: config.id, states: [], personal: encodeWeights(det.getPersonalWeights()) });
+  const deputy = encodeWeights(det.getDeputyWeights());
+  await store.save({ federationId: config.id, states: [], personal: encodeWeights(det.getPersonalWeights()), deputy });
   const refused = yield* uploadUpdate(
     socket,
     { round, trainSamples: options.train.size, trainLoss: loss, backend: options.backend, ...sub, steps },
-    encodeWeights(det.getDeputyWeights()),
+    deputy,
     config.chunkBytes,
   );
   if (refused) return yield refused;

@@ -25,6 +25,11 @@ export interface SubClientStates {
   states: (Uint8Array | null)[];
   /** PRR-FL: the personalized model (encoded weights), which never leaves the hospital. */
   personal?: Uint8Array | null;
+  /**
+   * PRR-FL: the deputy as this hospital last trained it. Kept for the record (and the page's
+   * reload); each round still starts from the server's PFA result for this hospital.
+   */
+  deputy?: Uint8Array | null;
 }
 
 /** Where those states (and PRR-FL's personalized model) live: IndexedDB in the hospital app, memory by default. */
