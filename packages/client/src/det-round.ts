@@ -3,6 +3,7 @@ import { detStageNumber, type Dataset, type DetEngine } from '@fedward/models';
 import { DET_ROUND_START, nextDetStage, prrflLearningRate, type DetStage } from '@fedward/personalization';
 import type { ClientEvent } from './events';
 import type { ParticipantOptions } from './participant';
+import { localEpoch } from './local-epoch';
 import { request, uploadUpdate, type HospitalSocket } from './socket';
 import type { TrainingStateStore } from './training-state';
 
@@ -45,19 +46,11 @@ export async function* trainDetRound(
     const scores = await det.scores(options.train, batchSize);
     stage = nextDetStage(stage, { personalized: scores.personal, deputy: scores.deputy });
     yield { type: 'det-stage', round, epoch, stage, personalF1: scores.personal, deputyF1: scores.deputy };
-    yield { type: 'epoch-start', round, ...sub, epoch, epochs };
     const batches = det.trainEpoch(options.train, { epoch, batchSize, learningRate: lr, stage: detStageNumber(stage), localEpochs: epochs, shuffleSeed: round * 1000 + epoch });
-    for (;;) {
-      const step = await batches.next();
-      if (step.done) {
-        loss = step.value.deputyLoss;
-        steps += step.value.steps;
-        break;
-      }
-      socket.emit('status', { phase: 'training', round, progress: (epoch - 1 + step.value.batch / step.value.batches) / epochs, ...sub });
-      yield { type: 'batch', round, ...sub, epochs, ...step.value };
-    }
-    yield { type: 'epoch-end', round, ...sub, epoch, epochs, loss };
+    // The deputy is what leaves the hospital, so its loss is the one reported.
+    const result = yield* localEpoch(socket, { round, epoch, epochs, ...sub }, batches, (r) => r.deputyLoss);
+    loss = result.deputyLoss;
+    steps += result.steps;
   }
   const deputy = encodeWeights(det.getDeputyWeights());
   await store.save({ federationId: config.id, states: [], personal: encodeWeights(det.getPersonalWeights()), deputy });

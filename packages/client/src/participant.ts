@@ -22,6 +22,7 @@ import { evaluateDet, startDet, trainDetRound } from './det-round';
 import { AsyncQueue } from './async-queue';
 import type { ClientEvent } from './events';
 import { splitIntoSubClients } from './sub-clients';
+import { localEpoch } from './local-epoch';
 import { request, uploadUpdate, type HospitalSocket } from './socket';
 import { isPatientDataset, memoryTrainingStateStore, type TrainingStateStore } from './training-state';
 
@@ -202,20 +203,10 @@ async function* trainRound(
     let loss = Number.NaN;
     let steps = 0;
     for (let epoch = 1; epoch <= epochs; epoch++) {
-      yield { type: 'epoch-start', round, ...sub, epoch, epochs };
       const batches = model.trainEpoch(data, { epoch, batchSize, learningRate, optimizer, shuffleSeed: round * 1000 + epoch });
-      for (;;) {
-        const step = await batches.next();
-        if (step.done) {
-          loss = step.value.loss;
-          steps += step.value.steps;
-          break;
-        }
-        const done = (epoch - 1 + step.value.batch / step.value.batches) / epochs;
-        socket.emit('status', { phase: 'training', round, progress: (subClient + done) / subClients, ...sub });
-        yield { type: 'batch', round, ...sub, epochs, ...step.value };
-      }
-      yield { type: 'epoch-end', round, ...sub, epoch, epochs, loss };
+      const result = yield* localEpoch(socket, { round, epoch, epochs, ...sub }, batches, (r) => r.loss);
+      loss = result.loss;
+      steps += result.steps;
     }
     states[subClient] = model.getOptimizerState();
     await trainingState.save({
