@@ -101,6 +101,8 @@ export class Coordinator {
   /** FedBN / PRR-FL: one result per hospital, computed from the round's buffered updates. */
   private readonly personalization: PersonalizationConfig | null;
   private buffered: HospitalUpdate[] = [];
+  /** Each hospital's latest own result, encoded once (read from SQLite at most once after a restart). */
+  private readonly hospitalPayloads = new Map<string, Uint8Array>();
   private readonly worker = new PersonalizationWorker();
   private stopReason: string | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -141,8 +143,14 @@ export class Coordinator {
   /** What a hospital trains from: under FedBN / PRR-FL its own latest result, otherwise the global model. */
   private payloadFor(hospital: string): Uint8Array {
     if (!this.personalization) return this.globalPayload;
-    const own = this.store.latestHospitalWeights(this.config.id, hospital);
-    return own ? encodeWeights(own.weights) : this.globalPayload;
+    let own = this.hospitalPayloads.get(hospital);
+    if (!own) {
+      const stored = this.store.latestHospitalWeights(this.config.id, hospital);
+      if (!stored) return this.globalPayload;
+      own = encodeWeights(stored.weights);
+      this.hospitalPayloads.set(hospital, own);
+    }
+    return own;
   }
 
   // ---- connections ---------------------------------------------------------------------
@@ -413,10 +421,9 @@ export class Coordinator {
     this.round = round + 1;
     this.deadline = null;
     this.phase = round >= this.config.rounds ? 'done' : 'waiting';
+    for (const [hospital, own] of perHospital ?? []) this.hospitalPayloads.set(hospital, encodeWeights(own));
     for (const c of this.connected.values()) {
-      if (!c.ready) continue;
-      const own = perHospital?.get(c.hospital);
-      c.link.emit('round-result', { round, participants, weights: own ? encodeWeights(own) : this.payloadFor(c.hospital) });
+      if (c.ready) c.link.emit('round-result', { round, participants, weights: this.payloadFor(c.hospital) });
     }
     if (this.phase === 'done') {
       this.info(`federation finished after round ${round}`);

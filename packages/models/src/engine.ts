@@ -27,7 +27,7 @@ export type EngineTask = 'classification' | 'segmentation';
 export class LayersEngine implements ModelEngine {
   private readonly vars: { name: string; variable: tf.LayerVariable }[];
   /** The trainable tensors as tf.Variables (LayerVariable.write assigns into the same one). */
-  private readonly params: { name: string; variable: tf.Variable }[];
+  readonly params: readonly { name: string; variable: tf.Variable }[];
   private readonly optimizer: AdamOptimizer;
 
   constructor(

@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '@fedward/protocol';
 import { buildDenseNet } from './densenet';
 import { LayersEngine } from './engine';
-import { weightName } from './init';
 import type { Batch } from './types';
 
 export { SGD_WEIGHT_DECAY, sgdStep } from './sgd-step';
@@ -26,22 +25,13 @@ export interface ClassifierModel {
   model: tf.LayersModel;
   /** For get/set weights and evaluation (its own optimizers are never used). */
   engine: LayersEngine;
-  params: { name: string; variable: tf.Variable }[];
+  params: readonly { name: string; variable: tf.Variable }[];
 }
 
 export function classifierModel(spec: ModelSpec): ClassifierModel {
   const model = buildSgdClassifier(spec);
   const engine = new LayersEngine(spec, model, 'classification');
-  const params = model.layers.flatMap((layer) =>
-    layer.weights
-      .filter((w) => w.trainable)
-      .map((w) => {
-        const v = w.read();
-        if (!(v instanceof tf.Variable)) throw new Error(`weight "${weightName(layer.name, w)}" is not backed by a tf.Variable`);
-        return { name: weightName(layer.name, w), variable: v };
-      }),
-  );
-  return { model, engine, params };
+  return { model, engine, params: engine.params };
 }
 
 export function batchInputs(spec: ModelSpec, batch: Batch): tf.Tensor4D {

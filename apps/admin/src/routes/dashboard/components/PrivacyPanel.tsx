@@ -85,7 +85,7 @@ export function PrivacyPanel({ privacy, rounds, stopReason }: { privacy: Privacy
                 <td>{dp!.aggregateNorm.toFixed(3)}</td>
                 <td>{dp!.noiseNorm.toFixed(3)}</td>
                 <td>{dp!.normSum.toFixed(3)}</td>
-                <td data-testid="dp-lambda">{dp!.adaptive ? dp!.adaptive.lambda.toExponential(2) : (dp!.noiseNorm / dp!.normSum).toExponential(2)}</td>
+                <td data-testid="dp-lambda">{dp!.lambda === null ? '—' : dp!.lambda.toExponential(2)}</td>
                 <td>{dp!.adaptive ? dp!.adaptive.v.toFixed(2) : '—'}</td>
                 <td data-testid="dp-next-vn">{dp!.adaptive ? `${dp!.adaptive.next}${dp!.adaptive.clamped ? ' (raised to 1)' : ''}` : '—'}</td>
                 <td data-testid="dp-eps-hospital">{eps(dp!.epsilonHospital)}</td>
