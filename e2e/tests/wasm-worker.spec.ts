@@ -81,6 +81,8 @@ test('a hospital trains on wasm in a worker while the page stays responsive', as
   const rows = ladder.locator('tbody tr');
   await expect(rows).toHaveCount(1);
   await expect(page.getByTestId('ladder-wasm')).toHaveAttribute('data-ok', 'true');
+  // The package's training kernels run on two threads: this worker and one kernel worker.
+  await expect(page.getByTestId('ladder-wasm').locator('td').first()).toHaveAttribute('data-kernel-threads', '2');
   console.log(`ladder: ${(await page.getByTestId('ladder-wasm').textContent())!.trim()}`);
 
   await expect(page.getByTestId('phase')).toHaveText('Federation finished', { timeout: 90_000 });

@@ -17,17 +17,14 @@
 import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
 import { spawnSync } from 'node:child_process';
-import { mkdir, readdir, copyFile, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import type { BenchRequest, BenchResult } from './page/protocol';
+import { buildPage } from './build-page';
 import { serveIsolated } from './serve';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const outDir = path.join(here, '..', '.bench-dist');
-const require = createRequire(import.meta.url);
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -73,26 +70,6 @@ function otherRuns(): Run[] {
     runs.push(run('webgl', { backend: 'webgl', model, batch: 16, warmupSteps: 1, maxSteps: 5, maxSeconds: 40 }));
   }
   return runs.filter(wanted);
-}
-
-async function buildPage(): Promise<void> {
-  await rm(outDir, { recursive: true, force: true });
-  await mkdir(outDir, { recursive: true });
-  await build({
-    entryPoints: [path.join(here, 'page', 'main.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    outfile: path.join(outDir, 'main.js'),
-    logLevel: 'error',
-  });
-  const wasmDist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-  for (const file of await readdir(wasmDist)) {
-    if (file.endsWith('.wasm')) await copyFile(path.join(wasmDist, file), path.join(outDir, file));
-  }
-  await writeFile(path.join(outDir, 'index.html'),
-    '<!doctype html><meta charset="utf-8"><title>loading</title><script type="module" src="main.js"></script>\n');
 }
 
 async function runInPage(browser: Browser, url: string, r: Run): Promise<BenchResult> {
@@ -142,7 +119,7 @@ const median = (values: number[]): number | undefined => {
 
 async function main(): Promise<void> {
   log('building the bench page …');
-  await buildPage();
+  await buildPage(path.join(here, 'page', 'main.ts'), outDir);
   const server = await serveIsolated(outDir);
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',

@@ -1,3 +1,3 @@
-export { wasmTrainingNativeKernels } from './native';
+export { startWasmTrainingThreads, wasmTrainingNativeKernels, wasmTrainingWorkerChunks } from './native';
 export type { NativeKernelsVariant } from './native';
 export { registerWasmTrainingKernels, wasmTrainingKernelNames } from './register';

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { registerWasmTrainingKernels } from '../src';
-import { setNativeKernelsMode } from '../src/native';
+import { setNativeKernelsMode, setNativeSplitForTests } from '../src/native';
 import type { NativeKernelsMode } from '../src/native';
 
 const require = createRequire(import.meta.url);
@@ -61,22 +61,32 @@ export function expectClose(actual: Float32Array, expected: Float32Array, tol = 
  * The implementations every kernel test runs: the package's wasm kernels
  * (with relaxed SIMD where the engine validates it: vitest.config.ts passes
  * Node 20 the flag), the same without relaxed SIMD, and the JS fallbacks
- * (no wasm SIMD), which compose tfjs-backend-wasm's own kernels.
+ * (no wasm SIMD), which compose tfjs-backend-wasm's own kernels; and the
+ * wasm kernels with every call split into 3 parts as the thread pool splits
+ * it (batch or row ranges; Node has no pool, so the parts run in turn).
  */
-export const kernelModes: ReadonlyArray<readonly [string, NativeKernelsMode]> = [
+export type KernelMode = readonly [label: string, mode: NativeKernelsMode, split?: number];
+export const kernelModes: readonly KernelMode[] = [
   ['wasm kernels', 'auto'],
   ['wasm kernels without relaxed SIMD', 'simd'],
   ['JS fallbacks', 'off'],
+  ['wasm kernels split in 3 parts as across threads', 'auto', 3],
 ];
+
+/** Selects a kernel implementation (and split) for the wasm runs that follow. */
+export function selectMode([, mode, split]: KernelMode): void {
+  setNativeKernelsMode(mode);
+  setNativeSplitForTests(split ?? 1);
+}
 
 /** `describe` once per kernel implementation, with that implementation selected. */
 export function describeModes(name: string, body: (mode: NativeKernelsMode) => void,
-  modes: ReadonlyArray<readonly [string, NativeKernelsMode]> = kernelModes): void {
-  for (const [label, mode] of modes) {
-    describe(`${name} (${label})`, () => {
-      beforeAll(() => setNativeKernelsMode(mode));
-      afterAll(() => setNativeKernelsMode('auto'));
-      body(mode);
+  modes: readonly KernelMode[] = kernelModes): void {
+  for (const entry of modes) {
+    describe(`${name} (${entry[0]})`, () => {
+      beforeAll(() => selectMode(entry));
+      afterAll(() => selectMode(['', 'auto']));
+      body(entry[1]);
     });
   }
 }

@@ -40,6 +40,7 @@ describeModes('Add on wasm matches cpu', () => {
   const adds: Array<[string, number[], number[]]> = [
     ['conv bias [2,5,6,13] + [13]', [2, 5, 6, 13], [13]],
     ['dense bias [7,64] + [64]', [7, 64], [64]],
+    ['large conv bias [3,50,45,13] + [13] (split across threads)', [3, 50, 45, 13], [13]],
     ['bias first: [1,1,8] + [3,4,8]', [1, 1, 8], [3, 4, 8]],
     ['same shapes', [3, 4, 5], [3, 4, 5]],
     ['scalar', [3, 4, 5], []],

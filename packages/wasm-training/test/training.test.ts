@@ -3,8 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { benchInputs, benchModels, referenceCnn, trainStep } from '../bench/models';
 import type { BenchModel } from '../bench/models';
 import { wasmTrainingKernelNames, wasmTrainingNativeKernels } from '../src';
-import { setNativeKernelsMode } from '../src/native';
-import { expectClose, initWasm, kernelModes } from './backends';
+import { expectClose, initWasm, kernelModes, selectMode } from './backends';
 
 beforeAll(initWasm);
 
@@ -33,8 +32,9 @@ describe('whole-model gradients on wasm match cpu', () => {
       const x = Float32Array.from(tf.tidy(() => benchInputs(spec, batch)).dataSync());
       const expected = await gradients('cpu', model, x, spec, batch);
       try {
-        for (const [, mode] of kernelModes) {
-          setNativeKernelsMode(mode);
+        for (const entry of kernelModes) {
+          const mode = entry[0];
+          selectMode(entry);
           const actual = await gradients('wasm', model, x, spec, batch);
           expect(actual.loss, mode).toBeCloseTo(expected.loss, 4);
           expect(actual.grads.length).toBe(model.trainableWeights.length);
@@ -43,7 +43,7 @@ describe('whole-model gradients on wasm match cpu', () => {
           actual.grads.forEach((g, i) => expectClose(g, expected.grads[i]!, 1e-2));
         }
       } finally {
-        setNativeKernelsMode('auto');
+        selectMode(['', 'auto']);
         model.dispose();
       }
     });

@@ -5,10 +5,10 @@ import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import { registerWasmTrainingKernels } from '@fedward/wasm-training';
+import { registerWasmTrainingKernels, startWasmTrainingThreads } from '@fedward/wasm-training';
 import { participate, type ClientEvent } from '@fedward/client';
-import { createDetEngine, createModel, parseBackendOverride, runBackendLadder, type LadderOutcome, type LadderStep } from '@fedward/models';
-import type { FederationConfig } from '@fedward/protocol';
+import { activateBackend, createDetEngine, createModel, parseBackendOverride, runBackendLadder, type LadderOutcome, type LadderStep } from '@fedward/models';
+import type { BackendName, FederationConfig } from '@fedward/protocol';
 import type { DatasetSummary } from '@fedward/data';
 import { localStore, storeDataset } from '../api/local-data';
 import { indexedDbTrainingState } from '../api/training-state';
@@ -28,7 +28,7 @@ export type FederationRequest = {
 };
 export type FederationReply =
   | { type: 'probe'; step: LadderStep }
-  | { type: 'ladder'; outcome: LadderOutcome; wasmThreads: number | null }
+  | { type: 'ladder'; outcome: LadderOutcome; wasmThreads: { backend: number; kernels: number } | null }
   | { type: 'event'; event: ClientEvent }
   | { type: 'end' }
   | { type: 'error'; message: string };
@@ -50,15 +50,35 @@ function prepareWasm(): void {
   registerWasmTrainingKernels();
 }
 
+/**
+ * Activates a ladder candidate; for wasm, also starts the workers that run the training kernels
+ * beside this thread, so that its self-check and benchmark already use them.
+ */
+async function activate(backend: BackendName): Promise<boolean> {
+  try {
+    await activateBackend([backend]);
+  } catch {
+    return false;
+  }
+  if (backend === 'wasm') kernelThreads = await startWasmTrainingThreads();
+  return true;
+}
+let kernelThreads = 1;
+
 async function run(msg: FederationRequest): Promise<void> {
   prepareWasm();
   const outcome = await runBackendLadder({
+    activate,
     candidates: parseBackendOverride(msg.backends),
     spec: msg.config.model,
     batchSize: msg.config.training.batchSize,
     onResult: (step) => post({ type: 'probe', step }),
   });
-  post({ type: 'ladder', outcome, wasmThreads: outcome.chosen === 'wasm' ? getThreadsCount() : null });
+  post({
+    type: 'ladder',
+    outcome,
+    wasmThreads: outcome.chosen === 'wasm' ? { backend: getThreadsCount(), kernels: kernelThreads } : null,
+  });
   const store = await localStore();
   const normalization = msg.config.model.normalization ?? 'zscore';
   const events = participate({

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgpu';
-import { registerWasmTrainingKernels, wasmTrainingNativeKernels } from '../../src';
+import { registerWasmTrainingKernels, startWasmTrainingThreads, wasmTrainingNativeKernels } from '../../src';
 import { benchInputs, benchModels, trainStep } from '../models';
 import type { BenchRequest, BenchResult } from './protocol';
 
@@ -22,6 +22,7 @@ async function init(request: BenchRequest): Promise<number | null> {
   }
   if (!(await tf.setBackend(request.backend))) throw new Error(`backend ${request.backend} failed to initialise`);
   await tf.ready();
+  if (request.backend === 'wasm') await startWasmTrainingThreads();
   return request.backend === 'wasm' ? getThreadsCount() : null;
 }
 

@@ -2,7 +2,7 @@ import { BatchMatMul, util } from '@tensorflow/tfjs';
 import type { BatchMatMulAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { allocate } from '../heap';
-import { native, ptr } from '../native';
+import { chunkSize, native, nativeChunked, nativeParts, ptr } from '../native';
 import { WasmOps } from '../wasm_ops';
 
 /**
@@ -15,6 +15,13 @@ import { WasmOps } from '../wasm_ops';
  * fused multiply-add, which XNNPACK's wasm build does not.
  */
 const NATIVE_MAX_ROWS = 128;
+
+/**
+ * Products of at least this many multiply-adds are split by rows across the
+ * package's kernel workers where there are (and then run in its GEMM
+ * whatever their size); smaller ones are not worth waking a worker.
+ */
+const PARALLEL_MIN_WORK = 1 << 16;
 
 /**
  * tfjs-backend-wasm sends a matmul to XNNPACK only when neither operand is
@@ -51,7 +58,8 @@ export function batchMatMulConfigOver(original: KernelConfig): KernelConfig {
       throw new Error(`matMul: inner dimensions ${k} and ${transposeB ? bCols : bRows} of [${a.shape}] and [${b.shape}] differ`);
     }
     const kernels = native(args.backend);
-    if (kernels !== null && (m <= NATIVE_MAX_ROWS || getThreadsCount() === 1)) {
+    const parts = kernels === null || m * n * k < PARALLEL_MIN_WORK ? 1 : nativeParts(kernels);
+    if (kernels !== null && (m <= NATIVE_MAX_ROWS || getThreadsCount() === 1 || parts > 1)) {
       const backend = args.backend;
       const outShape = [...(a.shape.length >= b.shape.length ? a.shape : b.shape).slice(0, -2), m, n];
       const out = allocate(backend, outShape);
@@ -60,7 +68,14 @@ export function batchMatMulConfigOver(original: KernelConfig): KernelConfig {
         right = allocate(backend, [k, n]);
         kernels.transpose2d(ptr(backend, b), ptr(backend, right), n, k);
       }
-      kernels.gemm(ptr(backend, a), transposeA ? 1 : k, transposeA ? m : 1, ptr(backend, right), ptr(backend, out), m, n, k);
+      // Row ranges (multiples of the 4-row tile) across the kernel workers, if any.
+      const [rs, cs] = [transposeA ? 1 : k, transposeA ? m : 1];
+      const [pa, pb, pc] = [ptr(backend, a), ptr(backend, right), ptr(backend, out)];
+      const chunk = chunkSize(m, parts, 4);
+      nativeChunked(kernels, {
+        name: 'gemm', args: [pa, rs, cs, pb, pc, chunk, n, k], steps: [chunk * rs * 4, 0, 0, 0, chunk * n * 4],
+        countArg: 5, items: m, chunk,
+      });
       if (right !== b) backend.disposeData(right.dataId);
       return out;
     }

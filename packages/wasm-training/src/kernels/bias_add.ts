@@ -1,7 +1,7 @@
 import { Add, util } from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { allocate } from '../heap';
-import { native, ptr } from '../native';
+import { chunkSize, native, nativeChunked, nativeParts, ptr } from '../native';
 import type { WasmOps } from '../wasm_ops';
 
 /**
@@ -20,8 +20,17 @@ export function biasAddOver(original: KernelConfig): KernelConfig {
       if (x !== null && bias !== null) {
         const cols = bias.shape.at(-1)!;
         const out = allocate(args.backend, x.shape);
-        kernels.add_bias(ptr(args.backend, x), ptr(args.backend, bias), ptr(args.backend, out),
-          util.sizeFromShape(x.shape) / cols, cols);
+        // Row ranges across the kernel workers, if any, for large tensors.
+        const rows = util.sizeFromShape(x.shape) / cols;
+        const chunk = chunkSize(rows, rows * cols >= 1 << 16 ? nativeParts(kernels) : 1);
+        nativeChunked(kernels, {
+          name: 'add_bias',
+          args: [ptr(args.backend, x), ptr(args.backend, bias), ptr(args.backend, out), chunk, cols],
+          steps: [chunk * cols * 4, 0, chunk * cols * 4],
+          countArg: 3,
+          items: rows,
+          chunk,
+        });
         return out;
       }
     }

@@ -2,15 +2,16 @@ import { backend_util, Conv2D } from '@tensorflow/tfjs';
 import type { Conv2DAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { allocate } from '../heap';
-import { native, ptr } from '../native';
+import { chunkSize, native, nativeChunked, nativeParts, ptr } from '../native';
 import type { WasmOps } from '../wasm_ops';
 
 /**
- * Forward convolution (NHWC, float32) in the package's wasm kernel when
- * XNNPACK runs single-threaded: per output row, small matrix products over
- * the filter taps, with relaxed SIMD's fused multiply-add where the engine
- * has it, which XNNPACK's wasm build does not use. With a thread pool,
- * XNNPACK's parallel convolution wins and keeps the kernel, except where the
+ * Forward convolution (NHWC, float32) in the package's wasm kernel: per
+ * output row, small matrix products over the filter taps, with relaxed
+ * SIMD's fused multiply-add where the engine has it, which XNNPACK's wasm
+ * build does not use. With threads, the batch is split across the package's
+ * kernel workers (native/pool.ts); where there are none (or a single image),
+ * XNNPACK's parallel convolution keeps the kernel, except where the
  * original gets the output size wrong (numeric padding with
  * dimRoundingMode 'ceil': XNNPACK derives a smaller output from the pads
  * and leaves the rest of the buffer unwritten). It is also the convolution
@@ -27,14 +28,25 @@ export function conv2dConfigOver(original: KernelConfig): KernelConfig {
     const info = backend_util.computeConv2DInfo(
       x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
       strides, dilations, pad, dimRoundingMode, false, backend_util.convertConv2DDataFormat(dataFormat));
-    if (info.dataFormat !== 'channelsLast' || (getThreadsCount() > 1 && xnnpackOutputAgrees(info))) {
+    const chunk = chunkSize(info.batchSize, nativeParts(kernels));
+    if (info.dataFormat !== 'channelsLast'
+      || (getThreadsCount() > 1 && chunk >= info.batchSize && xnnpackOutputAgrees(info))) {
       return original.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
     }
     const out = allocate(args.backend, info.outShape);
-    kernels.conv2d(ptr(args.backend, x), ptr(args.backend, filter), ptr(args.backend, out), info.batchSize,
-      info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels,
-      info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight,
-      info.dilationWidth, info.padInfo.top, info.padInfo.left);
+    const xImage = info.inHeight * info.inWidth * info.inChannels * 4;
+    const yImage = info.outHeight * info.outWidth * info.outChannels * 4;
+    const [px, pw, py] = [ptr(args.backend, x), ptr(args.backend, filter), ptr(args.backend, out)];
+    nativeChunked(kernels, {
+      name: 'conv2d',
+      args: [px, pw, py, chunk, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth,
+        info.outChannels, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
+        info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left],
+      steps: [chunk * xImage, 0, chunk * yImage],
+      countArg: 3,
+      items: info.batchSize,
+      chunk,
+    });
     return out;
   }
   return { ...original, kernelName: Conv2D, kernelFunc: conv2d as unknown as KernelFunc };

@@ -1,7 +1,7 @@
 import { backend_util, BatchMatMul, Conv2DBackpropFilter } from '@tensorflow/tfjs';
 import type { Conv2DBackpropFilterAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { allocate, f32 } from '../heap';
-import { native, ptr } from '../native';
+import { chunkSize, native, nativeChunked, nativeParts, ptr } from '../native';
 import { WasmOps } from '../wasm_ops';
 
 /**
@@ -35,11 +35,31 @@ function conv2dBackpropFilter(args: {
   const { batchSize, outHeight, outWidth, filterHeight, filterWidth, inChannels } = info;
   const kernels = native(args.backend);
   if (kernels !== null && x.dtype === 'float32' && dy.dtype === 'float32') {
+    // Chunks of images across the kernel workers, if any: each chunk sums
+    // its images into a dW of its own, added up after.
+    const chunk = chunkSize(batchSize, nativeParts(kernels));
+    const chunks = Math.ceil(batchSize / chunk);
     const out = allocate(args.backend, filterShape);
-    kernels.conv2d_filter_grad(ptr(args.backend, x), ptr(args.backend, dy), ptr(args.backend, out),
-      batchSize, info.inHeight, info.inWidth, inChannels, outHeight, outWidth, info.outChannels,
-      filterHeight, filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
-      info.padInfo.top, info.padInfo.left);
+    const size = filterShape.reduce((a, b) => a * b, 1);
+    const partials = chunks > 1 ? allocate(args.backend, [chunks, size]) : out;
+    const [px, pdy, pdw] = [ptr(args.backend, x), ptr(args.backend, dy), ptr(args.backend, partials)];
+    nativeChunked(kernels, {
+      name: 'conv2d_filter_grad',
+      args: [px, pdy, pdw, chunk, info.inHeight, info.inWidth, inChannels, outHeight, outWidth, info.outChannels,
+        filterHeight, filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
+        info.padInfo.top, info.padInfo.left],
+      steps: [chunk * info.inHeight * info.inWidth * inChannels * 4, chunk * outHeight * outWidth * info.outChannels * 4,
+        size * 4],
+      countArg: 3,
+      items: batchSize,
+      chunk,
+    });
+    if (partials !== out) {
+      const [po, pp] = [ptr(args.backend, out), ptr(args.backend, partials)];
+      kernels.add_bias(pp, pp + size * 4, po, 1, size);
+      for (let c = 2; c < chunks; c++) kernels.add_bias(po, pp + c * size * 4, po, 1, size);
+      args.backend.disposeData(partials.dataId);
+    }
     return out;
   }
 

@@ -1,7 +1,7 @@
 import { backend_util, MaxPoolGrad } from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, MaxPoolGradAttrs, TensorInfo } from '@tensorflow/tfjs';
 import { allocate, f32 } from '../heap';
-import { native, ptr } from '../native';
+import { chunkSize, native, nativeChunked, nativeParts, ptr } from '../native';
 import type { WasmOps } from '../wasm_ops';
 
 /**
@@ -27,9 +27,20 @@ function maxPoolGrad(args: {
   const out = allocate(args.backend, input.shape);
   const kernels = native(args.backend);
   if (kernels !== null && input.dtype === 'float32' && dy.dtype === 'float32') {
-    kernels.max_pool_grad(ptr(args.backend, input), ptr(args.backend, dy), ptr(args.backend, out),
-      batchSize, inHeight, inWidth, channels, outHeight, outWidth, info.filterHeight, info.filterWidth,
-      info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
+    // Images apart across the kernel workers, if any (each part zeroes its own dx).
+    const [px, pdy, pdx] = [ptr(args.backend, input), ptr(args.backend, dy), ptr(args.backend, out)];
+    const image = inHeight * inWidth * channels * 4;
+    const dyImage = outHeight * outWidth * channels * 4;
+    const chunk = chunkSize(batchSize, nativeParts(kernels));
+    nativeChunked(kernels, {
+      name: 'max_pool_grad',
+      args: [px, pdy, pdx, chunk, inHeight, inWidth, channels, outHeight, outWidth, info.filterHeight,
+        info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left],
+      steps: [chunk * image, chunk * dyImage, chunk * image],
+      countArg: 3,
+      items: batchSize,
+      chunk,
+    });
     return out;
   }
   const x = f32(args.backend, input);

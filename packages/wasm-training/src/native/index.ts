@@ -2,6 +2,10 @@ import { backend, getBackend } from '@tensorflow/tfjs';
 import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { kernelsWasmRelaxed, kernelsWasmSimd } from './kernels_wasm';
+import { parallelParts, poolReady, runChunked, workerChunks } from './pool';
+import type { ChunkedCall, PoolSite } from './pool';
+
+export { chunkSize, setNativeSplitForTests } from './pool';
 
 /**
  * The package's own WebAssembly kernels (native/kernels.c), instantiated on
@@ -51,6 +55,7 @@ export type NativeKernelsVariant = 'relaxed-simd' | 'simd';
 
 let mode: NativeKernelsMode = 'auto';
 const instances = new WeakMap<WebAssembly.Memory, Map<NativeKernelsVariant, NativeKernels | null>>();
+const sites = new WeakMap<NativeKernels, PoolSite>();
 
 /** Selects which kernels run, for tests and comparisons; 'auto' by default. */
 export function setNativeKernelsMode(next: NativeKernelsMode): void {
@@ -118,7 +123,9 @@ function instantiate(memory: WebAssembly.Memory, which: NativeKernelsVariant): N
   try {
     const module = new WebAssembly.Module(shared ? withSharedMemoryImport(bytes) : bytes);
     const instance = new WebAssembly.Instance(module, { env: { memory } });
-    return instance.exports as unknown as NativeKernels;
+    const kernels = instance.exports as unknown as NativeKernels;
+    sites.set(kernels, { memory, module, exports: instance.exports });
+    return kernels;
   } catch {
     // No wasm SIMD (the backend then runs its non-SIMD build), or an engine
     // that refuses the memory: the JS paths still work.
@@ -141,6 +148,48 @@ export function native(backend: KernelBackend): NativeKernels | null {
     byVariant.set(which, kernels);
   }
   return kernels;
+}
+
+/**
+ * Into how many parts a call of these kernels can be split (1 + the ready
+ * workers of the pool on their memory; see pool.ts).
+ */
+export function nativeParts(kernels: NativeKernels): number {
+  return parallelParts(sites.get(kernels) ?? null);
+}
+
+/**
+ * Runs a call of these kernels cut into chunks that write disjoint memory,
+ * on this thread and the pool's workers where there is a pool (pool.ts).
+ */
+export function nativeChunked(kernels: NativeKernels, call: ChunkedCall): void {
+  runChunked(sites.get(kernels)!, call);
+}
+
+/**
+ * Starts the workers that run the package's kernels alongside this thread,
+ * as many as tfjs-backend-wasm's thread count less one, and resolves once
+ * they are ready, with the number of threads the kernels then use (1 where
+ * there are none: no Worker, no shared memory, the single-threaded build,
+ * the JS fallbacks). Call it after `tf.setBackend('wasm')` and before
+ * training (see pool.ts for why training alone never starts them).
+ */
+export async function startWasmTrainingThreads(timeoutMs = 10_000): Promise<number> {
+  if (getBackend() !== 'wasm') return 1;
+  const kernels = native(backend());
+  const site = kernels === null ? undefined : sites.get(kernels);
+  return site === undefined ? 1 : poolReady(site, timeoutMs);
+}
+
+/**
+ * How many kernel chunks the workers started by `startWasmTrainingThreads`
+ * have run on the current backend's memory: evidence that calls were split.
+ */
+export function wasmTrainingWorkerChunks(): number {
+  if (getBackend() !== 'wasm') return 0;
+  const kernels = native(backend());
+  const site = kernels === null ? undefined : sites.get(kernels);
+  return site === undefined ? 0 : workerChunks(site);
 }
 
 /** Heap byte offset of a tensor's data. */

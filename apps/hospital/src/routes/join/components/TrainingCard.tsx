@@ -18,6 +18,12 @@ const PHASE_TEXT: Record<FederationState['phase'], string> = {
   error: 'Stopped',
 };
 
+/** "2 threads", or which part runs on fewer where the training kernels' workers did not start. */
+function threadsLabel(t: { backend: number; kernels: number }): string {
+  const threads = `${t.backend} thread${t.backend === 1 ? '' : 's'}`;
+  return t.kernels === t.backend ? threads : `${threads}, training kernels on ${t.kernels}`;
+}
+
 export function TrainingCard({
   state,
   canJoin,
@@ -57,9 +63,9 @@ export function TrainingCard({
             <tbody>
               {state.ladder.map((r) => (
                 <tr key={r.backend} data-testid={`ladder-${r.backend}`} data-ok={String(r.ok)}>
-                  <td>
+                  <td data-kernel-threads={r.backend === 'wasm' ? state.wasmThreads?.kernels : undefined}>
                     {r.backend}
-                    {r.backend === 'wasm' && state.wasmThreads !== null && ` (${state.wasmThreads} threads)`}
+                    {r.backend === 'wasm' && state.wasmThreads !== null && ` (${threadsLabel(state.wasmThreads)})`}
                   </td>
                   <td>{r.ok ? (r.backend === state.backend ? 'chosen' : 'passed') : r.error}</td>
                   <td data-testid="ladder-ms">{r.msPerStep !== undefined ? r.msPerStep.toFixed(1) : '—'}</td>

@@ -49,7 +49,8 @@ export interface FederationState {
   error: string | null;
   /** What the backend ladder measured on this machine, one entry per backend tried. */
   ladder: LadderStep[];
-  wasmThreads: number | null;
+  /** Threads of tfjs-backend-wasm's pool and of the training kernels, when wasm was chosen. */
+  wasmThreads: { backend: number; kernels: number } | null;
 }
 
 const initial: FederationState = {
