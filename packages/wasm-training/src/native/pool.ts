@@ -94,7 +94,13 @@ onmessage = (event) => {
       // read, means the job is over.
       const t = Atomics.add(w, ${NEXT}, 1);
       const g = Atomics.load(w, ${GENERATION});
-      if ((g & 1) !== 0 || ((g >>> 1) & 0x7ff) !== (t >>> 20)) break;
+      if ((g & 1) !== 0 || ((g >>> 1) & 0x7ff) !== (t >>> 20)) {
+        // A ticket of the job before one just published (whose counter the
+        // caller resets right after publishing): look again at once rather
+        // than sleep through the new job.
+        if ((g & 1) === 0 && (((g >>> 1) - 1) & 0x7ff) === (t >>> 20)) seen = g - 2;
+        break;
+      }
       const c = t & 0xfffff;
       const chunks = Atomics.load(w, ${CHUNKS});
       const argc = w[${ARGC}], chunk = w[${CHUNK}], name = names[w[${NAME}]];
