@@ -47,6 +47,9 @@ test('training kernels split across two threads match the cpu backend', async ({
     // As the unit tests' whole-model check: float32 sums in another order, through normalisations.
     expect(c.maxError, `${label}: gradients`).toBeLessThan(1e-3);
   }
+  // The fused Adam step (Chromium runs the relaxed-SIMD build) equals the op-by-op step to the bit.
+  // Its chunks are so short that this thread often takes them all before the worker wakes.
+  expect(result.adam.differing).toBe(0);
   expect(result.trainLosses.every(Number.isFinite)).toBe(true);
   expect(result.trainLosses.at(-1)!).toBeLessThan(result.trainLosses[0]! * 0.7);
   expect(errors).toEqual([]);

@@ -1,15 +1,17 @@
 /**
  * Mean training-step time of each model family on a backend:
- *   npx tsx packages/models/bench/train-step.ts [cpu|wasm] [size] [batch] [steps]
- * wasm runs with @fedward/wasm-training's kernels, single-threaded (Node).
+ *   npx tsx packages/models/bench/train-step.ts [cpu|wasm] [size] [batch] [steps] [--op-by-op-adam]
+ * wasm runs with @fedward/wasm-training's kernels, single-threaded (Node); `--op-by-op-adam`
+ * takes its fused Adam kernel away, so that the optimizer runs op by op as on other backends.
  */
 import { createRequire } from 'node:module';
 import { dirname, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '@fedward/protocol';
-import { MemoryDataset, createModel, seededRandom } from '../src';
+import { FUSED_ADAM_KERNEL, MemoryDataset, createModel, seededRandom } from '../src';
 
-const [backend = 'cpu', sizeArg = '32', batchArg = '16', stepsArg = '3'] = process.argv.slice(2);
+const opByOpAdam = process.argv.includes('--op-by-op-adam');
+const [backend = 'cpu', sizeArg = '32', batchArg = '16', stepsArg = '3'] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const size = Number(sizeArg);
 const batch = Number(batchArg);
 const steps = Number(stepsArg);
@@ -20,6 +22,7 @@ if (backend === 'wasm') {
   const require = createRequire(import.meta.url);
   setWasmPaths(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + sep);
   registerWasmTrainingKernels();
+  if (opByOpAdam) tf.unregisterKernel(FUSED_ADAM_KERNEL, 'wasm');
 }
 if (!(await tf.setBackend(backend))) throw new Error(`${backend} did not start`);
 await tf.ready();
@@ -42,6 +45,6 @@ for (const kind of ['small-cnn', 'densenet', 'unet'] as const) {
   let n = 0;
   while (!(await epoch.next()).done) n += 1;
   const ms = (performance.now() - start) / n;
-  console.log(`${backend} ${kind} ${size}px batch ${batch}: ${ms.toFixed(1)} ms/step (${n} steps, ${params} weights, ${tf.memory().numTensors} tensors live)`);
+  console.log(`${backend}${opByOpAdam ? ' (op-by-op Adam)' : ''} ${kind} ${size}px batch ${batch}: ${ms.toFixed(1)} ms/step (${n} steps, ${params} weights, ${tf.memory().numTensors} tensors live)`);
   model.dispose();
 }

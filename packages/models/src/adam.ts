@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { FUSED_ADAM_KERNEL } from './fused-adam';
+import type { FusedAdamAttrs } from './fused-adam';
 import { OptimizerStateError, checkOptimizerState } from './optimizer-state';
 import type { OptimizerState } from './types';
 
@@ -38,28 +40,26 @@ export class AdamOptimizer {
     const t = this.step;
     const bc1 = 1 - ADAM_BETA1 ** t;
     const bc2Sqrt = Math.sqrt(1 - ADAM_BETA2 ** t);
-    const b1 = tf.scalar(ADAM_BETA1);
-    const oneMinusB1 = tf.scalar(1 - ADAM_BETA1);
-    const b2 = tf.scalar(ADAM_BETA2);
-    const oneMinusB2 = tf.scalar(1 - ADAM_BETA2);
-    const stepSize = tf.scalar(learningRate / bc1);
-    const invBc2Sqrt = tf.scalar(1 / bc2Sqrt);
-    const eps = tf.scalar(ADAM_EPSILON);
+    const attrs: FusedAdamAttrs = {
+      beta1: ADAM_BETA1,
+      oneMinusBeta1: 1 - ADAM_BETA1,
+      beta2: ADAM_BETA2,
+      oneMinusBeta2: 1 - ADAM_BETA2,
+      stepSize: learningRate / bc1,
+      invBc2Sqrt: 1 / bc2Sqrt,
+      epsilon: ADAM_EPSILON,
+    };
+    const fused = tf.getKernel(FUSED_ADAM_KERNEL, tf.getBackend()) !== undefined;
+    const scalars = fused ? null : stepScalars(attrs);
     for (const { name, variable } of this.params) {
       const g = grads.get(name);
       if (!g) continue;
       const slot = this.slots!.get(name)!;
-      const m = tf.add(tf.mul(slot.m, b1), tf.mul(g, oneMinusB1));
-      const v = tf.add(tf.mul(slot.v, b2), tf.mul(tf.square(g), oneMinusB2));
+      const [param, m, v, vmax] = scalars === null ? fusedStep(variable, g, slot, attrs) : opByOpStep(variable, g, slot, scalars);
+      variable.assign(param);
       slot.m.assign(m);
       slot.v.assign(v);
-      let vHat = v;
-      if (slot.vmax) {
-        vHat = tf.maximum(slot.vmax, v);
-        slot.vmax.assign(vHat);
-      }
-      const denom = tf.add(tf.mul(tf.sqrt(vHat), invBc2Sqrt), eps);
-      variable.assign(tf.sub(variable, tf.mul(tf.div(m, denom), stepSize)));
+      if (slot.vmax) slot.vmax.assign(vmax!);
     }
   }
 
@@ -142,4 +142,29 @@ export class AdamOptimizer {
     }
     this.slots = null;
   }
+}
+
+type StepResult = [param: tf.Tensor, m: tf.Tensor, v: tf.Tensor, vmax?: tf.Tensor];
+
+/** One tensor's step in the backend's fused kernel (see fused-adam.ts). */
+function fusedStep(param: tf.Tensor, grad: tf.Tensor, slot: Slot, attrs: FusedAdamAttrs): StepResult {
+  const inputs: Record<string, tf.Tensor> = { param, grad, m: slot.m, v: slot.v };
+  if (slot.vmax) inputs['vmax'] = slot.vmax;
+  return tf.engine().runKernel(FUSED_ADAM_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as StepResult;
+}
+
+type StepScalars = { [K in keyof FusedAdamAttrs]: tf.Scalar };
+
+function stepScalars(attrs: FusedAdamAttrs): StepScalars {
+  return Object.fromEntries(Object.entries(attrs).map(([k, v]) => [k, tf.scalar(v)])) as StepScalars;
+}
+
+/** The same step op by op, on any backend. */
+function opByOpStep(param: tf.Tensor, g: tf.Tensor, slot: Slot, a: StepScalars): StepResult {
+  const m = tf.add(tf.mul(slot.m, a.beta1), tf.mul(g, a.oneMinusBeta1));
+  const v = tf.add(tf.mul(slot.v, a.beta2), tf.mul(tf.square(g), a.oneMinusBeta2));
+  const vmax = slot.vmax ? tf.maximum(slot.vmax, v) : undefined;
+  const denom = tf.add(tf.mul(tf.sqrt(vmax ?? v), a.invBc2Sqrt), a.epsilon);
+  const next = tf.sub(param, tf.mul(tf.div(m, denom), a.stepSize));
+  return vmax ? [next, m, v, vmax] : [next, m, v];
 }

@@ -17,3 +17,4 @@ export {
   type DetTrainEpochOptions,
 } from './det-engine';
 export { SGD_WEIGHT_DECAY } from './sgd';
+export { FUSED_ADAM_KERNEL, type FusedAdamAttrs } from './fused-adam';

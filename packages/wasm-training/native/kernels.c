@@ -415,3 +415,51 @@ void EXPORT(conv2d)(const float *x, const float *w, float *y, int n_batch, int h
     }
   }
 }
+
+/*
+ * One Adam step over n values (AMSGrad when vmax is non-null), each
+ * operation rounded to float32 on its own and in the order of the op-by-op
+ * update in packages/models/src/adam.ts, so that the result is the same to
+ * the bit (no contraction into fused multiply-adds):
+ *   m' = m·b1 + g·(1−b1);  v' = v·b2 + (g·g)·(1−b2);  v̂ = max(vmax, v') or v';
+ *   p' = p − (m' / (sqrt(v̂)·inv_bc2_sqrt + eps))·step_size.
+ * One pass instead of a dozen, each of which reads and writes the whole
+ * tensor. The outputs are new tensors (vmax_out unused without AMSGrad).
+ */
+void EXPORT(adam_update)(const float *p, const float *g, const float *m, const float *v, const float *vmax,
+                         float *p_out, float *m_out, float *v_out, float *vmax_out, int n, float b1,
+                         float omb1, float b2, float omb2, float step_size, float inv_bc2_sqrt, float eps) {
+#pragma clang fp contract(off)
+  const int n4 = n & ~3;
+  const v128_t b1v = wasm_f32x4_splat(b1), omb1v = wasm_f32x4_splat(omb1);
+  const v128_t b2v = wasm_f32x4_splat(b2), omb2v = wasm_f32x4_splat(omb2);
+  const v128_t stepv = wasm_f32x4_splat(step_size), invv = wasm_f32x4_splat(inv_bc2_sqrt);
+  const v128_t epsv = wasm_f32x4_splat(eps);
+  for (int i = 0; i < n4; i += 4) {
+    const v128_t gv = wasm_v128_load(g + i);
+    const v128_t mv = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(m + i), b1v), wasm_f32x4_mul(gv, omb1v));
+    const v128_t vv =
+        wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(v + i), b2v), wasm_f32x4_mul(wasm_f32x4_mul(gv, gv), omb2v));
+    wasm_v128_store(m_out + i, mv);
+    wasm_v128_store(v_out + i, vv);
+    v128_t vh = vv;
+    if (vmax) {
+      vh = wasm_f32x4_max(wasm_v128_load(vmax + i), vv);
+      wasm_v128_store(vmax_out + i, vh);
+    }
+    const v128_t denom = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_sqrt(vh), invv), epsv);
+    wasm_v128_store(p_out + i, wasm_f32x4_sub(wasm_v128_load(p + i), wasm_f32x4_mul(wasm_f32x4_div(mv, denom), stepv)));
+  }
+  for (int i = n4; i < n; i++) {
+    const float mi = m[i] * b1 + g[i] * omb1;
+    const float vi = v[i] * b2 + (g[i] * g[i]) * omb2;
+    m_out[i] = mi;
+    v_out[i] = vi;
+    float vh = vi;
+    if (vmax) {
+      vh = vmax[i] > vi ? vmax[i] : vi;
+      vmax_out[i] = vh;
+    }
+    p_out[i] = p[i] - (mi / (__builtin_sqrtf(vh) * inv_bc2_sqrt + eps)) * step_size;
+  }
+}

@@ -2,6 +2,7 @@ import { Add, BatchMatMul, Cast, Conv2D, getKernel, Identity, Mean, registerKern
 import type { KernelConfig } from '@tensorflow/tfjs';
 // Registers the wasm backend and its kernels first: the kernels below compose them.
 import '@tensorflow/tfjs-backend-wasm';
+import { adamUpdateConfig } from './kernels/adam_update';
 import { aliasingCastOver, aliasingIdentityOver } from './kernels/aliasing_identity';
 import { batchMatMulConfigOver } from './kernels/batch_mat_mul';
 import { biasAddOver } from './kernels/bias_add';
@@ -20,8 +21,11 @@ const missingKernels: KernelConfig[] = [
   depthwiseBackpropFilterConfig,
 ];
 
-/** Kernels tfjs-backend-wasm has as slow scalar loops, replaced outright. */
-const replacedKernels: KernelConfig[] = [conv2dBackpropInputConfig, maxPoolGradConfig];
+/**
+ * Kernels tfjs-backend-wasm has as slow scalar loops, replaced outright, and the fused Adam step
+ * that @fedward/models' optimizer uses where the backend has it.
+ */
+const replacedKernels: KernelConfig[] = [conv2dBackpropInputConfig, maxPoolGradConfig, adamUpdateConfig];
 
 /** Kernels whose fast cases are intercepted; the rest go to the original. */
 const wrappers: Array<[string, (original: KernelConfig) => KernelConfig]> = [

@@ -39,6 +39,11 @@ export interface NativeKernels {
   gemm(a: number, rowStride: number, colStride: number, b: number, c: number, m: number, n: number, k: number): void;
   add_bias(x: number, bias: number, out: number, rows: number, cols: number): void;
   transpose2d(input: number, output: number, rows: number, cols: number): void;
+  adam_update(
+    p: number, g: number, m: number, v: number, vmax: number, pOut: number, mOut: number, vOut: number,
+    vmaxOut: number, n: number, beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number,
+    stepSize: number, invBc2Sqrt: number, epsilon: number,
+  ): void;
 }
 
 interface EmscriptenModule {

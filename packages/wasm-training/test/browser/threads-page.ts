@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { benchInputs, benchModels, referenceCnn, trainStep } from '../../bench/models';
 import type { BenchModel } from '../../bench/models';
+import { adamAttrs, fusedAdam, opByOpAdam } from '../adam_reference';
 import {
   registerWasmTrainingKernels, startWasmTrainingThreads, wasmTrainingNativeKernels, wasmTrainingWorkerChunks,
 } from '../../src';
@@ -19,6 +20,8 @@ export interface ThreadsCheck {
   nativeKernels: string | null;
   cases: Array<{ model: string; batch: number; lossCpu: number; lossWasm: number; maxError: number; workerChunks: number }>;
   trainLosses: number[];
+  /** The fused Adam step on 100,003 values (in chunks): values that differ from op by op (must be 0). */
+  adam: { differing: number; workerChunks: number };
 }
 
 declare global {
@@ -97,6 +100,22 @@ window.checkThreads = async (threads: number): Promise<ThreadsCheck> => {
   }
   tf.dispose([x, y]);
   model.dispose();
-  return { backendThreads: getThreadsCount(), kernelThreads, nativeKernels: wasmTrainingNativeKernels(), cases, trainLosses };
+  const n = 100_003;
+  const data = (k: number) => tf.tidy(() => tf.abs(tf.randomNormal([n], 0, 1, 'float32', k)));
+  const inputs = [data(1), tf.tidy(() => tf.randomNormal([n], 0, 1, 'float32', 2)), data(3), data(4), data(5)];
+  const [p, g, m, v, vmax] = inputs as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+  const before = wasmTrainingWorkerChunks();
+  const fused = tf.tidy(() => fusedAdam(p, g, m, v, vmax, adamAttrs(3)).map((t) => t.dataSync() as Float32Array));
+  const adamChunks = wasmTrainingWorkerChunks() - before;
+  const reference = tf.tidy(() => opByOpAdam(p, g, m, v, vmax, adamAttrs(3)).map((t) => t.dataSync() as Float32Array));
+  let differing = 0;
+  fused.forEach((values, i) => {
+    const a = new Uint32Array(values.buffer, values.byteOffset, values.length);
+    const e = new Uint32Array(reference[i]!.buffer, reference[i]!.byteOffset, values.length);
+    for (let j = 0; j < a.length; j++) if (a[j] !== e[j]) differing++;
+  });
+  tf.dispose(inputs);
+  return {
+    adam: { differing, workerChunks: adamChunks }, backendThreads: getThreadsCount(), kernelThreads, nativeKernels: wasmTrainingNativeKernels(), cases, trainLosses };
 };
 document.title = 'ready';
