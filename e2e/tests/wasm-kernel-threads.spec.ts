@@ -1,11 +1,9 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from '@playwright/test';
 import { buildPage } from '../../packages/wasm-training/bench/build-page';
 import { serveIsolated } from '../../packages/wasm-training/bench/serve';
 import type { ThreadsCheck } from '../../packages/wasm-training/test/browser/threads-page';
+import { tempDir } from './fedward-server';
 
 /*
  * The package's training kernels split across Web Workers on the wasm backend's shared memory
@@ -17,7 +15,7 @@ const page = fileURLToPath(new URL('../../packages/wasm-training/test/browser/th
 let server: Awaited<ReturnType<typeof serveIsolated>>;
 
 test.beforeAll(async () => {
-  const outDir = mkdtempSync(join(tmpdir(), 'fedward-e2e-kernel-threads-'));
+  const outDir = tempDir('fedward-e2e-kernel-threads-');
   await buildPage(page, outDir);
   server = await serveIsolated(outDir);
 });

@@ -60,10 +60,9 @@ async function activate(backend: BackendName): Promise<boolean> {
   } catch {
     return false;
   }
-  if (backend === 'wasm') kernelThreads = await startWasmTrainingThreads();
+  if (backend === 'wasm') await startWasmTrainingThreads();
   return true;
 }
-let kernelThreads = 1;
 
 async function run(msg: FederationRequest): Promise<void> {
   prepareWasm();
@@ -74,11 +73,9 @@ async function run(msg: FederationRequest): Promise<void> {
     batchSize: msg.config.training.batchSize,
     onResult: (step) => post({ type: 'probe', step }),
   });
-  post({
-    type: 'ladder',
-    outcome,
-    wasmThreads: outcome.chosen === 'wasm' ? { backend: getThreadsCount(), kernels: kernelThreads } : null,
-  });
+  // The kernel workers started when the ladder activated wasm: this only reads how many are ready.
+  const wasmThreads = outcome.chosen === 'wasm' ? { backend: getThreadsCount(), kernels: await startWasmTrainingThreads() } : null;
+  post({ type: 'ladder', outcome, wasmThreads });
   const store = await localStore();
   const normalization = msg.config.model.normalization ?? 'zscore';
   const events = participate({

@@ -39,15 +39,14 @@ function adamUpdate(args: { inputs: Inputs; backend: WasmOps['backend']; attrs: 
   const kernels = native(backend);
   if (kernels !== null) {
     const chunk = chunkSize(n, n >= 1 << 16 ? nativeParts(kernels) : 1, 4);
-    const pointers = [param, grad, m, v].map((t) => ptr(backend, t));
-    const hasMax = vmax !== undefined;
-    const outPointers = [...outs.slice(0, 3).map((t) => ptr(backend, t)), hasMax ? ptr(backend, outs[3]!) : 0];
+    // Inputs then outputs; a missing vmax is a null pointer, the same in every chunk.
+    const at = (t: TensorInfo | undefined) => (t === undefined ? 0 : ptr(backend, t));
+    const pointers = [param, grad, m, v, vmax, outs[0], outs[1], outs[2], outs[3]].map(at);
     nativeChunked(kernels, {
       name: 'adam_update',
-      args: [...pointers, hasMax ? ptr(backend, vmax) : 0, ...outPointers, chunk,
+      args: [...pointers, chunk,
         a.beta1, a.oneMinusBeta1, a.beta2, a.oneMinusBeta2, a.stepSize, a.invBc2Sqrt, a.epsilon],
-      // A null vmax stays null in every chunk.
-      steps: [...[0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => (i === 4 || i === 8) && !hasMax ? 0 : chunk * 4)],
+      steps: pointers.map((p) => (p === 0 ? 0 : chunk * 4)),
       countArg: 9,
       items: n,
       chunk,
