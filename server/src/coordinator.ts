@@ -18,20 +18,8 @@ import {
   type TensorSpec,
   type UpdateBegin,
 } from '@fedward/protocol';
-import { chooseVirtualClients } from './adaptive-intermediary';
-import {
-  DpAggregator,
-  createDpAggregator,
-  createPlainAggregator,
-  decodeServerState,
-  emptyServerState,
-  encodeServerState,
-  type ClipRule,
-  type PlainAggregator,
-  type ServerState,
-  type StrategyOption,
-} from './dp';
-import { PrivacyBudget, type StoredLedgers } from './privacy-budget';
+import { decodeServerState, encodeServerState } from './dp';
+import { RoundEngine, type RoundAggregator, type RoundPlan } from './round-engine';
 import type { HospitalUpdate } from './personalization/aggregate';
 import { PersonalizationWorker } from './personalization/pfa-pool';
 import type { Contribution, Store } from './store';
@@ -51,6 +39,7 @@ interface Connected {
   testSamples: number;
   status: HospitalStatus | null;
   ready: boolean;
+  patientIds?: 'all' | 'some' | 'none';
 }
 
 interface Upload {
@@ -91,13 +80,11 @@ export class Coordinator {
   private participants = new Set<string>();
   private uploads = new Map<string, Upload>();
   private progress = new Map<string, SubClientUploads>();
-  private aggregator: DpAggregator | PlainAggregator | null = null;
-  /** What the server optimizer and the quantile clip carry from round to round (SQLite keeps it). */
-  private serverState: ServerState;
-  private readonly budget: PrivacyBudget | null;
-  /** Sub-clients per hospital (VN) that the current, or next, round asks for. */
-  private virtualClients: number;
-  private readonly adaptiveVn: boolean;
+  private aggregator: RoundAggregator | null = null;
+  /** Clipping, noise, VN, the ledgers and the release policy: the same engine the simulator runs. */
+  private readonly engine: RoundEngine;
+  /** The current round's plan (VN, probe) while it trains. */
+  private plan: RoundPlan | null = null;
   /** FedBN / PRR-FL: one result per hospital, computed from the round's buffered updates. */
   private readonly personalization: PersonalizationConfig | null;
   private buffered: HospitalUpdate[] = [];
@@ -119,13 +106,15 @@ export class Coordinator {
     this.spec = specOf(latest.weights);
     this.expectedBytes = this.globalPayload.length;
     this.round = latest.round + 1;
-    this.budget = config.privacy ? new PrivacyBudget(config.privacy, latest.ledger as StoredLedgers | null) : null;
-    const vn = config.privacy?.virtualClients ?? 1;
-    this.adaptiveVn = vn === 'adaptive';
-    // After a restart, the VN the last round chose for the next one.
-    this.virtualClients = latest.dp?.adaptive?.next ?? (vn === 'adaptive' ? 1 : vn);
+    const dimension = latest.weights.reduce((n, t) => n + t.values.length, 0);
+    // After a restart: the server state, both ledgers and the VN the last round chose for the next.
+    this.engine = new RoundEngine(config, dimension, {
+      serverState: latest.serverState ? decodeServerState(latest.serverState) : null,
+      ledgers: latest.ledger,
+      lastDp: latest.dp,
+      dpRounds: config.privacy ? latest.round : 0,
+    });
     this.personalization = config.personalization && config.personalization.strategy !== 'fedavg' ? config.personalization : null;
-    this.serverState = latest.serverState ? decodeServerState(latest.serverState) : emptyServerState();
     if (latest.round >= config.rounds) this.phase = 'done';
     this.info(
       latest.round > 0
@@ -181,10 +170,10 @@ export class Coordinator {
     this.changed();
   }
 
-  hello(link: HospitalLink, msg: { backend: BackendName; trainSamples: number; testSamples: number }) {
+  hello(link: HospitalLink, msg: { backend: BackendName; trainSamples: number; testSamples: number; patientIds?: 'all' | 'some' | 'none' }) {
     const c = this.connected.get(link.id);
     if (!c) throw new Error('hello from an unknown connection');
-    Object.assign(c, { backend: msg.backend, trainSamples: msg.trainSamples, testSamples: msg.testSamples, ready: true });
+    Object.assign(c, { backend: msg.backend, trainSamples: msg.trainSamples, testSamples: msg.testSamples, ready: true, ...(msg.patientIds && { patientIds: msg.patientIds }) });
     this.info(`${c.hospital} joined (${msg.trainSamples} training / ${msg.testSamples} held-out slices, ${msg.backend})`);
     const welcome = {
       hospital: c.hospital,
@@ -215,36 +204,38 @@ export class Coordinator {
     if (this.phase !== 'waiting') return;
     const ready = [...this.connected.values()].filter((c) => c.ready && c.trainSamples > 0);
     if (ready.length < this.config.minClients) return;
-    const budget = this.budget?.check(this.virtualClients);
-    if (budget && !budget.allowed) {
+    const plan = this.engine.plan(this.round, ready.length);
+    if (!plan.allowed) {
       // Refuse before anything is released: the round never starts, so nothing is spent.
       this.phase = 'done';
-      this.stopReason = budget.reason;
-      this.warn(`round ${this.round} refused: ${budget.reason}`);
-      for (const c of this.connected.values()) c.link.emit('federation-done', { round: this.round - 1, reason: budget.reason ?? '' });
+      this.stopReason = plan.reason;
+      this.warn(`round ${this.round} refused: ${plan.reason}`);
+      for (const c of this.connected.values()) c.link.emit('federation-done', { round: this.round - 1, reason: plan.reason ?? '' });
       this.changed();
       return;
     }
     this.phase = 'training';
+    this.plan = plan;
     this.participants = new Set(ready.map((c) => c.hospital));
     this.uploads.clear();
     this.progress.clear();
     this.buffered = [];
-    this.aggregator = this.createAggregator();
+    this.aggregator = this.engine.open(plan, this.global);
     this.deadline = Date.now() + this.config.roundDeadlineMs;
     this.timer = setTimeout(() => this.onDeadline(), this.config.roundDeadlineMs);
-    const probe = this.isProbe(this.round);
     this.info(
       `round ${this.round} started with ${[...this.participants].join(', ')}` +
-        (this.config.privacy ? `; ${this.virtualClients} sub-client(s) per hospital${probe ? ' (probe round: its aggregate will be measured, then discarded)' : ''}` : ''),
+        (this.config.privacy
+          ? `; ${plan.virtualClients} update(s) per hospital${plan.probe ? ' (probe round: only a noised norm sum is released; the model does not move)' : ''}`
+          : ''),
     );
     for (const c of ready) {
       c.link.emit('round-start', {
         round: this.round,
         deadline: this.deadline,
         weights: this.payloadFor(c.hospital),
-        virtualClients: this.virtualClients,
-        probe,
+        virtualClients: plan.virtualClients,
+        probe: plan.probe,
       });
     }
     this.changed();
@@ -268,28 +259,6 @@ export class Coordinator {
     }
   }
 
-  /** The round's aggregation, from the federation's settings and what earlier rounds left in the server state. */
-  private createAggregator(): DpAggregator | PlainAggregator {
-    const { privacy, aggregation } = this.config;
-    // Personalized strategies transform the buffered updates themselves; the plain FedAvg here
-    // only gives the global model that hospitals outside the round start from.
-    const strategy: StrategyOption = this.personalization
-      ? 'fedavg'
-      : aggregation?.strategy === 'fedadam'
-        ? { kind: 'fedadam', learningRate: aggregation.serverLearningRate ?? 0.003 }
-        : (aggregation?.strategy ?? 'fedavg');
-    if (!privacy) return createPlainAggregator({ global: this.global, strategy, serverState: this.serverState, weighting: 'samples' });
-    const rule = privacy.clipRule ?? 'fixed';
-    const clipRule: ClipRule =
-      rule === 'median' ? { kind: 'median', cap: 25 } : rule === 'quantile' ? { kind: 'quantile', initialClip: privacy.clipNorm } : { kind: 'fixed', clip: privacy.clipNorm };
-    return createDpAggregator({ global: this.global, z: privacy.noiseMultiplier, clipRule, strategy, serverState: this.serverState });
-  }
-
-  /** The adaptive rule's first round only measures: its aggregate is discarded (seed spec §1.3). */
-  private isProbe(round: number): boolean {
-    return this.adaptiveVn && round === 1;
-  }
-
   /** True once every sub-client this hospital announced has uploaded. */
   private hasContributed(hospital: string): boolean {
     const p = this.progress.get(hospital);
@@ -303,7 +272,7 @@ export class Coordinator {
       .map(([hospital, p]) => ({
         hospital,
         trainSamples: p.samples,
-        trainLoss: p.lossSum / p.samples,
+        trainLoss: p.samples > 0 ? p.lossSum / p.samples : 0,
         backend: p.backend,
         subClients: p.received.size,
       }));
@@ -330,59 +299,21 @@ export class Coordinator {
     }
     const round = this.round;
     const contributions = this.contributions();
-    let weights: NamedTensor[];
-    const aggregator = this.aggregator!;
+    const closed = this.engine.close(this.plan!, this.aggregator!);
     this.aggregator = null;
-    if (aggregator instanceof DpAggregator) {
-      const result = aggregator.result();
-      // A hospital that sent k clipped updates moved the average by up to k·C/M: account for
-      // the largest k that actually arrived (never more than the VN asked for).
-      const maxSubClients = Math.max(...contributions.map((c) => c.subClients));
-      const after = this.budget!.afterRound(round, maxSubClients);
-      const decision = this.adaptiveVn
-        ? chooseVirtualClients({
-            noiseNorm: result.record.noiseNorm,
-            normSum: result.record.normSum,
-            hospitals: contributions.length,
-            current: this.virtualClients,
-            rule: this.config.privacy!.vnRule ?? 'default',
-          })
-        : null;
-      const probe = this.isProbe(round);
-      // The probe's model and server-optimizer step are dropped; its quantile-clip estimate
-      // was released with noise (and accounted), so later rounds may use it.
-      const state = probe ? { ...this.serverState, clip: result.serverState.clip } : result.serverState;
-      const dp = {
-        ...result.record,
-        epsilonSubClient: after.epsilon.subClient,
-        epsilonHospital: after.epsilon.hospital,
-        virtualClients: this.virtualClients,
-        maxSubClients,
-        adaptive: decision && { lambda: decision.lambda, v: decision.v, next: decision.next, clamped: decision.clamped },
-        probe,
-      };
-      // The probe's release is accounted for like any other, but the model stays where it was.
-      weights = probe ? this.global : result.weights;
-      // Weights and the ledger that accounts for them go to disk in one transaction.
-      this.store.saveRound(this.config.id, round, weights, contributions, { dp, ledger: after.json }, encodeServerState(state));
-      this.budget!.adopt(after.ledgers);
-      this.serverState = state;
+    this.plan = null;
+    // Weights and the ledgers that account for them go to disk in one transaction.
+    this.store.saveRound(this.config.id, round, closed.weights, contributions, closed.dp && { dp: closed.dp, ledger: closed.ledgers }, encodeServerState(closed.serverState));
+    this.engine.commit(closed);
+    const weights = closed.weights;
+    const dp = closed.dp;
+    if (dp) {
+      // Only public settings, released values and ε: the same fields the admin sees.
+      const eps = dp.epsilon ? `ε = ${dp.epsilon.patient.toFixed(3)} per patient, ${dp.epsilon.hospital.toFixed(3)} per hospital` : 'NOT PRIVATE (median clip): ε = ∞';
       this.info(
-        `round ${round}: clipped ${dp.clipped}/${dp.updates} updates to C = ${dp.clip}, noise σ = ${dp.sigma.toExponential(2)} (‖A‖ ${dp.aggregateNorm.toFixed(3)}, ‖noise‖ ${dp.noiseNorm.toFixed(3)}); ε = ${dp.epsilonSubClient.toFixed(3)} per sub-client, ${dp.epsilonHospital.toFixed(3)} per hospital` +
-          (probe ? '; probe round: aggregate discarded' : ''),
+        `round ${round}: ${dp.probe ? 'probe (noised norm sum only; model unchanged)' : `M = ${dp.updates} updates clipped to C = ${dp.clip}, noise σ = ${dp.sigma.toExponential(2)} on the mean`}; ${eps}`,
       );
-      if (decision) {
-        this.info(
-          `adaptive intermediary: λ = ${decision.lambda.toExponential(3)}, v = ${decision.v.toFixed(3)}, VN ${this.virtualClients} → ${decision.next}` +
-            (decision.clamped ? ' (the rule gave < 1; kept at 1)' : ''),
-        );
-        this.virtualClients = decision.next;
-      }
-    } else {
-      const result = aggregator.result();
-      weights = result.weights;
-      this.store.saveRound(this.config.id, round, weights, contributions, null, encodeServerState(result.serverState));
-      this.serverState = result.serverState;
+      if (dp.adaptive) this.info(`adaptive intermediary (noised inputs): λ̃ = ${dp.adaptive.lambda.toExponential(3)}, v = ${dp.adaptive.v.toFixed(3)}, VN → ${dp.nextVirtualClients}`);
     }
     const updates = contributions.reduce((n, c) => n + c.subClients, 0);
     this.info(`round ${round} aggregated from ${contributions.length} hospitals (${updates} updates)`);
@@ -455,7 +386,7 @@ export class Coordinator {
     }
     const subClients = msg.subClients ?? 1;
     const subClient = msg.subClient ?? 0;
-    const allowed = this.config.privacy ? this.virtualClients : 1;
+    const allowed = this.plan?.virtualClients ?? 1;
     if (subClients > allowed) {
       // More sub-clients than asked would multiply the hospital's sensitivity past what is accounted.
       return this.dropParticipant(c, 'update-begin', {
@@ -630,6 +561,7 @@ export class Coordinator {
         status: c.status,
         trainSamples: c.trainSamples,
         testSamples: c.testSamples,
+        ...(c.patientIds && { patientIds: c.patientIds }),
       };
     });
     // Hospitals that took part before but are offline now stay visible.
@@ -649,7 +581,7 @@ export class Coordinator {
       rounds,
       tokens,
       log: [...this.log],
-      privacy: this.budget?.view(this.virtualClients) ?? null,
+      privacy: this.engine.privacyView(this.participants.size || [...this.connected.values()].filter((c) => c.ready).length),
       stopReason: this.stopReason,
     };
   }

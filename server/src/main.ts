@@ -24,13 +24,20 @@ const { values: args } = parseArgs({
     'dp-clip': { type: 'string', default: '1' },
     'dp-epsilon': { type: 'string', default: '8' },
     'dp-delta': { type: 'string', default: '1e-5' },
+    /** The relation the budget guards: patient | hospital (both are always reported). */
     'dp-unit': { type: 'string', default: 'hospital' },
     'dp-accountant': { type: 'string', default: 'rdp' },
-    /** Sub-clients per hospital: a number, or "adaptive" (probe round, then the noise-to-signal rule). */
-    'dp-vn': { type: 'string', default: '1' },
+    /** Sub-clients per hospital: a number, "heuristic" (⌊√(z·√d/N)⌋, public inputs) or "adaptive" (probe round, then the rule on a noised norm sum). */
+    'dp-vn': { type: 'string', default: 'heuristic' },
     'dp-vn-rule': { type: 'string', default: 'default' },
     /** fixed | median (the seed's, not private) | quantile (Andrew et al., private). */
     'dp-clip-rule': { type: 'string', default: 'fixed' },
+    /** σ_b of the quantile rule's noised count (default z). */
+    'dp-count-noise': { type: 'string' },
+    /** Noise multiplier of the adaptive rule's noised norm sum (default z). */
+    'dp-norm-sum-noise': { type: 'string' },
+    /** FedNova under DP: the public local step count of one hospital's round (τ̄ = that/VN). */
+    'server-tau': { type: 'string' },
     /** Server optimizer: fedavg | fedadam | fednova. */
     strategy: { type: 'string' },
     'server-lr': { type: 'string' },
@@ -61,17 +68,20 @@ const federation: FederationOverrides = {
       clipNorm: num(args['dp-clip'])!,
       targetEpsilon: num(args['dp-epsilon'])!,
       delta: num(args['dp-delta'])!,
-      unit: args['dp-unit'] as 'hospital' | 'sub-client',
+      unit: args['dp-unit'] as 'patient' | 'hospital',
       accountant: args['dp-accountant'] as 'rdp' | 'gdp',
-      virtualClients: args['dp-vn'] === 'adaptive' ? ('adaptive' as const) : num(args['dp-vn'])!,
+      virtualClients: args['dp-vn'] === 'adaptive' || args['dp-vn'] === 'heuristic' ? args['dp-vn'] : num(args['dp-vn'])!,
       vnRule: args['dp-vn-rule'] as 'default' | 'ada_stable' | 'ada_prog',
       clipRule: args['dp-clip-rule'] as 'fixed' | 'median' | 'quantile',
+      ...(args['dp-count-noise'] && { countNoise: num(args['dp-count-noise'])! }),
+      ...(args['dp-norm-sum-noise'] && { normSumNoise: num(args['dp-norm-sum-noise'])! }),
     },
   }),
   ...(args.strategy && {
     aggregation: {
       strategy: args.strategy as 'fedavg' | 'fedadam' | 'fednova',
       ...(args['server-lr'] && { serverLearningRate: num(args['server-lr']) }),
+      ...(args['server-tau'] && { publicSteps: num(args['server-tau']) }),
     },
   }),
   training: {
@@ -128,9 +138,9 @@ console.log(`Federation       ${server.config.name}: ${server.config.rounds} rou
 const dp = server.config.privacy;
 if (dp) {
   const strategy = server.config.aggregation?.strategy ?? 'fedavg';
-  const vn = dp.virtualClients ?? 1;
+  const vn = dp.virtualClients ?? 'heuristic';
   console.log(
-    `Privacy          DP-${strategy} z = ${dp.noiseMultiplier}, C = ${dp.clipNorm} (${dp.clipRule ?? 'fixed'}), sub-clients per hospital: ${vn}; budget ε ≤ ${dp.targetEpsilon} per ${dp.unit} at δ = ${dp.delta} (${dp.accountant})`,
+    `Privacy          DP-${strategy} on an integer grid, discrete Gaussian z = ${dp.noiseMultiplier}, C = ${dp.clipNorm} (${dp.clipRule ?? 'fixed'}${dp.clipRule === 'median' ? ': NOT PRIVATE, ε = ∞' : ''}), sub-clients per hospital: ${vn}; budget ε ≤ ${dp.targetEpsilon} per ${dp.unit} at δ = ${dp.delta} (${dp.accountant})`,
   );
 }
 const personalization = server.config.personalization?.strategy ?? 'fedavg';

@@ -1,82 +1,116 @@
-import { PrivacyLedger, checkBudget, gaussianRounds, type AccountingOptions } from '@fedward/privacy';
-import type { PrivacyConfig, PrivacyView } from '@fedward/protocol';
+import { PrivacyLedger, checkBudget, type AccountingOptions, type DpEvent } from '@fedward/privacy';
+import type { DpReleaseView, PrivacyConfig, PrivacyView } from '@fedward/protocol';
 
+/** What SQLite keeps next to each DP round: both ledgers as JSON. */
 export interface StoredLedgers {
-  subClient: unknown;
+  format: 'fedward.ledgers.v2';
+  patient: unknown;
   hospital: unknown;
 }
 
 /**
- * Two ledgers for one federation: per sub-client, and per hospital. A hospital that sends VN
- * clipped updates moves the average by up to VN·C/M, so for the hospital the same round is a
- * Gaussian with noise multiplier z/VN. With VN = 1 (no sub-clients) the two coincide. Every
- * round is full participation (q = 1): each hospital's data is in every round it joins.
+ * The neighbouring relations the two ledgers cover. Patients are assigned to sub-clients by a
+ * keyed hash, so one patient's slices sit in exactly one of their hospital's VN sub-clients, and
+ * every hospital sends exactly VN updates whatever its data.
+ */
+export const RELATIONS = {
+  patient:
+    'add or remove all slices of one patient at one hospital: they sit in one sub-client, whose update may change arbitrarily within the clip bound (a hospital without patient ids: one slice)',
+  hospital: 'change anything in the data of one hospital: all VN of its updates may change arbitrarily within the clip bound',
+} as const;
+
+export type Relation = keyof typeof RELATIONS;
+
+/**
+ * One round's releases as DP events, per relation. Each release is a discrete Gaussian with
+ * integer noise std σ on a statistic that ONE replaced update moves by at most `perUpdate`; one
+ * patient touches one update, one hospital VN of them, so the multipliers are σ/perUpdate and
+ * σ/(VN·perUpdate). The releases of a round compose (RDP adds).
+ */
+export function roundEvents(releases: readonly DpReleaseView[], virtualClients: number): Record<Relation, DpEvent> {
+  const event = (updates: number): DpEvent => ({
+    type: 'composed',
+    events: releases.map((r) => ({ type: 'discrete_gaussian', noiseMultiplier: r.sigma / (updates * r.perUpdate) })),
+  });
+  return { patient: event(1), hospital: event(virtualClients) };
+}
+
+const isStored = (x: unknown): x is StoredLedgers =>
+  typeof x === 'object' && x !== null && (x as { format?: unknown }).format === 'fedward.ledgers.v2';
+
+/**
+ * The federation's two privacy ledgers, per patient and per hospital. The budget guards the
+ * configured relation; both are reported.
  */
 export class PrivacyBudget {
-  private subClient: PrivacyLedger;
-  private hospital: PrivacyLedger;
+  private ledgers: Record<Relation, PrivacyLedger>;
   private readonly options: AccountingOptions;
 
   constructor(
     private readonly config: PrivacyConfig,
-    stored?: StoredLedgers | null,
+    stored?: unknown,
   ) {
-    this.subClient = stored ? PrivacyLedger.fromJSON(stored.subClient) : new PrivacyLedger();
-    this.hospital = stored ? PrivacyLedger.fromJSON(stored.hospital) : new PrivacyLedger();
+    if (stored != null && !isStored(stored)) {
+      throw new Error(
+        'this database holds DP rounds accounted by an earlier Fedward (floating-point noise, per sub-client); their ε is not a guarantee. Start the federation on a new database (--db).',
+      );
+    }
+    this.ledgers = {
+      patient: stored ? PrivacyLedger.fromJSON(stored.patient) : new PrivacyLedger(),
+      hospital: stored ? PrivacyLedger.fromJSON(stored.hospital) : new PrivacyLedger(),
+    };
     this.options = { accountant: config.accountant };
   }
 
-  private events(virtualClients: number) {
-    return {
-      subClient: gaussianRounds({ noiseMultiplier: this.config.noiseMultiplier }),
-      hospital: gaussianRounds({ noiseMultiplier: this.config.noiseMultiplier / virtualClients }),
-    };
+  /** ε per relation after the given events were added (null events: nothing more). */
+  private projected(events: Record<Relation, DpEvent> | null) {
+    const budget = { epsilon: this.config.targetEpsilon, delta: this.config.delta };
+    const one = (r: Relation) => checkBudget(this.ledgers[r], events?.[r] ?? { type: 'composed', events: [] }, budget, this.options);
+    return { patient: one('patient'), hospital: one('hospital') };
   }
 
-  /** May the next round run? The answer is computed before anything is released. */
-  check(virtualClients = 1): { allowed: boolean; subClient: number; hospital: number; reason: string | null } {
-    const e = this.events(virtualClients);
-    const budget = { epsilon: this.config.targetEpsilon, delta: this.config.delta };
-    const sub = checkBudget(this.subClient, e.subClient, budget, this.options);
-    const hosp = checkBudget(this.hospital, e.hospital, budget, this.options);
-    const guarded = this.config.unit === 'hospital' ? hosp : sub;
-    const projected = guarded.projected.epsilon;
+  /** May a round with these planned releases run? Answered before anything is released. */
+  check(releases: readonly DpReleaseView[], virtualClients: number): { allowed: boolean; patient: number; hospital: number; reason: string | null } {
+    const p = this.projected(roundEvents(releases, virtualClients));
+    const guarded = p[this.config.unit];
     return {
       allowed: guarded.allowed,
-      subClient: sub.projected.epsilon,
-      hospital: hosp.projected.epsilon,
+      patient: p.patient.projected.epsilon,
+      hospital: p.hospital.projected.epsilon,
       reason: guarded.allowed
         ? null
-        : `privacy budget: the next round would bring ε per ${this.config.unit} to ${projected.toFixed(3)}, past the target ${this.config.targetEpsilon} (δ = ${this.config.delta})`,
+        : `privacy budget: the next round would bring ε per ${this.config.unit} to ${guarded.projected.epsilon.toFixed(3)}, past the target ${this.config.targetEpsilon} (δ = ${this.config.delta})`,
     };
   }
 
   /** The ledgers as they will be once this round is released; adopt them after the database commit. */
-  afterRound(round: number, virtualClients = 1): { ledgers: { subClient: PrivacyLedger; hospital: PrivacyLedger }; json: StoredLedgers; epsilon: { subClient: number; hospital: number } } {
-    const e = this.events(virtualClients);
-    const subClient = this.subClient.withEvent(e.subClient, { round, label: 'dp-fedavg' });
-    const hospital = this.hospital.withEvent(e.hospital, { round, label: `dp-fedavg, ${virtualClients} sub-client(s)` });
+  afterRound(round: number, releases: readonly DpReleaseView[], virtualClients: number, label: string) {
+    const events = roundEvents(releases, virtualClients);
+    const ledgers = {
+      patient: this.ledgers.patient.withEvent(events.patient, { round, label }),
+      hospital: this.ledgers.hospital.withEvent(events.hospital, { round, label: `${label}; ${virtualClients} update(s) per hospital` }),
+    };
+    const json: StoredLedgers = { format: 'fedward.ledgers.v2', patient: ledgers.patient.toJSON(), hospital: ledgers.hospital.toJSON() };
     return {
-      ledgers: { subClient, hospital },
-      json: { subClient: subClient.toJSON(), hospital: hospital.toJSON() },
+      ledgers,
+      json,
       epsilon: {
-        subClient: subClient.epsilon(this.config.delta, this.options).epsilon,
-        hospital: hospital.epsilon(this.config.delta, this.options).epsilon,
+        patient: ledgers.patient.epsilon(this.config.delta, this.options).epsilon,
+        hospital: ledgers.hospital.epsilon(this.config.delta, this.options).epsilon,
       },
     };
   }
 
-  adopt(ledgers: { subClient: PrivacyLedger; hospital: PrivacyLedger }): void {
-    this.subClient = ledgers.subClient;
-    this.hospital = ledgers.hospital;
+  adopt(ledgers: Record<Relation, PrivacyLedger>): void {
+    this.ledgers = ledgers;
   }
 
-  /** The budget as the admin sees it; `virtualClients` is the VN the next round will ask for. */
-  view(virtualClients = 1): PrivacyView {
-    const spentSub = this.subClient.entries.length ? this.subClient.epsilon(this.config.delta, this.options) : null;
-    const spentHosp = this.hospital.entries.length ? this.hospital.epsilon(this.config.delta, this.options) : null;
-    const next = this.check(virtualClients);
-    const warnings = [...(spentSub?.warnings ?? []), ...(spentHosp?.warnings ?? [])].map((w) => w.message);
+  /** The budget as the admin sees it, given the next round's plan (null: none can be planned yet). */
+  view(next: { releases: readonly DpReleaseView[]; virtualClients: number; mode: PrivacyView['virtualClients']['mode'] }, isPrivate: boolean): PrivacyView {
+    const spent = (r: Relation) => (this.ledgers[r].entries.length ? this.ledgers[r].epsilon(this.config.delta, this.options) : null);
+    const sp = spent('patient');
+    const sh = spent('hospital');
+    const check = this.check(next.releases, next.virtualClients);
     return {
       unit: this.config.unit,
       targetEpsilon: this.config.targetEpsilon,
@@ -85,10 +119,13 @@ export class PrivacyBudget {
       noiseMultiplier: this.config.noiseMultiplier,
       clipNorm: this.config.clipNorm,
       clipRule: this.config.clipRule ?? 'fixed',
-      virtualClients: { mode: this.config.virtualClients === 'adaptive' ? 'adaptive' : 'fixed', next: virtualClients },
-      spent: { subClient: spentSub?.epsilon ?? 0, hospital: spentHosp?.epsilon ?? 0 },
-      next: { subClient: next.subClient, hospital: next.hospital, allowed: next.allowed },
-      warnings: [...new Set(warnings)],
+      mechanism: 'discrete-gaussian',
+      private: isPrivate,
+      relations: { ...RELATIONS },
+      virtualClients: { mode: next.mode, next: next.virtualClients },
+      spent: isPrivate ? { patient: sp?.epsilon ?? 0, hospital: sh?.epsilon ?? 0 } : null,
+      next: isPrivate ? { patient: check.patient, hospital: check.hospital, allowed: check.allowed } : null,
+      warnings: [...new Set([...(sp?.warnings ?? []), ...(sh?.warnings ?? [])].map((w) => w.message))],
     };
   }
 }

@@ -14,7 +14,7 @@ function storedState(server: Awaited<ReturnType<typeof servers.start>>, round: n
 }
 
 describe('server optimizers and clip rules in a running federation', () => {
-  it('DP-FedAdam with the seed’s median clip: records say so (and that the median leaks); Adam moments survive a restart', async () => {
+  it('DP-FedAdam with the seed’s median clip: records say it is not private (ε = ∞); Adam moments survive a restart', async () => {
     const dbPath = tempDb();
     const federation = {
       rounds: 2,
@@ -36,7 +36,8 @@ describe('server optimizers and clip rules in a running federation', () => {
     stops.forEach((s) => s.abort());
     await Promise.all(runs);
     const dp = snapshot.rounds[0]!.dp!;
-    expect(dp).toMatchObject({ strategy: 'fedadam', clipRule: 'median', leaking: true, updates: 4, virtualClients: 2 });
+    expect(dp).toMatchObject({ strategy: 'fedadam', clipRule: 'median', private: false, epsilon: null, updates: 4, virtualClients: 2 });
+    expect(snapshot.privacy).toMatchObject({ private: false, spent: null, next: null });
     expect(dp.clip).toBeLessThanOrEqual(25);
 
     // Restarted, the server takes its next Adam step from the stored moments: the state counts 2 rounds.
@@ -51,7 +52,7 @@ describe('server optimizers and clip rules in a running federation', () => {
     expect(after2.adam!.m[0]!.values).not.toEqual(after1.adam!.m[0]!.values);
   }, 120_000);
 
-  it('FedNova without DP uses each update’s step count; the private quantile clip moves C between rounds', async () => {
+  it('FedNova under DP scales by the public τ̄; the private quantile clip moves C between rounds through its noised count', async () => {
     const server = await servers.start({
       dbPath: tempDb(),
       port: 0,
@@ -61,17 +62,17 @@ describe('server optimizers and clip rules in a running federation', () => {
         minClients: 2,
         model: { inputSize: 16 },
         training,
-        aggregation: { strategy: 'fednova' as const },
-        privacy: { noiseMultiplier: 1, clipNorm: 5, targetEpsilon: 1e6, delta: 1e-5, unit: 'hospital' as const, accountant: 'rdp' as const, clipRule: 'quantile' as const },
+        aggregation: { strategy: 'fednova' as const, publicSteps: 5 },
+        privacy: { noiseMultiplier: 1, clipNorm: 5, targetEpsilon: 1e6, delta: 1e-5, unit: 'hospital' as const, accountant: 'rdp' as const, clipRule: 'quantile' as const, virtualClients: 1 },
       },
     });
     await Promise.all(['a', 'b'].map((n, i) => runToEnd(client(server.url, server.createToken(n), 16, 30 + i))));
     const [r1, r2] = server.coordinator.snapshot([]).rounds.map((r) => r.dp!);
-    expect(r1).toMatchObject({ strategy: 'fednova', clipRule: 'quantile', leaking: false, clip: 5 });
-    // 40 slices, batch 8: five local steps per update.
+    expect(r1).toMatchObject({ strategy: 'fednova', clipRule: 'quantile', private: true, clip: 5 });
+    // τ̄ = the public 5 (÷ VN = 1), never the hospitals' own step counts.
     expect(r1!.tauEff).toBe(5);
-    expect(r1!.updateNoiseMultiplier).toBeGreaterThan(1);
-    expect(r2!.clip).toBeCloseTo(r1!.nextClip!, 12);
+    expect(r1!.releases.map((x) => x.what)).toEqual(['sum', 'count']);
+    expect(r2!.clip).toBeCloseTo(r1!.quantile!.nextClip, 12);
     expect(r2!.clip).not.toBe(5);
   }, 120_000);
 });

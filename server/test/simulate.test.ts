@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runGrid } from '../src/simulate/grid';
+import { holm, pairedT, studentTwoSidedP } from '../src/simulate/stats';
 import { simulateFederation } from '../src/simulate/run-federation';
 import { nodeTrainingBackend } from '../src/simulate/wasm-node';
 
@@ -12,20 +13,18 @@ beforeAll(async () => {
 
 const small = { hospitals: 2, rounds: 3, clip: 1, seed: 3, size: 16, slicesPerHospital: 40, batchSize: 8, learningRate: 0.01, delta: 1e-5 };
 
-describe('federation simulator', () => {
-  it('with adaptive VN: discards the probe, re-chooses VN, and accounts both privacy units', async () => {
+describe('federation simulator (the server’s round engine)', () => {
+  it('with adaptive VN: the probe releases only a noised norm sum, VN is re-chosen, every hospital sends VN updates, both relations are accounted', async () => {
     const rows = await simulateFederation({ ...small, z: 1, vn: 'adaptive' });
     expect(rows.map((r) => r.round)).toEqual([0, 1, 2]);
-    expect(rows[0]!.probe).toBe(true);
-    expect(rows[0]!.vn).toBe(1);
+    expect(rows[0]).toMatchObject({ probe: true, vn: 1, sigma: 0 });
     for (const r of rows) {
-      expect(r.updates).toBeLessThanOrEqual(small.hospitals * r.vn);
-      expect(r.sigma).toBeCloseTo((1 * small.clip) / r.updates, 12);
-      // A hospital is VN sub-clients: its ε can only be larger.
-      expect(r.epsilon_hospital!).toBeGreaterThanOrEqual(r.epsilon_subclient! - 1e-9);
+      expect(r.updates).toBe(small.hospitals * r.vn);
+      if (!r.probe) expect(r.sigma! / ((1 * small.clip) / r.updates) - 1).toBeLessThan(1e-3);
+      // A hospital touches VN updates, a patient one: the hospital's ε can only be larger.
+      expect(r.epsilon_hospital!).toBeGreaterThanOrEqual(r.epsilon_patient! - 1e-9);
     }
-    expect(rows[1]!.epsilon_subclient!).toBeGreaterThan(rows[0]!.epsilon_subclient!);
-    expect(new Set(rows.map((r) => r.vn)).size).toBeGreaterThan(1);
+    expect(rows[1]!.epsilon_patient!).toBeGreaterThan(rows[0]!.epsilon_patient!);
   }, 120_000);
 
   it('without DP it is plain FedAvg: no clip, no noise, no ε, and it learns', async () => {
@@ -44,53 +43,73 @@ describe('federation simulator', () => {
         for (const r of rows) {
           expect(Number.isFinite(r.metric)).toBe(true);
           expect(r.steps).toBeGreaterThan(0);
-          // FedNova's noise carries τ_eff (the mean local step count): σ = z·C·τ_eff/M.
-          if (z > 0) expect(r.sigma).toBeCloseTo((z * tiny.clip * (strategy === 'fednova' ? r.steps : 1)) / r.updates, 10);
+          // FedNova's release carries the PUBLIC τ̄ = ⌈0.8·40/8⌉ = 4: σ = z·C·τ̄/M.
+          if (z > 0) expect(r.sigma! / ((z * tiny.clip * (strategy === 'fednova' ? 4 : 1)) / r.updates) - 1).toBeLessThan(1e-3);
           else expect(r.sigma).toBeNull();
         }
       }
     }
   }, 60_000);
 
-  it('on a VN change, new sub-clients start from the merged optimizer state of the old ones', async () => {
-    const splits: { afterRound: number; vn: number; mergedSteps: (number | null)[] }[] = [];
-    const rows = await simulateFederation({ ...tiny, rounds: 3, z: 1, vn: 'adaptive', clipRule: 'median', onSplit: (e) => splits.push(e) });
-    expect(splits[0]).toEqual({ afterRound: -1, vn: 1, mergedSteps: [null, null] });
-    expect(splits.length).toBeGreaterThan(1);
-    // The first re-split follows the probe round: every hospital's sub-client had taken its steps.
-    const first = splits[1]!;
-    expect(first.afterRound).toBe(0);
-    for (const step of first.mergedSteps) expect(step).toBeGreaterThan(0);
-    expect(first.mergedSteps.reduce((a, b) => a! + b!, 0)! / first.mergedSteps.length).toBeCloseTo(rows[0]!.steps, 10);
+  it('the heuristic VN comes from public settings only, and every split keeps each patient in one sub-client', async () => {
+    const splits: { afterRound: number; vn: number; slices: number[][] }[] = [];
+    const rows = await simulateFederation({ ...tiny, z: 2, vn: 'heuristic', onSplit: (e) => splits.push(e) });
+    // d = the 16-px small CNN's size; N = 2 hospitals.
+    expect(splits).toHaveLength(1);
+    expect(splits[0]!.afterRound).toBe(-1);
+    expect(rows.every((r) => r.vn === splits[0]!.vn)).toBe(true);
+    // Every group of every hospital is listed (empty ones too), and no slice is lost.
+    for (const groups of splits[0]!.slices) {
+      expect(groups).toHaveLength(splits[0]!.vn);
+      expect(groups.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    }
   }, 60_000);
 
-  it('the quantile clip moves C between rounds and the median clip follows the norms', async () => {
-    // VN = 4 (M = 4·hospitals updates) keeps the noise on the released fraction b̃ (std σ_b/M) well
-    // below the 0.5 that would make C shrink instead.
-    const q = await simulateFederation({ ...tiny, rounds: 3, z: 1, vn: 4, clipRule: 'quantile', clip: 0.05 });
+  it('the quantile clip moves C between rounds through its noised count, and the median clip is marked not private', async () => {
+    // VN = 4 (M = 4·hospitals updates) keeps the noise on the released fraction well below 0.5.
+    const q = await simulateFederation({ ...tiny, rounds: 3, z: 1, vn: 4, clipRule: 'quantile', clip: 0.05, countNoise: 1 });
     expect(q[0]!.clip).toBe(0.05);
     // Every update is far above 0.05: b̃ ≈ 0, so C grows by about e^{0.1} each round.
     expect(q[2]!.clip!).toBeGreaterThan(q[0]!.clip!);
     const m = await simulateFederation({ ...tiny, z: 1, vn: 1, clipRule: 'median' });
     expect(m[0]!.clip).not.toBe(m[1]!.clip);
+    expect(m.every((r) => r.epsilon_patient === null && r.epsilon_hospital === null)).toBe(true);
   }, 60_000);
 
-  it('--grid writes a summary table with the paired comparison, and the plots', async () => {
+  it('--grid compares the arms at equal ε per patient and per hospital, with Holm-corrected paired tests', async () => {
     const out = mkdtempSync(join(tmpdir(), 'fedward-grid-'));
     try {
-      const runs = await runGrid({ base: { ...tiny, rounds: 2, clipRule: 'median' }, zs: [0, 1], strategies: ['fedavg', 'fednova'], seeds: [0, 1], out, resume: false, command: 'test', backend: 'wasm', log: () => {} });
-      expect(runs).toHaveLength(2 * (1 + 2) * 2);
+      const options = { base: { ...tiny, rounds: 2 }, budgets: [50], strategies: ['fedavg' as const], seeds: [0, 1], out, resume: false, command: 'test', backend: 'wasm', log: () => {} };
+      const runs = await runGrid(options, 10_000);
+      expect(runs).toHaveLength((1 + 3) * 2);
+      const [patientArm, hospitalArm] = ['equal-patient', 'equal-hospital'].map((arm) => runs.find((r) => r.arm === arm)!);
+      const baseline = runs.find((r) => r.arm === 'baseline')!;
+      // Equal budgets where each arm claims them (the grid's ε column is the ledger's).
+      // (up to the integer variance, which rounds σ up by < 1e-4 relative)
+      expect(Math.abs(patientArm!.rows.at(-1)!.epsilon_patient! / baseline.rows.at(-1)!.epsilon_patient! - 1)).toBeLessThan(1e-3);
+      expect(Math.abs(hospitalArm!.rows.at(-1)!.epsilon_hospital! / baseline.rows.at(-1)!.epsilon_hospital! - 1)).toBeLessThan(1e-3);
+      expect(baseline.rows.at(-1)!.epsilon_hospital!).toBeLessThanOrEqual(50);
       const summary = readFileSync(join(out, 'summary.md'), 'utf8');
-      expect(summary).toMatch(/\| no DP \| fedavg \| baseline/);
-      expect(summary).toMatch(/\| 1 \| fednova \| \+ adaptive/);
-      expect(summary).toMatch(/Adaptive intermediary minus baseline/);
-      expect(readFileSync(join(out, 'grid-fednova.svg'), 'utf8')).toMatch(/^<svg/);
-      expect(readFileSync(join(out, 'runs.jsonl'), 'utf8').trim().split('\n')).toHaveLength(runs.length);
+      expect(summary).toMatch(/\| 50 \| fedavg \| sub-clients, equal ε per hospital/);
+      expect(summary).toMatch(/Holm-corrected/);
+      expect(readFileSync(join(out, 'grid-fedavg.svg'), 'utf8')).toMatch(/^<svg/);
       // Resuming re-runs nothing.
-      const again = await runGrid({ base: { ...tiny, rounds: 2, clipRule: 'median' }, zs: [0, 1], strategies: ['fedavg', 'fednova'], seeds: [0, 1], out, resume: true, command: 'test', backend: 'wasm', log: () => {} });
+      const again = await runGrid({ ...options, resume: true }, 10_000);
       expect(again.map((r) => r.seconds)).toEqual(runs.map((r) => r.seconds));
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 120_000);
+});
+
+describe('grid statistics', () => {
+  it('gives Student-t p-values and Holm adjustments that match published tables', () => {
+    // t = 2.776 with 4 df and t = 4.303 with 2 df are the two-sided 5% critical values.
+    expect(studentTwoSidedP(2.776445, 4)).toBeCloseTo(0.05, 5);
+    expect(studentTwoSidedP(4.302653, 2)).toBeCloseTo(0.05, 5);
+    expect(studentTwoSidedP(0, 7)).toBeCloseTo(1, 12);
+    expect(pairedT([1, 1, 1]).p).toBe(0);
+    expect(pairedT([0, 0, 0]).p).toBe(1);
+    holm([0.01, 0.04, 0.03, 0.2]).forEach((q, i) => expect(q).toBeCloseTo([0.04, 0.09, 0.09, 0.2][i]!, 12));
+  });
 });

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
-import { PrivacyLedger, gaussianRounds } from '@fedward/privacy';
+import { PrivacyLedger, discreteGaussianParameters, gaussianRounds } from '@fedward/privacy';
 import { encodeWeights, type FederationSnapshot } from '@fedward/protocol';
 import { memoryTrainingStateStore, type ClientEvent, type TrainingStateStore } from '@fedward/client';
-import { decodeOptimizerState } from '@fedward/models';
 import { client, patientData, runToEnd, serverPerTest, tempDb } from './helpers';
 
 const servers = serverPerTest();
@@ -21,7 +20,7 @@ const privacy = (extra: object = {}) => ({
 const training = { epochs: 1, batchSize: 8, learningRate: 0.01 };
 
 describe('sub-clients (adaptive intermediaries) end to end', () => {
-  it('probes with VN = 1, re-chooses VN from λ, and every sub-client of every hospital uploads', async () => {
+  it('probes with VN = 1 (noised norm sum only), re-chooses VN from released values, and every hospital sends exactly VN updates', async () => {
     const server = await servers.start({
       dbPath: tempDb(),
       port: 0,
@@ -36,41 +35,48 @@ describe('sub-clients (adaptive intermediaries) end to end', () => {
     );
     const snap: FederationSnapshot = server.coordinator.snapshot([]);
     const [probe, second, third] = snap.rounds.map((r) => r.dp!);
-    // Round 1 is the probe: VN = 1, one update per hospital, aggregate discarded.
-    expect(probe).toMatchObject({ probe: true, virtualClients: 1, maxSubClients: 1, updates: 3 });
+    // Round 1 is the probe: VN = 1, one update per hospital; only the noised norm sum is released.
+    expect(probe).toMatchObject({ probe: true, virtualClients: 1, updates: 3 });
+    expect(probe!.releases.map((r) => r.what)).toEqual(['norm-sum']);
     expect(server.store.roundWeights(server.config.id, 1)).toEqual(server.store.roundWeights(server.config.id, 0));
-    // The rule on the probe's own measurements: λ = ‖noise‖/Σ‖Δ‖, v = √(N·λ), VN ← ⌊VN·v⌋.
-    const lambda = probe!.noiseNorm / probe!.normSum;
+    // The rule on released values only: λ̃ = (σ√d on the mean)/(noised Σ min(‖Δ_j‖, C)), v = √(N·λ̃).
+    const d = server.coordinator.globalWeights.reduce((n, t) => n + t.values.length, 0);
+    const sumSigma = discreteGaussianParameters(1 * probe!.grid.bound).sigma;
+    const lambda = ((sumSigma / (probe!.grid.scale * 3)) * Math.sqrt(d)) / probe!.adaptive!.noisedNormSum;
     expect(probe!.adaptive!.lambda).toBeCloseTo(lambda, 12);
     expect(probe!.adaptive!.v).toBeCloseTo(Math.sqrt(3 * lambda), 12);
     expect(probe!.adaptive!.next).toBe(Math.max(1, Math.floor(Math.sqrt(3 * lambda))));
-    expect(probe!.adaptive!.next).toBeGreaterThan(1);
-    // Round 2 asks for that VN; each hospital (10 patients) sends min(VN, 10) updates.
-    const vn = probe!.adaptive!.next;
-    const per = Math.min(vn, 10);
-    expect(second).toMatchObject({ probe: false, virtualClients: vn, maxSubClients: per, updates: 3 * per });
-    expect(second!.sigma).toBeCloseTo((1 * 0.5) / (3 * per), 12);
-    expect(third!.virtualClients).toBe(second!.adaptive!.next);
-    for (const r of snap.rounds) expect(r.participants.map((p) => p.subClients)).toEqual(r.participants.map(() => Math.min(r.dp!.virtualClients, 10)));
+    expect(probe!.nextVirtualClients).toBe(probe!.adaptive!.next);
+    // Round 2 asks for that VN, and every hospital sends exactly VN updates whatever its patients.
+    const vn = probe!.nextVirtualClients;
+    expect(second).toMatchObject({ probe: false, virtualClients: vn, updates: 3 * vn });
+    expect(second!.releases.map((r) => r.what)).toEqual(['sum', 'norm-sum']);
+    expect(third!.virtualClients).toBe(second!.nextVirtualClients);
+    for (const r of snap.rounds) expect(r.participants.map((p) => p.subClients)).toEqual(r.participants.map(() => r.dp!.virtualClients));
 
-    // Every hospital saw the split and uploaded each sub-client once.
+    // Every hospital saw the split and uploaded each of its VN sub-clients once, in order.
     for (const events of runs) {
       const split = events.find((e): e is Extract<ClientEvent, { type: 'sub-clients' }> => e.type === 'sub-clients' && e.round === 2)!;
-      expect(split.slices).toHaveLength(per);
+      expect(split.slices).toHaveLength(vn);
       expect(split.slices.reduce((a, b) => a + b, 0)).toBe(40);
       const uploaded = events.filter((e) => e.type === 'uploaded' && e.round === 2);
-      expect(uploaded.map((e) => (e as { subClient: number }).subClient)).toEqual([...Array(per).keys()]);
+      expect(uploaded.map((e) => (e as { subClient: number }).subClient)).toEqual([...Array(vn).keys()]);
     }
-    // Optimizer states: one per sub-client of the last split, continuing the step count.
+    // Optimizer states: one per sub-client of the last split.
     const kept = await states[0]!.load();
-    expect(kept!.states).toHaveLength(Math.min(third!.virtualClients, 10));
-    expect(decodeOptimizerState(kept!.states[0]!).step).toBeGreaterThan(0);
+    expect(kept!.states).toHaveLength(third!.virtualClients);
 
-    // Both privacy units: per sub-client z each round; per hospital z / (sub-clients it sent).
-    const eps = (zs: number[]) => zs.reduce((l, z) => l.record(gaussianRounds({ noiseMultiplier: z })), new PrivacyLedger()).epsilon(1e-5).epsilon;
-    expect(snap.privacy!.spent.subClient).toBeCloseTo(eps([1, 1, 1]), 9);
-    expect(snap.privacy!.spent.hospital).toBeCloseTo(eps([1, 1 / per, 1 / third!.maxSubClients]), 9);
-    expect(snap.privacy!.spent.hospital).toBeGreaterThan(snap.privacy!.spent.subClient);
+    // Both relations, recomputed here from the released settings: a patient touches one update
+    // (multiplier σ/perUpdate per release), a hospital all VN (σ/(VN·perUpdate)); releases compose.
+    const eps = (relation: 'patient' | 'hospital') =>
+      snap.rounds
+        .flatMap((r) => r.dp!.releases.map((x) => x.sigma / ((relation === 'hospital' ? r.dp!.virtualClients : 1) * x.perUpdate)))
+        .reduce((l, z) => l.record(gaussianRounds({ noiseMultiplier: z })), new PrivacyLedger())
+        .epsilon(1e-5).epsilon;
+    expect(snap.privacy!.spent!.patient).toBeCloseTo(eps('patient'), 9);
+    expect(snap.privacy!.spent!.hospital).toBeCloseTo(eps('hospital'), 9);
+    expect(third!.epsilon!.hospital).toBeCloseTo(eps('hospital'), 9);
+    if (vn > 1) expect(snap.privacy!.spent!.hospital).toBeGreaterThan(snap.privacy!.spent!.patient);
   }, 300_000);
 
   it('drops a hospital that announces more sub-clients than the round asked for, or repeats one', async () => {
@@ -104,6 +110,6 @@ describe('sub-clients (adaptive intermediaries) end to end', () => {
     await honest;
     const dp = server.coordinator.snapshot([]).rounds[0]!.dp!;
     expect(dp.updates).toBe(1 + 2);
-    expect(dp.maxSubClients).toBe(2);
+    expect(dp.virtualClients).toBe(2);
   }, 240_000);
 });

@@ -4,6 +4,7 @@ import {
   encodeWeights,
   type BackendName,
   type FederationConfig,
+  type Hello,
   type ProtocolError,
   type RoundResult,
   type RoundStart,
@@ -12,7 +13,6 @@ import {
 import {
   decodeOptimizerState,
   encodeOptimizerState,
-  mergeOptimizerStates,
   type Dataset,
   type DetEngine,
   type ModelEngine,
@@ -21,7 +21,7 @@ import {
 import { evaluateDet, startDet, trainDetRound } from './det-round';
 import { AsyncQueue } from './async-queue';
 import type { ClientEvent } from './events';
-import { splitIntoSubClients } from './sub-clients';
+import { splitFingerprint, splitIntoSubClients } from './sub-clients';
 import { localEpoch } from './local-epoch';
 import { request, uploadUpdate, type HospitalSocket } from './socket';
 import { isPatientDataset, memoryTrainingStateStore, type TrainingStateStore } from './training-state';
@@ -40,7 +40,28 @@ export interface ParticipantOptions {
   createModel: (config: FederationConfig) => ModelEngine;
   /** PRR-FL federations: builds the personalized + deputy pair (Deputy-Enhanced Transfer). */
   createDetEngine?: (config: FederationConfig) => DetEngine;
+  /**
+   * A secret the server never sees and that stays fixed while the local data does (the hospital
+   * app passes its slice store's salt). With the federation id it keys the hash that puts each
+   * patient in a sub-client (`subClientKey`). Default '' (Node clients and tests): the split is
+   * then still one patient → one sub-client, only not secret.
+   */
+  subClientSecret?: string;
+  /**
+   * Whether the training data's patient hashes come from patient ids (the slice store's summary
+   * says: all slices, some, none). Sent in hello so the admin sees it; omitted when unknown.
+   */
+  patientIds?: 'all' | 'some' | 'none';
   signal?: AbortSignal;
+}
+
+/**
+ * The key of the patient → sub-client hash for a federation: the hospital's secret and the
+ * federation id, so the split stays fixed for the whole federation (and across reloads) and
+ * differs between federations.
+ */
+export function subClientKey(secret: string, federationId: string): string {
+  return `fedward-sub-clients\u0000${federationId}\u0000${secret}`;
 }
 
 
@@ -150,21 +171,30 @@ export async function* participate(options: ParticipantOptions): AsyncGenerator<
 
 function hello(socket: HospitalSocket, options: ParticipantOptions): Promise<Welcome> {
   return new Promise((resolve, reject) => {
-    socket.emit(
-      'hello',
-      { backend: options.backend, trainSamples: options.train.size, testSamples: options.test.size },
-      (r) => (r.ok ? resolve(r) : reject(new ParticipantError(r.error.message))),
-    );
+    const msg: Hello = {
+      backend: options.backend,
+      trainSamples: options.train.size,
+      testSamples: options.test.size,
+      ...(options.patientIds && { patientIds: options.patientIds }),
+    };
+    socket.emit('hello', msg, (r) => (r.ok ? resolve(r) : reject(new ParticipantError(r.error.message))));
   });
 }
 
-/** The seed of the patient split: fixed, so the same VN gives the same sub-clients every round. */
-const SPLIT_SEED = 1;
+/**
+ * What an empty sub-client announces with its update (the unchanged global model, a zero
+ * change): no samples, and one step, because FedNova divides each change by its step count
+ * and refuses 0 (a zero change divided by 1 is still zero). Its loss counts for nothing.
+ */
+const EMPTY_SUB_CLIENT = { trainSamples: 0, steps: 1, trainLoss: 0 } as const;
 
 /**
  * One round: split the training data into the VN patient-disjoint sub-clients the server asked
- * for, then train each from the global weights with its own optimizer state and upload its
- * update, one after the other (one model in memory, whatever VN is).
+ * for (each patient by a keyed hash, `splitIntoSubClients`), then train each from the global
+ * weights with its own optimizer state and upload its update, one after the other (one model in
+ * memory, whatever VN is). Every one of the VN sub-clients uploads, in order 0..VN−1, even an
+ * empty one (the unchanged global weights): the number of updates a hospital sends must not
+ * depend on its data.
  */
 async function* trainRound(
   socket: HospitalSocket,
@@ -181,23 +211,40 @@ async function* trainRound(
   const global = decodeWeights(start.weights);
   const requested = Math.max(1, start.virtualClients ?? 1);
   const train = options.train;
+  const key = subClientKey(options.subClientSecret ?? '', config.id);
   let parts: Dataset[];
   let note: string | null = null;
-  if (requested > 1 && isPatientDataset(train)) {
-    const split = splitIntoSubClients(train.patients, requested, SPLIT_SEED);
-    parts = split.groups.map((g) => train.subset(g));
+  if (requested === 1) parts = [train];
+  else if (isPatientDataset(train)) {
+    const split = splitIntoSubClients(train.patients, requested, key);
+    parts = split.groups.map((g) => (g.length > 0 ? train.subset(g) : NO_SLICES));
     note = split.note;
   } else {
-    parts = [train];
-    if (requested > 1) note = `this hospital's data has no patient index: it trains as 1 sub-client instead of ${requested}`;
+    // Without a patient index the data cannot be cut along patients: it all stays in sub-client 1
+    // (so a patient still touches one update), and the others send the unchanged model.
+    parts = [train, ...new Array<Dataset>(requested - 1).fill(NO_SLICES)];
+    note = `this hospital's data has no patient index: sub-client 1 trains on all of it, the other ${requested - 1} send the unchanged model`;
   }
   const subClients = parts.length;
   yield { type: 'sub-clients', round, requested, slices: parts.map((p) => p.size), probe: start.probe ?? false, note };
-  const states = await optimizerStates(trainingState, config.id, subClients);
+  const splitId = splitFingerprint(key);
+  const states = await optimizerStates(trainingState, config.id, subClients, splitId);
   for (let subClient = 0; subClient < subClients; subClient++) {
     if (options.signal?.aborted) return;
     const data = parts[subClient]!;
     const sub = { subClient, subClients };
+    if (data.size === 0) {
+      // An empty sub-client: no training, its optimizer state is left as it was.
+      const refused = yield* uploadUpdate(
+        socket,
+        { round, ...EMPTY_SUB_CLIENT, backend: options.backend, subClient, subClients },
+        encodeWeights(global),
+        config.chunkBytes,
+      );
+      if (refused) return yield refused;
+      yield { type: 'uploaded', round, ...sub };
+      continue;
+    }
     model.setWeights(global);
     model.setOptimizerState(states[subClient] ?? null);
     let loss = Number.NaN;
@@ -211,6 +258,7 @@ async function* trainRound(
     states[subClient] = model.getOptimizerState();
     await trainingState.save({
       federationId: config.id,
+      split: splitId,
       states: states.map((st) => (st ? encodeOptimizerState(st) : null)),
     });
     const refused = yield* uploadUpdate(
@@ -225,19 +273,23 @@ async function* trainRound(
   socket.emit('status', { phase: 'idle', round, progress: 1 });
 }
 
+/** A sub-client without patients this round. */
+const NO_SLICES: Dataset = { size: 0, async *batches() {} };
+
 /**
  * The optimizer state each of this round's sub-clients starts from: its own from last round
- * when the split is unchanged; when VN changed, the element-wise mean of the old sub-clients'
- * states for all of them (seed spec §1.5); nothing for a fresh start.
+ * while VN and the split key stay the same (the keyed split puts every patient in the same
+ * sub-client again); a fresh state for every sub-client when VN changed, when the key did (new
+ * local data), and at a fresh start. The seed (spec §1.5) averages the old states into every new
+ * sub-client instead; that would carry one patient's influence (through the moments it shaped)
+ * into every new sub-client, and the per-patient guarantee needs one patient to influence one
+ * sub-client only. (`mergeOptimizerStates` in @fedward/models is no longer used here.)
  */
-async function optimizerStates(store: TrainingStateStore, federationId: string, subClients: number): Promise<(OptimizerState | null)[]> {
+async function optimizerStates(store: TrainingStateStore, federationId: string, subClients: number, split: string): Promise<(OptimizerState | null)[]> {
   const kept = await store.load();
-  if (!kept || kept.federationId !== federationId) return new Array<OptimizerState | null>(subClients).fill(null);
-  const old = kept.states.map((b) => (b ? decodeOptimizerState(b) : null));
-  if (old.length === subClients) return old;
-  const present = old.filter((st): st is OptimizerState => st !== null);
-  const merged = present.length ? mergeOptimizerStates(present) : null;
-  return new Array<OptimizerState | null>(subClients).fill(merged);
+  const fresh = !kept || kept.federationId !== federationId || kept.split !== split || kept.states.length !== subClients;
+  if (fresh) return new Array<OptimizerState | null>(subClients).fill(null);
+  return kept.states.map((b) => (b ? decodeOptimizerState(b) : null));
 }
 
 async function* evaluate(

@@ -1,46 +1,71 @@
-import { shuffledIndices } from '@fedward/models';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 
 export interface SubClientSplit {
-  /** Patient hashes of each sub-client; no patient is in two. */
+  /** Patient hashes of each sub-client, sorted; always `vn` groups, no patient in two, a group may be empty. */
   groups: string[][];
-  /** Slices per sub-client. */
+  /** Slices per sub-client (0 for an empty one). */
   slices: number[];
+  /** VN: the number of sub-clients asked for, and of groups. */
   requested: number;
-  /** Fewer than requested when the hospital has fewer patients than sub-clients. */
-  effective: number;
+  /** How many of the groups hold at least one patient. */
+  nonEmpty: number;
+  /** Plain words when some sub-clients are empty; null otherwise. */
   note: string | null;
 }
 
 /**
- * Splits a hospital's patients into VN patient-disjoint sub-clients (the intermediaries of
- * Jiang et al. 2023). The seed splits at slice level and drops the remainder ⌊|D|/VN⌋·VN;
- * here whole patients are dealt out so no patient's slices straddle two sub-clients, and no
- * slice is dropped: patients go, largest first (ties in a seeded random order), to the
- * sub-client with the fewest slices so far, so sizes differ by at most one patient's slices.
+ * The sub-client (0 ≤ j < vn) patient `patient` belongs to: the first 48 bits of
+ * HMAC-SHA256(key, patient), big-endian, as an integer, mod vn. It depends on nothing but the
+ * key, the patient and vn, so adding or removing another patient never moves this one.
  */
-export function splitIntoSubClients(patients: Readonly<Record<string, number>>, requested: number, seed: number): SubClientSplit {
-  if (!Number.isInteger(requested) || requested < 1) throw new Error(`the number of sub-clients must be a positive integer (got ${requested})`);
-  const hashes = Object.keys(patients).sort();
-  if (hashes.length === 0) throw new Error('this hospital has no patients to split into sub-clients');
-  const effective = Math.min(requested, hashes.length);
-  const order = shuffledIndices(hashes.length, seed).map((i) => hashes[i]!);
-  order.sort((a, b) => patients[b]! - patients[a]!); // stable: ties keep the seeded order
-  const groups: string[][] = Array.from({ length: effective }, () => []);
-  const slices = new Array<number>(effective).fill(0);
-  for (const hash of order) {
-    let smallest = 0;
-    for (let g = 1; g < effective; g++) if (slices[g]! < slices[smallest]!) smallest = g;
-    groups[smallest]!.push(hash);
-    slices[smallest]! += patients[hash]!;
+export function subClientOf(key: string, patient: string, vn: number): number {
+  const mac = hmac(sha256, utf8ToBytes(key), utf8ToBytes(patient));
+  let h = 0;
+  for (let i = 0; i < 6; i++) h = h * 256 + mac[i]!; // < 2^48, exact in a double
+  return h % vn;
+}
+
+/** Names a split key without revealing it (the first 64 bits of SHA-256), to tell whether kept state belongs to it. */
+export function splitFingerprint(key: string): string {
+  return bytesToHex(sha256(utf8ToBytes(`fedward-split-fingerprint\u0000${key}`)).subarray(0, 8));
+}
+
+/**
+ * Splits a hospital's patients into VN patient-disjoint sub-clients (the intermediaries of
+ * Jiang et al. 2023) by a keyed hash: patient p goes to sub-client H(key, p) mod VN, H being the
+ * first 48 bits of HMAC-SHA256 (`subClientOf`). Why not deal patients out to balance the sizes:
+ * the per-patient privacy guarantee needs one patient to touch exactly one sub-client's update.
+ * With a dealing, removing one patient reshuffles the split and changes every sub-client's data;
+ * here it changes only its own sub-client. So there are always exactly `vn` groups (the number of
+ * updates a hospital sends must not depend on its data), and a group may be empty; sizes are
+ * balanced only on average. The key must stay fixed for the federation (or the split moves
+ * between rounds) and should be unknown to the server: the hospital app derives it from its
+ * local store's salt and the federation id.
+ */
+export function splitIntoSubClients(patients: Readonly<Record<string, number>>, vn: number, key: string): SubClientSplit {
+  if (!Number.isInteger(vn) || vn < 1) throw new Error(`the number of sub-clients must be a positive integer (got ${vn})`);
+  const groups: string[][] = Array.from({ length: vn }, () => []);
+  const slices = new Array<number>(vn).fill(0);
+  for (const hash of Object.keys(patients).sort()) {
+    const j = subClientOf(key, hash, vn);
+    groups[j]!.push(hash);
+    slices[j]! += patients[hash]!;
   }
+  const nonEmpty = groups.filter((g) => g.length > 0).length;
+  const empty = vn - nonEmpty;
+  const count = Object.keys(patients).length;
   return {
     groups,
     slices,
-    requested,
-    effective,
+    requested: vn,
+    nonEmpty,
     note:
-      effective < requested
-        ? `only ${hashes.length} patients: ${effective} sub-clients instead of ${requested}, since a patient's slices are never split`
-        : null,
+      empty === 0
+        ? null
+        : `${empty} of ${vn} sub-clients have no patients this round (${count} patient${count === 1 ? '' : 's'}, each placed by a keyed hash so that ` +
+          `one patient only ever changes one sub-client). Each empty one still sends an update, the unchanged model, so the number of ` +
+          `updates does not depend on the data.`,
   };
 }

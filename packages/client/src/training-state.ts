@@ -23,6 +23,12 @@ export function isPatientDataset(d: Dataset): d is PatientDataset {
 export interface SubClientStates {
   federationId: string;
   states: (Uint8Array | null)[];
+  /**
+   * Which patient → sub-client assignment `states` belong to (`splitFingerprint` of its key).
+   * States are reused only under the same one (and the same VN); absent in states kept before
+   * the keyed split, which are then not reused.
+   */
+  split?: string;
   /** PRR-FL: the personalized model (encoded weights), which never leaves the hospital. */
   personal?: Uint8Array | null;
   /**

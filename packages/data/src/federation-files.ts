@@ -117,25 +117,30 @@ export function summarizePlan(plan: FederationPlan, format: FederationFormat): F
  * Lazily yields every file of a federation. Classification: `<hospital>/<label>/<name>.<ext>`
  * plus `<hospital>/manifest.csv` (`file,label`). Segmentation: `<hospital>/images/<name>.<ext>`,
  * `<hospital>/masks/<name>.png` and a `file,mask` manifest. Manifest paths are relative to
- * the hospital folder. Ends with `federation.json` describing profiles and expected counts.
+ * the hospital folder. PNG carries no identifiers, so for PNG the manifest also has a `patient`
+ * column (the planned patient id, e.g. `A-0001`): without it the importer could only treat each
+ * slice as its own patient. DICOM slices carry it as PatientID. Ends with `federation.json`
+ * describing profiles and expected counts.
  */
 export function* federationFiles(options: FederationOptions, format: FederationFormat): Generator<FederationFile> {
   const plan = planFederation(options);
   const ext = format === 'dicom' ? 'dcm' : 'png';
   for (const hospital of plan.hospitals) {
     const { profile } = hospital;
-    const rows: string[] = [options.task === 'classification' ? 'file,label' : 'file,mask'];
+    const withPatient = format === 'png';
+    const rows: string[] = [`${options.task === 'classification' ? 'file,label' : 'file,mask'}${withPatient ? ',patient' : ''}`];
+    const patientCell = (slice: PlannedSlice): string => (withPatient ? `,${slice.patient.patientId}` : '');
     for (const slice of hospital.slices) {
       const rendered = renderPlannedSlice(slice, profile, options.size);
       const bytes = format === 'dicom' ? sliceToDicom(slice, profile, rendered) : sliceToPng(profile, rendered);
       if (options.task === 'classification') {
         const file = `${slice.label}/${slice.baseName}.${ext}`;
-        rows.push(`${file},${slice.label}`);
+        rows.push(`${file},${slice.label}${patientCell(slice)}`);
         yield { relativePath: `${profile.id}/${file}`, bytes };
       } else {
         const file = `images/${slice.baseName}.${ext}`;
         const mask = `masks/${slice.baseName}.png`;
-        rows.push(`${file},${mask}`);
+        rows.push(`${file},${mask}${patientCell(slice)}`);
         yield { relativePath: `${profile.id}/${file}`, bytes };
         yield { relativePath: `${profile.id}/${mask}`, bytes: maskToPng(rendered) };
       }

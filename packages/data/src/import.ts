@@ -7,11 +7,11 @@
 import { decodeDicom } from './dicom/decode';
 import { FileReads } from './file-reads';
 import { DataError } from './errors';
-import { labelFromFolder, ManifestError, parseManifest, type ManifestEntry } from './labels';
+import { labelFromFolder, ManifestError, parseManifest, patientFromPath, type ManifestEntry } from './labels';
 import { decodePng, isPng } from './png';
 import { dicomToUnit, maskToSquare, pngToUnit, quantize, resizeSquare, type WindowChoice } from './preprocess';
 import { saltedHash } from './privacy';
-import { checkStorageSpace, StorageSpaceError, type DatasetSummary, type SliceStore } from './store';
+import { checkStorageSpace, patientIdCoverage, StorageSpaceError, type DatasetSummary, type PatientIdCoverage, type PatientSource, type SliceStore } from './store';
 import type { FederationTask } from './federation';
 
 /** What the importer needs of a file: a File from an <input webkitdirectory> maps onto it directly. */
@@ -69,6 +69,12 @@ export interface ImportResult {
   seconds: number;
   /** Of `seconds`, the time spent waiting for file bytes and for the store; the rest is decoding and preprocessing. */
   waits: { readSeconds: number; storeSeconds: number };
+  /**
+   * This import's slices by what grouped them: a patient id, a DICOM study (no PatientID), or
+   * nothing (each slice its own unit); `patientIds` sums it up. `summary` has the same for
+   * everything stored.
+   */
+  patients: { patientIds: PatientIdCoverage; withPatient: number; byStudy: number; withoutPatient: number };
   summary: DatasetSummary;
 }
 
@@ -160,11 +166,11 @@ export async function importFiles(files: Iterable<ImportFile> | AsyncIterable<Im
     candidates.push(f);
   }
   const root = commonDirectory(candidates.map((f) => f.relativePath));
+  const belowRoot = (path: string): string => (root ? path.slice(root.length + 1) : path);
   const labelOf = (path: string): string | undefined => {
     const entry = manifestEntries.get(path);
     if (entry?.label) return entry.label;
-    const below = root ? path.slice(root.length + 1) : path;
-    return labelFromFolder(below);
+    return labelFromFolder(belowRoot(path));
   };
 
   if (!options.skipQuotaCheck) {
@@ -201,6 +207,7 @@ export async function importFiles(files: Iterable<ImportFile> | AsyncIterable<Im
       studyHashes: [] as string[],
       instanceHashes: [] as string[],
       modalities: [] as string[],
+      patientSources: [] as PatientSource[],
     };
   }
   // One batch is written while the next is prepared: IndexedDB works in the browser process, so
@@ -229,6 +236,7 @@ export async function importFiles(files: Iterable<ImportFile> | AsyncIterable<Im
       studyHashes: batch.studyHashes,
       instanceHashes: batch.instanceHashes,
       modalities: batch.modalities,
+      patientSources: batch.patientSources,
     };
     batch = emptyBatch();
     await waitForWrite();
@@ -241,6 +249,7 @@ export async function importFiles(files: Iterable<ImportFile> | AsyncIterable<Im
 
   // Candidates are read ahead (and in groups when they are Blobs) while earlier ones are decoded.
   const reads = new FileReads(candidates, options.readAhead === undefined ? {} : { ahead: options.readAhead });
+  const sourceCounts: Record<PatientSource, number> = { patient: 0, study: 0, slice: 0 };
 
   try {
     for (const [index, file] of candidates.entries()) {
@@ -271,6 +280,8 @@ export async function importFiles(files: Iterable<ImportFile> | AsyncIterable<Im
         batch.studyHashes.push(row.studyHash);
         batch.instanceHashes.push(row.instanceHash);
         batch.modalities.push(row.modality);
+        batch.patientSources.push(row.patientSource);
+        sourceCounts[row.patientSource]++;
         known.add(row.instanceHash);
         progress.imported++;
         if (batch.labels.length === batchSize) await flush();
@@ -290,12 +301,33 @@ export async function importFiles(files: Iterable<ImportFile> | AsyncIterable<Im
       throw error;
     }
     await store.removeImport(importId);
-    return { imported: 0, failed, skipped, cancelled: true, seconds: (performance.now() - started) / 1000, waits: waits(), summary: await store.summary() };
+    sourceCounts.patient = sourceCounts.study = sourceCounts.slice = 0;
+    return { imported: 0, failed, skipped, cancelled: true, seconds: (performance.now() - started) / 1000, waits: waits(), patients: patients(), summary: await store.summary() };
   }
-  return { imported: progress.imported, failed, skipped, cancelled: false, seconds: (performance.now() - started) / 1000, waits: waits(), summary: await store.summary() };
+  return { imported: progress.imported, failed, skipped, cancelled: false, seconds: (performance.now() - started) / 1000, waits: waits(), patients: patients(), summary: await store.summary() };
 
   function waits(): ImportResult['waits'] {
     return { readSeconds: readWait / 1000, storeSeconds: storeWait / 1000 };
+  }
+
+  function patients(): ImportResult['patients'] {
+    const { patient, study, slice } = sourceCounts;
+    const total = patient + study + slice;
+    return { patientIds: patientIdCoverage(total, study + slice), withPatient: patient, byStudy: study, withoutPatient: study + slice };
+  }
+
+  /**
+   * Which unit a slice belongs to, in this order: the manifest's patient column; the DICOM
+   * PatientID; the file naming (`<id>__….png`, or a `patient-<id>/` folder; README); the DICOM
+   * StudyInstanceUID; else the file itself, so the slice is a unit of its own. Ids from the
+   * manifest, the DICOM tag and the naming share one hash space: the same id is one patient.
+   */
+  function patientKeyOf(path: string, entry: ManifestEntry | undefined, ids?: { patientId?: string; studyInstanceUid?: string }): { key: string; source: PatientSource } {
+    // Below the picked folder only: the picked folder's own name (say "patient-data") says nothing.
+    const id = entry?.patient ?? ids?.patientId ?? patientFromPath(belowRoot(path));
+    if (id !== undefined) return { key: id, source: 'patient' };
+    if (ids?.studyInstanceUid !== undefined) return { key: ids.studyInstanceUid, source: 'study' };
+    return { key: `file:${path}`, source: 'slice' };
   }
 
   async function prepareSlice(file: ImportFile, bytes: Uint8Array) {
@@ -319,17 +351,17 @@ export async function importFiles(files: Iterable<ImportFile> | AsyncIterable<Im
     // The hashes are computed (by WebCrypto, off this thread in browsers) while the pixels are prepared.
     if (isPng(bytes)) {
       const png = decodePng(bytes, path);
-      // PNG carries no identifiers: group by the manifest's patient column, else each file is its own patient.
-      const patientKey = entry?.patient ?? `file:${path}`;
+      // PNG carries no identifiers: the manifest's patient column or the file naming, else each file is its own unit.
+      const { key: patientKey, source: patientSource } = patientKeyOf(path, entry);
       const hashes = Promise.all([saltedHash(salt, 'png-file', path), cachedHash('patient', patientKey), cachedHash('study', patientKey)]);
       const pixels = resizeSquare(pngToUnit(png), targetSize);
       const [instanceHash, patientHash, studyHash] = await hashes;
       if (known.has(instanceHash)) return 'duplicate' as const;
-      return { pixels, mask, label, patientHash, studyHash, instanceHash, modality: 'PNG' };
+      return { pixels, mask, label, patientHash, studyHash, instanceHash, modality: 'PNG', patientSource };
     }
     const slice = await decodeDicom(bytes, path);
     const ids = slice.identifiers;
-    const patientKey = entry?.patient ?? ids.patientId ?? ids.studyInstanceUid ?? `file:${path}`;
+    const { key: patientKey, source: patientSource } = patientKeyOf(path, entry, ids);
     const hashes = Promise.all([
       saltedHash(salt, 'instance', ids.sopInstanceUid ?? `file:${path}`),
       cachedHash('patient', patientKey),
@@ -346,6 +378,7 @@ export async function importFiles(files: Iterable<ImportFile> | AsyncIterable<Im
       studyHash,
       instanceHash,
       modality: slice.modality ?? 'OT',
+      patientSource,
     };
   }
 }

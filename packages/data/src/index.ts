@@ -62,7 +62,7 @@ export {
   type UnitImage,
   type Normalization,
 } from './preprocess';
-export { parseManifest, labelFromFolder, ManifestError, type Manifest, type ManifestEntry, type ManifestKind } from './labels';
+export { parseManifest, labelFromFolder, patientFromPath, ManifestError, type Manifest, type ManifestEntry, type ManifestKind } from './labels';
 export { saltedHash, randomSalt } from './privacy';
 export {
   SliceStore,
@@ -71,6 +71,8 @@ export {
   checkStorageSpace,
   requestPersistence,
   patientFraction,
+  patientIdCoverage,
+  patientIdStatus,
   StorageSpaceError,
   SCHEMA_VERSION,
   DEFAULT_STORE_NAME,
@@ -80,6 +82,9 @@ export {
   type TrainingBatch,
   type StorageCheck,
   type SliceBatchInput,
+  type PatientSource,
+  type PatientIdCoverage,
+  type PatientIdStatus,
 } from './store';
 export {
   importFiles,

@@ -1,7 +1,9 @@
 /**
  * Where labels come from: a CSV manifest (`file,label` or `file,mask`, an
- * optional `patient` column), or else the folder a file sits in
+ * optional patient column), or else the folder a file sits in
  * (class-per-subfolder). Manifest paths are relative to the manifest's folder.
+ * Where patient ids come from when a file carries none (PNG): the manifest's
+ * patient column, else a documented file or folder naming (`patientFromPath`).
  */
 
 export type ManifestKind = 'label' | 'mask';
@@ -12,7 +14,10 @@ export interface ManifestEntry {
   label?: string;
   /** Mask path relative to the import root. */
   mask?: string;
-  /** Optional grouping key for files without DICOM identifiers (e.g. PNG). */
+  /**
+   * The patient the slice belongs to (column `patient`, `patient_id` or `PatientID`, any case).
+   * It overrides the DICOM PatientID; for PNG it is the only id besides the file naming.
+   */
   patient?: string;
 }
 
@@ -62,6 +67,9 @@ export function dirname(path: string): string {
 
 export class ManifestError extends Error {}
 
+/** Manifest header names (compared lower-cased) of the patient column. */
+const PATIENT_COLUMNS = new Set(['patient', 'patient_id', 'patientid']);
+
 /**
  * Parses a manifest found at `manifestPath` (relative to the import root).
  * Throws ManifestError with the line number and the fix when malformed.
@@ -74,7 +82,7 @@ export function parseManifest(text: string, manifestPath: string): Manifest {
   const fileCol = header.indexOf('file');
   const labelCol = header.indexOf('label');
   const maskCol = header.indexOf('mask');
-  const patientCol = header.indexOf('patient');
+  const patientCol = header.findIndex((h) => PATIENT_COLUMNS.has(h));
   if (fileCol < 0 || (labelCol < 0 && maskCol < 0))
     throw new ManifestError(`the header is "${lines[headerIndex]?.trim()}"; it must name the columns "file,label" or "file,mask"`);
   const kind: ManifestKind = maskCol >= 0 ? 'mask' : 'label';
@@ -98,11 +106,38 @@ export function parseManifest(text: string, manifestPath: string): Manifest {
   return { kind, entries };
 }
 
+/** A folder named `patient-<id>` (any case of "patient") holds one patient's slices. */
+const PATIENT_FOLDER = /^patient-(.+)$/i;
+/** A file named `<id>__<anything>` (double underscore) is a slice of patient `<id>`. */
+const PATIENT_FILE_SEPARATOR = '__';
+
 /**
- * Class-per-subfolder: the name of the folder holding the file. Files lying
- * directly in the import root have no label (undefined).
+ * Class-per-subfolder: the name of the folder holding the file, skipping
+ * `patient-<id>` folders (so `lesion/patient-7/a.png` is a lesion slice).
+ * Files lying directly in the import root have no label (undefined).
  */
 export function labelFromFolder(relativePath: string): string | undefined {
+  const folders = relativePath.split('/').filter(Boolean).slice(0, -1);
+  for (let i = folders.length - 1; i >= 0; i--) {
+    const folder = folders[i] ?? '';
+    if (!PATIENT_FOLDER.test(folder)) return folder;
+  }
+  return undefined;
+}
+
+/**
+ * The patient id a file's path gives, when the slices are named for it (README):
+ * a file named `<id>__<anything>.png` (double underscore; the id is the part before it),
+ * else the nearest folder named `patient-<id>`. Undefined when the path names no patient.
+ */
+export function patientFromPath(relativePath: string): string | undefined {
   const parts = relativePath.split('/').filter(Boolean);
-  return parts.length >= 2 ? parts[parts.length - 2] : undefined;
+  const name = parts.at(-1) ?? '';
+  const cut = name.indexOf(PATIENT_FILE_SEPARATOR);
+  if (cut > 0) return name.slice(0, cut);
+  for (let i = parts.length - 2; i >= 0; i--) {
+    const id = PATIENT_FOLDER.exec(parts[i] ?? '')?.[1];
+    if (id) return id;
+  }
+  return undefined;
 }

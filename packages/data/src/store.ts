@@ -6,6 +6,9 @@
  *
  * Schema history (bump SCHEMA_VERSION and add a step in upgrade()):
  *   1 — meta, batches, batchInfo (batchInfo.importId index)
+ *   (still 1) batchInfo.patientSources added, optional: batches stored before it count as
+ *   "patient not known" in the summary (see `DatasetSummary.patientIds`). No upgrade step
+ *   is needed for an optional field of a stored value.
  */
 import { deleteDB, openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import { createRng } from './random';
@@ -22,6 +25,18 @@ export interface StoreSettings {
   task: FederationTask;
 }
 
+/**
+ * What a slice's patient hash stands for:
+ * - 'patient': a patient id (manifest column, DICOM PatientID, or the file/folder naming);
+ * - 'study': a DICOM StudyInstanceUID, the file having no PatientID (one unit per study:
+ *   one person with two studies is two units);
+ * - 'slice': nothing: the slice is its own unit (its file path was hashed).
+ */
+export type PatientSource = 'patient' | 'study' | 'slice';
+
+/** Whether the local slices are grouped by real patient ids: every slice, some, or none. */
+export type PatientIdCoverage = 'all' | 'some' | 'none';
+
 export interface SliceBatchInput {
   importId: string;
   /** Preprocessed slices, count × size × size, [0, 1] quantised to 0..65535. */
@@ -33,6 +48,8 @@ export interface SliceBatchInput {
   studyHashes: string[];
   instanceHashes: string[];
   modalities: string[];
+  /** Per slice, what its patient hash stands for. */
+  patientSources?: PatientSource[];
 }
 
 interface BatchRecord {
@@ -52,6 +69,8 @@ interface BatchInfoRecord {
   studyHashes: string[];
   instanceHashes: string[];
   modalities: string[];
+  /** Absent in batches stored before it was recorded: those slices count as 'unknown'. */
+  patientSources?: PatientSource[];
   bytes: number;
 }
 
@@ -71,6 +90,19 @@ export interface DatasetSummary {
   patients: Record<string, number>;
   patientCount: number;
   studyCount: number;
+  /**
+   * 'all' when every slice's patient hash comes from a patient id; 'none' when no slice's does;
+   * else 'some'. Without an id a slice is one unit on its own (or one per DICOM study), so
+   * privacy figures and the held-out split are per slice (per study) for it, not per patient.
+   * Slices stored before this was recorded count as without an id (conservative).
+   */
+  patientIds: PatientIdCoverage;
+  /** Slices whose unit is not a patient: `slicesByStudy` + per-slice ones + `slicesUnchecked`. */
+  slicesWithoutPatient: number;
+  /** Of those, DICOM slices grouped by StudyInstanceUID (no PatientID). */
+  slicesByStudy: number;
+  /** Of those, slices stored by an older version that did not record where their patient came from. */
+  slicesUnchecked: number;
   batches: number;
   /** Bytes of pixel (and mask) payload stored. */
   bytes: number;
@@ -244,6 +276,7 @@ export class SliceStore {
         studyHashes: input.studyHashes,
         instanceHashes: input.instanceHashes,
         modalities: input.modalities,
+        ...(input.patientSources ? { patientSources: input.patientSources } : {}),
         bytes,
       });
       await tx.done;
@@ -275,6 +308,10 @@ export class SliceStore {
       patients: {},
       patientCount: 0,
       studyCount: 0,
+      patientIds: 'none',
+      slicesWithoutPatient: 0,
+      slicesByStudy: 0,
+      slicesUnchecked: 0,
       batches: infos.length,
       bytes: 0,
     };
@@ -286,9 +323,18 @@ export class SliceStore {
       info.modalities.forEach((m) => count(summary.modalities, m));
       info.patientHashes.forEach((p) => count(summary.patients, p));
       info.studyHashes.forEach((s) => studies.add(s));
+      const sources = Array.isArray(info.patientSources) ? info.patientSources : null;
+      for (let k = 0; k < info.count; k++) {
+        const source = sources?.[k];
+        if (source === 'patient') continue;
+        summary.slicesWithoutPatient++;
+        if (source === 'study') summary.slicesByStudy++;
+        else if (source !== 'slice') summary.slicesUnchecked++;
+      }
     }
     summary.patientCount = Object.keys(summary.patients).length;
     summary.studyCount = studies.size;
+    summary.patientIds = patientIdCoverage(summary.slices, summary.slicesWithoutPatient);
     return summary;
   }
 
@@ -387,6 +433,37 @@ export class SliceStore {
     }
     while (pending.length > 0) yield emit(draw(Math.min(batchSize, pending.length)));
   }
+}
+
+export interface PatientIdStatus {
+  patientIds: PatientIdCoverage;
+  slices: number;
+  slicesWithoutPatient: number;
+  slicesByStudy: number;
+  slicesUnchecked: number;
+}
+
+/**
+ * The patient-id fields of a summary, read defensively: a summary made before they existed
+ * (no `patientIds`) reads as 'none' with every slice unchecked, never as 'all'.
+ */
+export function patientIdStatus(summary: { slices: number } & Partial<Omit<PatientIdStatus, 'slices'>>): PatientIdStatus {
+  const { slices } = summary;
+  const known = summary.patientIds === 'all' || summary.patientIds === 'some' || summary.patientIds === 'none';
+  if (!known) return { patientIds: 'none', slices, slicesWithoutPatient: slices, slicesByStudy: 0, slicesUnchecked: slices };
+  return {
+    patientIds: summary.patientIds as PatientIdCoverage,
+    slices,
+    slicesWithoutPatient: summary.slicesWithoutPatient ?? (summary.patientIds === 'all' ? 0 : slices),
+    slicesByStudy: summary.slicesByStudy ?? 0,
+    slicesUnchecked: summary.slicesUnchecked ?? 0,
+  };
+}
+
+/** 'all' when no slice lacks a patient id (and there are slices), 'none' when all do, else 'some'. */
+export function patientIdCoverage(slices: number, withoutPatient: number): PatientIdCoverage {
+  if (withoutPatient === 0 && slices > 0) return 'all';
+  return withoutPatient >= slices ? 'none' : 'some';
 }
 
 export function openSliceStore(name: string = DEFAULT_STORE_NAME): Promise<SliceStore> {

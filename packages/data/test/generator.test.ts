@@ -37,6 +37,29 @@ describe('generateFederation', () => {
     expect(new Set(summary.hospitals.map((h) => h.patients)).size).toBe(3);
   });
 
+  it('writes a patient column in the PNG manifest (PNG has no PatientID), several slices per patient', async () => {
+    const out = tempDir();
+    for (const task of ['classification', 'segmentation'] as const) {
+      await generateFederation({ outDir: out, format: 'png', task, hospitals: 3, size: 16, slicesPerHospital: 12, seed: 5 });
+      const plan = planFederation({ hospitals: 3, task, size: 16, slicesPerHospital: 12, seed: 5 });
+      for (const h of plan.hospitals) {
+        const [header, ...rows] = readFileSync(join(out, h.profile.id, 'manifest.csv'), 'utf8').trim().split('\n');
+        expect(header).toBe(task === 'classification' ? 'file,label,patient' : 'file,mask,patient');
+        const patientOf = new Map(rows.map((r) => [r.split(',')[0], r.split(',')[2]]));
+        for (const s of h.slices) {
+          const file = task === 'classification' ? `${s.label}/${s.baseName}.png` : `images/${s.baseName}.png`;
+          expect(patientOf.get(file)).toBe(s.patient.patientId);
+        }
+        const perPatient = new Map<string, number>();
+        for (const p of patientOf.values()) perPatient.set(p ?? '', (perPatient.get(p ?? '') ?? 0) + 1);
+        expect(perPatient.size).toBe(h.patients.length);
+        expect(Math.max(...perPatient.values())).toBe(h.profile.slicesPerPatient);
+        expect(h.profile.slicesPerPatient).toBeGreaterThan(1);
+        expect([...perPatient.keys()].every((p) => /^[A-C]-\d{4}$/.test(p))).toBe(true);
+      }
+    }
+  });
+
   it('is deterministic for a seed and differs across seeds', () => {
     const files = (seed: number): Map<string, Uint8Array> =>
       new Map([...federationFiles({ hospitals: 2, task: 'classification', size: 16, slicesPerHospital: 6, seed }, 'dicom')].map((f) => [f.relativePath, f.bytes]));
@@ -73,7 +96,7 @@ describe('generateFederation', () => {
     const out = tempDir();
     await generateFederation({ outDir: out, format: 'png', task: 'segmentation', hospitals: 1, size: 32, slicesPerHospital: 8, seed: 3 });
     const manifest = readFileSync(join(out, 'hospital-a', 'manifest.csv'), 'utf8').trim().split('\n');
-    expect(manifest[0]).toBe('file,mask');
+    expect(manifest[0]).toBe('file,mask,patient');
     expect(manifest).toHaveLength(9);
     let lesionPixels = 0;
     for (const row of manifest.slice(1)) {

@@ -7,6 +7,8 @@ import {
   ManifestError,
   normalizeSlice,
   parseManifest,
+  patientFromPath,
+  patientIdStatus,
   resizeSquare,
   resolveWindow,
   saltedHash,
@@ -69,6 +71,41 @@ describe('labels', () => {
   it('takes the class from the enclosing folder', () => {
     expect(labelFromFolder('lesion/a.dcm')).toBe('lesion');
     expect(labelFromFolder('a.dcm')).toBeUndefined();
+  });
+  it('skips patient-<id> folders when taking the class from the folder', () => {
+    expect(labelFromFolder('lesion/patient-7/a.png')).toBe('lesion');
+    expect(labelFromFolder('patient-7/lesion/a.png')).toBe('lesion');
+    expect(labelFromFolder('Patient-7/a.png')).toBeUndefined();
+  });
+  it('reads the patient column as patient, patient_id or PatientID, in any case', () => {
+    for (const column of ['patient', 'Patient', 'patient_id', 'PATIENT_ID', 'PatientID', 'patientid']) {
+      const m = parseManifest(`file,label,${column}\na.png,lesion,A-0001\nb.png,normal,\n`, 'h/manifest.csv');
+      expect(m.entries).toEqual([
+        { file: 'h/a.png', label: 'lesion', patient: 'A-0001' },
+        // An empty cell gives no id: the importer falls back to the file's other sources.
+        { file: 'h/b.png', label: 'normal' },
+      ]);
+    }
+    const before = parseManifest('PatientID,file,label\nP9,x.png,lesion\n', 'manifest.csv');
+    expect(before.entries).toEqual([{ file: 'x.png', label: 'lesion', patient: 'P9' }]);
+    expect(parseManifest('file,label,patients\nx.png,lesion,P9\n', 'm.csv').entries).toEqual([{ file: 'x.png', label: 'lesion' }]);
+  });
+  it('takes a patient id from <id>__<anything> file names or patient-<id> folders', () => {
+    expect(patientFromPath('lesion/A-0001__s01.png')).toBe('A-0001');
+    expect(patientFromPath('lesion/A-0001__s01__x.png')).toBe('A-0001');
+    expect(patientFromPath('lesion/patient-A-0001/s01.png')).toBe('A-0001');
+    expect(patientFromPath('PATIENT-42/lesion/s01.png')).toBe('42');
+    // The file name wins over the folder.
+    expect(patientFromPath('patient-1/B__s.png')).toBe('B');
+    // No pattern: no id (a single underscore, a leading double underscore, "patient-" alone).
+    expect(patientFromPath('lesion/A-0001_s01.png')).toBeUndefined();
+    expect(patientFromPath('lesion/__s01.png')).toBeUndefined();
+    expect(patientFromPath('patient-/s01.png')).toBeUndefined();
+    expect(patientFromPath('patients/s01.png')).toBeUndefined();
+  });
+  it('reads the patient-id fields of a summary made before they existed as "none", not "all"', () => {
+    expect(patientIdStatus({ slices: 12 })).toEqual({ patientIds: 'none', slices: 12, slicesWithoutPatient: 12, slicesByStudy: 0, slicesUnchecked: 12 });
+    expect(patientIdStatus({ slices: 4, patientIds: 'all', slicesWithoutPatient: 0, slicesByStudy: 0, slicesUnchecked: 0 }).patientIds).toBe('all');
   });
 });
 

@@ -142,6 +142,16 @@ function rdpWarnings(atoms: readonly Atom[], orders: readonly number[], total: R
 
 // ---------- GDP ----------
 
+/**
+ * The GDP curve of the discrete Gaussian is not exactly the continuous one (CKS 2020 bound its
+ * RDP/zCDP, not its trade-off function), so GDP refuses it rather than report a guess.
+ */
+function refuseDiscrete(atoms: readonly Atom[]): void {
+  if (atoms.some((a) => (a.discreteCount ?? 0) > 0)) {
+    throw new RangeError('the discrete Gaussian is accounted with RDP/zCDP; use the rdp accountant (accountant: "rdp")');
+  }
+}
+
 /** μ² of one run of an atom; μ² adds up under composition (exactly for Gaussians, as the CLT does for subsampled ones). */
 function muSquaredPerStep(a: Atom): number {
   const s2 = a.sigma * a.sigma;
@@ -183,6 +193,7 @@ function gdpWarnings(atoms: readonly Atom[]): PrivacyWarning[] {
 export function epsilonForAtoms(atoms: readonly Atom[], delta: number, opts: ResolvedOptions, ceiling = Infinity): EpsilonReport {
   checkDelta(delta);
   if (opts.accountant === "gdp") {
+    refuseDiscrete(atoms);
     const mu = totalMu(atoms);
     return { accountant: "gdp", epsilon: gdpEpsilon(mu, delta), delta, mu, warnings: gdpWarnings(atoms) };
   }
@@ -201,6 +212,7 @@ export function epsilonForAtoms(atoms: readonly Atom[], delta: number, opts: Res
 export function deltaForAtoms(atoms: readonly Atom[], epsilon: number, opts: ResolvedOptions): DeltaReport {
   if (!(epsilon >= 0)) throw new RangeError(`ε must be ≥ 0, got ${epsilon}`);
   if (opts.accountant === "gdp") {
+    refuseDiscrete(atoms);
     const mu = totalMu(atoms);
     return { accountant: "gdp", delta: Math.min(1, gdpDelta(epsilon, mu)), epsilon, mu, warnings: gdpWarnings(atoms) };
   }

@@ -1,6 +1,7 @@
 /**
  * @fedward/privacy: privacy accounting (RDP, GDP), calibration, a privacy
- * ledger for federated rounds, and CSPRNG Gaussian noise. Platform-free.
+ * ledger for federated rounds, CSPRNG Gaussian noise and an exact integer
+ * discrete Gaussian sampler. Platform-free.
  */
 
 export {
@@ -24,7 +25,16 @@ export {
   type RoundsWithinBudget,
 } from "./calibration";
 export { epsilonAtOrder, logDeltaAtOrder, rdpToDelta, rdpToEpsilon, type Conversion } from "./conversion";
-export { gaussianRounds, parseDpEvent, type Atom, type DpEvent, type Sampling } from "./events";
+export {
+  DISCRETE_GAUSSIAN_MAX_SIGMA,
+  addDiscreteGaussianNoise,
+  discreteGaussianNoise,
+  discreteGaussianParameters,
+  discreteGaussianSample,
+  type DiscreteGaussianOptions,
+  type DiscreteGaussianParameters,
+} from "./discrete-gaussian";
+export { discreteGaussianRounds, gaussianRounds, parseDpEvent, type Atom, type DpEvent, type Sampling } from "./events";
 export { GDP_EPSILON_XTOL, gdpDelta, gdpEpsilon, gdpLogDelta, muGaussian, muPoissonClt, muUniformClt } from "./gdp";
 export {
   LEDGER_FORMAT,
@@ -49,3 +59,4 @@ export {
 export { DP_ACCOUNTING_ORDERS, OPACUS_ORDERS, TF_PRIVACY_ORDERS, resolveOrders, type OrderListName, type OrdersOption } from "./orders";
 export { MAX_QUADRATURE_NODES, rdpCurve, rdpSubsampledGaussian } from "./rdp";
 export { erf, erfc, logErfc, logNdtr, ndtr } from "./special";
+export { addOnGrid, decodeMean, encodeOnGrid, gridFor, gridNormFloor, type Grid } from "./fixed-point";

@@ -1,14 +1,14 @@
 /**
- * Loads the shared reference vectors (computed with Opacus, dp_accounting and
- * TF-Privacy; see <repo>/../shared/dp-reference/README.md) and collects the
- * worst errors per vector set so the test run can print them.
+ * Loads the reference vectors (computed with Opacus, dp_accounting and
+ * TF-Privacy; provenance in test/reference/README.md) and collects the worst
+ * errors per vector set so the test run can print them.
  */
 
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-/** <repo>/../shared/dp-reference/vectors.json, from packages/privacy/test/. */
-const VECTORS_URL = new URL("../../../../shared/dp-reference/vectors.json", import.meta.url);
+/** packages/privacy/test/reference/vectors.json, in the repository. */
+const VECTORS_URL = new URL("./reference/vectors.json", import.meta.url);
 
 export interface Row {
   [key: string]: unknown;
@@ -32,7 +32,7 @@ export function loadVectors(): Vectors {
   const path = fileURLToPath(VECTORS_URL);
   if (!existsSync(path)) {
     throw new Error(
-      `reference vectors not found at ${path}: the privacy tests need <repo>/../shared/dp-reference/vectors.json (the shared DP reference values)`,
+      `reference vectors not found at ${path}: the privacy tests need packages/privacy/test/reference/vectors.json (see the README beside it)`,
     );
   }
   cached = JSON.parse(readFileSync(path, "utf8")) as Vectors;

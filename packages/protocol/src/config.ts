@@ -36,33 +36,48 @@ export const trainingConfigSchema = z.object({
 export type TrainingConfig = z.infer<typeof trainingConfigSchema>;
 
 /**
- * Client-level differential privacy on the server (DP-FedAvg): every update's change to the global
- * model is clipped to `clipNorm`, the uniform average gets Gaussian noise of std z·C/M, and no
- * round starts whose release would take ε (at `delta`, for `unit`) past `targetEpsilon`.
+ * Client-level differential privacy on the server (DP-FedAvg on an integer grid): every update's
+ * change to the global model is clipped to `clipNorm` and truncated onto an integer grid, the
+ * updates are summed exactly, discrete Gaussian noise of std z·C (on the grid) is added to the sum,
+ * and no round starts whose releases would take ε (at `delta`, for `unit`) past `targetEpsilon`.
  */
-export const privacyConfigSchema = z.object({
-  noiseMultiplier: z.number().positive(),
-  clipNorm: z.number().positive(),
-  targetEpsilon: z.number().positive(),
-  delta: z.number().gt(0).lt(1),
-  /** Whose privacy the budget protects: a whole hospital, or one of its sub-clients (issue 5). */
-  unit: z.enum(['hospital', 'sub-client']),
-  accountant: z.enum(['rdp', 'gdp']),
-  /**
-   * Sub-clients (intermediaries) per hospital: a fixed VN, or 'adaptive' (Jiang et al. 2023):
-   * start at 1, run a probe round whose aggregate is discarded, then re-choose VN after every
-   * round from the measured noise-to-signal ratio. Default 1.
-   */
-  virtualClients: z.union([z.number().int().min(1).max(1000), z.literal('adaptive')]).optional(),
-  /** Variant of the adaptive rule (seed spec §1.5). */
-  vnRule: z.enum(['default', 'ada_stable', 'ada_prog']).optional(),
-  /**
-   * How C is chosen: 'fixed' (clipNorm), 'median' (the seed's min(median of this round's raw
-   * norms, 25); it is NOT private, the admin page says so), or 'quantile' (Andrew et al. 2021:
-   * a noised estimate steers C towards the median, starting from clipNorm). Default 'fixed'.
-   */
-  clipRule: z.enum(['fixed', 'median', 'quantile']).optional(),
-});
+export const privacyConfigSchema = z
+  .object({
+    noiseMultiplier: z.number().positive().max(64),
+    clipNorm: z.number().positive(),
+    targetEpsilon: z.number().positive(),
+    delta: z.number().gt(0).lt(1),
+    /**
+     * The neighbouring relation the budget guards: 'patient' (add or remove all slices of one
+     * patient at one hospital) or 'hospital' (change anything in one hospital's data).
+     */
+    unit: z.enum(['patient', 'hospital']),
+    /** The discrete Gaussian is accounted with RDP (zCDP); 'gdp' is refused. */
+    accountant: z.enum(['rdp', 'gdp']),
+    /**
+     * Sub-clients (intermediaries) per hospital: a fixed VN set by the admin; 'heuristic' (default
+     * when not set: ⌊√(z·√d/N)⌋ from public quantities only, re-computed when N changes); or
+     * 'adaptive' (Jiang et al. 2023 on PRIVATE inputs: a probe round releases only a noised
+     * Σ min(‖Δ_j‖, C), then VN is re-chosen after every round from the noised norm sum).
+     */
+    virtualClients: z.union([z.number().int().min(1).max(1000), z.literal('heuristic'), z.literal('adaptive')]).optional(),
+    /** Variant of the adaptive rule (seed spec §1.5). */
+    vnRule: z.enum(['default', 'ada_stable', 'ada_prog']).optional(),
+    /**
+     * How C is chosen: 'fixed' (clipNorm); 'quantile' (Andrew et al. 2021: a noised, accounted
+     * count steers C towards the target quantile, starting from clipNorm); or 'median' (the seed's
+     * min(median of this round's raw norms, 25): NOT private, ε is shown as ∞). Default 'fixed'.
+     */
+    clipRule: z.enum(['fixed', 'median', 'quantile']).optional(),
+    /** σ_b of the quantile rule's count noise (default z). */
+    countNoise: z.number().positive().max(10_000).optional(),
+    /** Noise multiplier of the adaptive rule's norm sum, relative to C (default z). */
+    normSumNoise: z.number().positive().max(64).optional(),
+  })
+  .refine((p) => p.accountant === 'rdp', {
+    message: "the discrete Gaussian is accounted with RDP (zCDP); its GDP guarantee is not the continuous one's: use accountant 'rdp'",
+    path: ['accountant'],
+  });
 export type PrivacyConfig = z.infer<typeof privacyConfigSchema>;
 
 export const personalizationConfigSchema = z.object({
@@ -98,6 +113,12 @@ export const federationConfigSchema = z.object({
     .object({
       strategy: z.enum(['fedavg', 'fedadam', 'fednova']),
       serverLearningRate: z.number().positive().max(10).optional(),
+      /**
+       * FedNova under DP: the public local step count of one hospital's round; the released mean
+       * is scaled by τ̄ = this/VN (the updates' own step counts are private, so they may shape each
+       * clipped update but never the release).
+       */
+      publicSteps: z.number().int().min(1).max(1_000_000).optional(),
     })
     .optional(),
   privacy: privacyConfigSchema.optional(),
@@ -116,5 +137,9 @@ export const federationConfigSchema = z.object({
   .refine((c) => c.personalization?.strategy !== 'prr-fl' || c.model.kind === 'vgg-slim' || c.model.kind === 'densenet', {
     message: "PRR-FL trains a personalized and a deputy classifier: use model kind 'vgg-slim' (or 'densenet')",
     path: ['model', 'kind'],
+  })
+  .refine((c) => !(c.privacy && c.aggregation?.strategy === 'fednova' && c.aggregation.publicSteps === undefined), {
+    message: 'FedNova under DP needs a public step count τ̄ (aggregation.publicSteps, --server-tau): the hospitals\' own step counts are private',
+    path: ['aggregation', 'publicSteps'],
   });
 export type FederationConfig = z.infer<typeof federationConfigSchema>;

@@ -23,12 +23,19 @@ export const helloSchema = z.object({
   backend: backendSchema,
   trainSamples: z.number().int().nonnegative(),
   testSamples: z.number().int().nonnegative(),
+  /**
+   * Whether the hospital's slices are grouped by patient ids: for every slice, some, or none.
+   * Without an id a slice is its own unit, so "per patient" figures are per slice for it.
+   * Absent when the client does not know (Node clients).
+   */
+  patientIds: z.enum(['all', 'some', 'none']).optional(),
 });
 export type Hello = z.infer<typeof helloSchema>;
 
 export const updateBeginSchema = z.object({
   round: z.number().int().positive(),
-  trainSamples: z.number().int().positive(),
+  /** 0 for an empty sub-client (it still uploads, so a hospital's update count never depends on its data). */
+  trainSamples: z.number().int().nonnegative(),
   trainLoss: finite,
   backend: backendSchema,
   totalBytes: z.number().int().positive(),
@@ -140,74 +147,86 @@ export type Phase = (typeof PHASES)[number];
 export interface HospitalView {
   name: string;
   connected: boolean;
+  /** What the hospital said of its patient ids at hello: 'all' (per-patient ε is per patient there), or not (per slice for those without). */
+  patientIds?: 'all' | 'some' | 'none';
   backend: BackendName | null;
   status: HospitalStatus | null;
   trainSamples: number;
   testSamples: number;
 }
 
-/** What the server's DP aggregation measured in one round. */
-export interface DpAggregateRecord {
-  /** Clip bound C on each update's global L2 norm. */
-  clip: number;
-  /** Noise multiplier z (noise std / sensitivity of one update). */
-  noiseMultiplier: number;
-  /** Per-coordinate noise std on the released average: z_Δ·C·τ_eff/M (z·C/M for DP-FedAvg with a fixed or median clip). */
+/**
+ * One noised release of a DP round, as the ledger enters it. Released objects are integers on
+ * the round's grid plus discrete Gaussian noise; everything shown or stored is one of these, a
+ * public setting, or post-processing of them.
+ */
+export interface DpReleaseView {
+  /**
+   * 'sum': the noised integer sum of the clipped updates (the model update); 'count': the quantile
+   * rule's noised count of updates under C; 'norm-sum': the adaptive VN rule's noised Σ min(‖Δ_j‖, C).
+   */
+  what: 'sum' | 'count' | 'norm-sum';
+  /** Std of its integer noise (grid units; count units for 'count'). */
   sigma: number;
-  /** Number of clipped updates averaged (M). */
-  updates: number;
-  /** Σ_j ‖Δ_j‖ of the raw (unclipped) updates. */
-  normSum: number;
-  /** How many updates the clip actually shrank. */
-  clipped: number;
-  /** ‖A‖: norm of the clipped average before noise. */
-  aggregateNorm: number;
-  /** ‖noise‖ actually added. */
-  noiseNorm: number;
-  /** λ = ‖noise‖/Σ_j‖Δ_j‖, the adaptive intermediary's ratio (null when every update was zero). */
-  lambda: number | null;
-  /** How C was chosen; 'median' is not private (the median of raw norms is released as C). */
-  clipRule: 'fixed' | 'median' | 'quantile';
-  /** True when the round released something the noise does not cover (the median rule's C). */
-  leaking: boolean;
-  /** The server optimizer applied to the noised average. */
-  strategy: 'fedavg' | 'fedadam' | 'fednova';
-  /** z_Δ, the multiplier of the update noise: z, except under the quantile rule (which spends part of z on its count). */
-  updateNoiseMultiplier: number;
-  /** FedNova's τ_eff = mean local steps (1 for the other strategies). */
-  tauEff: number;
-  /** Quantile rule only: b̃, the noised fraction of updates that were not clipped, and C for the next round. */
-  unclippedFraction: number | null;
-  nextClip: number | null;
+  /** How far replacing ONE update can move it (L2): 2·bound for the sum, 1 for the count, bound for the norm sum. */
+  perUpdate: number;
 }
 
-/** A DP round as the admin sees it: the aggregation's record, the ε spent, and the VN decisions. */
-export interface DpRoundView extends DpAggregateRecord {
-  epsilonSubClient: number;
-  epsilonHospital: number;
-  /** VN asked of each hospital this round, and the most sub-clients one hospital actually sent. */
+/** A DP round as it was released: public settings, the released (noised) values, and the ε after it. */
+export interface DpRoundView {
+  mechanism: 'discrete-gaussian';
+  /** False under the median clip, whose C is an un-noised statistic of the updates: ε is ∞. */
+  private: boolean;
+  clipRule: 'fixed' | 'median' | 'quantile';
+  /** C this round (fixed, or from earlier noised releases; the median rule's is the leak). */
+  clip: number;
+  /** z: the update noise's std on the sum is z·C. */
+  noiseMultiplier: number;
+  /** The integer grid: grid units per model unit, and C on the grid. */
+  grid: { scale: number; bound: number };
+  /** Std of the noise on the released average, in model units: σ_grid·τ̄/(scale·M). */
+  sigma: number;
+  /** M, the number of updates summed (public: the server sees every upload). */
+  updates: number;
+  /** VN asked of every hospital this round (each sends exactly VN updates), and how it was chosen. */
   virtualClients: number;
-  maxSubClients: number;
-  /** The adaptive rule after this round (null with a fixed VN): λ = ‖noise‖/Σ‖Δ_j‖, v = √(N·λ), next VN. */
-  adaptive: { lambda: number; v: number; next: number; clamped: boolean } | null;
-  /** The adaptive rule's probe round: measured, its aggregate discarded. */
+  vnRule: 'fixed' | 'heuristic' | 'adaptive';
+  strategy: 'fedavg' | 'fedadam' | 'fednova';
+  /** FedNova's public τ̄ (1 for the other strategies). */
+  tauEff: number;
+  /** The adaptive rule's probe round: only its noised norm sum was released; the model did not move. */
   probe: boolean;
+  releases: DpReleaseView[];
+  /** Quantile rule: the noised count, the fraction clamp(b̃/M, 0, 1), and C for the next round. */
+  quantile: { noisedCount: number; fraction: number; nextClip: number } | null;
+  /** Adaptive rule: the noised Σ min(‖Δ_j‖, C) (model units), λ̃ = σ√d/that, v = √(N·λ̃), and the VN it chose. */
+  adaptive: { noisedNormSum: number; lambda: number; v: number; next: number; clamped: boolean } | null;
+  /** VN the next round asks for. */
+  nextVirtualClients: number;
+  /** ε (at the federation's δ) after this round, per patient and per hospital; null when not private. */
+  epsilon: { patient: number; hospital: number } | null;
 }
 
 export interface PrivacyView {
-  unit: 'hospital' | 'sub-client';
+  /** The relation the budget guards. */
+  unit: 'patient' | 'hospital';
   targetEpsilon: number;
   delta: number;
   accountant: 'rdp' | 'gdp';
   noiseMultiplier: number;
   clipNorm: number;
   clipRule: 'fixed' | 'median' | 'quantile';
+  mechanism: 'discrete-gaussian';
+  /** False under the median clip: ε is ∞ and no finite figure is shown. */
+  private: boolean;
+  /** The neighbouring relations, in plain words. */
+  relations: { patient: string; hospital: string };
   /** Sub-clients per hospital: how VN is chosen, and the VN the next round asks for. */
-  virtualClients: { mode: 'fixed' | 'adaptive'; next: number };
-  /** ε spent so far, per sub-client and per hospital (a hospital is VN sub-clients). */
-  spent: { subClient: number; hospital: number };
-  /** ε after the next round, and whether the budget allows it. */
-  next: { subClient: number; hospital: number; allowed: boolean };
+  virtualClients: { mode: 'fixed' | 'heuristic' | 'adaptive'; next: number };
+  /** ε spent so far (null when not private). */
+  spent: { patient: number; hospital: number } | null;
+  /** ε after the next round, and whether the budget allows it (null when not private). */
+  next: { patient: number; hospital: number; allowed: boolean } | null;
   warnings: string[];
 }
 

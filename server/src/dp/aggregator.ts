@@ -1,19 +1,42 @@
-import { gaussianNoise } from '@fedward/privacy';
-import type { NamedTensor } from '@fedward/protocol';
-import { DEFAULT_MEDIAN_CAP, checkClipRule, medianClip, nextQuantileClip, quantileUpdateNoiseMultiplier, resolveQuantileRule, type ResolvedQuantileRule } from './clip-rules';
+import {
+  addDiscreteGaussianNoise,
+  addOnGrid,
+  cryptoRandomFill,
+  decodeMean,
+  discreteGaussianParameters,
+  discreteGaussianSample,
+  encodeOnGrid,
+  gridFor,
+  gridNormFloor,
+  type Grid,
+  type RandomFill,
+} from '@fedward/privacy';
+import type { DpReleaseView, NamedTensor } from '@fedward/protocol';
+import { DEFAULT_MEDIAN_CAP, checkClipRule, medianClip, nextQuantileClip, resolveQuantileRule, type ResolvedQuantileRule } from './clip-rules';
 import { applyStrategy, checkServerState, emptyServerState, resolveStrategy } from './strategies';
-import type { AggregateResult, Aggregator, ClipRule, DpRoundRecord, PlainRoundRecord, ServerState, Strategy, StrategyOption, UpdateInfo } from './types';
+import type { AggregateResult, Aggregator, ClipRule, PlainRoundRecord, ServerState, Strategy, StrategyOption, UpdateInfo } from './types';
 
 export interface DpAggregatorOptions {
   /** The global model the round started from (Δ_j = update_j − global). */
   global: readonly NamedTensor[];
-  /** The round's total noise multiplier (what the accountant composes); 0 = clip only. */
+  /** z: the update noise on the integer sum has std z·C (z·bound on the grid). 0: no noise (tests only; the server's config refuses it). */
   z: number;
   clipRule: ClipRule;
   /** Default 'fedavg'. */
   strategy?: StrategyOption;
   /** The state the last adopted round returned (or a decoded one after a restart); default empty. */
   serverState?: ServerState | null;
+  /** FedNova: the public τ̄ that scales the release (required for FedNova). */
+  publicSteps?: number;
+  /**
+   * Also release Σ_j min(‖Δ_j‖, C) with discrete Gaussian noise of std (this multiplier)·C, for
+   * the adaptive VN rule. Null: not computed at all.
+   */
+  normSumNoise?: number | null;
+  /** The adaptive rule's probe: release ONLY the noised norm sum; the model does not move. */
+  probe?: boolean;
+  /** CSPRNG (tests inject a deterministic one); default WebCrypto. */
+  random?: RandomFill;
 }
 
 export interface PlainAggregatorOptions {
@@ -47,48 +70,71 @@ function stepsOf(strategy: Strategy, info: UpdateInfo | undefined): number {
   return steps;
 }
 
-/** ‖(update − global)/τ‖ in float64. */
-function deltaNorm(update: readonly NamedTensor[], global: readonly NamedTensor[], tau: number): number {
+/** Δ = (update − global)/τ per tensor in float64, and its L2 norm. */
+function deltaOf(update: readonly NamedTensor[], global: readonly NamedTensor[], tau: number): { delta: Float64Array[]; norm: number } {
   let squares = 0;
-  update.forEach((t, i) => {
+  const delta = update.map((t, i) => {
     const g = global[i]!.values;
-    const v = t.values;
-    for (let k = 0; k < v.length; k++) {
-      const d = (v[k]! - g[k]!) / tau;
-      squares += d * d;
+    const d = new Float64Array(t.values.length);
+    for (let k = 0; k < d.length; k++) {
+      d[k] = (t.values[k]! - g[k]!) / tau;
+      squares += d[k]! * d[k]!;
     }
+    return d;
   });
-  return Math.sqrt(squares);
+  return { delta, norm: Math.sqrt(squares) };
 }
 
-const scaleFor = (clip: number, norm: number) => Math.min(1, clip / (norm + 1e-15));
+/** What one DP round released, before the ledger and the VN rule turn it into a round view. */
+export interface DpRelease {
+  /** False under the median rule (its C is an un-noised statistic of the updates). */
+  private: boolean;
+  clipRule: ClipRule['kind'];
+  clip: number;
+  noiseMultiplier: number;
+  grid: Grid;
+  /** Std of the update noise on the released mean, model units (0 in a probe round). */
+  sigma: number;
+  updates: number;
+  strategy: Strategy['kind'];
+  tauEff: number;
+  probe: boolean;
+  /** Every noised release with the std of its integer noise and one update's replacement sensitivity. */
+  releases: DpReleaseView[];
+  quantile: { noisedCount: number; fraction: number; nextClip: number } | null;
+  /** The noised Σ min(‖Δ_j‖, C), model units. */
+  noisedNormSum: number | null;
+}
 
 /**
- * DP aggregation of one round (seed spec §1.4, §1.6):
- *   Δ_j = update_j − θ (FedNova: divided by τ_j); n_j = ‖Δ_j‖;
- *   A = τ_eff·(1/M)·Σ_j Δ_j·min(1, C/n_j)  +  N(0, σ²) on every coordinate, σ = z_Δ·C·τ_eff/M;
- *   θ' = strategy(θ, A, state).
- * Uniform weights 1/M whatever the sample counts: one participant moves A by at most τ_eff·C/M,
- * which is what σ is calibrated to. Sums in float64; noise from the CSPRNG (WebCrypto).
+ * DP aggregation of one round on the integer grid (seed spec §1.4, §1.6; issue 12):
+ *   Δ_j = update_j − θ (FedNova: ÷ τ_j); x̃_j = trunc(Δ_j·min(1, C/‖Δ_j‖)·scale), ‖x̃_j‖ ≤ bound;
+ *   Y = Σ_j x̃_j + N_Z(0, (z·bound)²) per coordinate   ← the only released form of the updates;
+ *   A = τ̄·Y/(scale·M);  θ' = strategy(θ, A, state)     ← post-processing of Y and public values.
+ * Replacing one update moves Y by at most 2·bound, so σ/(2·bound) = z/2 is its multiplier per
+ * update; the ledger multiplies the sensitivity by the updates one person or hospital can touch.
+ * Under the quantile rule, b = #{‖Δ_j‖ ≤ C} gets its own integer noise (sensitivity 1); with
+ * `normSumNoise`, Σ_j ⌊min(‖x̃_j‖, bound)⌋ does (sensitivity bound). Nothing else about the updates
+ * is computed: no norms, counts or noise norms leave this object.
  *
- * Memory: the fixed and quantile rules stream (one float64 copy of the model, however large M;
- * no reference to an update is kept after `add` returns). The median rule must see every norm
- * before it can clip, so it keeps a float32 copy of every Δ_j: O(M·d).
+ * Memory: the fixed and quantile rules stream (one float64 sum, however large M; no reference to
+ * an update is kept after `add` returns). The median rule must see every norm before it can clip,
+ * so it keeps every Δ_j: O(M·d).
  */
-export class DpAggregator implements Aggregator<DpRoundRecord> {
+export class DpAggregator implements Aggregator<DpRelease> {
   private readonly strategy: Strategy;
   private readonly state: ServerState;
   private readonly quantile: ResolvedQuantileRule | null;
-  /** C for the streaming rules (fixed, quantile); null for the median rule until `result`. */
-  private readonly streamingClip: number | null;
-  private readonly updateNoiseMultiplier: number;
+  private readonly random: RandomFill;
+  private readonly dimension: number;
+  /** The grid for the streaming rules (fixed, quantile); null for the median rule until `result`. */
+  private readonly streamingGrid: Grid | null;
   private readonly sums: Float64Array[];
-  private buffered: { deltas: Float32Array[]; norm: number }[] = [];
-  private norms: number[] = [];
-  private tauSum = 0;
-  private clipped = 0;
-  /** Quantile rule: b = #{n_j ≤ C_t}. */
+  private buffered: { delta: Float64Array[]; norm: number }[] = [];
+  /** Quantile rule: b = #{‖Δ_j‖ ≤ C_t}. */
   private unclipped = 0;
+  /** Σ_j ⌊‖x̃_j‖⌋ on the grid (adaptive rule). */
+  private gridNormSum = 0;
   private done = false;
   count = 0;
 
@@ -96,12 +142,20 @@ export class DpAggregator implements Aggregator<DpRoundRecord> {
     if (!(o.z >= 0) || !Number.isFinite(o.z)) throw new Error(`the noise multiplier must be finite and ≥ 0 (got ${o.z})`);
     checkClipRule(o.clipRule);
     this.strategy = resolveStrategy(o.strategy);
+    if (this.strategy.kind === 'fednova' && !(Number.isInteger(o.publicSteps) && o.publicSteps! >= 1)) {
+      throw new Error('FedNova under DP needs a public step count τ̄ (publicSteps): the updates\' own step counts are private');
+    }
+    if (o.normSumNoise != null && !(o.normSumNoise > 0 && Number.isFinite(o.normSumNoise))) {
+      throw new Error(`the norm sum's noise multiplier must be finite and > 0 (got ${o.normSumNoise})`);
+    }
+    if (o.probe && o.normSumNoise == null) throw new Error('a probe round releases only the noised norm sum: set normSumNoise');
     this.state = o.serverState ?? emptyServerState();
     checkServerState(this.state, o.global);
+    this.random = o.random ?? cryptoRandomFill;
+    this.dimension = o.global.reduce((n, t) => n + t.values.length, 0);
     this.quantile = o.clipRule.kind === 'quantile' ? resolveQuantileRule(o.clipRule, o.z) : null;
-    // Throws here, before any update arrives, when the quantile rule cannot keep the total at z.
-    this.updateNoiseMultiplier = this.quantile ? quantileUpdateNoiseMultiplier(o.z, this.quantile.countNoise) : o.z;
-    this.streamingClip = o.clipRule.kind === 'fixed' ? o.clipRule.clip : this.quantile ? (this.state.clip ?? this.quantile.initialClip) : null;
+    const clip = o.clipRule.kind === 'fixed' ? o.clipRule.clip : this.quantile ? (this.state.clip ?? this.quantile.initialClip) : null;
+    this.streamingGrid = clip === null ? null : gridFor(clip, this.dimension);
     this.sums = o.global.map((t) => new Float64Array(t.values.length));
   }
 
@@ -109,110 +163,92 @@ export class DpAggregator implements Aggregator<DpRoundRecord> {
     if (this.done) throw new Error('this round was already aggregated');
     checkShape(update, this.o.global);
     const tau = stepsOf(this.strategy, info);
-    const norm = deltaNorm(update, this.o.global, tau);
-    if (this.streamingClip === null) {
-      // Median rule: keep Δ_j/τ_j until every norm is known.
-      this.buffered.push({
-        norm,
-        deltas: update.map((t, i) => {
-          const g = this.o.global[i]!.values;
-          return Float32Array.from(t.values, (v, k) => (v - g[k]!) / tau);
-        }),
-      });
+    const { delta, norm } = deltaOf(update, this.o.global, tau);
+    if (!Number.isFinite(norm)) throw new Error('the update is not finite');
+    if (this.streamingGrid === null) {
+      // Median rule: keep Δ_j until every norm is known.
+      this.buffered.push({ delta, norm });
     } else {
-      this.accumulate(update, tau, scaleFor(this.streamingClip, norm));
-      // Counted on the norm, not on scale < 1: the +1e-15 makes an update AT the bound scale by 1 − ε.
-      if (norm > this.streamingClip) this.clipped += 1;
-      else this.unclipped += 1;
+      this.accumulate(delta, norm, this.streamingGrid);
+      if (norm <= this.streamingGrid.clip) this.unclipped += 1;
     }
-    this.norms.push(norm);
-    this.tauSum += tau;
     this.count += 1;
   }
 
-  private accumulate(update: readonly NamedTensor[], tau: number, scale: number): void {
-    const f = scale / tau;
-    update.forEach((t, i) => {
-      const g = this.o.global[i]!.values;
-      const v = t.values;
-      const sum = this.sums[i]!;
-      for (let k = 0; k < v.length; k++) sum[k]! += (v[k]! - g[k]!) * f;
-    });
+  private accumulate(delta: Float64Array[], norm: number, grid: Grid): void {
+    const encoded = encodeOnGrid(delta, norm, grid);
+    if (this.o.normSumNoise != null) this.gridNormSum += gridNormFloor(encoded);
+    if (!this.o.probe) addOnGrid(this.sums, encoded);
   }
 
-  result(): AggregateResult<DpRoundRecord> {
+  result(): AggregateResult<DpRelease> {
     if (this.done) throw new Error('this round was already aggregated');
     if (this.count === 0) throw new Error('no update to average');
     this.done = true;
     const m = this.count;
     const rule = this.o.clipRule;
-    let clip: number;
-    if (this.streamingClip === null) {
-      clip = medianClip(this.norms, rule.kind === 'median' ? (rule.cap ?? DEFAULT_MEDIAN_CAP) : DEFAULT_MEDIAN_CAP);
-      for (const b of this.buffered) {
-        const scale = scaleFor(clip, b.norm);
-        if (b.norm > clip) this.clipped += 1;
-        b.deltas.forEach((d, i) => {
-          const sum = this.sums[i]!;
-          for (let k = 0; k < d.length; k++) sum[k]! += d[k]! * scale;
-        });
-      }
+    let grid: Grid;
+    if (this.streamingGrid === null) {
+      const clip = medianClip(
+        this.buffered.map((b) => b.norm),
+        rule.kind === 'median' ? (rule.cap ?? DEFAULT_MEDIAN_CAP) : DEFAULT_MEDIAN_CAP,
+      );
+      grid = gridFor(clip, this.dimension);
+      for (const b of this.buffered) this.accumulate(b.delta, b.norm, grid);
       this.buffered = [];
     } else {
-      clip = this.streamingClip;
+      grid = this.streamingGrid;
     }
-    const tauEff = this.strategy.kind === 'fednova' ? this.tauSum / m : 1;
-    const sigma = (this.updateNoiseMultiplier * clip * tauEff) / m;
-    let aggregateSquares = 0;
-    let noiseSquares = 0;
-    const average = this.sums.map((sum) => {
-      const a = new Float64Array(sum.length);
-      for (let k = 0; k < a.length; k++) {
-        a[k] = (tauEff * sum[k]!) / m;
-        aggregateSquares += a[k]! * a[k]!;
-      }
-      if (sigma > 0) {
-        const noise = gaussianNoise(a.length, sigma);
-        for (let k = 0; k < a.length; k++) {
-          noiseSquares += noise[k]! * noise[k]!;
-          a[k]! += noise[k]!;
-        }
-      }
-      return a;
-    });
-    let unclippedFraction: number | null = null;
+    const releases: DpReleaseView[] = [];
+    const tauEff = this.strategy.kind === 'fednova' ? this.o.publicSteps! : 1;
+    let weights: NamedTensor[] = this.o.global.map((t) => ({ name: t.name, shape: [...t.shape], values: t.values.slice() }));
+    let adam = this.state.adam;
+    let sigma = 0;
+    if (!this.o.probe) {
+      const std = this.o.z > 0 ? discreteGaussianParameters(this.o.z * grid.bound).sigma : 0;
+      if (std > 0) for (const sum of this.sums) addDiscreteGaussianNoise(sum, this.o.z * grid.bound, this.random);
+      releases.push({ what: 'sum', sigma: std, perUpdate: 2 * grid.bound });
+      const mean = decodeMean(this.sums, grid, m);
+      if (tauEff !== 1) for (const a of mean) for (let k = 0; k < a.length; k++) a[k]! *= tauEff;
+      ({ weights, adam } = applyStrategy(this.strategy, this.o.global, mean, this.state));
+      sigma = (std * tauEff) / (grid.scale * m);
+    }
+    let quantile: DpRelease['quantile'] = null;
     let nextClip: number | null = null;
     if (this.quantile) {
       const q = this.quantile;
-      const countNoise = q.countNoise > 0 ? gaussianNoise(1, q.countNoise)[0]! : 0;
-      unclippedFraction = (this.unclipped + countNoise) / m;
-      nextClip = nextQuantileClip(clip, unclippedFraction, q.targetQuantile, q.learningRate);
+      const noisy = q.countNoise > 0;
+      const noisedCount = this.unclipped + (noisy ? discreteGaussianSample(q.countNoise, this.random) : 0);
+      releases.push({ what: 'count', sigma: noisy ? discreteGaussianParameters(q.countNoise).sigma : 0, perUpdate: 1 });
+      // M is public, and the fraction is clamped to [0, 1]: the step is post-processing of b̃.
+      const fraction = Math.min(1, Math.max(0, noisedCount / m));
+      nextClip = nextQuantileClip(grid.clip, fraction, q.targetQuantile, q.learningRate);
+      quantile = { noisedCount, fraction, nextClip };
     }
-    const { weights, adam } = applyStrategy(this.strategy, this.o.global, average, this.state);
-    const rawNormSum = this.norms.reduce((s, n) => s + n, 0);
-    const normSum = rawNormSum * tauEff;
-    const noiseNorm = Math.sqrt(noiseSquares);
-    this.norms = [];
+    let noisedNormSum: number | null = null;
+    if (this.o.normSumNoise != null) {
+      const std = this.o.normSumNoise * grid.bound;
+      noisedNormSum = (this.gridNormSum + discreteGaussianSample(std, this.random)) / grid.scale;
+      releases.push({ what: 'norm-sum', sigma: discreteGaussianParameters(std).sigma, perUpdate: grid.bound });
+    }
+    this.sums.length = 0;
     return {
       weights,
       serverState: { rounds: this.state.rounds + 1, clip: nextClip ?? this.state.clip, adam },
       record: {
-        clip,
+        private: rule.kind !== 'median',
+        clipRule: rule.kind,
+        clip: grid.clip,
         noiseMultiplier: this.o.z,
+        grid,
         sigma,
         updates: m,
-        normSum,
-        clipped: this.clipped,
-        aggregateNorm: Math.sqrt(aggregateSquares),
-        noiseNorm,
-        lambda: normSum > 0 ? noiseNorm / normSum : null,
-        clipRule: rule.kind,
-        leaking: rule.kind === 'median',
         strategy: this.strategy.kind,
-        updateNoiseMultiplier: this.updateNoiseMultiplier,
         tauEff,
-        unclippedFraction,
-        nextClip,
+        probe: this.o.probe ?? false,
+        releases,
+        quantile,
+        noisedNormSum,
       },
     };
   }
@@ -226,7 +262,6 @@ export class PlainAggregator implements Aggregator<PlainRoundRecord> {
   private readonly sums: Float64Array[];
   private weightSum = 0;
   private weightedTau = 0;
-  private normSum = 0;
   private done = false;
   count = 0;
 
@@ -247,7 +282,6 @@ export class PlainAggregator implements Aggregator<PlainRoundRecord> {
       if (!(w > 0)) throw new Error(`sample-weighted aggregation needs info.samples > 0 (got ${String(info?.samples)})`);
     }
     const tau = stepsOf(this.strategy, info);
-    this.normSum += deltaNorm(update, this.o.global, tau);
     const f = w / tau;
     update.forEach((t, i) => {
       const g = this.o.global[i]!.values;
@@ -265,19 +299,12 @@ export class PlainAggregator implements Aggregator<PlainRoundRecord> {
     if (this.count === 0) throw new Error('no update to average');
     this.done = true;
     const tauEff = this.strategy.kind === 'fednova' ? this.weightedTau / this.weightSum : 1;
-    let squares = 0;
-    const average = this.sums.map((sum) =>
-      Float64Array.from(sum, (s) => {
-        const a = (tauEff * s) / this.weightSum;
-        squares += a * a;
-        return a;
-      }),
-    );
+    const average = this.sums.map((sum) => Float64Array.from(sum, (s) => (tauEff * s) / this.weightSum));
     const { weights, adam } = applyStrategy(this.strategy, this.o.global, average, this.state);
     return {
       weights,
       serverState: { rounds: this.state.rounds + 1, clip: this.state.clip, adam },
-      record: { strategy: this.strategy.kind, weighting: this.weighting, updates: this.count, normSum: this.normSum * tauEff, aggregateNorm: Math.sqrt(squares), tauEff },
+      record: { strategy: this.strategy.kind, weighting: this.weighting, updates: this.count, tauEff },
     };
   }
 }

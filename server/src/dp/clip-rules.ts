@@ -17,23 +17,6 @@ export function medianClip(norms: readonly number[], cap = DEFAULT_MEDIAN_CAP): 
   return Math.min(lowerMedian(norms), cap);
 }
 
-/**
- * Andrew et al. 2021, Theorem 1: a round that releases the clipped sum with noise multiplier z_Δ
- * and the count b with noise σ_b is as private as one Gaussian mechanism with multiplier z when
- * z⁻² = z_Δ⁻² + (2σ_b)⁻² (the count has sensitivity 1/2 after centring; b ∈ [0, M] moves by 1,
- * i.e. by 1/2 around its centre). Hence z_Δ = (z⁻² − (2σ_b)⁻²)^(−1/2). Impossible when 2σ_b ≤ z.
- */
-export function quantileUpdateNoiseMultiplier(z: number, countNoise: number): number {
-  if (!(z >= 0) || !Number.isFinite(z)) throw new Error(`the noise multiplier must be finite and ≥ 0 (got ${z})`);
-  if (z === 0) return 0;
-  if (!(2 * countNoise > z)) {
-    throw new Error(
-      `quantile clipping: the count noise σ_b = ${countNoise} must exceed z/2 = ${z / 2}, or the update noise z_Δ = (z⁻² − (2σ_b)⁻²)^(−1/2) cannot keep the round's total privacy at z = ${z}; raise σ_b (Andrew et al. suggest σ_b ≈ M/20)`,
-    );
-  }
-  return 1 / Math.sqrt(z ** -2 - (2 * countNoise) ** -2);
-}
-
 /** C_{t+1} = C_t·exp(−η(b̃ − γ)): C shrinks when more than γ of the updates fit under it. */
 export function nextQuantileClip(clip: number, unclippedFraction: number, targetQuantile: number, learningRate: number): number {
   return clip * Math.exp(-learningRate * (unclippedFraction - targetQuantile));

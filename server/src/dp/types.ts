@@ -1,4 +1,4 @@
-import type { DpAggregateRecord, NamedTensor } from '@fedward/protocol';
+import type { NamedTensor } from '@fedward/protocol';
 
 /**
  * Types of Fedward's server-side aggregation library (seed spec §1.4 and §1.6; Andrew et al.
@@ -28,10 +28,11 @@ export interface MedianClipRule {
 
 /**
  * Private adaptive clipping (Andrew et al. 2021, "Differentially private learning with adaptive
- * clipping"), streaming: clip to the current C_t, count b = #{‖Δ_j‖ ≤ C_t}, release
- * b̃ = (b + N(0, σ_b²))/M, then C_{t+1} = C_t·exp(−η(b̃ − γ)). C_t lives in the server state.
- * The update noise is raised to z_Δ = (z⁻² − (2σ_b)⁻²)^(−1/2) so that the two releases of the
- * round together are exactly as private as one Gaussian with multiplier z.
+ * clipping"), streaming: clip to the current C_t, count b = #{‖Δ_j‖ ≤ C_t}, release the count with
+ * its own discrete Gaussian noise, b̃ = b + N_Z(0, σ_b²), and move C_{t+1} = C_t·exp(−η(clamp(b̃/M,
+ * 0, 1) − γ)). M (the number of updates) is public, so the denominator adds nothing. One update
+ * flips its indicator by 1, so the count has sensitivity 1 per update; the ledger enters it as its
+ * own event next to the update release.
  */
 export interface QuantileClipRule {
   kind: 'quantile';
@@ -41,7 +42,7 @@ export interface QuantileClipRule {
   targetQuantile?: number;
   /** η, the geometric step (default 0.2). */
   learningRate?: number;
-  /** σ_b, std of the noise on the count b (default: z, so z_Δ = 2z/√3 ≈ 1.155·z). Must exceed z/2. */
+  /** σ_b, std of the integer noise on the count (default: z, i.e. the count costs a quarter of the update release per patient). */
   countNoise?: number;
 }
 
@@ -96,18 +97,11 @@ export interface UpdateInfo {
   samples?: number;
 }
 
-/** What a DP round measured: exactly the wire type the admin page reads. */
-export type DpRoundRecord = DpAggregateRecord;
-
 /** What a non-DP round measured. */
 export interface PlainRoundRecord {
   strategy: StrategyName;
   weighting: 'uniform' | 'samples';
   updates: number;
-  /** Σ_j ‖Δ_j‖ (FedNova: of Δ_j/τ_j, times τ_eff). */
-  normSum: number;
-  /** ‖A‖. */
-  aggregateNorm: number;
   tauEff: number;
 }
 

@@ -2,17 +2,18 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { VnRule } from '../adaptive-intermediary';
-import { quantileUpdateNoiseMultiplier, type ClipRuleName, type StrategyName } from '../dp';
+import type { ClipRuleName, StrategyName } from '../dp';
+import { createModel } from '@fedward/models';
 import { runGrid } from './grid';
 import { simulateFederation, type SimulatedRound } from './run-federation';
 import { linePlotSvg } from './svg-plot';
 import { nodeTrainingBackend } from './wasm-node';
 
-const USAGE = `usage: npm run simulate -- --hospitals N --rounds R --strategy fedavg|fedadam|fednova --z Z --vn K|adaptive --seed S [--json]
+const USAGE = `usage: npm run simulate -- --hospitals N --rounds R --strategy fedavg|fedadam|fednova --z Z --vn K|heuristic|adaptive --seed S [--json]
   [--clip-rule fixed|median|quantile] [--clip C] [--median-cap 25] [--count-noise σ_b] [--target-quantile γ]
   [--server-lr η_s] [--vn-rule default|ada_stable|ada_prog] [--size PX] [--slices-per-hospital N]
   [--batch-size B] [--learning-rate LR] [--delta D] [--out DIR]
-  npm run simulate -- --grid [--grid-z 0.5,1,2] [--grid-seeds 0,1,2] [--resume] [same size flags]`;
+  npm run simulate -- --grid [--grid-epsilon 4,16] [--grid-seeds 0,1,2,3,4,5] [--resume] [same size flags]`;
 
 function fail(message: string): never {
   console.error(`simulate: ${message}\n${USAGE}`);
@@ -42,8 +43,8 @@ const { values: a } = parseArgs({
     out: { type: 'string' },
     json: { type: 'boolean', default: false },
     grid: { type: 'boolean', default: false },
-    'grid-z': { type: 'string', default: '0.5,1,2' },
-    'grid-seeds': { type: 'string', default: '0,1,2' },
+    'grid-epsilon': { type: 'string', default: '4,16' },
+    'grid-seeds': { type: 'string', default: '0,1,2,3,4,5' },
     resume: { type: 'boolean', default: false },
   },
 });
@@ -65,20 +66,10 @@ const rule = a['vn-rule'];
 if (!isRule(rule)) fail(`--vn-rule must be default, ada_stable or ada_prog (got ${rule})`);
 const z = Number(a.z);
 if (!(z >= 0)) fail(`--z must be ≥ 0 (got ${a.z})`);
-const vn = a.vn === 'adaptive' ? ('adaptive' as const) : positive('vn', a.vn);
-if (vn === 'adaptive' && z === 0 && !a.grid) fail('--vn adaptive needs DP noise (--z > 0): the rule compares noise with the updates');
+const vn: number | 'heuristic' | 'adaptive' = a.vn === 'adaptive' || a.vn === 'heuristic' ? a.vn : positive('vn', a.vn);
+if (typeof vn === 'string' && z === 0 && !a.grid) fail(`--vn ${vn} needs DP noise (--z > 0): both rules are about the noise`);
 const countNoise = a['count-noise'] === undefined ? undefined : Number(a['count-noise']);
 if (countNoise !== undefined && !(countNoise >= 0)) fail(`--count-noise must be ≥ 0 (got ${a['count-noise']})`);
-if (clipRule === 'quantile') {
-  // Refuse before any training: the quantile rule cannot keep the round at z when 2σ_b ≤ z.
-  for (const zz of a.grid ? a['grid-z']!.split(',').map(Number) : [z]) {
-    try {
-      quantileUpdateNoiseMultiplier(zz, countNoise ?? zz);
-    } catch (e) {
-      fail((e as Error).message);
-    }
-  }
-}
 // An error inside TF.js's WebAssembly module would otherwise print the whole module's source.
 process.on('uncaughtException', (e) => {
   console.error(`simulate: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
@@ -105,12 +96,19 @@ const base = {
 
 if (a.grid) {
   const list = (name: string, v: string) => v.split(',').map((x) => (x.trim() === '' ? fail(`--${name}: empty entry`) : Number(x)));
-  const zs = list('grid-z', a['grid-z']!);
-  if (zs.some((x) => !(x > 0))) fail('--grid-z takes the positive noise multipliers (no DP is always included)');
+  const budgets = list('grid-epsilon', a['grid-epsilon']!);
+  if (budgets.some((x) => !(x > 0))) fail('--grid-epsilon takes the positive ε budgets (no DP is always included)');
+  if (clipRule === 'median') fail('the grid compares private mechanisms only: use --clip-rule fixed or quantile');
   const seeds = list('grid-seeds', a['grid-seeds']!);
   const out = resolve(a.out ?? 'bench-results/simulate/grid');
   const started = Date.now();
-  await runGrid({ base, zs: [0, ...zs], strategies: [...STRATEGIES], seeds, out, resume: a.resume!, backend, command: `npm run simulate -- ${process.argv.slice(2).join(' ')}` });
+  const probe = createModel({ kind: 'small-cnn', inputSize: base.size, channels: 1, numClasses: 2, seed: 0, normalization: 'zscore' });
+  const dimension = probe.getWeights().reduce((n, t) => n + t.values.length, 0);
+  probe.dispose();
+  await runGrid(
+    { base, budgets, strategies: [...STRATEGIES], seeds, out, resume: a.resume!, backend, command: `npm run simulate -- ${process.argv.slice(2).join(' ')}` },
+    dimension,
+  );
   console.log(`wrote ${out}/summary.md, grid-{${STRATEGIES.join(',')}}.svg and runs.jsonl (${((Date.now() - started) / 60000).toFixed(1)} min, backend ${backend})`);
   process.exit(0);
 }
@@ -122,16 +120,16 @@ const fmt = (v: number | null, digits = 3) => (v === null ? '—' : Number.isFin
 const rows: SimulatedRound[] = await simulateFederation({
   ...options,
   onRound: (r) => {
-    if (!a.json) console.log(`round ${r.round}${r.probe ? ' (probe, discarded)' : ''}: accuracy ${fmt(r.metric)} · VN ${r.vn} · C ${fmt(r.clip)} · ε/hospital ${fmt(r.epsilon_hospital)}`);
+    if (!a.json) console.log(`round ${r.round}${r.probe ? ' (probe, discarded)' : ''}: accuracy ${fmt(r.metric)} · VN ${r.vn} · C ${fmt(r.clip)} · ε per patient ${fmt(r.epsilon_patient)} / per hospital ${fmt(r.epsilon_hospital)}`);
   },
 });
 
 const table = [
-  `| round | mean held-out accuracy | VN | clip C | σ on the average | λ | ε per sub-client | ε per hospital |`,
+  `| round | mean held-out accuracy | VN | clip C | σ on the average | λ̃ (noised) | ε per patient | ε per hospital |`,
   `|---|---|---|---|---|---|---|---|`,
   ...rows.map(
     (r) =>
-      `| ${r.round}${r.probe ? ' (probe)' : ''} | ${fmt(r.metric)} | ${r.vn} | ${fmt(r.clip)} | ${r.sigma === null ? '—' : r.sigma.toExponential(2)} | ${r.lambda === null ? '—' : r.lambda.toExponential(2)} | ${fmt(r.epsilon_subclient)} | ${fmt(r.epsilon_hospital)} |`,
+      `| ${r.round}${r.probe ? ' (probe)' : ''} | ${fmt(r.metric)} | ${r.vn} | ${fmt(r.clip)} | ${r.sigma === null ? '—' : r.sigma.toExponential(2)} | ${r.lambda === null ? '—' : r.lambda.toExponential(2)} | ${fmt(r.epsilon_patient)} | ${fmt(r.epsilon_hospital)} |`,
   ),
 ].join('\n');
 const outDir = resolve(a.out ?? 'bench-results/simulate');
@@ -146,7 +144,7 @@ writeFileSync(
   linePlotSvg([{ name: label, points: rows.map((r) => ({ x: r.round, y: r.metric })) }], { title: 'Global model, mean held-out accuracy', xLabel: 'round', yLabel: 'accuracy' }),
 );
 if (a.json) {
-  console.log(JSON.stringify({ rounds: rows.map((r) => ({ round: r.round, metric: r.metric, vn: r.vn, updates: r.updates, clip: r.clip, sigma: r.sigma, epsilon_subclient: r.epsilon_subclient, epsilon_hospital: r.epsilon_hospital })) }));
+  console.log(JSON.stringify({ rounds: rows.map((r) => ({ round: r.round, metric: r.metric, vn: r.vn, updates: r.updates, clip: r.clip, sigma: r.sigma, epsilon_patient: r.epsilon_patient, epsilon_hospital: r.epsilon_hospital })) }));
 } else {
   console.log(`\n${table}\n\nwrote ${resolve(outDir, stem)}.{md,svg} (backend ${backend}, ${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }

@@ -1,18 +1,21 @@
 import { normalizeSlice, syntheticFederationTensors, type HospitalTensors } from '@fedward/data';
-import { MemoryDataset, createModel, mergeOptimizerStates, type ModelEngine, type OptimizerState } from '@fedward/models';
-import type { ModelSpec, NamedTensor, PrivacyConfig } from '@fedward/protocol';
+import { MemoryDataset, createModel, type ModelEngine } from '@fedward/models';
+import type { FederationConfig, ModelSpec, NamedTensor } from '@fedward/protocol';
 import { splitIntoSubClients } from '@fedward/client';
-import { chooseVirtualClients, type VnRule } from '../adaptive-intermediary';
-import { createDpAggregator, createPlainAggregator, emptyServerState, type ClipRule, type ClipRuleName, type ServerState, type Strategy, type StrategyName } from '../dp';
-import { PrivacyBudget } from '../privacy-budget';
+import type { VnRule } from '../adaptive-intermediary';
+import type { ClipRuleName, StrategyName } from '../dp';
+import { RoundEngine, type EngineConfig } from '../round-engine';
 
 export interface SimulationOptions {
   hospitals: number;
   rounds: number;
   /** Noise multiplier; 0 = no DP (no clip, no noise: the strategy's non-DP twin, uniform weights). */
   z: number;
-  /** Sub-clients per hospital, or 'adaptive' (start at 1, probe round, then the rule of §1.5). */
-  vn: number | 'adaptive';
+  /**
+   * Sub-clients per hospital: a fixed VN, 'heuristic' (⌊√(z·√d/N)⌋, public inputs only), or
+   * 'adaptive' (probe round, then the rule of §1.5 on a noised norm sum).
+   */
+  vn: number | 'heuristic' | 'adaptive';
   vnRule?: VnRule;
   /** Server strategy (seed spec §1.6). Default 'fedavg'. */
   strategy?: StrategyName;
@@ -34,11 +37,8 @@ export interface SimulationOptions {
   learningRate: number;
   delta: number;
   onRound?: (row: SimulatedRound) => void;
-  /**
-   * After every (re-)split: the round it follows (−1 for the initial split), the new VN and, per
-   * hospital, the `step` of the merged optimizer state its new sub-clients start from (null: fresh).
-   */
-  onSplit?: (event: { afterRound: number; vn: number; mergedSteps: (number | null)[] }) => void;
+  /** After every (re-)split: the round it follows (−1 for the initial split), the new VN and each hospital's group sizes in slices. */
+  onSplit?: (event: { afterRound: number; vn: number; slices: number[][] }) => void;
 }
 
 export interface SimulatedRound {
@@ -51,9 +51,10 @@ export interface SimulatedRound {
   updates: number;
   clip: number | null;
   sigma: number | null;
-  epsilon_subclient: number | null;
+  /** ε after this round per patient (add/remove one patient's slices) and per hospital; null without DP or when not private. */
+  epsilon_patient: number | null;
   epsilon_hospital: number | null;
-  /** λ = ‖noise‖/Σ‖Δ_j‖ (DP only). */
+  /** The adaptive rule's λ̃ from the noised norm sum (null otherwise). */
   lambda: number | null;
   /** Mean local optimizer steps per sub-client (FedNova's τ_eff). */
   steps: number;
@@ -87,84 +88,90 @@ function prepare(t: HospitalTensors): Hospital {
   return { train, test: new MemoryDataset(test) };
 }
 
-function clipRuleOf(o: SimulationOptions): ClipRule {
-  switch (o.clipRule ?? 'fixed') {
-    case 'fixed':
-      return { kind: 'fixed', clip: o.clip };
-    case 'median':
-      return { kind: 'median', cap: o.medianCap };
-    case 'quantile':
-      return { kind: 'quantile', initialClip: o.clip, countNoise: o.countNoise, targetQuantile: o.targetQuantile };
-  }
-}
-
-function strategyOf(o: SimulationOptions): Strategy {
-  const name = o.strategy ?? 'fedavg';
-  if (name === 'fedadam') {
-    if (o.serverLearningRate === undefined) throw new Error('FedAdam needs serverLearningRate');
-    return { kind: 'fedadam', learningRate: o.serverLearningRate };
-  }
-  return { kind: name };
+/** The federation settings the simulated server runs with: the same schema the real server takes. */
+export function engineConfigOf(o: SimulationOptions): EngineConfig {
+  const strategy = o.strategy ?? 'fedavg';
+  if (strategy === 'fedadam' && o.serverLearningRate === undefined) throw new Error('FedAdam needs serverLearningRate');
+  const aggregation: FederationConfig['aggregation'] = {
+    strategy,
+    ...(strategy === 'fedadam' && { serverLearningRate: o.serverLearningRate }),
+    // FedNova's public τ̄: one local epoch over a hospital's training share (4 of 5 patients), from public settings.
+    ...(strategy === 'fednova' && { publicSteps: Math.max(1, Math.ceil((0.8 * o.slicesPerHospital) / o.batchSize)) }),
+  };
+  if (!(o.z > 0)) return { aggregation };
+  return {
+    aggregation,
+    privacy: {
+      noiseMultiplier: o.z,
+      clipNorm: o.clip,
+      targetEpsilon: Number.MAX_VALUE,
+      delta: o.delta,
+      unit: 'hospital',
+      accountant: 'rdp',
+      virtualClients: o.vn,
+      vnRule: o.vnRule ?? 'default',
+      clipRule: o.clipRule ?? 'fixed',
+      ...(o.countNoise !== undefined && { countNoise: o.countNoise }),
+    },
+  };
 }
 
 /**
  * A whole federation in one Node process: N hospitals from the generator, each split into VN
- * patient-disjoint sub-clients. Every round each sub-client starts from the global model and
- * trains one local epoch with its OWN optimizer (AMSGrad by default), whose state it keeps across
- * rounds (the seed's one optimizer per client). When VN changes, each hospital's old sub-clients'
- * optimizer states are merged (mean of m, v, vmax; step of the last) and every new sub-client of
- * that hospital starts from the merged state (seed spec §1.5). The server side is Fedward's own
- * aggregation library (./dp), adaptive rule and privacy ledgers.
+ * sub-clients by a keyed hash of its patients (one patient, one sub-client). Every round each
+ * sub-client starts from the global model and trains one local epoch with its OWN optimizer
+ * (AMSGrad by default), whose state it keeps while VN stays the same; when VN changes every
+ * sub-client starts afresh (merging the old states, as the seed does, would spread one patient
+ * into every new sub-client). An empty sub-client sends a zero update, so each hospital sends
+ * exactly VN. The server side is the real server's round engine (`../round-engine`).
  */
 export async function simulateFederation(o: SimulationOptions): Promise<SimulatedRound[]> {
   const tensors = syntheticFederationTensors({ hospitals: o.hospitals, task: 'classification', size: o.size, slicesPerHospital: o.slicesPerHospital, seed: o.seed });
   const hospitals = tensors.map(prepare);
   const spec: ModelSpec = { kind: 'small-cnn', inputSize: o.size, channels: 1, numClasses: 2, seed: o.seed, normalization: 'zscore' };
   const evaluator = createModel(spec);
-  const strategy = strategyOf(o);
-  const clipRule = clipRuleOf(o);
   let global: NamedTensor[] = evaluator.getWeights();
-  let serverState: ServerState = emptyServerState();
-  const privacy: PrivacyConfig | null =
-    o.z > 0 ? { noiseMultiplier: o.z, clipNorm: o.clip, targetEpsilon: Number.MAX_VALUE, delta: o.delta, unit: 'hospital', accountant: 'rdp' } : null;
-  const budget = privacy ? new PrivacyBudget(privacy) : null;
-  let vn = o.vn === 'adaptive' ? 1 : o.vn;
+  const engine = new RoundEngine(engineConfigOf(o), global.reduce((n, t) => n + t.values.length, 0));
+  let vn = 0;
 
   const subClients: SubClient[][] = hospitals.map(() => []);
-  /** (Re-)splits every hospital into `vn` sub-clients, carrying the merged optimizer state over. */
-  const split = (afterRound: number) => {
-    const mergedSteps: (number | null)[] = [];
+  /** (Re-)splits every hospital into `next` sub-clients; every optimizer state starts fresh. */
+  const split = (afterRound: number, next: number) => {
+    vn = next;
+    const slices: number[][] = [];
     hospitals.forEach((h, i) => {
-      const old = subClients[i]!;
-      const states = old.map((s) => s.engine.getOptimizerState()).filter((s): s is OptimizerState => s !== null);
-      const merged = states.length > 0 ? mergeOptimizerStates(states) : null;
-      mergedSteps.push(merged?.step ?? null);
       const counts = Object.fromEntries([...h.train].map(([p, s]) => [String(p), s.length]));
-      const groups = splitIntoSubClients(counts, vn, o.seed * 1000 + i).groups;
-      // Engines are reused (their weights are set every round, their optimizer state replaced here).
-      const engines = old.map((s) => s.engine);
+      const groups = splitIntoSubClients(counts, vn, `simulation:${o.seed}:hospital:${i}`).groups;
+      slices.push(groups.map((g) => g.reduce((n, p) => n + h.train.get(Number(p))!.length, 0)));
+      // Engines are reused (their weights are set every round); their optimizer state is reset.
+      const engines = subClients[i]!.map((s) => s.engine);
       while (engines.length > groups.length) engines.pop()!.dispose();
       while (engines.length < groups.length) engines.push(createModel(spec));
       subClients[i] = groups.map((group, g) => {
         const engine = engines[g]!;
-        engine.setOptimizerState(merged);
+        engine.setOptimizerState(null);
         return { engine, data: new MemoryDataset(group.flatMap((p) => h.train.get(Number(p))!)) };
       });
     });
-    o.onSplit?.({ afterRound, vn, mergedSteps });
+    o.onSplit?.({ afterRound, vn, slices });
   };
-  split(-1);
 
   const rows: SimulatedRound[] = [];
   try {
     for (let round = 0; round < o.rounds; round++) {
-      const probe = round === 0 && o.vn === 'adaptive' && privacy !== null;
-      const aggregator = privacy ? createDpAggregator({ global, z: o.z, clipRule, strategy, serverState }) : createPlainAggregator({ global, strategy, serverState });
+      const plan = engine.plan(round + 1, hospitals.length);
+      if (plan.virtualClients !== vn) split(round - 1, plan.virtualClients);
+      const aggregator = engine.open(plan, global);
       let stepSum = 0;
       for (const list of subClients) {
-        for (const { engine, data } of list) {
-          engine.setWeights(global);
-          const it = engine.trainEpoch(data, { epoch: 1, batchSize: o.batchSize, learningRate: o.learningRate, shuffleSeed: o.seed + round });
+        for (const { engine: model, data } of list) {
+          if (data.size === 0) {
+            // An empty sub-client still sends its (zero) update.
+            aggregator.add(global, { steps: 1, samples: 1 });
+            continue;
+          }
+          model.setWeights(global);
+          const it = model.trainEpoch(data, { epoch: 1, batchSize: o.batchSize, learningRate: o.learningRate, shuffleSeed: o.seed + round });
           let counted = 0;
           let r = await it.next();
           while (!r.done) {
@@ -173,46 +180,27 @@ export async function simulateFederation(o: SimulationOptions): Promise<Simulate
           }
           const steps = r.value.steps ?? counted;
           stepSum += steps;
-          aggregator.add(engine.getWeights(), { steps, samples: data.size });
+          aggregator.add(model.getWeights(), { steps, samples: data.size });
         }
       }
-      const usedVn = vn;
       const updates = aggregator.count;
-      // A hospital's sensitivity is (its sub-clients)·C; account for the largest one.
-      const maxSubClients = Math.max(...subClients.map((s) => s.length));
-      const result = aggregator.result();
+      const closed = engine.close(plan, aggregator);
+      engine.commit(closed);
+      global = closed.weights;
+      const dp = closed.dp;
       const row: SimulatedRound = {
         round,
         metric: 0,
-        vn: usedVn,
+        vn: plan.virtualClients,
         updates,
-        clip: null,
-        sigma: null,
-        epsilon_subclient: null,
-        epsilon_hospital: null,
-        lambda: null,
+        clip: dp?.clip ?? null,
+        sigma: dp?.sigma ?? null,
+        epsilon_patient: dp?.epsilon?.patient ?? null,
+        epsilon_hospital: dp?.epsilon?.hospital ?? null,
+        lambda: dp?.adaptive?.lambda ?? null,
         steps: stepSum / updates,
-        probe,
+        probe: plan.probe,
       };
-      if (probe) {
-        // The probe's aggregate (and server moments) are discarded as in the seed; the quantile
-        // rule's C_{t+1} is kept: its count was released with noise and is accounted below.
-        serverState = { ...serverState, clip: result.serverState.clip };
-      } else {
-        global = result.weights;
-        serverState = result.serverState;
-      }
-      if ('sigma' in result.record) {
-        const record = result.record;
-        // The probe's release is still counted: its norms steer every later round.
-        const after = budget!.afterRound(round, maxSubClients);
-        budget!.adopt(after.ledgers);
-        Object.assign(row, { clip: record.clip, sigma: record.sigma, lambda: record.lambda, epsilon_subclient: after.epsilon.subClient, epsilon_hospital: after.epsilon.hospital });
-        if (o.vn === 'adaptive' && record.normSum > 0) {
-          vn = chooseVirtualClients({ noiseNorm: record.noiseNorm, normSum: record.normSum, hospitals: o.hospitals, current: vn, rule: o.vnRule ?? 'default' }).next;
-          if (vn !== usedVn) split(round);
-        }
-      }
       evaluator.setWeights(global);
       let sum = 0;
       for (const h of hospitals) sum += (await evaluator.evaluate(h.test)).accuracy;

@@ -9,7 +9,7 @@ import { registerWasmTrainingKernels, startWasmTrainingThreads } from '@fedward/
 import { participate, type ClientEvent } from '@fedward/client';
 import { activateBackend, createDetEngine, createModel, parseBackendOverride, runBackendLadder, type LadderOutcome, type LadderStep } from '@fedward/models';
 import type { BackendName, FederationConfig } from '@fedward/protocol';
-import type { DatasetSummary } from '@fedward/data';
+import { patientIdStatus, type DatasetSummary } from '@fedward/data';
 import { localStore, storeDataset } from '../api/local-data';
 import { indexedDbTrainingState } from '../api/training-state';
 
@@ -85,6 +85,10 @@ async function run(msg: FederationRequest): Promise<void> {
     train: storeDataset(store, msg.summary, 'train', normalization),
     test: storeDataset(store, msg.summary, 'test', normalization),
     trainingState: indexedDbTrainingState(msg.config.id),
+    // Keys the patient → sub-client hash (with the federation id): the store's salt never leaves
+    // this browser and stays the same as long as the local data does ("Remove local data" makes a new one).
+    subClientSecret: await store.salt(),
+    patientIds: patientIdStatus(msg.summary).patientIds,
     createModel: (config) => createModel(config.model),
     createDetEngine: (config) => createDetEngine(config.model),
   });

@@ -11,6 +11,7 @@ export function HospitalsTable({ hospitals }: { hospitals: HospitalView[] }) {
           <th>Activity</th>
           <th>TF.js backend</th>
           <th>Training / held-out slices</th>
+          <th>Patient ids</th>
         </tr>
       </thead>
       <tbody>
@@ -26,6 +27,9 @@ export function HospitalsTable({ hospitals }: { hospitals: HospitalView[] }) {
             <td data-testid="hospital-backend">{h.backend ?? '—'}</td>
             <td>
               {h.trainSamples} / {h.testSamples}
+            </td>
+            <td data-testid="hospital-patient-ids">
+              {h.patientIds === 'all' ? 'every slice' : h.patientIds === 'some' ? 'some slices: ε per patient is per slice for the rest' : h.patientIds === 'none' ? 'none: ε per patient is per slice here' : '—'}
             </td>
           </tr>
         ))}

@@ -1,8 +1,21 @@
-import type { PrivacyView, RoundView } from '@fedward/protocol';
+import type { DpRoundView, PrivacyView, RoundView } from '@fedward/protocol';
 
 const eps = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : '∞');
+const num = (v: number) => Number(v.toPrecision(4)).toString();
 
-/** The privacy budget in plain words, and what each DP round measured. */
+const VN_MODE: Record<PrivacyView['virtualClients']['mode'], string> = {
+  fixed: 'Each hospital splits its patients into a fixed number of sub-clients set by the admin.',
+  heuristic: 'Each hospital splits its patients into ⌊√(z·√d/N)⌋ sub-clients, from public settings only (z, the model size d, the number of hospitals N).',
+  adaptive:
+    'Each hospital splits its patients into sub-clients; after every round the server re-chooses how many from a noised sum of the clipped update norms (a probe round first releases only that sum). The noised sum is accounted below.',
+};
+
+function releaseText(dp: DpRoundView): string {
+  if (dp.probe) return 'noised norm sum only';
+  return dp.releases.map((r) => (r.what === 'sum' ? 'model' : r.what === 'count' ? 'noised count' : 'noised norm sum')).join(' + ');
+}
+
+/** The privacy budget in plain words, and what each DP round released. Only released values and public settings appear here. */
 export function PrivacyPanel({ privacy, rounds, stopReason }: { privacy: PrivacyView | null; rounds: RoundView[]; stopReason: string | null }) {
   if (!privacy) {
     return <p className="muted">Differential privacy is off for this federation: updates are averaged without clipping or noise.</p>;
@@ -10,86 +23,94 @@ export function PrivacyPanel({ privacy, rounds, stopReason }: { privacy: Privacy
   const dpRounds = rounds.filter((r) => r.dp);
   return (
     <div data-testid="privacy">
+      {!privacy.private && (
+        <p className="error" data-testid="not-private">
+          <strong>Not private.</strong> The clip bound is the median of each round’s raw update norms (at most 25), as in the paper’s scripts. That median is
+          released without noise, so no finite ε holds: ε = ∞ for patients and hospitals. Use this mode for research comparisons only.
+        </p>
+      )}
       <p>
-        Budget: ε ≤ <strong>{privacy.targetEpsilon}</strong> per {privacy.unit} at δ = {privacy.delta} ({privacy.accountant.toUpperCase()} accountant).
-        {privacy.clipRule === 'fixed' && <>Every update is clipped to norm {privacy.clipNorm}; </>}
-        {privacy.clipRule === 'quantile' && <>The clip bound adapts to the updates through a noised median estimate (private), starting at {privacy.clipNorm}; </>}
-        {privacy.clipRule === 'median' && (
+        Mechanism: every update is clipped to norm {privacy.clipRule === 'quantile' ? <>C (adapting through a noised, accounted count, from {privacy.clipNorm})</> : privacy.clipRule === 'median' ? 'the median' : privacy.clipNorm},
+        put on an integer grid and summed exactly; the sum gets discrete Gaussian noise of std z·C with z = {privacy.noiseMultiplier}. Only that noised sum (and the
+        other noised values listed per round) leaves aggregation.
+        {privacy.private && (
           <>
-            The clip bound is the median of each round’s raw update norms (at most 25), as in the paper’s scripts.{' '}
-            <strong className="error" data-testid="clip-leak">This median is not private: it leaks about the updates beyond the ε shown.</strong>{' '}
+            {' '}
+            Budget: ε ≤ <strong>{privacy.targetEpsilon}</strong> per {privacy.unit} at δ = {privacy.delta} ({privacy.accountant.toUpperCase()} accountant).
           </>
         )}
-        noise multiplier z = {privacy.noiseMultiplier}.
       </p>
       <p data-testid="vn-mode">
-        {privacy.virtualClients.mode === 'adaptive'
-          ? 'Each hospital splits its data into sub-clients; the server re-chooses how many after every round from the measured noise-to-signal ratio (adaptive intermediary). '
-          : privacy.virtualClients.next > 1
-            ? 'Each hospital splits its data into a fixed number of sub-clients. '
-            : ''}
-        Next round: <strong data-testid="next-vn">{privacy.virtualClients.next}</strong> sub-client(s) per hospital.
+        {VN_MODE[privacy.virtualClients.mode]} Next round: <strong data-testid="next-vn">{privacy.virtualClients.next}</strong> sub-client(s) per hospital; each
+        hospital always sends exactly that many updates.
       </p>
-      <ul>
-        <li>
-          A <strong>hospital</strong> has spent ε = <strong data-testid="epsilon-hospital">{eps(privacy.spent.hospital)}</strong>: the guarantee for everything one hospital
-          contributed (all its sub-clients together).
-        </li>
-        <li>
-          One <strong>sub-client</strong> (a patient-disjoint part of a hospital) has spent ε = <strong data-testid="epsilon-subclient">{eps(privacy.spent.subClient)}</strong>.
-        </li>
-        <li>
-          The next round would bring it to {eps(privacy.next.hospital)} per hospital, {eps(privacy.next.subClient)} per sub-client:{' '}
-          <strong data-testid="next-round-allowed">{privacy.next.allowed ? 'within budget' : 'over budget: it will not start'}</strong>.
-        </li>
-      </ul>
-      {stopReason && <p className="error" data-testid="stop-reason">Stopped: {stopReason}</p>}
+      {privacy.spent && privacy.next ? (
+        <ul>
+          <li>
+            One <strong>patient</strong> has spent ε = <strong data-testid="epsilon-patient">{eps(privacy.spent.patient)}</strong>. Covers: {privacy.relations.patient}.
+          </li>
+          <li>
+            One <strong>hospital</strong> has spent ε = <strong data-testid="epsilon-hospital">{eps(privacy.spent.hospital)}</strong>. Covers: {privacy.relations.hospital}.
+          </li>
+          <li>
+            The next round would bring them to {eps(privacy.next.patient)} per patient, {eps(privacy.next.hospital)} per hospital:{' '}
+            <strong data-testid="next-round-allowed">{privacy.next.allowed ? 'within budget' : 'over budget: it will not start'}</strong>.
+          </li>
+        </ul>
+      ) : (
+        <p data-testid="epsilon-infinite">ε = ∞ per patient and per hospital.</p>
+      )}
+      {stopReason && (
+        <p className="error" data-testid="stop-reason">
+          Stopped: {stopReason}
+        </p>
+      )}
       {privacy.warnings.map((w) => (
-        <p key={w} className="muted">Accountant note: {w}</p>
+        <p key={w} className="muted">
+          Accountant note: {w}
+        </p>
       ))}
       {dpRounds.length > 0 && (
         <table className="compact" data-testid="dp-rounds">
+          <caption className="muted">Per round: public settings and released (noised) values only.</caption>
           <thead>
             <tr>
-              <th>Round</th>
-              <th>VN</th>
-              <th>Updates M</th>
-              <th>Clip C</th>
-              <th>Clipped</th>
-              <th>Noise σ (z·C/M)</th>
-              <th>‖A‖</th>
-              <th>‖noise‖</th>
-              <th>Σ‖Δ‖</th>
-              <th>λ</th>
-              <th>v</th>
-              <th>Next VN</th>
-              <th>ε per hospital</th>
-              <th>ε per sub-client</th>
+              <th scope="col">Round</th>
+              <th scope="col">Released</th>
+              <th scope="col">VN</th>
+              <th scope="col">Updates M</th>
+              <th scope="col">Clip C</th>
+              <th scope="col">Grid bound</th>
+              <th scope="col">Noise σ on the mean</th>
+              <th scope="col">Noised fraction under C</th>
+              <th scope="col">Noised norm sum, λ̃</th>
+              <th scope="col">Next VN</th>
+              <th scope="col">ε per patient</th>
+              <th scope="col">ε per hospital</th>
             </tr>
           </thead>
           <tbody>
             {dpRounds.map(({ round, dp }) => (
-              <tr key={round} data-testid="dp-round-row">
+              // The exact releases (noise std, one update's sensitivity) let anyone recompute the ε columns.
+              <tr key={round} data-testid="dp-round-row" data-releases={JSON.stringify(dp!.releases)}>
                 <td>
                   {round}
-                  {dp!.probe && <span className="muted"> (probe, discarded)</span>}
+                  {dp!.probe && <span className="muted"> (probe)</span>}
                 </td>
-                <td data-testid="dp-vn">{dp!.maxSubClients < dp!.virtualClients ? `${dp!.maxSubClients} of ${dp!.virtualClients}` : dp!.virtualClients}</td>
+                <td>{releaseText(dp!)}</td>
+                <td data-testid="dp-vn">{dp!.virtualClients}</td>
                 <td data-testid="dp-updates">{dp!.updates}</td>
-                <td>
-                  {Number(dp!.clip.toPrecision(4))}
-                  {dp!.leaking && <span className="error" title="the median of raw norms is not private"> (leaks)</span>}
+                <td data-testid="dp-clip">
+                  {num(dp!.clip)}
+                  {!dp!.private && <span className="error"> (median: not private)</span>}
                 </td>
-                <td>{dp!.clipped}</td>
-                <td>{dp!.sigma.toExponential(2)}</td>
-                <td>{dp!.aggregateNorm.toFixed(3)}</td>
-                <td>{dp!.noiseNorm.toFixed(3)}</td>
-                <td>{dp!.normSum.toFixed(3)}</td>
-                <td data-testid="dp-lambda">{dp!.lambda === null ? '—' : dp!.lambda.toExponential(2)}</td>
-                <td>{dp!.adaptive ? dp!.adaptive.v.toFixed(2) : '—'}</td>
-                <td data-testid="dp-next-vn">{dp!.adaptive ? `${dp!.adaptive.next}${dp!.adaptive.clamped ? ' (raised to 1)' : ''}` : '—'}</td>
-                <td data-testid="dp-eps-hospital">{eps(dp!.epsilonHospital)}</td>
-                <td data-testid="dp-eps-subclient">{eps(dp!.epsilonSubClient)}</td>
+                <td data-testid="dp-bound">{dp!.grid.bound}</td>
+                <td data-testid="dp-sigma">{dp!.probe ? '—' : dp!.sigma.toExponential(2)}</td>
+                <td>{dp!.quantile ? `${dp!.quantile.fraction.toFixed(2)} → C ${num(dp!.quantile.nextClip)}` : '—'}</td>
+                <td data-testid="dp-lambda">{dp!.adaptive ? `${num(dp!.adaptive.noisedNormSum)}, ${eps(dp!.adaptive.lambda)}` : '—'}</td>
+                <td data-testid="dp-next-vn">{dp!.nextVirtualClients}</td>
+                <td data-testid="dp-eps-patient">{dp!.epsilon ? eps(dp!.epsilon.patient) : '∞'}</td>
+                <td data-testid="dp-eps-hospital">{dp!.epsilon ? eps(dp!.epsilon.hospital) : '∞'}</td>
               </tr>
             ))}
           </tbody>

@@ -1,6 +1,7 @@
-import type { DatasetSummary, FileProblem, ImportProgress } from '@fedward/data';
+import { patientIdStatus, type DatasetSummary, type FileProblem, type ImportProgress } from '@fedward/data';
 import { ProgressBar } from '../../../features/progress-bar/ProgressBar';
 import { splitSizes } from '../../../api/local-data';
+import { PatientIdsNotice } from './PatientIdsNotice';
 
 export function DataCard({
   summary,
@@ -24,12 +25,14 @@ export function DataCard({
   onRemove: () => void;
 }) {
   const split = summary ? splitSizes(summary) : null;
+  const allPatients = summary ? patientIdStatus(summary).patientIds === 'all' : false;
   return (
     <section className="card">
       <h2>2 · Local data</h2>
       <p className="muted">
         Pick the folder that holds your slices (DICOM or PNG; one subfolder per label, or a manifest.csv). They are
-        decoded in this browser and stay on this computer; patient identifiers are never stored.
+        decoded in this browser and stay on this computer; patient identifiers are never stored (only a salted hash, to
+        keep each patient's slices together). PNG slices need a <code>patient</code> column in manifest.csv for that.
       </p>
       <label className={`file-button ${inputSize === null || progress || locked ? 'disabled' : ''}`}>
         Choose folder…
@@ -76,7 +79,7 @@ export function DataCard({
         <div data-testid="data-summary">
           <p>
             <strong data-testid="slice-count">{summary.slices}</strong> slices from{' '}
-            <span data-testid="patient-count">{summary.patientCount}</span> patients ·{' '}
+            <span data-testid="patient-count">{summary.patientCount}</span> {allPatients ? 'patients' : 'patients or single slices (see the note below)'} ·{' '}
             {summary.settings?.size}×{summary.settings?.size}
           </p>
           <table className="compact">
@@ -91,8 +94,10 @@ export function DataCard({
           </table>
           <p className="muted">
             Training on <span data-testid="train-count">{split.train}</span> slices; <span data-testid="test-count">{split.test}</span>{' '}
-            held out (whole patients) to measure each global model.
+            held out ({allPatients ? 'whole patients' : 'whole patients where the id is known, single slices otherwise'}) to measure each
+            global model.
           </p>
+          <PatientIdsNotice summary={summary} />
           <button className="link danger" onClick={onRemove} disabled={locked}>Remove local data</button>
         </div>
       )}

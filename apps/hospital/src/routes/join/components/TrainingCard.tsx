@@ -79,7 +79,9 @@ export function TrainingCard({
         <div data-testid="sub-clients" data-count={state.subClients.slices.length}>
           <p className="muted">
             The server asked for {state.subClients.requested} sub-clients (patient-disjoint parts of this hospital’s
-            training data, each trained from the global model and clipped separately).
+            training data, each trained from the global model and clipped separately). Each patient is placed by a keyed hash, so
+            one patient only ever changes one sub-client’s update; every sub-client sends an update, an empty one the unchanged
+            model.
             {state.subClients.probe && ' This is the probe round: the server measures the updates’ noise-to-signal ratio and discards this round’s aggregate.'}
           </p>
           {state.subClients.slices.map((n, i) => (
@@ -87,7 +89,7 @@ export function TrainingCard({
               key={i}
               label={`Sub-client ${i + 1} of ${state.subClients!.slices.length}`}
               value={state.subClients!.progress[i] ?? 0}
-              detail={`${n} slices${state.subClients!.uploaded[i] ? ' · uploaded' : ''}`}
+              detail={`${n === 0 ? 'no patients this round (sends the unchanged model)' : `${n} slices`}${state.subClients!.uploaded[i] ? ' · uploaded' : ''}`}
               testId={`sub-client-${i + 1}`}
             />
           ))}
