@@ -1,16 +1,19 @@
 /**
  * The adaptive intermediary rule (Jiang et al., MICCAI 2023; seed spec §1.5,
- * `private_trainer.select_split_num`): after a DP round, compare the noise that was added with
- * the raw update norms, and re-choose how many sub-clients (VN) each hospital splits into.
+ * `private_trainer.select_split_num`): re-choose how many sub-clients (VN) each hospital splits
+ * into by comparing the noise with the signal.
  *
- *   λ = ‖noise‖ / Σ_j ‖Δ_j‖          (noise-to-signal, the "intermediary ratio")
+ *   λ = noiseNorm / normSum          (noise-to-signal, the "intermediary ratio")
  *   v = √(N·λ)                       N = number of HOSPITALS (not sub-clients)
  *   default:     VN ← ⌊VN·v⌋
  *   ada_stable:  VN ← ⌊v⌋·VN                    (only when v ≥ 1; otherwise VN stays)
  *   ada_prog:    VN ← ⌊(v·VN − VN)/2⌋ + VN      (only when v ≥ 1; otherwise VN stays)
  *
- * λ = 1/N is the fixed point (v = 1). The seed can return 0 when VN·v < 1 and then divides by
- * zero when it re-splits; here VN is clamped to ≥ 1 and the decision says it was.
+ * The seed feeds it the drawn noise's norm and the raw update norms, which are statistics of the
+ * private updates; Fedward's round engine feeds it only released values: the noise's public
+ * expected norm σ√d and a noised Σ min(‖Δ_j‖, C) with its own ledger entry. λ = 1/N is the fixed
+ * point (v = 1). The seed can return 0 when VN·v < 1 and then divides by zero when it re-splits;
+ * here VN is clamped to ≥ 1 and the decision says it was.
  */
 export type VnRule = 'default' | 'ada_stable' | 'ada_prog';
 

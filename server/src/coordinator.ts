@@ -581,7 +581,10 @@ export class Coordinator {
       rounds,
       tokens,
       log: [...this.log],
-      privacy: this.engine.privacyView(this.participants.size || [...this.connected.values()].filter((c) => c.ready).length),
+      // The next round has the current participants, or at least minClients of the ready hospitals.
+      privacy: this.engine.privacyView(
+        this.phase === 'training' ? this.participants.size : Math.max(this.config.minClients, [...this.connected.values()].filter((c) => c.ready).length),
+      ),
       stopReason: this.stopReason,
     };
   }

@@ -64,17 +64,19 @@ function squaredNormAtMost(tensors: readonly Float64Array[], limit: number): boo
 /**
  * Clips Δ (given per tensor in model units, with its L2 norm) to C and puts it on the grid:
  * x̃ = trunc(Δ·min(1, C/‖Δ‖)·scale). Returns integer-valued Float64Arrays with ‖x̃‖₂ ≤ bound,
- * checked exactly.
+ * checked exactly; `into` (same sizes, not Δ itself: a retry needs Δ) is filled instead of
+ * allocating when given.
  */
-export function encodeOnGrid(delta: readonly Float64Array[], norm: number, grid: Grid): Float64Array[] {
+export function encodeOnGrid(delta: readonly Float64Array[], norm: number, grid: Grid, into?: Float64Array[]): Float64Array[] {
   if (!(norm >= 0) || !Number.isFinite(norm)) throw new RangeError(`the update's norm must be finite (got ${norm})`);
   let factor = grid.scale * Math.min(1, grid.clip / (norm || 1));
   const limit = grid.bound * grid.bound;
+  if (into === delta) throw new Error('encodeOnGrid: the output must not be the input (a retry needs Δ)');
+  const encoded = into ?? delta.map((d) => new Float64Array(d.length));
   for (let attempt = 0; attempt < 64; attempt++) {
-    const encoded = delta.map((d) => {
-      const x = new Float64Array(d.length);
+    delta.forEach((d, i) => {
+      const x = encoded[i]!;
       for (let k = 0; k < d.length; k++) x[k] = Math.trunc(d[k]! * factor);
-      return x;
     });
     if (squaredNormAtMost(encoded, limit)) return encoded;
     // Float scaling overshot the bound by an ulp or two: shrink a little and encode again.
@@ -106,5 +108,9 @@ export function addOnGrid(sums: readonly Float64Array[], encoded: readonly Float
 export function decodeMean(noisedSums: readonly Float64Array[], grid: Grid, count: number): Float64Array[] {
   if (!Number.isSafeInteger(count) || count < 1) throw new RangeError(`the update count must be a positive integer (got ${count})`);
   const f = 1 / (grid.scale * count);
-  return noisedSums.map((y) => Float64Array.from(y, (v) => v * f));
+  return noisedSums.map((y) => {
+    const a = new Float64Array(y.length);
+    for (let k = 0; k < a.length; k++) a[k] = y[k]! * f;
+    return a;
+  });
 }

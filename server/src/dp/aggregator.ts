@@ -70,12 +70,12 @@ function stepsOf(strategy: Strategy, info: UpdateInfo | undefined): number {
   return steps;
 }
 
-/** Δ = (update − global)/τ per tensor in float64, and its L2 norm. */
-function deltaOf(update: readonly NamedTensor[], global: readonly NamedTensor[], tau: number): { delta: Float64Array[]; norm: number } {
+/** Δ = (update − global)/τ per tensor in float64 (into `scratch` when given), and its L2 norm. */
+function deltaOf(update: readonly NamedTensor[], global: readonly NamedTensor[], tau: number, scratch?: Float64Array[]): { delta: Float64Array[]; norm: number } {
   let squares = 0;
   const delta = update.map((t, i) => {
     const g = global[i]!.values;
-    const d = new Float64Array(t.values.length);
+    const d = scratch?.[i] ?? new Float64Array(t.values.length);
     for (let k = 0; k < d.length; k++) {
       d[k] = (t.values[k]! - g[k]!) / tau;
       squares += d[k]! * d[k]!;
@@ -131,6 +131,8 @@ export class DpAggregator implements Aggregator<DpRelease> {
   private readonly streamingGrid: Grid | null;
   private readonly sums: Float64Array[];
   private buffered: { delta: Float64Array[]; norm: number }[] = [];
+  /** Streaming rules: two reusable float64 models, for Δ_j and for its encoding. */
+  private readonly scratchModels: Float64Array[][] = [];
   /** Quantile rule: b = #{‖Δ_j‖ ≤ C_t}. */
   private unclipped = 0;
   /** Σ_j ⌊‖x̃_j‖⌋ on the grid (adaptive rule). */
@@ -163,7 +165,8 @@ export class DpAggregator implements Aggregator<DpRelease> {
     if (this.done) throw new Error('this round was already aggregated');
     checkShape(update, this.o.global);
     const tau = stepsOf(this.strategy, info);
-    const { delta, norm } = deltaOf(update, this.o.global, tau);
+    // Streaming rules reuse one scratch model for Δ and its encoding: memory stays O(d) in M.
+    const { delta, norm } = deltaOf(update, this.o.global, tau, this.streamingGrid ? this.scratch(0) : undefined);
     if (!Number.isFinite(norm)) throw new Error('the update is not finite');
     if (this.streamingGrid === null) {
       // Median rule: keep Δ_j until every norm is known.
@@ -175,8 +178,13 @@ export class DpAggregator implements Aggregator<DpRelease> {
     this.count += 1;
   }
 
+  private scratch(which: 0 | 1): Float64Array[] {
+    this.scratchModels[which] ??= this.o.global.map((t) => new Float64Array(t.values.length));
+    return this.scratchModels[which]!;
+  }
+
   private accumulate(delta: Float64Array[], norm: number, grid: Grid): void {
-    const encoded = encodeOnGrid(delta, norm, grid);
+    const encoded = encodeOnGrid(delta, norm, grid, this.streamingGrid ? this.scratch(1) : undefined);
     if (this.o.normSumNoise != null) this.gridNormSum += gridNormFloor(encoded);
     if (!this.o.probe) addOnGrid(this.sums, encoded);
   }
@@ -201,7 +209,7 @@ export class DpAggregator implements Aggregator<DpRelease> {
     }
     const releases: DpReleaseView[] = [];
     const tauEff = this.strategy.kind === 'fednova' ? this.o.publicSteps! : 1;
-    let weights: NamedTensor[] = this.o.global.map((t) => ({ name: t.name, shape: [...t.shape], values: t.values.slice() }));
+    let weights: NamedTensor[] | null = null;
     let adam = this.state.adam;
     let sigma = 0;
     if (!this.o.probe) {
@@ -232,8 +240,10 @@ export class DpAggregator implements Aggregator<DpRelease> {
       releases.push({ what: 'norm-sum', sigma: discreteGaussianParameters(std).sigma, perUpdate: grid.bound });
     }
     this.sums.length = 0;
+    this.scratchModels.length = 0;
     return {
-      weights,
+      // A probe round leaves the model where it was.
+      weights: weights ?? this.o.global.map((t) => ({ name: t.name, shape: [...t.shape], values: t.values.slice() })),
       serverState: { rounds: this.state.rounds + 1, clip: nextClip ?? this.state.clip, adam },
       record: {
         private: rule.kind !== 'median',
