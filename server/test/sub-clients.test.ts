@@ -25,7 +25,7 @@ describe('sub-clients (adaptive intermediaries) end to end', () => {
       dbPath: tempDb(),
       port: 0,
       adminPassword: 'pw',
-      federation: { rounds: 3, minClients: 3, model: { inputSize: 16 }, training, privacy: privacy({ virtualClients: 'adaptive' }) },
+      federation: { rounds: 3, minClients: 3, model: { inputSize: 16 }, training, privacy: privacy({ virtualClients: 'adaptive', normSumNoise: 0.1 }) },
     });
     const states: TrainingStateStore[] = [0, 1, 2].map(() => memoryTrainingStateStore());
     const runs = await Promise.all(
@@ -40,6 +40,8 @@ describe('sub-clients (adaptive intermediaries) end to end', () => {
     expect(probe!.releases.map((r) => r.what)).toEqual(['norm-sum']);
     expect(server.store.roundWeights(server.config.id, 1)).toEqual(server.store.roundWeights(server.config.id, 0));
     // The rule on released values only: λ̃ = (σ√d on the mean)/(noised Σ min(‖Δ_j‖, C)), v = √(N·λ̃).
+    // (The norm sum's noise is 0.1·C here, so it stays positive and the rule always runs.)
+    expect(probe!.adaptive!.noisedNormSum).toBeGreaterThan(0);
     const d = server.coordinator.globalWeights.reduce((n, t) => n + t.values.length, 0);
     const sumSigma = discreteGaussianParameters(1 * probe!.grid.bound).sigma;
     const lambda = ((sumSigma / (probe!.grid.scale * 3)) * Math.sqrt(d)) / probe!.adaptive!.noisedNormSum;
