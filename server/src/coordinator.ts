@@ -61,6 +61,12 @@ type Result<T = object> = ({ ok: true } & T) | { ok: false; error: ProtocolError
 
 const LOG_LIMIT = 200;
 
+/** "\n" → "\\n" and other control characters → \uXXXX, so one log entry is one line. */
+function escapeControl(text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point here
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
 /**
  * The round state machine: waiting → training → aggregating → (next round | done).
  * A round starts once `minClients` hospitals have said hello; everyone ready at that moment
@@ -299,11 +305,24 @@ export class Coordinator {
     }
     const round = this.round;
     const contributions = this.contributions();
-    const closed = this.engine.close(this.plan!, this.aggregator!);
+    let closed: ReturnType<RoundEngine['close']>;
+    try {
+      closed = this.engine.close(this.plan!, this.aggregator!);
+      // Weights and the ledgers that account for them go to disk in one transaction.
+      this.store.saveRound(this.config.id, round, closed.weights, contributions, closed.dp && { dp: closed.dp, ledger: closed.ledgers }, encodeServerState(closed.serverState));
+    } catch (e) {
+      // Nothing was released or adopted: the round runs again, the server stays up.
+      this.aggregator = null;
+      this.plan = null;
+      this.record('error', `round ${round}: aggregation failed (${(e as Error).message}); running the round again`);
+      this.phase = 'waiting';
+      this.deadline = null;
+      this.changed();
+      this.maybeStartRound();
+      return;
+    }
     this.aggregator = null;
     this.plan = null;
-    // Weights and the ledgers that account for them go to disk in one transaction.
-    this.store.saveRound(this.config.id, round, closed.weights, contributions, closed.dp && { dp: closed.dp, ledger: closed.ledgers }, encodeServerState(closed.serverState));
     this.engine.commit(closed);
     const weights = closed.weights;
     const dp = closed.dp;
@@ -601,7 +620,10 @@ export class Coordinator {
     this.record('warn', message);
   }
 
-  record(level: LogEntry['level'], message: string): void {
+  record(level: LogEntry['level'], raw: string): void {
+    // Messages can carry client-chosen text (tensor names, hospital names, URLs): control
+    // characters are escaped so no client can forge or split a log line, and length is bounded.
+    const message = escapeControl(raw).slice(0, 2000);
     this.log.push({ at: Date.now(), level, message });
     if (this.log.length > LOG_LIMIT) this.log.shift();
     if (process.env.FEDWARD_QUIET !== '1') console.log(`[${level}] ${message}`);

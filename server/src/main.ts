@@ -12,6 +12,8 @@ const { values: args } = parseArgs({
     db: { type: 'string', default: process.env.FEDWARD_DB ?? 'data/fedward.sqlite' },
     rounds: { type: 'string' },
     'min-clients': { type: 'string' },
+    /** Valid updates needed to release a round (default: min-clients); lower lets a round finish without a hospital that left. */
+    'min-updates': { type: 'string' },
     epochs: { type: 'string' },
     'batch-size': { type: 'string' },
     'learning-rate': { type: 'string' },
@@ -57,6 +59,7 @@ const num = (v: string | undefined) => (v === undefined ? undefined : Number(v))
 const federation: FederationOverrides = {
   ...(args.rounds && { rounds: num(args.rounds) }),
   ...(args['min-clients'] && { minClients: num(args['min-clients']) }),
+  ...(args['min-updates'] && { minUpdates: num(args['min-updates']) }),
   ...(args['deadline-s'] && { roundDeadlineMs: num(args['deadline-s'])! * 1000 }),
   model: {
     ...(args['input-size'] && { inputSize: num(args['input-size']) }),

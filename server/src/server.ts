@@ -1,4 +1,4 @@
-import { createServer, type Server as HttpServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,6 +108,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return next(new Error('unknown or revoked enrolment token: ask the federation admin for a new one'));
     }
     socket.data.hospital = found.hospital;
+    socket.data.tokenHash = hashToken(token as string);
     next();
   });
   io.on('connection', (socket) => wireHospital(socket, coordinator));
@@ -138,13 +139,32 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       if (!store.revokeToken(parsed.value.id)) {
         return ack({ ok: false, error: { code: 'bad-message', message: `no active token with id ${parsed.value.id}` } });
       }
-      coordinator.info(`enrolment token ${parsed.value.id} revoked`);
+      // A revoked token's open connections are closed at once: nothing more is accepted from them.
+      let closed = 0;
+      for (const s of io.sockets.sockets.values()) {
+        if (s.data.tokenHash && !store.findToken(s.data.tokenHash as string)) {
+          s.emit('protocol-error', { code: 'unauthorized', message: 'this enrolment token was revoked by the federation admin' });
+          s.disconnect(true);
+          closed += 1;
+        }
+      }
+      coordinator.info(`enrolment token ${parsed.value.id} revoked${closed ? `; ${closed} connection(s) using it closed` : ''}`);
       ack({ ok: true });
     });
   });
 
   const appsDir = options.appsDir ?? resolve(here, '../../apps');
   http.on('request', (req, res) => {
+    try {
+      answerHttp(req, res);
+    } catch (e) {
+      // No request may take the server down: answer 500 and say what happened in the log.
+      coordinator.record('error', `HTTP ${req.method ?? '?'} ${(req.url ?? '?').slice(0, 200)} failed: ${(e as Error).message}`);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('internal error');
+    }
+  });
+  const answerHttp = (req: IncomingMessage, res: ServerResponse): void => {
     if (req.url?.startsWith('/socket.io')) return; // Socket.io's own handler answers these.
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -171,7 +191,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (serveApp(resolve(appsDir, 'admin/dist'), '/admin/', req, res)) return;
     if (serveApp(resolve(appsDir, 'hospital/dist'), '/', req, res)) return;
     res.writeHead(404).end('not found');
-  });
+  };
 
   await new Promise<void>((ok, fail) => {
     http.once('error', fail);

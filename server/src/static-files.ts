@@ -20,9 +20,26 @@ const TYPES: Record<string, string> = {
  * client-side routes. Cross-origin isolation headers let TF.js use WebAssembly threads.
  */
 export function serveApp(root: string, prefix: string, req: IncomingMessage, res: ServerResponse): boolean {
-  const url = new URL(req.url ?? '/', 'http://local');
+  // Origin-form paths only; "//x" would otherwise parse as a host and "http://…" as another origin.
+  const raw = req.url ?? '/';
+  const url = URL.parse(`http://local${raw.startsWith('/') ? raw : `/${raw}`}`);
+  if (!url) {
+    res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end('bad request: malformed path');
+    return true;
+  }
   if (!url.pathname.startsWith(prefix)) return false;
-  const rel = decodeURIComponent(url.pathname.slice(prefix.length)) || 'index.html';
+  let rel: string;
+  try {
+    rel = decodeURIComponent(url.pathname.slice(prefix.length)) || 'index.html';
+  } catch {
+    // "%", "%ff", …: not a path any file can have.
+    res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end('bad request: malformed percent-encoding in the path');
+    return true;
+  }
+  if (rel.includes('\0')) {
+    res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end('bad request: NUL in the path');
+    return true;
+  }
   const file = normalize(join(root, rel));
   if (!file.startsWith(root + sep) && file !== root) {
     res.writeHead(403).end('forbidden');

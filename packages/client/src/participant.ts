@@ -2,6 +2,7 @@ import { io } from 'socket.io-client';
 import {
   decodeWeights,
   encodeWeights,
+  type Ack,
   type BackendName,
   type FederationConfig,
   type Hello,
@@ -52,6 +53,8 @@ export interface ParticipantOptions {
    * says: all slices, some, none). Sent in hello so the admin sees it; omitted when unknown.
    */
   patientIds?: 'all' | 'some' | 'none';
+  /** How long hello may wait for its answer before reconnecting (default 30 s). */
+  helloTimeoutMs?: number;
   signal?: AbortSignal;
 }
 
@@ -122,7 +125,18 @@ export async function* participate(options: ParticipantOptions): AsyncGenerator<
           yield { type: 'disconnected', reason: item.reason };
           break;
         case 'connect': {
-          const welcome = await hello(socket, options);
+          const answer = await hello(socket, options);
+          if (answer.kind === 'lost') {
+            // The connection dropped, or the server did not answer in time: say hello again on the
+            // next connection instead of waiting forever for this one.
+            yield { type: 'disconnected', reason: answer.reason };
+            if (socket.connected) {
+              socket.disconnect();
+              socket.connect();
+            }
+            break;
+          }
+          const welcome = answer.welcome;
           config = welcome.config;
           const weights = decodeWeights(welcome.weights);
           yield { type: 'connected', hospital: welcome.hospital, config, backend: options.backend };
@@ -169,7 +183,14 @@ export async function* participate(options: ParticipantOptions): AsyncGenerator<
   }
 }
 
-function hello(socket: HospitalSocket, options: ParticipantOptions): Promise<Welcome> {
+/** How long a hello may wait for its answer before the client reconnects and says it again. */
+const HELLO_TIMEOUT_MS = 30_000;
+
+/**
+ * Says hello. A refusal is final (ParticipantError); a dropped connection or a missing answer is
+ * 'lost', and the caller reconnects: the hello must never wait forever.
+ */
+function hello(socket: HospitalSocket, options: ParticipantOptions): Promise<{ kind: 'welcome'; welcome: Welcome } | { kind: 'lost'; reason: string }> {
   return new Promise((resolve, reject) => {
     const msg: Hello = {
       backend: options.backend,
@@ -177,7 +198,14 @@ function hello(socket: HospitalSocket, options: ParticipantOptions): Promise<Wel
       testSamples: options.test.size,
       ...(options.patientIds && { patientIds: options.patientIds }),
     };
-    socket.emit('hello', msg, (r) => (r.ok ? resolve(r) : reject(new ParticipantError(r.error.message))));
+    const onDisconnect = () => resolve({ kind: 'lost', reason: 'the connection dropped before the server answered hello' });
+    socket.once('disconnect', onDisconnect);
+    (socket.timeout(options.helloTimeoutMs ?? HELLO_TIMEOUT_MS) as unknown as HospitalSocket).emit('hello', msg, ((err: Error | null, r: Ack<Welcome>) => {
+      socket.off('disconnect', onDisconnect);
+      if (err) resolve({ kind: 'lost', reason: `no answer to hello (${err.message}); reconnecting` });
+      else if (r.ok) resolve({ kind: 'welcome', welcome: r });
+      else reject(new ParticipantError(r.error.message));
+    }) as never);
   });
 }
 

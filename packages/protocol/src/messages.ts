@@ -12,6 +12,10 @@ export const binarySchema = z.custom<Uint8Array | ArrayBuffer>(
 );
 
 const finite = z.number().refine(Number.isFinite, { message: 'must be a finite number' });
+/** Hospital-reported figures are bounded before any arithmetic: a sum of them can never overflow. */
+const MAX_COUNT = 1_000_000_000;
+const count = z.number().int().nonnegative().max(MAX_COUNT);
+const metric = finite.pipe(z.number().min(-1e6).max(1e6));
 
 export const BACKENDS = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
 export const backendSchema = z.enum(BACKENDS);
@@ -21,8 +25,8 @@ export type BackendName = z.infer<typeof backendSchema>;
 
 export const helloSchema = z.object({
   backend: backendSchema,
-  trainSamples: z.number().int().nonnegative(),
-  testSamples: z.number().int().nonnegative(),
+  trainSamples: count,
+  testSamples: count,
   /**
    * Whether the hospital's slices are grouped by patient ids: for every slice, some, or none.
    * Without an id a slice is its own unit, so "per patient" figures are per slice for it.
@@ -35,8 +39,8 @@ export type Hello = z.infer<typeof helloSchema>;
 export const updateBeginSchema = z.object({
   round: z.number().int().positive(),
   /** 0 for an empty sub-client (it still uploads, so a hospital's update count never depends on its data). */
-  trainSamples: z.number().int().nonnegative(),
-  trainLoss: finite,
+  trainSamples: count,
+  trainLoss: metric,
   backend: backendSchema,
   totalBytes: z.number().int().positive(),
   /**
@@ -63,11 +67,11 @@ export type UpdateEnd = z.infer<typeof updateEndSchema>;
 
 export const evaluationSchema = z.object({
   round: z.number().int().nonnegative(),
-  testSamples: z.number().int().positive(),
+  testSamples: count.pipe(z.number().positive()),
   accuracy: finite.pipe(z.number().min(0).max(1)),
-  loss: finite,
+  loss: metric,
   /** PRR-FL: the metrics above are the personalized model's; these are the deputy's on the same slices. */
-  deputy: z.object({ accuracy: finite.pipe(z.number().min(0).max(1)), loss: finite }).optional(),
+  deputy: z.object({ accuracy: finite.pipe(z.number().min(0).max(1)), loss: metric }).optional(),
 });
 export type Evaluation = z.infer<typeof evaluationSchema>;
 
