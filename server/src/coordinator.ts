@@ -99,6 +99,8 @@ export class Coordinator {
   private readonly worker = new PersonalizationWorker();
   private stopReason: string | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** Per hospital with an upload in progress: fires when no data came for uploadStallMs. */
+  private readonly stallTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly log: LogEntry[] = [];
 
   constructor(
@@ -132,6 +134,8 @@ export class Coordinator {
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    for (const t of this.stallTimers.values()) clearTimeout(t);
+    this.stallTimers.clear();
     void this.worker.close();
   }
 
@@ -170,6 +174,7 @@ export class Coordinator {
     if (this.phase === 'training' && this.participants.has(c.hospital) && !this.hasContributed(c.hospital)) {
       this.participants.delete(c.hospital);
       this.uploads.delete(c.hospital);
+      this.clearStall(c.hospital);
       this.warn(`${c.hospital} left during round ${this.round}; the round goes on without it`);
       this.maybeAggregate();
     }
@@ -444,6 +449,7 @@ export class Coordinator {
       });
     }
     this.uploads.set(c.hospital, { begin: msg, chunks: [], received: 0 });
+    this.armStall(c, msg.round);
     return { ok: true };
   }
 
@@ -470,6 +476,7 @@ export class Coordinator {
     // Copy: Socket.io may hand us a view into a buffer it reuses.
     upload.chunks.push(msg.data.slice());
     upload.received += msg.data.length;
+    this.armStall(c, msg.round);
     return { ok: true, received: upload.received };
   }
 
@@ -480,6 +487,7 @@ export class Coordinator {
       return this.reject(link, 'update-end', { code: 'wrong-round', message: 'no upload in progress for this round', round: msg.round });
     }
     this.uploads.delete(c.hospital);
+    this.clearStall(c.hospital);
     if (upload.received !== upload.begin.totalBytes) {
       return this.dropParticipant(c, 'update-end', {
         code: 'bad-message',
@@ -545,12 +553,37 @@ export class Coordinator {
   /** A participant whose update is unusable leaves this round so the others are not held up. */
   private dropParticipant(c: Connected, event: string, error: ProtocolError): { ok: false; error: ProtocolError } {
     this.uploads.delete(c.hospital);
+    this.clearStall(c.hospital);
     const r = this.reject(c.link, event, error);
     if (this.participants.delete(c.hospital)) {
       this.warn(`${c.hospital} is out of round ${this.round}; the round goes on with the others`);
       queueMicrotask(() => this.maybeAggregate());
     }
     return r;
+  }
+
+  /** (Re)starts the stalled-upload timer of this hospital's upload. */
+  private armStall(c: Connected, round: number): void {
+    this.clearStall(c.hospital);
+    const ms = this.config.uploadStallMs ?? 60_000;
+    this.stallTimers.set(
+      c.hospital,
+      setTimeout(() => {
+        this.stallTimers.delete(c.hospital);
+        if (this.phase !== 'training' || this.round !== round || !this.uploads.has(c.hospital)) return;
+        this.dropParticipant(c, 'update-chunk', {
+          code: 'timeout',
+          message: `no upload data from ${c.hospital} for ${Math.round(ms / 1000)} s: its upload is cancelled and it leaves round ${round}`,
+          round,
+        });
+      }, ms),
+    );
+  }
+
+  private clearStall(hospital: string): void {
+    const t = this.stallTimers.get(hospital);
+    if (t) clearTimeout(t);
+    this.stallTimers.delete(hospital);
   }
 
   // ---- views ---------------------------------------------------------------------------

@@ -21,6 +21,8 @@ const { values: args } = parseArgs({
     /** small-cnn (default) | densenet | vgg-slim (has normalisation layers: for FedBN and PRR-FL). */
     model: { type: 'string' },
     'deadline-s': { type: 'string' },
+    /** An upload that sends nothing for this long is cancelled and its hospital leaves the round (default 60). */
+    'upload-stall-s': { type: 'string' },
     /** Client-level DP (DP-FedAvg): noise multiplier z; setting it turns DP on. */
     'dp-noise': { type: 'string' },
     'dp-clip': { type: 'string', default: '1' },
@@ -61,6 +63,7 @@ const federation: FederationOverrides = {
   ...(args['min-clients'] && { minClients: num(args['min-clients']) }),
   ...(args['min-updates'] && { minUpdates: num(args['min-updates']) }),
   ...(args['deadline-s'] && { roundDeadlineMs: num(args['deadline-s'])! * 1000 }),
+  ...(args['upload-stall-s'] && { uploadStallMs: num(args['upload-stall-s'])! * 1000 }),
   model: {
     ...(args['input-size'] && { inputSize: num(args['input-size']) }),
     ...(args.model && { kind: args.model as ModelSpec['kind'] }),

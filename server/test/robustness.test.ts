@@ -90,6 +90,38 @@ describe('hostile input', () => {
     admin.disconnect();
   }, 60_000);
 
+  it('cancels a stalled upload: its hospital leaves the round, and the round goes on without waiting for the deadline', async () => {
+    const server = await servers.start({
+      dbPath: tempDb(),
+      port: 0,
+      adminPassword: 'pw',
+      federation: { rounds: 1, minClients: 2, minUpdates: 1, roundDeadlineMs: 600_000, uploadStallMs: 1_000, model: { inputSize: 16 }, training: { epochs: 1, batchSize: 8, learningRate: 0.01 } },
+    });
+    const sockets = ['staller', 'honest'].map((h) => io(server.url, { auth: { token: server.createToken(h) }, transports: ['websocket'], forceNew: true }));
+    const [staller, honest] = sockets as [Socket, Socket];
+    const errors: { code: string; message: string }[] = [];
+    staller.on('protocol-error', (e: { code: string; message: string }) => errors.push(e));
+    const started = Promise.all(sockets.map((s) => new Promise((resolve) => s.on('round-start', resolve))));
+    await Promise.all(sockets.map(connected));
+    for (const s of sockets) expect((await call<{ ok: boolean }>(s, 'hello', { backend: 'cpu', trainSamples: 40, testSamples: 8 })).ok).toBe(true);
+    await started;
+    const payload = encodeWeights(server.coordinator.globalWeights);
+    const begin = { round: 1, trainSamples: 40, trainLoss: 0.5, backend: 'cpu', totalBytes: payload.length };
+    // The staller starts its upload, sends half, then nothing.
+    expect((await call<{ ok: boolean }>(staller, 'update-begin', begin)).ok).toBe(true);
+    expect((await call<{ ok: boolean }>(staller, 'update-chunk', { round: 1, index: 0, data: payload.subarray(0, payload.length >> 1) })).ok).toBe(true);
+    for (const [event, body] of [['update-begin', begin], ['update-chunk', { round: 1, index: 0, data: payload }], ['update-end', { round: 1 }]] as const) {
+      expect((await call<{ ok: boolean }>(honest, event, body)).ok).toBe(true);
+    }
+    const t0 = Date.now();
+    while (server.coordinator.phase !== 'done') await new Promise((r) => setTimeout(r, 20));
+    // About the stall limit, not the 10-minute deadline.
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect(errors.map((e) => e.code)).toContain('timeout');
+    expect(server.store.rounds(server.config.id)[0]!.participants.map((p) => p.hospital)).toEqual(['honest']);
+    sockets.forEach((s) => s.disconnect());
+  }, 60_000);
+
   it('escapes control characters so a client cannot forge a log line', async () => {
     const server = await servers.start({ dbPath: tempDb(), port: 0, adminPassword: 'pw', federation: { model: { inputSize: 16 } } });
     server.coordinator.warn('tensor "a\n[info] round 9 aggregated" rejected');

@@ -98,6 +98,8 @@ export const federationConfigSchema = z.object({
   /** Valid updates needed to release an aggregate (defaults to minClients): never average fewer. */
   minUpdates: z.number().int().min(1).max(10_000).optional(),
   roundDeadlineMs: z.number().int().min(1_000),
+  /** An upload that sends nothing for this long is cancelled and its hospital leaves the round (default 60 s). */
+  uploadStallMs: z.number().int().min(1_000).max(3_600_000).optional(),
   /** Largest accepted update, in bytes of the binary weights payload. */
   maxUpdateBytes: z.number().int().positive(),
   /** Uploads arrive in chunks no larger than this; Socket.io's buffer limit is sized from it. */

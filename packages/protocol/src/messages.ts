@@ -119,6 +119,7 @@ export interface ProtocolError {
     | 'not-participant'
     | 'wrong-round'
     | 'unauthorized'
+    | 'timeout'
     | 'internal';
   message: string;
   event?: string;
