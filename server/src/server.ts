@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server as HttpServer, type Ser
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import helmet from 'helmet';
 import { Server, type Namespace, type Socket } from 'socket.io';
 import type { ZodType } from 'zod';
 import {
@@ -166,6 +167,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const answerHttp = (req: IncomingMessage, res: ServerResponse): void => {
     if (req.url?.startsWith('/socket.io')) return; // Socket.io's own handler answers these.
+    // helmet sets its headers synchronously and calls next at once.
+    securityHeaders(req, res, () => {});
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ ok: true, federation: config.id, phase: coordinator.phase, round: coordinator.round }));
@@ -221,6 +224,36 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
   };
 }
+
+/**
+ * Security headers on every HTTP answer (helmet): a CSP without inline script (TF.js needs
+ * 'wasm-unsafe-eval' to compile its WebAssembly, and blob: scripts and workers for its threads), nosniff, no
+ * referrer, no framing. HSTS is left to the TLS proxy in front (see the README); COEP is set on the
+ * app files by static-files.ts.
+ */
+const securityHeaders = helmet({
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      'default-src': ["'self'"],
+      // blob:: TF.js's wasm threads importScripts() a blob URL of their own glue code.
+      'script-src': ["'self'", "'wasm-unsafe-eval'", 'blob:'],
+      'worker-src': ["'self'", 'blob:'],
+      'connect-src': ["'self'"],
+      'img-src': ["'self'", 'data:', 'blob:'],
+      // React writes style attributes (progress bars); no stylesheet or script comes inline.
+      'style-src': ["'self'", "'unsafe-inline'"],
+      'font-src': ["'self'"],
+      'object-src': ["'none'"],
+      'base-uri': ["'none'"],
+      'form-action': ["'self'"],
+      'frame-ancestors': ["'none'"],
+    },
+  },
+  crossOriginEmbedderPolicy: false,
+  referrerPolicy: { policy: 'no-referrer' },
+  strictTransportSecurity: false,
+});
 
 function ensureAdminCredential(store: Store, password: string | undefined): string | null {
   if (store.getSetting('admin_password')) return null;

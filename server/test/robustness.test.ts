@@ -39,6 +39,27 @@ describe('hostile input', () => {
     expect(await rawGet(server.url, '/healthz')).toBe(200);
   }, 60_000);
 
+  it('sends security headers on every answer: CSP without inline script, nosniff, no referrer, no framing', async () => {
+    const server = await servers.start({ dbPath: tempDb(), port: 0, adminPassword: 'pw', federation: { model: { inputSize: 16 } } });
+    for (const path of ['/', '/admin/', '/healthz', '/%', '/nothing-here']) {
+      const headers = await new Promise<Record<string, string | string[] | undefined>>((resolve, reject) => {
+        const { port } = new URL(server.url);
+        httpRequest({ host: '127.0.0.1', port: Number(port), path }, (res) => {
+          res.resume();
+          resolve(res.headers);
+        })
+          .on('error', reject)
+          .end();
+      });
+      const csp = String(headers['content-security-policy']);
+      expect(csp, path).toMatch(/script-src 'self' 'wasm-unsafe-eval' blob:/);
+      expect(csp).not.toMatch(/script-src[^;]*unsafe-inline/);
+      expect(csp).toMatch(/frame-ancestors 'none'/);
+      expect(headers['x-content-type-options']).toBe('nosniff');
+      expect(headers['referrer-policy']).toBe('no-referrer');
+    }
+  });
+
   it('refuses huge counts and losses by name at the boundary; the round still completes', async () => {
     const server = await servers.start({
       dbPath: tempDb(),
