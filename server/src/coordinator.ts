@@ -263,10 +263,7 @@ export class Coordinator {
       this.warn(
         `round ${this.round} failed: ${arrived} of the ${this.minUpdates} required hospitals sent updates before the deadline; running it again`,
       );
-      this.phase = 'waiting';
-      this.deadline = null;
-      this.changed();
-      this.maybeStartRound();
+      this.runAgain();
     }
   }
 
@@ -310,24 +307,20 @@ export class Coordinator {
     }
     const round = this.round;
     const contributions = this.contributions();
+    const [plan, aggregator] = [this.plan!, this.aggregator!];
+    this.aggregator = null;
+    this.plan = null;
     let closed: ReturnType<RoundEngine['close']>;
     try {
-      closed = this.engine.close(this.plan!, this.aggregator!);
+      closed = this.engine.close(plan, aggregator);
       // Weights and the ledgers that account for them go to disk in one transaction.
       this.store.saveRound(this.config.id, round, closed.weights, contributions, closed.dp && { dp: closed.dp, ledger: closed.ledgers }, encodeServerState(closed.serverState));
     } catch (e) {
       // Nothing was released or adopted: the round runs again, the server stays up.
-      this.aggregator = null;
-      this.plan = null;
       this.record('error', `round ${round}: aggregation failed (${(e as Error).message}); running the round again`);
-      this.phase = 'waiting';
-      this.deadline = null;
-      this.changed();
-      this.maybeStartRound();
+      this.runAgain();
       return;
     }
-    this.aggregator = null;
-    this.plan = null;
     this.engine.commit(closed);
     const weights = closed.weights;
     const dp = closed.dp;
@@ -358,15 +351,20 @@ export class Coordinator {
       perHospital = await this.worker.run(personalization, this.buffered, { round: round - 1, rounds: this.config.rounds });
     } catch (e) {
       this.record('error', `round ${round}: ${personalization.strategy} aggregation failed (${(e as Error).message}); running the round again`);
-      this.phase = 'waiting';
-      this.deadline = null;
-      this.changed();
-      this.maybeStartRound();
+      this.runAgain();
       return;
     }
     this.store.saveRound(this.config.id, round, global, contributions, null, null, perHospital);
     this.info(`round ${round}: ${personalization.strategy} gave each of ${perHospital.size} hospitals its own model`);
     this.release(round, global, contributions.length, perHospital);
+  }
+
+  /** The round released nothing: back to waiting, and start it again when enough hospitals are ready. */
+  private runAgain(): void {
+    this.phase = 'waiting';
+    this.deadline = null;
+    this.changed();
+    this.maybeStartRound();
   }
 
   /** Makes a stored round the current one, and sends every hospital its result. */

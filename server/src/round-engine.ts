@@ -1,4 +1,4 @@
-import { discreteGaussianParameters, gridFor, type RandomFill } from '@fedward/privacy';
+import { gridFor, type RandomFill } from '@fedward/privacy';
 import type { DpReleaseView, DpRoundView, FederationConfig, NamedTensor, PrivacyConfig, PrivacyView } from '@fedward/protocol';
 import { chooseVirtualClients } from './adaptive-intermediary';
 import {
@@ -7,14 +7,14 @@ import {
   createPlainAggregator,
   emptyServerState,
   resolveQuantileRule,
+  roundReleases,
   type ClipRule,
   type DpAggregator,
   type PlainAggregator,
   type ServerState,
   type StrategyOption,
-  type UpdateInfo,
 } from './dp';
-import { PrivacyBudget, type Relation, type StoredLedgers } from './privacy-budget';
+import { PrivacyBudget, type StoredLedgers } from './privacy-budget';
 
 /**
  * Fedward's one round engine: what a round asks for (VN, probe), whether the budget lets it run,
@@ -119,12 +119,13 @@ export class RoundEngine {
     const p = this.privacy!;
     const rule = this.clipRule();
     const clip = rule.kind === 'fixed' ? rule.clip : rule.kind === 'quantile' ? (this.serverState.clip ?? rule.initialClip) : p.clipNorm;
-    const grid = gridFor(clip, this.dimension);
-    const releases: DpReleaseView[] = [];
-    if (!probe) releases.push({ what: 'sum', sigma: discreteGaussianParameters(p.noiseMultiplier * grid.bound).sigma, perUpdate: 2 * grid.bound });
-    if (rule.kind === 'quantile') releases.push({ what: 'count', sigma: discreteGaussianParameters(resolveQuantileRule(rule, p.noiseMultiplier).countNoise).sigma, perUpdate: 1 });
-    if (p.virtualClients === 'adaptive') releases.push({ what: 'norm-sum', sigma: discreteGaussianParameters(this.normSumNoise() * grid.bound).sigma, perUpdate: grid.bound });
-    return releases;
+    return roundReleases({
+      z: p.noiseMultiplier,
+      bound: gridFor(clip, this.dimension).bound,
+      countNoise: rule.kind === 'quantile' ? resolveQuantileRule(rule, p.noiseMultiplier).countNoise : null,
+      normSumNoise: p.virtualClients === 'adaptive' ? this.normSumNoise() : null,
+      probe,
+    });
   }
 
   /** What round `round` with `hospitals` participants asks for, and whether the budget allows it. */
@@ -181,7 +182,8 @@ export class RoundEngine {
     if (p.virtualClients === 'adaptive' && r.noisedNormSum !== null) {
       // λ̃ = (expected ‖noise‖ on the mean)/(noised Σ min(‖Δ_j‖, C)): the noise's norm enters by its
       // public expectation σ√d, never by the draw, which would undo the noise on the weights.
-      const sumSigma = discreteGaussianParameters(p.noiseMultiplier * r.grid.bound).sigma;
+      // (In a probe round nothing was summed; the σ a sum would have had is public all the same.)
+      const sumSigma = roundReleases({ z: p.noiseMultiplier, bound: r.grid.bound, countNoise: null, normSumNoise: null, probe: false })[0]!.sigma;
       const expectedNoiseNorm = (sumSigma / (r.grid.scale * r.updates)) * Math.sqrt(this.dimension);
       if (r.noisedNormSum > 0) {
         const d = chooseVirtualClients({ noiseNorm: expectedNoiseNorm, normSum: r.noisedNormSum, hospitals: plan.hospitals, current: plan.virtualClients, rule: p.vnRule ?? 'default' });
@@ -246,4 +248,3 @@ export class RoundEngine {
   }
 }
 
-export type { Relation, UpdateInfo };

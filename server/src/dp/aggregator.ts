@@ -85,6 +85,21 @@ function deltaOf(update: readonly NamedTensor[], global: readonly NamedTensor[],
   return { delta, norm: Math.sqrt(squares) };
 }
 
+const stdOf = (requested: number) => (requested > 0 ? discreteGaussianParameters(requested).sigma : 0);
+
+/**
+ * The releases a DP round makes, in order, with the std of each one's integer noise (as drawn:
+ * the discrete Gaussian's √S for the requested σ) and how far replacing ONE update can move it.
+ * The aggregator releases exactly these, and the round engine's budget check plans with them.
+ */
+export function roundReleases(o: { z: number; bound: number; countNoise: number | null; normSumNoise: number | null; probe: boolean }): DpReleaseView[] {
+  const releases: DpReleaseView[] = [];
+  if (!o.probe) releases.push({ what: 'sum', sigma: stdOf(o.z * o.bound), perUpdate: 2 * o.bound });
+  if (o.countNoise !== null) releases.push({ what: 'count', sigma: stdOf(o.countNoise), perUpdate: 1 });
+  if (o.normSumNoise !== null) releases.push({ what: 'norm-sum', sigma: stdOf(o.normSumNoise * o.bound), perUpdate: o.bound });
+  return releases;
+}
+
 /** What one DP round released, before the ledger and the VN rule turn it into a round view. */
 export interface DpRelease {
   /** False under the median rule (its C is an un-noised statistic of the updates). */
@@ -207,15 +222,20 @@ export class DpAggregator implements Aggregator<DpRelease> {
     } else {
       grid = this.streamingGrid;
     }
-    const releases: DpReleaseView[] = [];
+    const releases = roundReleases({
+      z: this.o.z,
+      bound: grid.bound,
+      countNoise: this.quantile?.countNoise ?? null,
+      normSumNoise: this.o.normSumNoise ?? null,
+      probe: this.o.probe ?? false,
+    });
     const tauEff = this.strategy.kind === 'fednova' ? this.o.publicSteps! : 1;
     let weights: NamedTensor[] | null = null;
     let adam = this.state.adam;
     let sigma = 0;
     if (!this.o.probe) {
-      const std = this.o.z > 0 ? discreteGaussianParameters(this.o.z * grid.bound).sigma : 0;
+      const std = releases[0]!.sigma;
       if (std > 0) for (const sum of this.sums) addDiscreteGaussianNoise(sum, this.o.z * grid.bound, this.random);
-      releases.push({ what: 'sum', sigma: std, perUpdate: 2 * grid.bound });
       const mean = decodeMean(this.sums, grid, m);
       if (tauEff !== 1) for (const a of mean) for (let k = 0; k < a.length; k++) a[k]! *= tauEff;
       ({ weights, adam } = applyStrategy(this.strategy, this.o.global, mean, this.state));
@@ -225,9 +245,7 @@ export class DpAggregator implements Aggregator<DpRelease> {
     let nextClip: number | null = null;
     if (this.quantile) {
       const q = this.quantile;
-      const noisy = q.countNoise > 0;
-      const noisedCount = this.unclipped + (noisy ? discreteGaussianSample(q.countNoise, this.random) : 0);
-      releases.push({ what: 'count', sigma: noisy ? discreteGaussianParameters(q.countNoise).sigma : 0, perUpdate: 1 });
+      const noisedCount = this.unclipped + (q.countNoise > 0 ? discreteGaussianSample(q.countNoise, this.random) : 0);
       // M is public, and the fraction is clamped to [0, 1]: the step is post-processing of b̃.
       const fraction = Math.min(1, Math.max(0, noisedCount / m));
       nextClip = nextQuantileClip(grid.clip, fraction, q.targetQuantile, q.learningRate);
@@ -235,9 +253,7 @@ export class DpAggregator implements Aggregator<DpRelease> {
     }
     let noisedNormSum: number | null = null;
     if (this.o.normSumNoise != null) {
-      const std = this.o.normSumNoise * grid.bound;
-      noisedNormSum = (this.gridNormSum + discreteGaussianSample(std, this.random)) / grid.scale;
-      releases.push({ what: 'norm-sum', sigma: discreteGaussianParameters(std).sigma, perUpdate: grid.bound });
+      noisedNormSum = (this.gridNormSum + discreteGaussianSample(this.o.normSumNoise * grid.bound, this.random)) / grid.scale;
     }
     this.sums.length = 0;
     this.scratchModels.length = 0;
