@@ -37,7 +37,10 @@ export function JoinPage() {
     <main>
       <header>
         <h1>Fedward</h1>
-        <p className="muted">Federated learning in your browser: your slices never leave this computer, only model updates do.</p>
+        <p className="muted">
+          Federated learning in your browser: your slices never leave this computer. What is sent to the server: the model updates, and for each round the
+          number of slices, the training loss, the accuracy on your held-out slices, the TF.js backend, and whether your slices carry patient ids.
+        </p>
       </header>
       <TokenCard
         enrolment={enrolment}
