@@ -5,6 +5,6 @@ export default defineConfig({
   plugins: [react()],
   // The server hosts this app under /admin/.
   base: '/admin/',
-  server: { proxy: { '/socket.io': { target: 'http://127.0.0.1:8080', ws: true } } },
+  server: { proxy: { '/socket.io': { target: 'http://127.0.0.1:8080', ws: true }, '/api': 'http://127.0.0.1:8080' } },
   build: { outDir: 'dist' },
 });

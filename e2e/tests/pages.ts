@@ -52,3 +52,20 @@ export async function openHospital(browser: Browser, url: string, dataDir: strin
   await expect(page.getByTestId('label-lesion')).toHaveText(String(counts.lesion));
   return page;
 }
+
+/** Signs in to the admin dashboard on `page` (already at /admin/) and waits until it is live. */
+export async function signInAdmin(page: Page, password: string): Promise<void> {
+  await page.getByLabel('Admin password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByTestId('connection')).toHaveText('Live');
+}
+
+/** The admin's answer to POST /api/admin/login for one click of "Sign in" with `password`. */
+export async function submitAdminPassword(page: Page, password: string): Promise<number> {
+  await page.getByLabel('Admin password').fill(password);
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/api/admin/login') && r.request().method() === 'POST'),
+    page.getByRole('button', { name: 'Sign in' }).click(),
+  ]);
+  return response.status();
+}

@@ -7,7 +7,9 @@ import {
   type Evaluation,
   type FederationConfig,
   type FederationSnapshot,
+  type HospitalState,
   type HospitalStatus,
+  type HospitalView,
   type LogEntry,
   type NamedTensor,
   type PersonalizationConfig,
@@ -59,6 +61,20 @@ interface SubClientUploads {
 
 type Result<T = object> = ({ ok: true } & T) | { ok: false; error: ProtocolError };
 
+/** Records one event in the append-only audit log (who, what, detail). */
+export type AuditSink = (actor: string, action: string, detail?: string) => void;
+
+/** A hospital that missed a round's deadline: left out of rounds until `until`, longer each time. */
+interface BackOff {
+  missed: number;
+  until: number;
+  reason: string;
+}
+
+/** First back-off after a missed deadline; it doubles with every further miss, up to the cap. */
+const BACKOFF_BASE_MS = 30_000;
+const BACKOFF_CAP_MS = 10 * 60_000;
+
 const LOG_LIMIT = 200;
 
 /** "\n" → "\\n" and other control characters → \uXXXX, so one log entry is one line. */
@@ -102,11 +118,20 @@ export class Coordinator {
   /** Per hospital with an upload in progress: fires when no data came for uploadStallMs. */
   private readonly stallTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly log: LogEntry[] = [];
+  /** Hospitals that missed a deadline, and when they may take part again. */
+  private readonly backOffs = new Map<string, BackOff>();
+  /** Hospitals the admin left out of rounds until re-admitted. */
+  private readonly skipped = new Set<string>();
+  /** Last message or heartbeat per hospital (ms since epoch). */
+  private readonly lastSeen = new Map<string, number>();
+  /** Fires when the earliest back-off ends, so a round waiting for that hospital can start. */
+  private backOffTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     readonly config: FederationConfig,
     private readonly store: Store,
     private readonly onChange: () => void,
+    private readonly audit: AuditSink = () => {},
   ) {
     const latest = store.latestRound(config.id);
     this.global = latest.weights;
@@ -134,6 +159,8 @@ export class Coordinator {
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    if (this.backOffTimer) clearTimeout(this.backOffTimer);
+    this.backOffTimer = null;
     for (const t of this.stallTimers.values()) clearTimeout(t);
     this.stallTimers.clear();
     void this.worker.close();
@@ -164,7 +191,14 @@ export class Coordinator {
       }
     }
     this.connected.set(link.id, { link, hospital, backend: null, trainSamples: 0, testSamples: 0, status: null, ready: false });
+    this.lastSeen.set(hospital, Date.now());
     this.changed();
+  }
+
+  /** Any message or heartbeat from this connection: the admin sees when each hospital was last heard from. */
+  touch(link: HospitalLink): void {
+    const c = this.connected.get(link.id);
+    if (c) this.lastSeen.set(c.hospital, Date.now());
   }
 
   detach(link: HospitalLink): void {
@@ -178,6 +212,7 @@ export class Coordinator {
       this.warn(`${c.hospital} left during round ${this.round}; the round goes on without it`);
       this.maybeAggregate();
     }
+    if (c.ready) this.audit(c.hospital, 'hospital-left', `disconnected during ${this.phase} round ${this.round}`);
     this.changed();
   }
 
@@ -186,6 +221,7 @@ export class Coordinator {
     if (!c) throw new Error('hello from an unknown connection');
     Object.assign(c, { backend: msg.backend, trainSamples: msg.trainSamples, testSamples: msg.testSamples, ready: true, ...(msg.patientIds && { patientIds: msg.patientIds }) });
     this.info(`${c.hospital} joined (${msg.trainSamples} training / ${msg.testSamples} held-out slices, ${msg.backend})`);
+    this.audit(c.hospital, 'hospital-joined', `${msg.trainSamples} training / ${msg.testSamples} held-out slices, ${msg.backend}`);
     const welcome = {
       hospital: c.hospital,
       config: this.config,
@@ -211,16 +247,28 @@ export class Coordinator {
 
   // ---- rounds --------------------------------------------------------------------------
 
+  /** Whether this hospital may be in the next round: not skipped by the admin, not backing off. */
+  private eligible(hospital: string, now = Date.now()): boolean {
+    if (this.skipped.has(hospital)) return false;
+    const b = this.backOffs.get(hospital);
+    return !b || b.until <= now;
+  }
+
   private maybeStartRound(): void {
     if (this.phase !== 'waiting') return;
-    const ready = [...this.connected.values()].filter((c) => c.ready && c.trainSamples > 0);
-    if (ready.length < this.config.minClients) return;
+    const now = Date.now();
+    const ready = [...this.connected.values()].filter((c) => c.ready && c.trainSamples > 0 && this.eligible(c.hospital, now));
+    if (ready.length < this.config.minClients) {
+      this.wakeAfterBackOff(now);
+      return;
+    }
     const plan = this.engine.plan(this.round, ready.length);
     if (!plan.allowed) {
       // Refuse before anything is released: the round never starts, so nothing is spent.
       this.phase = 'done';
       this.stopReason = plan.reason;
       this.warn(`round ${this.round} refused: ${plan.reason}`);
+      this.audit('server', 'round-refused', `round ${this.round}: ${plan.reason ?? ''}`);
       for (const c of this.connected.values()) c.link.emit('federation-done', { round: this.round - 1, reason: plan.reason ?? '' });
       this.changed();
       return;
@@ -234,6 +282,7 @@ export class Coordinator {
     this.aggregator = this.engine.open(plan, this.global);
     this.deadline = Date.now() + this.config.roundDeadlineMs;
     this.timer = setTimeout(() => this.onDeadline(), this.config.roundDeadlineMs);
+    this.audit('server', 'round-started', `round ${this.round} with ${[...this.participants].join(', ')}`);
     this.info(
       `round ${this.round} started with ${[...this.participants].join(', ')}` +
         (this.config.privacy
@@ -252,19 +301,99 @@ export class Coordinator {
     this.changed();
   }
 
+  /**
+   * The deadline passed (or the admin ended the round): hospitals that did not finish their
+   * upload back off, so a silent hospital cannot hold every later round up; the round aggregates
+   * what arrived if that is enough, otherwise it is run again without them.
+   */
+  private closeRoundNow(why: string): 'aggregated' | 'cancelled' {
+    const round = this.round;
+    const now = Date.now();
+    for (const hospital of this.participants) {
+      if (this.hasContributed(hospital)) continue;
+      const missed = (this.backOffs.get(hospital)?.missed ?? 0) + 1;
+      const wait = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (missed - 1));
+      const reason = `did not finish its upload for round ${round} before ${why}${missed > 1 ? ` (${missed} rounds in a row)` : ''}`;
+      this.backOffs.set(hospital, { missed, until: now + wait, reason });
+      this.warn(`${hospital} ${reason}: left out of rounds for ${Math.round(wait / 1000)} s`);
+      this.audit('server', 'hospital-backed-off', `${hospital}: ${reason}; ${Math.round(wait / 1000)} s`);
+    }
+    const arrived = this.contributions().length;
+    if (arrived >= this.minUpdates) {
+      this.warn(`round ${round} ${why}: aggregating the updates of the ${arrived} hospitals that sent any`);
+      this.aggregate();
+      return 'aggregated';
+    }
+    this.warn(`round ${round} failed: ${arrived} of the ${this.minUpdates} required hospitals sent updates before ${why}; running it again`);
+    this.audit('server', 'round-cancelled', `round ${round}: ${arrived} of ${this.minUpdates} required updates before ${why}`);
+    this.runAgain();
+    return 'cancelled';
+  }
+
   private onDeadline(): void {
     this.timer = null;
     if (this.phase !== 'training') return;
-    const arrived = this.contributions().length;
-    if (arrived >= this.minUpdates) {
-      this.warn(`round ${this.round} deadline: aggregating the updates of the ${arrived} hospitals that sent any`);
-      this.aggregate();
-    } else {
-      this.warn(
-        `round ${this.round} failed: ${arrived} of the ${this.minUpdates} required hospitals sent updates before the deadline; running it again`,
-      );
-      this.runAgain();
+    this.closeRoundNow('the deadline');
+  }
+
+  /** A round waits for hospitals that are backing off: look again when the first back-off ends. */
+  private wakeAfterBackOff(now: number): void {
+    if (this.backOffTimer) clearTimeout(this.backOffTimer);
+    this.backOffTimer = null;
+    const ends = [...this.backOffs.values()].map((b) => b.until).filter((t) => t > now);
+    if (ends.length === 0) return;
+    this.backOffTimer = setTimeout(() => {
+      this.backOffTimer = null;
+      this.changed();
+      this.maybeStartRound();
+    }, Math.min(...ends) - now + 10);
+  }
+
+  // ---- admin controls ------------------------------------------------------------------
+
+  /** "End round now": as if the deadline were now. */
+  endRound(round: number): Result<{ outcome: 'aggregated' | 'cancelled' }> {
+    if (this.phase !== 'training' || round !== this.round) {
+      return { ok: false, error: { code: 'wrong-round', message: `round ${round} is not training (the server is ${this.phase} round ${this.round})` } };
     }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.info(`the admin ended round ${round}`);
+    return { ok: true, outcome: this.closeRoundNow('the admin ended it') };
+  }
+
+  /** Leaves a hospital out of rounds (and out of the current one), or lets it back in (also ending a back-off). */
+  skipHospital(hospital: string, skip: boolean): Result {
+    if (skip) {
+      this.skipped.add(hospital);
+      this.info(`the admin left ${hospital} out of rounds`);
+      const c = [...this.connected.values()].find((x) => x.hospital === hospital);
+      if (this.phase === 'training' && this.participants.has(hospital) && !this.hasContributed(hospital)) {
+        if (c) {
+          this.dropParticipant(c, 'update-begin', { code: 'not-participant', message: `the federation admin left ${hospital} out of round ${this.round}`, round: this.round });
+        } else if (this.participants.delete(hospital)) queueMicrotask(() => this.maybeAggregate());
+      }
+    } else {
+      this.skipped.delete(hospital);
+      this.backOffs.delete(hospital);
+      this.info(`the admin let ${hospital} back into rounds`);
+      queueMicrotask(() => this.maybeStartRound());
+    }
+    this.changed();
+    return { ok: true };
+  }
+
+  /** Moves the current round's deadline to `seconds` from now. */
+  setDeadline(round: number, seconds: number): Result<{ deadline: number }> {
+    if (this.phase !== 'training' || round !== this.round) {
+      return { ok: false, error: { code: 'wrong-round', message: `round ${round} is not training (the server is ${this.phase} round ${this.round})` } };
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.deadline = Date.now() + seconds * 1000;
+    this.timer = setTimeout(() => this.onDeadline(), seconds * 1000);
+    this.info(`the admin set round ${round}'s deadline to ${new Date(this.deadline).toISOString()}`);
+    this.changed();
+    return { ok: true, deadline: this.deadline };
   }
 
   /** True once every sub-client this hospital announced has uploaded. */
@@ -334,6 +463,7 @@ export class Coordinator {
     }
     const updates = contributions.reduce((n, c) => n + c.subClients, 0);
     this.info(`round ${round} aggregated from ${contributions.length} hospitals (${updates} updates)`);
+    this.audit('server', 'round-aggregated', `round ${round} from ${contributions.map((c) => c.hospital).join(', ')} (${updates} updates)`);
     this.release(round, weights, contributions.length, null);
   }
 
@@ -356,6 +486,7 @@ export class Coordinator {
     }
     this.store.saveRound(this.config.id, round, global, contributions, null, null, perHospital);
     this.info(`round ${round}: ${personalization.strategy} gave each of ${perHospital.size} hospitals its own model`);
+    this.audit('server', 'round-aggregated', `round ${round} (${personalization.strategy}) from ${contributions.map((c) => c.hospital).join(', ')}`);
     this.release(round, global, contributions.length, perHospital);
   }
 
@@ -464,10 +595,12 @@ export class Coordinator {
         round: msg.round,
       });
     }
-    if (msg.data.length > this.config.chunkBytes || upload.received + msg.data.length > upload.begin.totalBytes) {
+    // Every chunk is full size but the last: tiny chunks would cost one ack and one timer each.
+    const expected = Math.min(this.config.chunkBytes, upload.begin.totalBytes - upload.received);
+    if (msg.data.length !== expected) {
       return this.dropParticipant(c, 'update-chunk', {
-        code: 'too-large',
-        message: `chunk ${msg.index} (${msg.data.length} bytes) goes past the announced ${upload.begin.totalBytes} bytes or the ${this.config.chunkBytes}-byte chunk limit`,
+        code: msg.data.length > expected ? 'too-large' : 'bad-message',
+        message: `chunk ${msg.index} has ${msg.data.length} bytes; ${expected} were expected (chunks of ${this.config.chunkBytes} bytes, the last one the rest)`,
         round: msg.round,
       });
     }
@@ -520,6 +653,7 @@ export class Coordinator {
     p.samples += trainSamples;
     p.lossSum += trainLoss * trainSamples;
     this.progress.set(c.hospital, p);
+    if (p.received.size === p.expected) this.backOffs.delete(c.hospital);
     this.info(
       `${c.hospital} uploaded round ${msg.round}${subClients > 1 ? ` sub-client ${subClient + 1}/${subClients}` : ''} (${trainSamples} samples, loss ${trainLoss.toFixed(3)})`,
     );
@@ -531,8 +665,20 @@ export class Coordinator {
   evaluation(link: HospitalLink, msg: Evaluation): Result {
     const c = this.connected.get(link.id);
     if (!c) return this.reject(link, 'evaluation', { code: 'unauthorized', message: 'say hello first' });
-    if (msg.round >= this.round) {
-      return this.reject(link, 'evaluation', { code: 'wrong-round', message: `round ${msg.round} has no global model yet`, round: msg.round });
+    // Only the latest model, the one the hospital was just sent: no rewriting of past rounds' figures.
+    if (msg.round !== this.round - 1) {
+      return this.reject(link, 'evaluation', {
+        code: 'wrong-round',
+        message: `evaluations are taken for round ${this.round - 1}, the latest model, not round ${msg.round}`,
+        round: msg.round,
+      });
+    }
+    if (msg.testSamples > c.testSamples) {
+      return this.reject(link, 'evaluation', {
+        code: 'bad-message',
+        message: `${msg.testSamples} held-out slices evaluated, but ${c.testSamples} announced at hello`,
+        round: msg.round,
+      });
     }
     this.store.saveEvaluation(this.config.id, { ...msg, hospital: c.hospital });
     this.changed();
@@ -590,23 +736,28 @@ export class Coordinator {
     const evaluations = this.store.evaluations(this.config.id);
     const rounds: RoundView[] = this.store.rounds(this.config.id).map((r) => {
       const evals = evaluations.filter((e) => e.round === r.round);
-      const n = evals.reduce((s, e) => s + e.testSamples, 0);
+      // One vote per hospital: test-set sizes are the hospitals' own claims, and one hospital's
+      // claim must not set the federation's figure.
+      const n = evals.length;
       return {
         round: r.round,
         dp: r.dp,
         participants: r.participants,
-        accuracy: n ? evals.reduce((s, e) => s + e.accuracy * e.testSamples, 0) / n : null,
-        loss: n ? evals.reduce((s, e) => s + e.loss * e.testSamples, 0) / n : null,
+        accuracy: n ? evals.reduce((s, e) => s + e.accuracy, 0) / n : null,
+        loss: n ? evals.reduce((s, e) => s + e.loss, 0) / n : null,
         evaluations: evals.map(({ round: _r, ...e }) => e),
         completedAt: r.completedAt,
       };
     });
+    const now = Date.now();
     const seen = new Set<string>();
-    const hospitals = [...this.connected.values()].map((c) => {
+    const hospitals: HospitalView[] = [...this.connected.values()].map((c) => {
       seen.add(c.hospital);
       return {
         name: c.hospital,
         connected: true,
+        ...this.standing(c.hospital, c.ready ? (this.phase === 'training' && this.participants.has(c.hospital) ? (this.hasContributed(c.hospital) ? 'uploaded' : 'training') : 'ready') : 'starting', now),
+        lastSeen: this.lastSeen.get(c.hospital) ?? null,
         backend: c.backend,
         status: c.status,
         trainSamples: c.trainSamples,
@@ -614,12 +765,22 @@ export class Coordinator {
         ...(c.patientIds && { patientIds: c.patientIds }),
       };
     });
-    // Hospitals that took part before but are offline now stay visible.
-    for (const r of rounds) {
+    // Hospitals that took part before but are offline now stay visible, with their latest figures.
+    for (const r of [...rounds].reverse()) {
       for (const p of r.participants) {
         if (seen.has(p.hospital)) continue;
         seen.add(p.hospital);
-        hospitals.push({ name: p.hospital, connected: false, backend: p.backend, status: null, trainSamples: p.trainSamples, testSamples: 0 });
+        const test = r.evaluations.find((e) => e.hospital === p.hospital)?.testSamples ?? 0;
+        hospitals.push({
+          name: p.hospital,
+          connected: false,
+          ...this.standing(p.hospital, 'offline', now),
+          lastSeen: this.lastSeen.get(p.hospital) ?? null,
+          backend: p.backend,
+          status: null,
+          trainSamples: p.trainSamples,
+          testSamples: test,
+        });
       }
     }
     return {
@@ -637,6 +798,16 @@ export class Coordinator {
       ),
       stopReason: this.stopReason,
     };
+  }
+
+  /** Skipped and backing-off override what a hospital is doing, and say why. */
+  private standing(hospital: string, state: HospitalState, now: number): Pick<HospitalView, 'state' | 'note' | 'until'> {
+    if (this.skipped.has(hospital)) return { state: state === 'offline' ? 'offline' : 'skipped', note: 'left out of rounds by the admin' };
+    const b = this.backOffs.get(hospital);
+    if (b && b.until > now && state !== 'training' && state !== 'uploaded') {
+      return { state: state === 'offline' ? 'offline' : 'backing-off', note: b.reason, until: b.until };
+    }
+    return { state };
   }
 
   get globalWeights(): readonly NamedTensor[] {

@@ -150,7 +150,9 @@ export class RoundEngine {
       : aggregation?.strategy === 'fedadam'
         ? { kind: 'fedadam', learningRate: aggregation.serverLearningRate ?? 0.003 }
         : (aggregation?.strategy ?? 'fedavg');
-    if (!this.privacy) return createPlainAggregator({ global, strategy, serverState: this.serverState, weighting: 'samples' });
+    if (!this.privacy) {
+      return createPlainAggregator({ global, strategy, serverState: this.serverState, weighting: 'samples', ...(aggregation?.robust && { robust: aggregation.robust }) });
+    }
     return createDpAggregator({
       global,
       z: this.privacy.noiseMultiplier,

@@ -6,13 +6,19 @@ import helmet from 'helmet';
 import { Server, type Namespace, type Socket } from 'socket.io';
 import type { ZodType } from 'zod';
 import {
+  adminLoginSchema,
+  auditQuerySchema,
+  changePasswordSchema,
   createTokenSchema,
+  endRoundSchema,
   evaluationSchema,
   federationConfigSchema,
   helloSchema,
   hospitalStatusSchema,
   parseMessage,
   revokeTokenSchema,
+  setDeadlineSchema,
+  skipHospitalSchema,
   toUint8Array,
   updateBeginSchema,
   updateChunkSchema,
@@ -26,8 +32,12 @@ import {
   type TrainingConfig,
 } from '@fedward/protocol';
 import { createModel, activateBackend } from '@fedward/models';
+import { hashPassword, newPassword, newSessionSecret, signSession, verifyPassword, verifySession } from './admin-auth';
 import { Coordinator, type HospitalLink } from './coordinator';
-import { hashPassword, hashToken, newPassword, newToken, verifyPassword } from './secrets';
+import { ADMIN_LOGIN_LIMITS, FailureLimits, HANDSHAKE_LIMITS, type FailureLimitOptions } from './failure-limits';
+import { hashToken, newToken } from './secrets';
+import { auditCsv } from './audit-log';
+import { resolveFederation } from './federation-settings';
 import { serveApp } from './static-files';
 import { Store } from './store';
 
@@ -47,6 +57,16 @@ export interface ServerOptions {
   federation?: FederationOverrides;
   /** Folder holding apps/hospital/dist and apps/admin/dist. */
   appsDir?: string;
+  /**
+   * Browser origins (scheme://host[:port]) allowed to open a socket besides the server's own
+   * (e.g. the app's public origin behind a TLS proxy that rewrites Host). Clients that send no
+   * Origin (Node hospitals) are let through: the Origin check is against pages on other sites.
+   */
+  allowedOrigins?: string[];
+  /** Start a new federation in this database instead of the stored one (see federation-settings.ts). */
+  reset?: boolean;
+  /** Failed-attempt limits (tests shorten them). */
+  limits?: { handshake?: FailureLimitOptions; adminLogin?: FailureLimitOptions };
 }
 
 export interface RunningServer {
@@ -77,14 +97,31 @@ export const DEFAULT_FEDERATION: FederationConfig = {
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const store = new Store(options.dbPath);
-  const generatedAdminPassword = ensureAdminCredential(store, options.adminPassword);
-  const config = store.currentFederation() ?? (await createFederation(store, options.federation ?? {}));
+  let generatedAdminPassword: string | null;
+  let config: FederationConfig;
+  let notes: string[];
+  try {
+    generatedAdminPassword = await ensureAdminCredential(store, options.adminPassword);
+    ({ config, notes } = await resolveFederation(store, options.federation ?? {}, { ...(options.reset && { reset: true }), create: createFederation }));
+  } catch (e) {
+    store.close(); // releases the database lock, so this process can open it again
+    throw e;
+  }
+  const handshakeLimits = new FailureLimits(options.limits?.handshake ?? HANDSHAKE_LIMITS);
+  const loginLimits = new FailureLimits(options.limits?.adminLogin ?? ADMIN_LOGIN_LIMITS);
+  const audit = (actor: string, action: string, detail = '') => store.appendAudit(actor, action, detail);
 
-  const http: HttpServer = createServer();
+  const http: HttpServer = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 });
   const io = new Server<HospitalToServer, ServerToHospital>(http, {
     // Uploads arrive in chunks, so the transport limit only needs room for one chunk.
     maxHttpBufferSize: config.chunkBytes * 2 + 64 * 1024,
     serveClient: false,
+    // Heartbeats: a hospital whose connection died silently is dropped within ~35 s (15 + 20).
+    pingInterval: 15_000,
+    pingTimeout: 20_000,
+    allowRequest: (req, done) => done(null, originAllowed(req, options.allowedOrigins ?? [])),
+    // Upgrades to other paths are answered below (400), not dropped without a word.
+    destroyUpgrade: false,
   });
   const admin = io.of('/admin') as unknown as Namespace<AdminToServer, ServerToAdmin>;
 
@@ -99,47 +136,75 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       admin.emit('snapshot', coordinator.snapshot(tokenViews()));
     }, 150);
   };
-  const coordinator = new Coordinator(config, store, broadcast);
+  const coordinator = new Coordinator(config, store, broadcast, audit);
+  for (const note of notes) coordinator.info(note);
 
   io.use((socket, next) => {
-    const token = (socket.handshake.auth as { token?: unknown }).token;
-    const found = typeof token === 'string' ? store.findToken(hashToken(token)) : undefined;
-    if (!found || found.federationId !== config.id) {
-      coordinator.warn('refused a hospital connection: unknown or revoked enrolment token');
-      return next(new Error('unknown or revoked enrolment token: ask the federation admin for a new one'));
-    }
-    socket.data.hospital = found.hospital;
-    socket.data.tokenHash = hashToken(token as string);
-    next();
+    void (async () => {
+      const address = socket.handshake.address;
+      // A blocked address is refused before its token is even looked at.
+      const wait = await handshakeLimits.retryAfter(address);
+      if (wait > 0) return next(new Error(`too many failed connection attempts from this address: try again in ${wait} s`));
+      const token = (socket.handshake.auth as { token?: unknown }).token;
+      const found = typeof token === 'string' && token.length <= 256 ? store.findToken(hashToken(token)) : undefined;
+      if (!found || found.federationId !== config.id) {
+        await handshakeLimits.failed(address);
+        const blocked = await handshakeLimits.retryAfter(address);
+        if (blocked > 0) {
+          // One line per block, not per attempt: a flood of wrong tokens must not flush the admin's log.
+          coordinator.warn(`refusing ${address} for ${blocked} s after repeated wrong enrolment tokens`);
+          audit(`address ${address}`, 'handshake-blocked', `${blocked} s after repeated wrong enrolment tokens`);
+        }
+        return next(new Error('unknown or revoked enrolment token: ask the federation admin for a new one'));
+      }
+      await handshakeLimits.succeeded(address);
+      socket.data.hospital = found.hospital;
+      socket.data.tokenHash = hashToken(token as string);
+      next();
+    })().catch((e: unknown) => next(e instanceof Error ? e : new Error(String(e))));
   });
   io.on('connection', (socket) => wireHospital(socket, coordinator));
 
+  const sessionSecret = () => store.getSetting('session_secret')!;
   admin.use((socket, next) => {
-    const password = (socket.handshake.auth as { password?: unknown }).password;
-    const stored = store.getSetting('admin_password');
-    if (typeof password !== 'string' || !stored || !verifyPassword(password, stored)) {
-      return next(new Error('wrong admin password'));
-    }
+    const expiresAt = verifySession(sessionSecret(), (socket.handshake.auth as { session?: unknown }).session);
+    if (expiresAt === null) return next(new Error('admin session missing, expired or ended: log in again'));
+    // The socket ends with its session; the page then asks for the password again.
+    const timer = setTimeout(() => endSession(socket, 'your admin session expired: log in again'), Math.min(expiresAt - Date.now(), 2 ** 31 - 1));
+    socket.on('disconnect', () => clearTimeout(timer));
     next();
   });
+  const endSession = (socket: Socket, reason: string) => {
+    socket.emit('session-ended', { reason });
+    socket.disconnect(true);
+  };
   admin.on('connection', (socket) => {
+    const who = `admin ${socket.handshake.address}`;
     socket.emit('snapshot', coordinator.snapshot(tokenViews()));
-    socket.on('create-token', (msg, ack) => {
-      if (typeof ack !== 'function') return;
-      const parsed = parseMessage(createTokenSchema, msg);
-      if (!parsed.ok) return ack({ ok: false, error: { code: 'bad-message', message: parsed.reason } });
+    /** Validates, answers every call (the ack is the last argument, whatever comes before), and never throws. */
+    const onAdmin = <T>(event: keyof AdminToServer, schema: ZodType<T>, handle: (msg: T) => object | Promise<object>) => {
+      socket.on(event, ((...args: unknown[]) => {
+        const last = args[args.length - 1];
+        const ack = typeof last === 'function' ? (last as (r: unknown) => void) : () => {};
+        const parsed = parseMessage(schema, typeof args[0] === 'function' ? undefined : args[0]);
+        if (!parsed.ok) return ack({ ok: false, error: { code: 'bad-message', message: `${event}: ${parsed.reason}` } });
+        Promise.resolve()
+          .then(() => handle(parsed.value))
+          .then(ack, (e: unknown) => {
+            coordinator.record('error', `admin ${event} failed: ${(e as Error).message}`);
+            ack({ ok: false, error: { code: 'internal', message: `${event} failed: ${(e as Error).message}` } });
+          });
+      }) as never);
+    };
+    onAdmin('create-token', createTokenSchema, ({ hospital }) => {
       const token = newToken();
-      const id = store.addToken(config.id, parsed.value.hospital, hashToken(token));
-      coordinator.info(`enrolment token created for ${parsed.value.hospital}`);
-      ack({ ok: true, token, id });
+      const id = store.addToken(config.id, hospital, hashToken(token));
+      coordinator.info(`enrolment token created for ${hospital}`);
+      audit(who, 'token-created', `${hospital} (token ${id})`);
+      return { ok: true, token, id };
     });
-    socket.on('revoke-token', (msg, ack) => {
-      if (typeof ack !== 'function') return;
-      const parsed = parseMessage(revokeTokenSchema, msg);
-      if (!parsed.ok) return ack({ ok: false, error: { code: 'bad-message', message: parsed.reason } });
-      if (!store.revokeToken(parsed.value.id)) {
-        return ack({ ok: false, error: { code: 'bad-message', message: `no active token with id ${parsed.value.id}` } });
-      }
+    onAdmin('revoke-token', revokeTokenSchema, ({ id }) => {
+      if (!store.revokeToken(id)) return { ok: false, error: { code: 'bad-message', message: `no active token with id ${id}` } };
       // A revoked token's open connections are closed at once: nothing more is accepted from them.
       let closed = 0;
       for (const s of io.sockets.sockets.values()) {
@@ -149,10 +214,113 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           closed += 1;
         }
       }
-      coordinator.info(`enrolment token ${parsed.value.id} revoked${closed ? `; ${closed} connection(s) using it closed` : ''}`);
-      ack({ ok: true });
+      coordinator.info(`enrolment token ${id} revoked${closed ? `; ${closed} connection(s) using it closed` : ''}`);
+      audit(who, 'token-revoked', `token ${id}${closed ? `; ${closed} connection(s) closed` : ''}`);
+      return { ok: true };
+    });
+    onAdmin('end-round', endRoundSchema, ({ round }) => {
+      const r = coordinator.endRound(round);
+      audit(who, 'round-ended', `round ${round}: ${r.ok ? r.outcome : r.error.message}`);
+      return r;
+    });
+    onAdmin('skip-hospital', skipHospitalSchema, ({ hospital, skip }) => {
+      const known = store.tokens(config.id).some((t) => t.hospital === hospital);
+      if (!known) return { ok: false, error: { code: 'bad-message', message: `no hospital named ${hospital} is enrolled` } };
+      audit(who, skip ? 'hospital-skipped' : 'hospital-readmitted', hospital);
+      return coordinator.skipHospital(hospital, skip);
+    });
+    onAdmin('set-deadline', setDeadlineSchema, ({ round, seconds }) => {
+      const r = coordinator.setDeadline(round, seconds);
+      audit(who, 'deadline-set', `round ${round}: ${r.ok ? new Date(r.deadline).toISOString() : r.error.message}`);
+      return r;
+    });
+    onAdmin('audit-log', auditQuerySchema, ({ limit }) => ({ ok: true, entries: store.auditEntries(limit ?? 200), verified: store.verifyAudit() }));
+    onAdmin('change-password', changePasswordSchema, async ({ current, next }) => {
+      const address = socket.handshake.address;
+      const wait = await loginLimits.retryAfter(address);
+      if (wait > 0) return { ok: false, error: { code: 'unauthorized', message: `too many wrong passwords: try again in ${wait} s` } };
+      await loginLimits.failed(address);
+      if (!(await verifyPassword(current, store.getSetting('admin_password')!))) {
+        audit(who, 'password-change-failed', 'wrong current password');
+        return { ok: false, error: { code: 'unauthorized', message: 'the current password is wrong' } };
+      }
+      await loginLimits.succeeded(address);
+      store.setSetting('admin_password', await hashPassword(next));
+      // A new secret ends every session, this one's included: everyone logs in with the new password.
+      store.setSetting('session_secret', newSessionSecret());
+      audit(who, 'password-changed');
+      coordinator.info('the admin password was changed; every admin session was ended');
+      setTimeout(() => {
+        for (const s of admin.sockets.values()) endSession(s as unknown as Socket, 'the admin password was changed: log in with the new one');
+      }, 0);
+      return { ok: true };
     });
   });
+
+  /**
+   * GET /api/federation with `Authorization: Bearer <token>`: lets the hospital app check its token
+   * and learn the model's input size before importing. Wrong tokens count like wrong-token handshakes.
+   */
+  const federationForToken = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const wait = await handshakeLimits.retryAfter(address);
+    if (wait > 0) return sendJson(res, 429, { error: `too many wrong enrolment tokens: try again in ${wait} s` }, { 'retry-after': String(wait) });
+    const auth = req.headers.authorization ?? '';
+    const found = auth.startsWith('Bearer ') && auth.length <= 300 ? store.findToken(hashToken(auth.slice(7))) : undefined;
+    if (!found || found.federationId !== config.id) {
+      await handshakeLimits.failed(address);
+      return sendJson(res, 401, { error: 'unknown or revoked enrolment token: ask the federation admin for a new one' });
+    }
+    await handshakeLimits.succeeded(address);
+    sendJson(res, 200, { hospital: found.hospital, config }, { 'cache-control': 'no-store' });
+  };
+
+  /** POST /api/admin/login: the password once, a signed session back; wrong guesses are limited. */
+  const adminLogin = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const wait = await loginLimits.retryAfter(address);
+    if (wait > 0) return sendJson(res, 429, { error: `too many wrong passwords: try again in ${wait} s` }, { 'retry-after': String(wait) });
+    const body = await readBody(req, 4096);
+    let json: unknown;
+    try {
+      json = body === null ? undefined : JSON.parse(body);
+    } catch {
+      return sendJson(res, 400, { error: 'send JSON: { "password": "…" }' });
+    }
+    const parsed = parseMessage(adminLoginSchema, json);
+    if (!parsed.ok) return sendJson(res, 400, { error: parsed.reason });
+    // Counted before the slow hash, so a burst of parallel guesses cannot all pass the check first.
+    await loginLimits.failed(address);
+    if (!(await verifyPassword(parsed.value.password, store.getSetting('admin_password')!))) {
+      coordinator.warn(`failed admin login from ${address}`);
+      audit(`admin ${address}`, 'login-failed');
+      return sendJson(res, 401, { error: 'wrong admin password' });
+    }
+    await loginLimits.succeeded(address);
+    audit(`admin ${address}`, 'login');
+    sendJson(res, 200, signSession(sessionSecret()), { 'cache-control': 'no-store' });
+  };
+
+  /** GET /api/admin/audit.csv with `Authorization: Bearer <session>`. */
+  const auditCsvFile = (req: IncomingMessage, res: ServerResponse): void => {
+    const auth = req.headers.authorization ?? '';
+    if (verifySession(sessionSecret(), auth.startsWith('Bearer ') ? auth.slice(7) : null) === null) {
+      return sendJson(res, 401, { error: 'admin session missing, expired or ended: log in again' });
+    }
+    res.writeHead(200, {
+      'content-type': 'text/csv; charset=utf-8',
+      'content-disposition': `attachment; filename="fedward-audit-${config.id}.csv"`,
+      'cache-control': 'no-store',
+    });
+    res.end(auditCsv(store.auditEntries(1_000_000)));
+  };
+
+  // WebSocket (or h2c) upgrades outside Socket.io's path, and CONNECT, get a status line, not a silent close.
+  http.on('upgrade', (req, socket) => {
+    if (req.url?.startsWith('/socket.io/')) return;
+    socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
+  http.on('connect', (_req, socket) => socket.end('HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'));
 
   const appsDir = options.appsDir ?? resolve(here, '../../apps');
   http.on('request', (req, res) => {
@@ -166,7 +334,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
   });
   const answerHttp = (req: IncomingMessage, res: ServerResponse): void => {
-    if (req.url?.startsWith('/socket.io')) return; // Socket.io's own handler answers these.
+    if (req.url?.startsWith('/socket.io/')) return; // Socket.io's own handler answers these.
     // helmet sets its headers synchronously and calls next at once.
     securityHeaders(req, res, () => {});
     if (req.url === '/healthz') {
@@ -175,18 +343,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return;
     }
     if (req.url === '/api/federation') {
-      // Lets the hospital app check its token and learn the model's input size before importing.
-      const auth = req.headers.authorization ?? '';
-      const found = auth.startsWith('Bearer ') ? store.findToken(hashToken(auth.slice(7))) : undefined;
-      if (!found || found.federationId !== config.id) {
-        res.writeHead(401, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: 'unknown or revoked enrolment token: ask the federation admin for a new one' }));
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify({ hospital: found.hospital, config }));
+      federationForToken(req, res).catch((e: unknown) => {
+        coordinator.record('error', `token check failed: ${(e as Error).message}`);
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+      });
       return;
     }
+    if (req.url === '/api/admin/login' && req.method === 'POST') {
+      adminLogin(req, res).catch((e: unknown) => {
+        coordinator.record('error', `admin login failed: ${(e as Error).message}`);
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+      });
+      return;
+    }
+    if (req.url === '/api/admin/audit.csv') return auditCsvFile(req, res);
+    if (req.url?.startsWith('/api/')) return sendJson(res, 404, { error: 'no such API' });
     if (req.url === '/admin') {
       res.writeHead(301, { location: '/admin/' }).end();
       return;
@@ -199,6 +370,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await new Promise<void>((ok, fail) => {
     http.once('error', fail);
     http.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => ok());
+  }).catch(async (e: unknown) => {
+    // e.g. the port is in use: let go of everything, the database lock included.
+    coordinator.stop();
+    await new Promise<void>((ok) => io.close(() => ok()));
+    store.close();
+    throw e;
   });
   const port = (http.address() as AddressInfo).port;
   const host = options.host ?? '127.0.0.1';
@@ -255,11 +432,47 @@ const securityHeaders = helmet({
   strictTransportSecurity: false,
 });
 
-function ensureAdminCredential(store: Store, password: string | undefined): string | null {
+async function ensureAdminCredential(store: Store, password: string | undefined): Promise<string | null> {
+  if (!store.getSetting('session_secret')) store.setSetting('session_secret', newSessionSecret());
   if (store.getSetting('admin_password')) return null;
   const chosen = password ?? newPassword();
-  store.setSetting('admin_password', hashPassword(chosen));
+  store.setSetting('admin_password', await hashPassword(chosen));
   return password ? null : chosen;
+}
+
+/**
+ * Socket.io handshakes from browsers carry an Origin: it must be this server's own (the Host the
+ * browser asked for) or one the operator allowed, so a page on another site cannot drive a stolen
+ * token or session.
+ */
+function originAllowed(req: IncomingMessage, allowed: readonly string[]): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  if (allowed.includes(origin)) return true;
+  const url = URL.parse(origin);
+  return url !== null && (url.protocol === 'http:' || url.protocol === 'https:') && url.host === req.headers.host;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+/** The request body as text, or null when it is over `limit` bytes (the rest is not read). */
+function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        resolve(null);
+        req.destroy();
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
 }
 
 async function createFederation(store: Store, overrides: FederationOverrides): Promise<FederationConfig> {
@@ -287,6 +500,8 @@ function wireHospital(socket: HospitalSocket, coordinator: Coordinator): void {
   };
   coordinator.attach(link, socket.data.hospital as string);
   socket.on('disconnect', () => coordinator.detach(link));
+  // Every packet, heartbeats included, tells the admin when this hospital was last heard from.
+  socket.conn.on('packet', () => coordinator.touch(link));
 
   /** Validates at the boundary; a bad message is answered with an error and changes nothing. */
   const on = <T>(
@@ -294,9 +509,11 @@ function wireHospital(socket: HospitalSocket, coordinator: Coordinator): void {
     schema: ZodType<T>,
     handle: (msg: T) => object,
   ) => {
-    socket.on(event, ((msg: unknown, ack: unknown) => {
-      const reply = typeof ack === 'function' ? (ack as (r: unknown) => void) : () => {};
-      const parsed = parseMessage(schema, msg);
+    socket.on(event, ((...args: unknown[]) => {
+      // The ack is the last argument, however many come before it: every call gets its answer.
+      const last = args[args.length - 1];
+      const reply = typeof last === 'function' ? (last as (r: unknown) => void) : () => {};
+      const parsed = parseMessage(schema, typeof args[0] === 'function' ? undefined : args[0]);
       if (!parsed.ok) return reply(coordinator.reject(link, event, { code: 'bad-message', message: parsed.reason }));
       try {
         reply(handle(parsed.value));

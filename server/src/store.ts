@@ -1,6 +1,8 @@
 import Database from 'better-sqlite3';
-import type { BackendName, DpRoundView, FederationConfig, NamedTensor } from '@fedward/protocol';
+import type { AuditEntry, BackendName, DpRoundView, FederationConfig, NamedTensor } from '@fedward/protocol';
 import { decodeWeights, encodeWeights } from '@fedward/protocol';
+import { AUDIT_GENESIS, auditHash } from './audit-log';
+import { acquireDbLock, type DbLock } from './db-lock';
 
 /**
  * Everything the server must not forget, in one SQLite file: federations, enrolment tokens
@@ -65,6 +67,22 @@ CREATE TABLE IF NOT EXISTS evaluations (
   at INTEGER NOT NULL,
   PRIMARY KEY (federation_id, round, hospital)
 );
+-- Append-only and hash-chained (see audit-log.ts): each row's hash covers the previous row's hash.
+CREATE TABLE IF NOT EXISTS audit_log (
+  id INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+-- Accidental edits fail loudly. Whoever holds the file can drop these, which is why the chain exists:
+-- after a rewrite, verification fails.
+CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
+  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
+  BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 `;
 
 /** One hospital's part of a round: summed over its sub-clients. */
@@ -94,13 +112,29 @@ export interface TokenRow {
   revoked: boolean;
 }
 
+export type AuditVerification = { ok: true; entries: number } | { ok: false; brokenAt: number };
+
 export class Store {
   private readonly db: Database.Database;
+  private readonly lock: DbLock;
 
+  /** Throws DatabaseInUseError while another server has this database open. */
   constructor(path: string) {
     this.db = new Database(path);
+    try {
+      // Before the schema: a second server must not even migrate a database that is in use.
+      this.lock = acquireDbLock(path, (take) => this.db.transaction(take).immediate());
+    } catch (e) {
+      this.db.close();
+      throw e;
+    }
     this.db.exec(SCHEMA);
     this.migrate();
+  }
+
+  /** Set when this Store took over the lock of a server that died; worth telling the operator. */
+  get lockTakeover(): string | null {
+    return this.lock.tookOver;
   }
 
   /** Columns added after the first release; a database from before gets them with their defaults. */
@@ -117,6 +151,7 @@ export class Store {
 
   close(): void {
     this.db.close();
+    this.lock.release();
   }
 
   getSetting(key: string): string | undefined {
@@ -134,6 +169,11 @@ export class Store {
       | { config: string }
       | undefined;
     return row ? (JSON.parse(row.config) as FederationConfig) : undefined;
+  }
+
+  /** Every federation in this file, oldest first (ids are unique: a new one needs an unused id). */
+  federationIds(): string[] {
+    return (this.db.prepare('SELECT id FROM federations ORDER BY created_at, rowid').all() as { id: string }[]).map((r) => r.id);
   }
 
   /** Creates a federation together with its round-0 (initial) global weights. */
@@ -281,6 +321,14 @@ export class Store {
       .get(tokenHash) as { id: number; federationId: string; hospital: string } | undefined;
   }
 
+  /** Like findToken, but also finds a revoked token: a revoked token must not be silently re-created. */
+  tokenRecord(tokenHash: string): { federationId: string; hospital: string; revoked: boolean } | undefined {
+    const row = this.db
+      .prepare('SELECT federation_id AS federationId, hospital, revoked_at AS revokedAt FROM tokens WHERE token_hash = ?')
+      .get(tokenHash) as { federationId: string; hospital: string; revokedAt: number | null } | undefined;
+    return row && { federationId: row.federationId, hospital: row.hospital, revoked: row.revokedAt !== null };
+  }
+
   revokeToken(id: number): boolean {
     return this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(Date.now(), id).changes > 0;
   }
@@ -291,5 +339,49 @@ export class Store {
         .prepare('SELECT id, hospital, created_at AS createdAt, revoked_at AS revokedAt FROM tokens WHERE federation_id = ? ORDER BY id')
         .all(federationId) as { id: number; hospital: string; createdAt: number; revokedAt: number | null }[]
     ).map(({ revokedAt, ...t }) => ({ ...t, revoked: revokedAt !== null }));
+  }
+
+  /**
+   * Appends one entry to the audit log. Reading the last hash and inserting happen in one write
+   * transaction, so two appends can never chain onto the same predecessor (the chain never forks).
+   */
+  appendAudit(actor: string, action: string, detail = ''): AuditEntry {
+    const last = this.db.prepare('SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1');
+    const insert = this.db.prepare('INSERT INTO audit_log (id, at, actor, action, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    return this.db
+      .transaction(() => {
+        const prev = last.get() as { id: number; hash: string } | undefined;
+        const entry = { id: (prev?.id ?? 0) + 1, at: Date.now(), actor, action, detail };
+        const prevHash = prev?.hash ?? AUDIT_GENESIS;
+        const hash = auditHash(prevHash, entry);
+        insert.run(entry.id, entry.at, actor, action, detail, prevHash, hash);
+        return { ...entry, hash };
+      })
+      .immediate();
+  }
+
+  /** Newest first; all of them without a limit. */
+  auditEntries(limit?: number): AuditEntry[] {
+    return this.db
+      .prepare('SELECT id, at, actor, action, detail, hash FROM audit_log ORDER BY id DESC LIMIT ?')
+      .all(limit ?? -1) as AuditEntry[];
+  }
+
+  /**
+   * Walks the chain from the first entry: each must name its predecessor's hash and hash to its own.
+   * brokenAt is the first entry that does not (an edited entry, or the one after a removed one).
+   */
+  verifyAudit(): AuditVerification {
+    const rows = this.db
+      .prepare('SELECT id, at, actor, action, detail, prev_hash AS prevHash, hash FROM audit_log ORDER BY id')
+      .iterate() as IterableIterator<AuditEntry & { prevHash: string }>;
+    let prevHash = AUDIT_GENESIS;
+    let entries = 0;
+    for (const row of rows) {
+      if (row.prevHash !== prevHash || row.hash !== auditHash(prevHash, row)) return { ok: false, brokenAt: row.id };
+      prevHash = row.hash;
+      entries += 1;
+    }
+    return { ok: true, entries };
   }
 }

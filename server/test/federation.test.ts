@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { io as connect } from 'socket.io-client';
 import { encodeWeights, type FederationSnapshot, type ProtocolError } from '@fedward/protocol';
-import { client, runToEnd, serverPerTest, tempDb } from './helpers';
+import { adminSession, client, runToEnd, serverPerTest, tempDb } from './helpers';
 
 const SIZE = 16;
 const small = {
@@ -48,16 +48,19 @@ describe('federation over a real Socket.io server', () => {
       });
     });
     expect(refused).toMatch(/enrolment token/);
+    await expect(adminSession(server.url, 'wrong')).rejects.toThrow(/401.*wrong admin password/);
     const adminRefused = await new Promise<string>((resolve) => {
-      const s = connect(server.url + '/admin', { auth: { password: 'wrong' }, transports: ['websocket'], reconnection: false });
+      // The password itself no longer opens the admin socket: only a signed session does.
+      const s = connect(server.url + '/admin', { auth: { password: 'right' }, transports: ['websocket'], reconnection: false });
       s.on('connect_error', (e) => {
         s.close();
         resolve(e.message);
       });
     });
-    expect(adminRefused).toMatch(/admin password/);
+    expect(adminRefused).toMatch(/admin session/);
+    const session = await adminSession(server.url, 'right');
     const snapshot = await new Promise<FederationSnapshot>((resolve) => {
-      const s = connect(server.url + '/admin', { auth: { password: 'right' }, transports: ['websocket'], reconnection: false });
+      const s = connect(server.url + '/admin', { auth: { session }, transports: ['websocket'], reconnection: false });
       s.on('snapshot', (snap) => {
         s.close();
         resolve(snap);

@@ -117,3 +117,10 @@ export function client(
     },
   });
 }
+
+/** Logs in as the admin over HTTP (POST /api/admin/login) and returns the signed session. */
+export async function adminSession(url: string, password: string): Promise<string> {
+  const res = await fetch(`${url}/api/admin/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password }) });
+  if (!res.ok) throw new Error(`admin login: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { session: string }).session;
+}

@@ -2,7 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { io, type Socket } from 'socket.io-client';
 import { describe, expect, it } from 'vitest';
 import { encodeWeights } from '@fedward/protocol';
-import { serverPerTest, tempDb } from './helpers';
+import { adminSession, serverPerTest, tempDb } from './helpers';
 
 /** Hostile input (issue 13, first part): nothing a client sends may take the server down. */
 
@@ -94,7 +94,7 @@ describe('hostile input', () => {
 
   it('closes the connection of a token the admin revokes, and refuses it afterwards', async () => {
     const server = await servers.start({ dbPath: tempDb(), port: 0, adminPassword: 'pw', federation: { rounds: 1, minClients: 2, model: { inputSize: 16 } } });
-    const admin: Socket = io(`${server.url}/admin`, { auth: { password: 'pw' }, transports: ['websocket'] });
+    const admin: Socket = io(`${server.url}/admin`, { auth: { session: await adminSession(server.url, 'pw') }, transports: ['websocket'] });
     await connected(admin);
     const token = server.createToken('leaver');
     // forceNew: its own connection, as a hospital's browser has (closing it must not close the admin's).
@@ -116,7 +116,7 @@ describe('hostile input', () => {
       dbPath: tempDb(),
       port: 0,
       adminPassword: 'pw',
-      federation: { rounds: 1, minClients: 2, minUpdates: 1, roundDeadlineMs: 600_000, uploadStallMs: 1_000, model: { inputSize: 16 }, training: { epochs: 1, batchSize: 8, learningRate: 0.01 } },
+      federation: { rounds: 1, minClients: 2, minUpdates: 1, roundDeadlineMs: 600_000, uploadStallMs: 1_000, chunkBytes: 4096, model: { inputSize: 16 }, training: { epochs: 1, batchSize: 8, learningRate: 0.01 } },
     });
     const sockets = ['staller', 'honest'].map((h) => io(server.url, { auth: { token: server.createToken(h) }, transports: ['websocket'], forceNew: true }));
     const [staller, honest] = sockets as [Socket, Socket];
@@ -128,12 +128,14 @@ describe('hostile input', () => {
     await started;
     const payload = encodeWeights(server.coordinator.globalWeights);
     const begin = { round: 1, trainSamples: 40, trainLoss: 0.5, backend: 'cpu', totalBytes: payload.length };
-    // The staller starts its upload, sends half, then nothing.
+    // The staller starts its upload, sends one chunk, then nothing.
     expect((await call<{ ok: boolean }>(staller, 'update-begin', begin)).ok).toBe(true);
-    expect((await call<{ ok: boolean }>(staller, 'update-chunk', { round: 1, index: 0, data: payload.subarray(0, payload.length >> 1) })).ok).toBe(true);
-    for (const [event, body] of [['update-begin', begin], ['update-chunk', { round: 1, index: 0, data: payload }], ['update-end', { round: 1 }]] as const) {
-      expect((await call<{ ok: boolean }>(honest, event, body)).ok).toBe(true);
+    expect((await call<{ ok: boolean }>(staller, 'update-chunk', { round: 1, index: 0, data: payload.subarray(0, 4096) })).ok).toBe(true);
+    expect((await call<{ ok: boolean }>(honest, 'update-begin', begin)).ok).toBe(true);
+    for (let index = 0, at = 0; at < payload.length; index++, at += 4096) {
+      expect((await call<{ ok: boolean }>(honest, 'update-chunk', { round: 1, index, data: payload.subarray(at, at + 4096) })).ok).toBe(true);
     }
+    expect((await call<{ ok: boolean }>(honest, 'update-end', { round: 1 })).ok).toBe(true);
     const t0 = Date.now();
     while (server.coordinator.phase !== 'done') await new Promise((r) => setTimeout(r, 20));
     // About the stall limit, not the 10-minute deadline.

@@ -1,47 +1,41 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
-import type { FederationSnapshot } from '@fedward/protocol';
-import { connectAdmin, forgetPassword, savedPassword, type AdminSocket } from './api/admin-socket';
-import { createToken, revokeToken } from './api/tokens';
+import { useAdminSession } from './features/admin-session/useAdminSession';
+import { ConnectionIndicator } from './features/connection/ConnectionIndicator';
 import { DashboardPage } from './routes/dashboard/DashboardPage';
 import { LoginPage } from './routes/login/LoginPage';
 
 export function App() {
-  const socket = useRef<AdminSocket | null>(null);
-  const [snapshot, setSnapshot] = useState<FederationSnapshot | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { state, snapshot, connection, actions, actionCount, signIn, signOut } = useAdminSession();
 
-  const login = useCallback(async (password: string) => {
-    socket.current?.close();
-    try {
-      socket.current = await connectAdmin(password, setSnapshot);
-      setError(null);
-    } catch (e) {
-      forgetPassword();
-      setError(`Sign-in failed: ${(e as Error).message}`);
-    }
-  }, []);
-
-  useEffect(() => {
-    const saved = savedPassword();
-    if (saved) void login(saved);
-    return () => {
-      socket.current?.close();
-    };
-  }, [login]);
-
-  if (!snapshot || !socket.current) return <LoginPage error={error} onLogin={login} />;
-  const live = socket.current;
+  if (state.kind !== 'signed-in' || !actions) {
+    return (
+      <LoginPage
+        message={state.kind === 'signed-out' ? state.message : null}
+        busy={state.kind === 'connecting' ? (state.resuming ? 'resuming' : 'signing-in') : null}
+        onLogin={(password) => void signIn(password)}
+      />
+    );
+  }
+  if (!snapshot || !connection) {
+    return (
+      <main>
+        <header className="row spread">
+          <h1>Fedward admin</h1>
+          {connection && <ConnectionIndicator state={connection} />}
+        </header>
+        <p className="muted" role="status">
+          Signed in; waiting for the federation’s state…
+        </p>
+      </main>
+    );
+  }
   return (
     <DashboardPage
-      snapshot={snapshot}
-      onCreateToken={(hospital) => createToken(live, hospital)}
-      onRevokeToken={(id) => revokeToken(live, id)}
-      onSignOut={() => {
-        forgetPassword();
-        live.close();
-        socket.current = null;
-        setSnapshot(null);
-      }}
+      snapshot={snapshot.data}
+      snapshotAt={snapshot.at}
+      connection={connection}
+      actions={actions}
+      auditRefreshKey={actionCount}
+      onSignOut={signOut}
     />
   );
 }

@@ -109,6 +109,9 @@ export async function* participate(options: ParticipantOptions): AsyncGenerator<
   let model: ModelEngine | null = null;
   let det: DetEngine | null = null;
   let config: FederationConfig | null = null;
+  /** The server's last refusal of this connection (revoked token, replaced by a newer connection). */
+  let refusal: ProtocolError | null = null;
+  let retry: ReturnType<typeof setTimeout> | null = null;
   const trainingState = options.trainingState ?? memoryTrainingStateStore();
   try {
     for (;;) {
@@ -116,13 +119,30 @@ export async function* participate(options: ParticipantOptions): AsyncGenerator<
       switch (item.kind) {
         case 'abort':
           return;
-        case 'connect-error':
+        case 'connect-error': {
           // The server refuses unknown tokens during the handshake: retrying cannot help.
           if (/token/i.test(item.message)) throw new ParticipantError(item.message);
           yield { type: 'disconnected', reason: item.message };
+          // A refused handshake (e.g. rate-limited) is not retried by Socket.io itself: try again
+          // when the server says, or after a few seconds.
+          if (!socket.active) {
+            const seconds = Number(/try again in (\d+) s/.exec(item.message)?.[1] ?? 5);
+            if (retry) clearTimeout(retry);
+            retry = setTimeout(() => socket.connect(), Math.min(seconds, 3600) * 1000);
+          }
           break;
+        }
         case 'disconnect':
+          // The server closed this connection on purpose (token revoked, or the same hospital
+          // connected again elsewhere): reconnecting would only repeat it, so say why and stop.
+          if (item.reason === 'io server disconnect' && refusal?.code === 'unauthorized') throw new ParticipantError(refusal.message);
           yield { type: 'disconnected', reason: item.reason };
+          // Socket.io does not reconnect after the server closed the connection (a graceful restart
+          // does that): reconnect after a moment, as after any other drop.
+          if (item.reason === 'io server disconnect') {
+            if (retry) clearTimeout(retry);
+            retry = setTimeout(() => socket.connect(), 1000);
+          }
           break;
         case 'connect': {
           const answer = await hello(socket, options);
@@ -137,6 +157,7 @@ export async function* participate(options: ParticipantOptions): AsyncGenerator<
             break;
           }
           const welcome = answer.welcome;
+          refusal = null;
           config = welcome.config;
           const weights = decodeWeights(welcome.weights);
           yield { type: 'connected', hospital: welcome.hospital, config, backend: options.backend };
@@ -168,6 +189,7 @@ export async function* participate(options: ParticipantOptions): AsyncGenerator<
           }
           break;
         case 'protocol-error':
+          if (item.error.code === 'unauthorized') refusal = item.error;
           yield { type: 'rejected', error: item.error };
           break;
         case 'done':
@@ -176,6 +198,7 @@ export async function* participate(options: ParticipantOptions): AsyncGenerator<
       }
     }
   } finally {
+    if (retry) clearTimeout(retry);
     options.signal?.removeEventListener('abort', onAbort);
     socket.disconnect();
     model?.dispose();

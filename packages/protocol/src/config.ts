@@ -113,7 +113,7 @@ export const federationConfigSchema = z.object({
    */
   aggregation: z
     .object({
-      strategy: z.enum(['fedavg', 'fedadam', 'fednova']),
+      strategy: z.enum(['fedavg', 'fedadam', 'fednova']).default('fedavg'),
       serverLearningRate: z.number().positive().max(10).optional(),
       /**
        * FedNova under DP: the public local step count of one hospital's round; the released mean
@@ -121,6 +121,19 @@ export const federationConfigSchema = z.object({
        * clipped update but never the release).
        */
       publicSteps: z.number().int().min(1).max(1_000_000).optional(),
+      /**
+       * Without DP, bound what one hospital can do to the model (each update gets one vote):
+       * 'norm-bound' scales each change to L2 norm ≤ normBound; 'median' takes the coordinate-wise
+       * median; 'trimmed-mean' drops the `trim` fraction at each end per coordinate. Under DP the
+       * clip already bounds every update, and these would change what the accountant covers.
+       */
+      robust: z
+        .discriminatedUnion('rule', [
+          z.object({ rule: z.literal('norm-bound'), normBound: z.number().positive().max(1e6) }),
+          z.object({ rule: z.literal('median') }),
+          z.object({ rule: z.literal('trimmed-mean'), trim: z.number().min(0).max(0.49) }),
+        ])
+        .optional(),
     })
     .optional(),
   privacy: privacyConfigSchema.optional(),
@@ -139,6 +152,10 @@ export const federationConfigSchema = z.object({
   .refine((c) => c.personalization?.strategy !== 'prr-fl' || c.model.kind === 'vgg-slim' || c.model.kind === 'densenet', {
     message: "PRR-FL trains a personalized and a deputy classifier: use model kind 'vgg-slim' (or 'densenet')",
     path: ['model', 'kind'],
+  })
+  .refine((c) => !(c.privacy && c.aggregation?.robust), {
+    message: 'robust aggregation is for federations without DP: under DP the clip bounds every update, and the accountant covers the noised mean only',
+    path: ['aggregation', 'robust'],
   })
   .refine((c) => !(c.privacy && c.aggregation?.strategy === 'fednova' && c.aggregation.publicSteps === undefined), {
     message: 'FedNova under DP needs a public step count τ̄ (aggregation.publicSteps, --server-tau): the hospitals\' own step counts are private',

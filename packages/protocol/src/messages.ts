@@ -149,9 +149,26 @@ export interface ServerToHospital {
 export const PHASES = ['waiting', 'training', 'aggregating', 'done'] as const;
 export type Phase = (typeof PHASES)[number];
 
+/**
+ * Where a hospital stands, as the admin sees it:
+ * - offline: no connection; starting: connected, has not said hello yet; ready: said hello, waits for a round;
+ * - training / uploaded: in the current round, update not yet complete / complete;
+ * - backing-off: missed a round's deadline, left out of rounds until `until`;
+ * - skipped: the admin left it out of rounds until re-admitted.
+ */
+export const HOSPITAL_STATES = ['offline', 'starting', 'ready', 'training', 'uploaded', 'backing-off', 'skipped'] as const;
+export type HospitalState = (typeof HOSPITAL_STATES)[number];
+
 export interface HospitalView {
   name: string;
   connected: boolean;
+  state: HospitalState;
+  /** Why it is in that state, in plain words (e.g. "missed the deadline of round 3; back in 2 min"). */
+  note?: string;
+  /** Back-off: when it may join rounds again (ms since epoch). */
+  until?: number;
+  /** Last message or heartbeat from it (ms since epoch); null when never seen since the server started. */
+  lastSeen: number | null;
   /** What the hospital said of its patient ids at hello: 'all' (per-patient ε is per patient there), or not (per slice for those without). */
   patientIds?: 'all' | 'some' | 'none';
   backend: BackendName | null;
@@ -274,21 +291,62 @@ export interface LogEntry {
   message: string;
 }
 
-export const createTokenSchema = z.object({
-  hospital: z
-    .string()
-    .trim()
-    .min(1)
-    .max(80)
-    .regex(/^[\p{L}\p{N} ._-]+$/u, 'letters, digits, spaces, dots, dashes and underscores only'),
-});
+const hospitalNameSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(80)
+  .regex(/^[\p{L}\p{N} ._-]+$/u, 'letters, digits, spaces, dots, dashes and underscores only');
+
+export const createTokenSchema = z.object({ hospital: hospitalNameSchema });
 export const revokeTokenSchema = z.object({ id: z.number().int().positive() });
+
+/** End the current round now: it aggregates if at least minUpdates updates arrived, otherwise it is cancelled and run again. */
+export const endRoundSchema = z.object({ round: z.number().int().positive() });
+/** Leave a hospital out of rounds (it is dropped from the current one) or let it back in (also ends a back-off). */
+export const skipHospitalSchema = z.object({ hospital: hospitalNameSchema, skip: z.boolean() });
+/** Move the current round's deadline to `seconds` from now. */
+export const setDeadlineSchema = z.object({ round: z.number().int().positive(), seconds: z.number().int().min(5).max(7 * 24 * 3600) });
+export const auditQuerySchema = z.object({ limit: z.number().int().min(1).max(10_000).optional() });
+export const changePasswordSchema = z.object({ current: z.string().min(1).max(1024), next: z.string().min(12, 'at least 12 characters').max(1024) });
+/** POST /api/admin/login body; the answer is `AdminSession` (or 401 / 429 with Retry-After). */
+export const adminLoginSchema = z.object({ password: z.string().min(1).max(1024) });
+
+export interface AdminSession {
+  /** Signed and expiring: the admin socket's `auth: { session }`, and `Authorization: Bearer` for /api/admin/*. */
+  session: string;
+  expiresAt: number;
+}
+
+/** One entry of the append-only audit log. `hash` chains it to the one before (SHA-256 over prev hash and the fields). */
+export interface AuditEntry {
+  id: number;
+  at: number;
+  /** 'admin' (with the address), a hospital name, or 'server'. */
+  actor: string;
+  action: string;
+  detail: string;
+  hash: string;
+}
+
+export interface AuditView {
+  entries: AuditEntry[];
+  /** Whether the whole chain verified; if not, the id of the first entry that does not. */
+  verified: { ok: true; entries: number } | { ok: false; brokenAt: number };
+}
 
 export interface AdminToServer {
   'create-token': (msg: z.infer<typeof createTokenSchema>, ack: (r: Ack<{ token: string; id: number }>) => void) => void;
   'revoke-token': (msg: z.infer<typeof revokeTokenSchema>, ack: (r: Ack) => void) => void;
+  'end-round': (msg: z.infer<typeof endRoundSchema>, ack: (r: Ack<{ outcome: 'aggregated' | 'cancelled' }>) => void) => void;
+  'skip-hospital': (msg: z.infer<typeof skipHospitalSchema>, ack: (r: Ack) => void) => void;
+  'set-deadline': (msg: z.infer<typeof setDeadlineSchema>, ack: (r: Ack<{ deadline: number }>) => void) => void;
+  'audit-log': (msg: z.infer<typeof auditQuerySchema>, ack: (r: Ack<AuditView>) => void) => void;
+  'change-password': (msg: z.infer<typeof changePasswordSchema>, ack: (r: Ack) => void) => void;
 }
 
 export interface ServerToAdmin {
   snapshot: (s: FederationSnapshot) => void;
+  /** The session expired or the password changed: log in again. */
+  'session-ended': (msg: { reason: string }) => void;
 }

@@ -14,6 +14,7 @@ import {
 import type { DpReleaseView, NamedTensor } from '@fedward/protocol';
 import { DEFAULT_MEDIAN_CAP, checkClipRule, medianClip, nextQuantileClip, resolveQuantileRule, type ResolvedQuantileRule } from './clip-rules';
 import { applyStrategy, checkServerState, emptyServerState, resolveStrategy } from './strategies';
+import { boundNorm, combineCoordinates, type RobustRule } from './robust';
 import type { AggregateResult, Aggregator, ClipRule, PlainRoundRecord, ServerState, Strategy, StrategyOption, UpdateInfo } from './types';
 
 export interface DpAggregatorOptions {
@@ -48,6 +49,8 @@ export interface PlainAggregatorOptions {
    * 'samples': w_j = n_j/Σn (Fedward's FedAvg); needs `info.samples`.
    */
   weighting?: 'uniform' | 'samples';
+  /** Without DP: bound what one update can do (one vote per update; see robust.ts). */
+  robust?: RobustRule;
 }
 
 /** Every update must have the global model's tensor count and sizes; names are the caller's to check. */
@@ -286,6 +289,8 @@ export class PlainAggregator implements Aggregator<PlainRoundRecord> {
   private readonly state: ServerState;
   private readonly weighting: 'uniform' | 'samples';
   private readonly sums: Float64Array[];
+  /** Median / trimmed mean: every update's change, kept until the round closes. */
+  private readonly kept: Float64Array[][] = [];
   private weightSum = 0;
   private weightedTau = 0;
   private done = false;
@@ -295,13 +300,15 @@ export class PlainAggregator implements Aggregator<PlainRoundRecord> {
     this.strategy = resolveStrategy(o.strategy);
     this.state = o.serverState ?? emptyServerState();
     checkServerState(this.state, o.global);
-    this.weighting = o.weighting ?? 'uniform';
+    // A robust rule gives each update one vote: a claimed sample count must not buy more.
+    this.weighting = o.robust ? 'uniform' : (o.weighting ?? 'uniform');
     this.sums = o.global.map((t) => new Float64Array(t.values.length));
   }
 
   add(update: readonly NamedTensor[], info?: UpdateInfo): void {
     if (this.done) throw new Error('this round was already aggregated');
     checkShape(update, this.o.global);
+    if (this.o.robust) return this.addRobust(update, this.o.robust, stepsOf(this.strategy, info));
     let w = 1;
     if (this.weighting === 'samples') {
       w = info?.samples ?? Number.NaN;
@@ -320,17 +327,39 @@ export class PlainAggregator implements Aggregator<PlainRoundRecord> {
     this.count += 1;
   }
 
+  private addRobust(update: readonly NamedTensor[], robust: RobustRule, tau: number): void {
+    const delta = update.map((t, i) => {
+      const g = this.o.global[i]!.values;
+      return Float64Array.from(t.values, (v, k) => (v - g[k]!) / tau);
+    });
+    if (robust.rule === 'norm-bound') {
+      boundNorm(delta, robust.normBound);
+      delta.forEach((d, i) => {
+        const sum = this.sums[i]!;
+        for (let k = 0; k < d.length; k++) sum[k]! += d[k]!;
+      });
+    } else this.kept.push(delta);
+    this.weightSum += 1;
+    this.weightedTau += tau;
+    this.count += 1;
+  }
+
   result(): AggregateResult<PlainRoundRecord> {
     if (this.done) throw new Error('this round was already aggregated');
     if (this.count === 0) throw new Error('no update to average');
     this.done = true;
     const tauEff = this.strategy.kind === 'fednova' ? this.weightedTau / this.weightSum : 1;
-    const average = this.sums.map((sum) => Float64Array.from(sum, (s) => (tauEff * s) / this.weightSum));
+    const robust = this.o.robust;
+    const combined =
+      robust && robust.rule !== 'norm-bound'
+        ? combineCoordinates(this.kept, robust.rule, robust.rule === 'trimmed-mean' ? robust.trim : 0)
+        : this.sums.map((sum) => sum.map((s) => s / this.weightSum));
+    const average = combined.map((c) => c.map((v) => tauEff * v));
     const { weights, adam } = applyStrategy(this.strategy, this.o.global, average, this.state);
     return {
       weights,
       serverState: { rounds: this.state.rounds + 1, clip: this.state.clip, adam },
-      record: { strategy: this.strategy.kind, weighting: this.weighting, updates: this.count, tauEff },
+      record: { strategy: this.strategy.kind, weighting: this.weighting, updates: this.count, tauEff, ...(robust && { robust: robust.rule }) },
     };
   }
 }

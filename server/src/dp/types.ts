@@ -103,6 +103,7 @@ export interface PlainRoundRecord {
   weighting: 'uniform' | 'samples';
   updates: number;
   tauEff: number;
+  robust?: 'norm-bound' | 'median' | 'trimmed-mean';
 }
 
 export interface AggregateResult<R> {

@@ -1,13 +1,10 @@
 import type { AdminSocket } from './admin-socket';
+import { adminRequest } from './admin-request';
 
-export function createToken(socket: AdminSocket, hospital: string): Promise<string> {
-  return new Promise((resolve, reject) =>
-    socket.emit('create-token', { hospital }, (r) => (r.ok ? resolve(r.token) : reject(new Error(r.error.message)))),
-  );
+export async function createToken(socket: AdminSocket, hospital: string): Promise<string> {
+  return (await adminRequest(socket, 'create-token', { hospital })).token;
 }
 
-export function revokeToken(socket: AdminSocket, id: number): Promise<void> {
-  return new Promise((resolve, reject) =>
-    socket.emit('revoke-token', { id }, (r) => (r.ok ? resolve() : reject(new Error(r.error.message)))),
-  );
+export async function revokeToken(socket: AdminSocket, id: number): Promise<void> {
+  await adminRequest(socket, 'revoke-token', { id });
 }

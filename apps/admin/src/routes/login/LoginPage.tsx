@@ -1,7 +1,17 @@
-import { useState } from 'react';
+import { useId, useState } from 'react';
 
-export function LoginPage({ error, onLogin }: { error: string | null; onLogin: (password: string) => void }) {
+export function LoginPage({
+  message,
+  busy,
+  onLogin,
+}: {
+  message: string | null;
+  /** A sign-in is under way: 'signing-in', or 'resuming' a saved session. */
+  busy: 'signing-in' | 'resuming' | null;
+  onLogin: (password: string) => void;
+}) {
   const [password, setPassword] = useState('');
+  const id = useId();
   return (
     <main className="narrow">
       <h1>Fedward admin</h1>
@@ -9,13 +19,35 @@ export function LoginPage({ error, onLogin }: { error: string | null; onLogin: (
       <form
         onSubmit={(e) => {
           e.preventDefault();
-          onLogin(password);
+          if (password) onLogin(password);
         }}
       >
-        <input type="password" aria-label="Admin password" value={password} onChange={(e) => setPassword(e.target.value)} />
-        <button type="submit">Sign in</button>
+        <p>
+          <label htmlFor={`${id}-password`}>Admin password</label>
+          <br />
+          <input
+            id={`${id}-password`}
+            type="password"
+            autoComplete="current-password"
+            required
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+          />{' '}
+          <button type="submit" disabled={busy !== null}>
+            Sign in
+          </button>
+        </p>
       </form>
-      {error && <p className="error" role="alert">{error}</p>}
+      {busy && (
+        <p className="muted" role="status">
+          {busy === 'resuming' ? 'Resuming your session…' : 'Signing in…'}
+        </p>
+      )}
+      {message && (
+        <p className="error" role="alert" data-testid="login-message">
+          {message}
+        </p>
+      )}
     </main>
   );
 }
