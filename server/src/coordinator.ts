@@ -61,8 +61,12 @@ interface SubClientUploads {
 
 type Result<T = object> = ({ ok: true } & T) | { ok: false; error: ProtocolError };
 
-/** Records one event in the append-only audit log (who, what, detail). */
-export type AuditSink = (actor: string, action: string, detail?: string) => void;
+/**
+ * Records one event in the append-only audit log (who, what, detail). `soon`: a high-volume event
+ * (a hospital joining or leaving) that may be written up to a few ms later, batched with others,
+ * so a reconnect storm costs one disk sync instead of hundreds.
+ */
+export type AuditSink = (actor: string, action: string, detail?: string, options?: { soon?: boolean }) => void;
 
 /** A hospital that missed a round's deadline: left out of rounds until `until`, longer each time. */
 interface BackOff {
@@ -126,6 +130,7 @@ export class Coordinator {
   private readonly lastSeen = new Map<string, number>();
   /** Fires when the earliest back-off ends, so a round waiting for that hospital can start. */
   private backOffTimer: ReturnType<typeof setTimeout> | null = null;
+  private startPending = false;
 
   constructor(
     readonly config: FederationConfig,
@@ -212,7 +217,7 @@ export class Coordinator {
       this.warn(`${c.hospital} left during round ${this.round}; the round goes on without it`);
       this.maybeAggregate();
     }
-    if (c.ready) this.audit(c.hospital, 'hospital-left', `disconnected during ${this.phase} round ${this.round}`);
+    if (c.ready) this.audit(c.hospital, 'hospital-left', `disconnected during ${this.phase} round ${this.round}`, { soon: true });
     this.changed();
   }
 
@@ -221,7 +226,7 @@ export class Coordinator {
     if (!c) throw new Error('hello from an unknown connection');
     Object.assign(c, { backend: msg.backend, trainSamples: msg.trainSamples, testSamples: msg.testSamples, ready: true, ...(msg.patientIds && { patientIds: msg.patientIds }) });
     this.info(`${c.hospital} joined (${msg.trainSamples} training / ${msg.testSamples} held-out slices, ${msg.backend})`);
-    this.audit(c.hospital, 'hospital-joined', `${msg.trainSamples} training / ${msg.testSamples} held-out slices, ${msg.backend}`);
+    this.audit(c.hospital, 'hospital-joined', `${msg.trainSamples} training / ${msg.testSamples} held-out slices, ${msg.backend}`, { soon: true });
     const welcome = {
       hospital: c.hospital,
       config: this.config,
@@ -232,7 +237,7 @@ export class Coordinator {
     queueMicrotask(() => {
       if (this.phase === 'done') {
         link.emit('federation-done', { round: this.round - 1, ...(this.stopReason ? { reason: this.stopReason } : {}) });
-      } else this.maybeStartRound();
+      } else this.startSoon();
     });
     this.changed();
     return welcome;
@@ -252,6 +257,16 @@ export class Coordinator {
     if (this.skipped.has(hospital)) return false;
     const b = this.backOffs.get(hospital);
     return !b || b.until <= now;
+  }
+
+  /** One look at the ready hospitals per burst of hellos, not one per hello (200 hellos would be quadratic). */
+  private startSoon(): void {
+    if (this.startPending) return;
+    this.startPending = true;
+    setImmediate(() => {
+      this.startPending = false;
+      this.maybeStartRound();
+    });
   }
 
   private maybeStartRound(): void {

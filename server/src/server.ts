@@ -33,7 +33,7 @@ import {
 } from '@fedward/protocol';
 import { createModel, activateBackend } from '@fedward/models';
 import { hashPassword, newPassword, newSessionSecret, signSession, verifyPassword, verifySession } from './admin-auth';
-import { Coordinator, type HospitalLink } from './coordinator';
+import { Coordinator, type AuditSink, type HospitalLink } from './coordinator';
 import { ADMIN_LOGIN_LIMITS, FailureLimits, HANDSHAKE_LIMITS, type FailureLimitOptions } from './failure-limits';
 import { hashToken, newToken } from './secrets';
 import { auditCsv } from './audit-log';
@@ -109,7 +109,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const handshakeLimits = new FailureLimits(options.limits?.handshake ?? HANDSHAKE_LIMITS);
   const loginLimits = new FailureLimits(options.limits?.adminLogin ?? ADMIN_LOGIN_LIMITS);
-  const audit = (actor: string, action: string, detail = '') => store.appendAudit(actor, action, detail);
+  // Audit entries are written at once, except 'soon' ones (joins, leaves), which wait up to 20 ms to
+  // share one transaction; any other entry, any read and close() write the waiting ones first.
+  const waitingAudit: { at: number; actor: string; action: string; detail: string }[] = [];
+  let auditTimer: ReturnType<typeof setTimeout> | null = null;
+  let storeClosed = false;
+  const flushAudit = () => {
+    if (auditTimer) clearTimeout(auditTimer);
+    auditTimer = null;
+    if (waitingAudit.length && !storeClosed) store.appendAudits(waitingAudit.splice(0));
+  };
+  const audit: AuditSink = (actor, action, detail = '', { soon = false } = {}) => {
+    waitingAudit.push({ at: Date.now(), actor, action, detail });
+    if (!soon) flushAudit();
+    else auditTimer ??= setTimeout(flushAudit, 20);
+  };
 
   const http: HttpServer = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 });
   const io = new Server<HospitalToServer, ServerToHospital>(http, {
@@ -146,7 +160,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const wait = await handshakeLimits.retryAfter(address);
       if (wait > 0) return next(new Error(`too many failed connection attempts from this address: try again in ${wait} s`));
       const token = (socket.handshake.auth as { token?: unknown }).token;
-      const found = typeof token === 'string' && token.length <= 256 ? store.findToken(hashToken(token)) : undefined;
+      const tokenHash = typeof token === 'string' && token.length <= 256 ? hashToken(token) : null;
+      const found = tokenHash ? store.findToken(tokenHash) : undefined;
       if (!found || found.federationId !== config.id) {
         await handshakeLimits.failed(address);
         const blocked = await handshakeLimits.retryAfter(address);
@@ -159,7 +174,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
       await handshakeLimits.succeeded(address);
       socket.data.hospital = found.hospital;
-      socket.data.tokenHash = hashToken(token as string);
+      socket.data.tokenHash = tokenHash;
       next();
     })().catch((e: unknown) => next(e instanceof Error ? e : new Error(String(e))));
   });
@@ -234,7 +249,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       audit(who, 'deadline-set', `round ${round}: ${r.ok ? new Date(r.deadline).toISOString() : r.error.message}`);
       return r;
     });
-    onAdmin('audit-log', auditQuerySchema, ({ limit }) => ({ ok: true, entries: store.auditEntries(limit ?? 200), verified: store.verifyAudit() }));
+    onAdmin('audit-log', auditQuerySchema, ({ limit }) => {
+      flushAudit();
+      return { ok: true, entries: store.auditEntries(limit ?? 200), verified: store.verifyAudit() };
+    });
     onAdmin('change-password', changePasswordSchema, async ({ current, next }) => {
       const address = socket.handshake.address;
       const wait = await loginLimits.retryAfter(address);
@@ -312,6 +330,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       'content-disposition': `attachment; filename="fedward-audit-${config.id}.csv"`,
       'cache-control': 'no-store',
     });
+    flushAudit();
     res.end(auditCsv(store.auditEntries(1_000_000)));
   };
 
@@ -397,6 +416,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       coordinator.stop();
       if (pending) clearTimeout(pending);
       await new Promise<void>((ok) => io.close(() => ok()));
+      flushAudit();
+      storeClosed = true;
       store.close();
     },
   };

@@ -116,6 +116,8 @@ export type AuditVerification = { ok: true; entries: number } | { ok: false; bro
 
 export class Store {
   private readonly db: Database.Database;
+  /** Statements on hot paths (every handshake, every audit entry), prepared once. */
+  private readonly statements = new Map<string, Database.Statement>();
   private readonly lock: DbLock;
 
   /** Throws DatabaseInUseError while another server has this database open. */
@@ -154,8 +156,14 @@ export class Store {
     this.lock.release();
   }
 
+  private prepared(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) this.statements.set(sql, (statement = this.db.prepare(sql)));
+    return statement;
+  }
+
   getSetting(key: string): string | undefined {
-    const row = this.db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;
+    const row = this.prepared('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;
     return row?.value;
   }
 
@@ -316,8 +324,7 @@ export class Store {
   }
 
   findToken(tokenHash: string): { id: number; federationId: string; hospital: string } | undefined {
-    return this.db
-      .prepare('SELECT id, federation_id AS federationId, hospital FROM tokens WHERE token_hash = ? AND revoked_at IS NULL')
+    return this.prepared('SELECT id, federation_id AS federationId, hospital FROM tokens WHERE token_hash = ? AND revoked_at IS NULL')
       .get(tokenHash) as { id: number; federationId: string; hospital: string } | undefined;
   }
 
@@ -346,16 +353,24 @@ export class Store {
    * transaction, so two appends can never chain onto the same predecessor (the chain never forks).
    */
   appendAudit(actor: string, action: string, detail = ''): AuditEntry {
-    const last = this.db.prepare('SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1');
-    const insert = this.db.prepare('INSERT INTO audit_log (id, at, actor, action, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    return this.appendAudits([{ at: Date.now(), actor, action, detail }])[0]!;
+  }
+
+  /** Appends several entries, in order, in one transaction (one disk sync for a burst of joins). */
+  appendAudits(entries: readonly { at: number; actor: string; action: string; detail: string }[]): AuditEntry[] {
+    const last = this.prepared('SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1');
+    const insert = this.prepared('INSERT INTO audit_log (id, at, actor, action, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)');
     return this.db
       .transaction(() => {
         const prev = last.get() as { id: number; hash: string } | undefined;
-        const entry = { id: (prev?.id ?? 0) + 1, at: Date.now(), actor, action, detail };
-        const prevHash = prev?.hash ?? AUDIT_GENESIS;
-        const hash = auditHash(prevHash, entry);
-        insert.run(entry.id, entry.at, actor, action, detail, prevHash, hash);
-        return { ...entry, hash };
+        let [id, prevHash] = [prev?.id ?? 0, prev?.hash ?? AUDIT_GENESIS];
+        return entries.map(({ at, actor, action, detail }) => {
+          const entry = { id: ++id, at, actor, action, detail };
+          const hash = auditHash(prevHash, entry);
+          insert.run(entry.id, at, actor, action, detail, prevHash, hash);
+          prevHash = hash;
+          return { ...entry, hash };
+        });
       })
       .immediate();
   }

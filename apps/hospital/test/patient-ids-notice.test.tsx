@@ -16,6 +16,8 @@ const base: DatasetSummary = {
   slicesUnchecked: 0,
   batches: 2,
   bytes: 0,
+  labelsByPatient: {},
+  unfinishedImport: null,
 };
 const text = (html: string) => html.replace(/<[^>]+>/g, '').replace(/\s+/g, ' ');
 

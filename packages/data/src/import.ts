@@ -3,6 +3,8 @@
  * identifier-free slices in the local store. Platform-free (no DOM, no fs):
  * the hospital app runs it in a Web Worker, Node runs it in tests and benches.
  * A bad file becomes a per-file error and the rest of the folder still loads.
+ * An import is marked in the store from its first stored slice to its last (`beginImport`,
+ * `finishImport`), so one cut short by a reload or a crash is known as such afterwards.
  */
 import { decodeDicom } from './dicom/decode';
 import { FileReads } from './file-reads';
@@ -10,7 +12,7 @@ import { DataError } from './errors';
 import { labelFromFolder, ManifestError, parseManifest, patientFromPath, type ManifestEntry } from './labels';
 import { decodePng, isPng } from './png';
 import { dicomToUnit, maskToSquare, pngToUnit, quantize, resizeSquare, type WindowChoice } from './preprocess';
-import { saltedHash } from './privacy';
+import { saltedBytesHash, saltedHash } from './privacy';
 import { checkStorageSpace, patientIdCoverage, StorageSpaceError, type DatasetSummary, type PatientIdCoverage, type PatientSource, type SliceStore } from './store';
 import type { FederationTask } from './federation';
 
@@ -53,19 +55,39 @@ export interface ImportOptions {
   skipQuotaCheck?: boolean;
   /** Files whose bytes are requested ahead of the one being decoded (default 64); see FileReads. */
   readAhead?: number;
+  /**
+   * Replace the stored slices with this import's, once it has stored its last slice (until
+   * then the old ones stay; a cancelled or failed import leaves them as they were). Without
+   * it the import adds to them. Either way a file already stored is never stored again.
+   */
+  replace?: boolean;
 }
+
+/**
+ * Why a file was not imported: 'unsupported' (not a DICOM or PNG slice: JPEG, text, …),
+ * 'duplicate' (already stored, or twice in the folder), 'no-label' (no class for it),
+ * 'unreadable' (a corrupt or unsupported image, or a read error), 'manifest' (a manifest.csv
+ * that could not be used).
+ */
+export type FileProblemKind = 'unsupported' | 'duplicate' | 'no-label' | 'unreadable' | 'manifest';
 
 export interface FileProblem {
   file: string;
+  kind: FileProblemKind;
   error: string;
 }
 
 export interface ImportResult {
   imported: number;
+  /** Files that were meant to load and could not: unreadable images, unusable manifests. */
   failed: FileProblem[];
-  /** Files that were not images (manifests excluded) or duplicates, with why. */
+  /** Files passed over, with why: not images (manifests excluded), without a label, duplicates. */
   skipped: FileProblem[];
   cancelled: boolean;
+  /** Whether the stored slices were replaced (`replace` and at least one slice stored). */
+  replaced: boolean;
+  /** Things about the folder as a whole worth a look (e.g. several hospitals' folders in it). */
+  warnings: string[];
   seconds: number;
   /** Of `seconds`, the time spent waiting for file bytes and for the store; the rest is decoding and preprocessing. */
   waits: { readSeconds: number; storeSeconds: number };
@@ -105,6 +127,11 @@ function commonDirectory(paths: readonly string[]): string {
 
 class ImportCancelled extends Error {}
 
+/** Why a file is a duplicate: its bytes, its DICOM SOP Instance UID, or (PNG) its path were stored already. */
+const DUPLICATE = { 'same-file': 'same file contents', 'same-instance': 'same SOP Instance UID', 'same-path': 'same path in the folder' } as const;
+
+const NO_LABEL = 'has no label: put slices in one subfolder per class (e.g. lesion/, normal/) or add a manifest.csv with "file,label"';
+
 export function newImportId(): string {
   const bytes = new Uint8Array(8);
   globalThis.crypto.getRandomValues(bytes);
@@ -141,9 +168,11 @@ export async function importFiles(files: Iterable<ImportFile> | AsyncIterable<Im
   const manifestEntries = new Map<string, ManifestEntry>();
   const maskPaths = new Set<string>();
   let usesMaskManifest = false;
+  const manifestFolders: string[] = [];
   for (const f of all.filter((f) => extension(f.name) === 'csv')) {
     try {
       const manifest = parseManifest(new TextDecoder().decode(await f.bytes()), f.relativePath);
+      manifestFolders.push(f.relativePath.split('/').slice(0, -1).join('/'));
       usesMaskManifest ||= manifest.kind === 'mask';
       for (const entry of manifest.entries) {
         manifestEntries.set(entry.file, entry);
@@ -151,27 +180,59 @@ export async function importFiles(files: Iterable<ImportFile> | AsyncIterable<Im
       }
     } catch (error) {
       if (!(error instanceof ManifestError)) throw error;
-      failed.push({ file: f.relativePath, error: `manifest ignored: ${error.message}` });
+      failed.push({ file: f.relativePath, kind: 'manifest', error: `manifest ignored: ${error.message}` });
     }
   }
+  const warnings: string[] = [];
+  if (manifestFolders.length > 1) {
+    // One hospital's export has one manifest; several side by side are usually several hospitals.
+    const named = manifestFolders.slice(0, 3).map((f) => `${f || '.'}/`).join(', ');
+    warnings.push(
+      `This folder holds ${manifestFolders.length} folders with their own manifest.csv (${named}${manifestFolders.length > 3 ? ', …' : ''}). ` +
+        'If they are different hospitals or exports, pick only your own folder.',
+    );
+  }
 
-  const candidates: ImportFile[] = [];
+  const images: ImportFile[] = [];
   for (const f of all) {
     const ext = extension(f.name);
     if (ext === 'csv' || maskPaths.has(f.relativePath)) continue;
     if (IGNORED_NAMES.has(f.name) || f.name.startsWith('._') || NON_IMAGE_EXTENSIONS.has(ext)) {
-      skipped.push({ file: f.relativePath, error: ext === 'jpg' || ext === 'jpeg' ? 'JPEG photos are not slices; export DICOM or PNG' : 'not an image slice' });
+      const error = ext === 'jpg' || ext === 'jpeg' ? 'JPEG photos are not slices; export DICOM or PNG' : `not an image slice (${ext ? `.${ext} file` : 'system file'}); DICOM or PNG expected`;
+      skipped.push({ file: f.relativePath, kind: 'unsupported', error });
       continue;
     }
-    candidates.push(f);
+    images.push(f);
   }
-  const root = commonDirectory(candidates.map((f) => f.relativePath));
+  const root = commonDirectory(images.map((f) => f.relativePath));
   const belowRoot = (path: string): string => (root ? path.slice(root.length + 1) : path);
   const labelOf = (path: string): string | undefined => {
     const entry = manifestEntries.get(path);
     if (entry?.label) return entry.label;
     return labelFromFolder(belowRoot(path));
   };
+  // A classification slice without a label cannot be used: say so without reading it.
+  const candidates: ImportFile[] = [];
+  for (const f of images) {
+    if (task === 'classification' && labelOf(f.relativePath) === undefined)
+      skipped.push({ file: f.relativePath, kind: 'no-label', error: NO_LABEL });
+    else candidates.push(f);
+  }
+
+  const nothingStored = async (): Promise<ImportResult> => ({
+    imported: 0,
+    failed,
+    skipped,
+    cancelled: false,
+    replaced: false,
+    warnings,
+    seconds: (performance.now() - started) / 1000,
+    waits: { readSeconds: 0, storeSeconds: 0 },
+    patients: { patientIds: patientIdCoverage(0, 0), withPatient: 0, byStudy: 0, withoutPatient: 0 },
+    summary: await store.summary(),
+  });
+  // Nothing to load: the store is left exactly as it was (a replace replaces nothing).
+  if (candidates.length === 0) return nothingStored();
 
   if (!options.skipQuotaCheck) {
     // Stored payload per slice: 2 bytes per pixel, plus a mask byte per pixel for segmentation.
@@ -179,7 +240,14 @@ export async function importFiles(files: Iterable<ImportFile> | AsyncIterable<Im
     const check = await checkStorageSpace(perSlice * candidates.length);
     if (check.status === 'short') throw new StorageSpaceError(check.message);
   }
-  await store.claimSettings({ size: targetSize, task });
+  const settings = { size: targetSize, task };
+  const replace = options.replace ?? false;
+  if (!replace) {
+    // Adding: the slices of an import cut short are dropped first, so their files load again now
+    // (a replace drops them when it finishes, with every other slice, and records its settings).
+    await store.discardUnfinishedImport();
+    await store.claimSettings(settings);
+  }
   const salt = await store.salt();
   // Many slices share a patient and a study: hash each distinct value once.
   const hashCache = new Map<string, Promise<string>>();
@@ -192,8 +260,10 @@ export async function importFiles(files: Iterable<ImportFile> | AsyncIterable<Im
     }
     return hash;
   };
-  const known = await store.instanceHashes();
+  // Replacing: only a file twice in this folder is a duplicate, the stored ones are about to go.
+  const known = replace ? new Set<string>() : await store.instanceHashes();
   const importId = newImportId();
+  let begun = false;
 
   const progress: ImportProgress = { total: candidates.length, processed: 0, imported: 0, failed: failed.length, skipped: skipped.length };
   const area = targetSize * targetSize;
@@ -208,6 +278,7 @@ export async function importFiles(files: Iterable<ImportFile> | AsyncIterable<Im
       instanceHashes: [] as string[],
       modalities: [] as string[],
       patientSources: [] as PatientSource[],
+      fileHashes: [] as string[],
     };
   }
   // One batch is written while the next is prepared: IndexedDB works in the browser process, so
@@ -237,9 +308,14 @@ export async function importFiles(files: Iterable<ImportFile> | AsyncIterable<Im
       instanceHashes: batch.instanceHashes,
       modalities: batch.modalities,
       patientSources: batch.patientSources,
+      fileHashes: batch.fileHashes,
     };
     batch = emptyBatch();
     await waitForWrite();
+    if (!begun) {
+      await store.beginImport(importId);
+      begun = true;
+    }
     writing = store.putBatch(input, targetSize);
     writing.catch(() => undefined); // observed by waitForWrite; this only avoids an unhandled-rejection report meanwhile
   };
@@ -255,21 +331,27 @@ export async function importFiles(files: Iterable<ImportFile> | AsyncIterable<Im
     for (const [index, file] of candidates.entries()) {
       checkCancelled();
       progress.currentFile = file.relativePath;
-      let row: Awaited<ReturnType<typeof prepareSlice>> | null;
+      let row: Awaited<ReturnType<typeof prepareSlice>> | 'same-file' | null;
+      let fileHash = '';
       try {
         const t = performance.now();
         const bytes = await reads.read(index);
         readWait += performance.now() - t;
-        row = await prepareSlice(file, bytes);
+        // The file's hash is computed (by WebCrypto, off this thread in browsers) while it is decoded.
+        const hashing = saltedBytesHash(salt, bytes);
+        hashing.catch(() => undefined); // observed below unless decoding fails first
+        const prepared = await prepareSlice(file, bytes);
+        fileHash = await hashing;
+        row = known.has(fileHash) ? 'same-file' : prepared;
       } catch (error) {
         // One unreadable file never stops the folder: any failure here is that file's.
         const message = error instanceof DataError ? error.problem : `could not be read (${error instanceof Error ? error.message : String(error)})`;
-        failed.push({ file: file.relativePath, error: message });
+        failed.push({ file: file.relativePath, kind: 'unreadable', error: message });
         progress.failed++;
         row = null;
       }
-      if (row === 'duplicate') {
-        skipped.push({ file: file.relativePath, error: 'already imported (same SOP Instance UID)' });
+      if (typeof row === 'string') {
+        skipped.push({ file: file.relativePath, kind: 'duplicate', error: `already imported (${DUPLICATE[row]})` });
         progress.skipped++;
       } else if (row) {
         const k = batch.labels.length;
@@ -281,8 +363,10 @@ export async function importFiles(files: Iterable<ImportFile> | AsyncIterable<Im
         batch.instanceHashes.push(row.instanceHash);
         batch.modalities.push(row.modality);
         batch.patientSources.push(row.patientSource);
+        batch.fileHashes.push(fileHash);
         sourceCounts[row.patientSource]++;
         known.add(row.instanceHash);
+        known.add(fileHash);
         progress.imported++;
         if (batch.labels.length === batchSize) await flush();
       }
@@ -292,19 +376,32 @@ export async function importFiles(files: Iterable<ImportFile> | AsyncIterable<Im
     checkCancelled();
     await flush();
     await waitForWrite();
+    if (begun) await store.finishImport(importId, replace ? { settings } : undefined);
   } catch (error) {
     reads.clear(); // reads still in flight settle unobserved; their results are dropped
     await waitForWrite().catch(() => undefined); // so that removeImport below also removes that batch
     if (!(error instanceof ImportCancelled)) {
       // Leave no partial import behind on a storage failure either.
       await store.removeImport(importId).catch(() => undefined);
+      await store.finishImport(importId).catch(() => undefined);
       throw error;
     }
     await store.removeImport(importId);
-    sourceCounts.patient = sourceCounts.study = sourceCounts.slice = 0;
-    return { imported: 0, failed, skipped, cancelled: true, seconds: (performance.now() - started) / 1000, waits: waits(), patients: patients(), summary: await store.summary() };
+    await store.finishImport(importId);
+    return { ...(await nothingStored()), cancelled: true, waits: waits() };
   }
-  return { imported: progress.imported, failed, skipped, cancelled: false, seconds: (performance.now() - started) / 1000, waits: waits(), patients: patients(), summary: await store.summary() };
+  return {
+    imported: progress.imported,
+    failed,
+    skipped,
+    cancelled: false,
+    replaced: replace && begun,
+    warnings,
+    seconds: (performance.now() - started) / 1000,
+    waits: waits(),
+    patients: patients(),
+    summary: await store.summary(),
+  };
 
   function waits(): ImportResult['waits'] {
     return { readSeconds: readWait / 1000, storeSeconds: storeWait / 1000 };
@@ -345,8 +442,7 @@ export async function importFiles(files: Iterable<ImportFile> | AsyncIterable<Im
       mask = maskToSquare(maskImage, targetSize);
       label ??= mask.some((v) => v > 0) ? 'lesion' : 'normal';
     }
-    if (label === undefined)
-      throw new DataError(path, 'has no label: put slices in one subfolder per class (e.g. lesion/, normal/) or add a manifest.csv with "file,label"');
+    if (label === undefined) throw new DataError(path, NO_LABEL);
 
     // The hashes are computed (by WebCrypto, off this thread in browsers) while the pixels are prepared.
     if (isPng(bytes)) {
@@ -356,7 +452,7 @@ export async function importFiles(files: Iterable<ImportFile> | AsyncIterable<Im
       const hashes = Promise.all([saltedHash(salt, 'png-file', path), cachedHash('patient', patientKey), cachedHash('study', patientKey)]);
       const pixels = resizeSquare(pngToUnit(png), targetSize);
       const [instanceHash, patientHash, studyHash] = await hashes;
-      if (known.has(instanceHash)) return 'duplicate' as const;
+      if (known.has(instanceHash)) return 'same-path' as const;
       return { pixels, mask, label, patientHash, studyHash, instanceHash, modality: 'PNG', patientSource };
     }
     const slice = await decodeDicom(bytes, path);
@@ -369,7 +465,7 @@ export async function importFiles(files: Iterable<ImportFile> | AsyncIterable<Im
     ]);
     const pixels = resizeSquare(dicomToUnit(slice, windowChoice), targetSize);
     const [instanceHash, patientHash, studyHash] = await hashes;
-    if (known.has(instanceHash)) return 'duplicate' as const;
+    if (known.has(instanceHash)) return 'same-instance' as const;
     return {
       pixels,
       mask,

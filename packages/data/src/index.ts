@@ -85,6 +85,7 @@ export {
   type PatientSource,
   type PatientIdCoverage,
   type PatientIdStatus,
+  type SampleSlice,
 } from './store';
 export {
   importFiles,
@@ -94,5 +95,6 @@ export {
   type ImportProgress,
   type ImportResult,
   type FileProblem,
+  type FileProblemKind,
 } from './import';
 export { syntheticFederationTensors, type HospitalTensors } from './synthetic';

@@ -28,3 +28,17 @@ export async function saltedHash(salt: string, kind: string, value: string): Pro
   const digest = await globalThis.crypto.subtle.digest('SHA-256', encoder.encode(`${salt}\u0000${kind}\u0000${value}`));
   return toHex(new Uint8Array(digest, 0, 16));
 }
+
+/**
+ * Hex SHA-256 of the salt and a file's bytes, shortened like `saltedHash`: recognises the same
+ * file when a folder is imported again (under another path, e.g. from its parent folder) without
+ * storing anything that could be matched against the file outside this browser.
+ */
+export async function saltedBytesHash(salt: string, bytes: Uint8Array): Promise<string> {
+  const prefix = encoder.encode(`${salt}\u0000file-bytes\u0000`);
+  const data = new Uint8Array(prefix.length + bytes.length);
+  data.set(prefix);
+  data.set(bytes, prefix.length);
+  const digest = await globalThis.crypto.subtle.digest('SHA-256', data);
+  return toHex(new Uint8Array(digest, 0, 16));
+}

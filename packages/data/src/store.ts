@@ -9,8 +9,10 @@
  *   (still 1) batchInfo.patientSources added, optional: batches stored before it count as
  *   "patient not known" in the summary (see `DatasetSummary.patientIds`). No upgrade step
  *   is needed for an optional field of a stored value.
+ *   (still 1) batchInfo.fileHashes added, optional (salted hashes of the files' bytes, so adding a
+ *   folder again never stores a file twice); meta 'import-in-progress' added (see beginImport).
  */
-import { deleteDB, openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { deleteDB, openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import { createRng } from './random';
 import { randomSalt } from './privacy';
 import { dequantize, normalizeSlice, type Normalization } from './preprocess';
@@ -50,6 +52,8 @@ export interface SliceBatchInput {
   modalities: string[];
   /** Per slice, what its patient hash stands for. */
   patientSources?: PatientSource[];
+  /** Per slice, the salted hash of its file's bytes (`saltedBytesHash`): the same file is never stored twice. */
+  fileHashes?: string[];
 }
 
 interface BatchRecord {
@@ -71,8 +75,22 @@ interface BatchInfoRecord {
   modalities: string[];
   /** Absent in batches stored before it was recorded: those slices count as 'unknown'. */
   patientSources?: PatientSource[];
+  /** Absent in batches stored before it was recorded: those are recognised by instance hash only. */
+  fileHashes?: string[];
   bytes: number;
 }
+
+/**
+ * Written before an import stores its first slice and removed after its last one (or after a
+ * cancel has removed what it stored). Still there on the next visit means the page was closed,
+ * reloaded or crashed mid-import: the stored slices are then part of a folder only.
+ */
+interface ImportMarker {
+  importId: string;
+  startedAt: number;
+}
+
+const IMPORT_MARKER = 'import-in-progress';
 
 interface SliceDb extends DBSchema {
   meta: { key: string; value: unknown };
@@ -106,6 +124,23 @@ export interface DatasetSummary {
   batches: number;
   /** Bytes of pixel (and mask) payload stored. */
   bytes: number;
+  /**
+   * Slice counts per salted patient hash and label, so that a split along patients can be
+   * counted per label without reading a slice.
+   */
+  labelsByPatient: Record<string, Record<string, number>>;
+  /**
+   * An import that started and never finished (page closed, reloaded or crashed meanwhile):
+   * when it started and how many of the stored slices it had written. Null when none.
+   */
+  unfinishedImport: { startedAt: number; slices: number } | null;
+}
+
+/** A stored slice for a preview: size × size, [0, 1] quantised to 0..65535. */
+export interface SampleSlice {
+  label: string;
+  size: number;
+  pixels: Uint16Array;
 }
 
 export interface ReadBatchesOptions {
@@ -190,6 +225,28 @@ function isQuotaError(error: unknown): boolean {
   return name === 'QuotaExceededError' || name === 'NS_ERROR_DOM_QUOTA_REACHED';
 }
 
+/** A transaction over every store: an import's slices and its marker change together. */
+type WriteTx = IDBPTransaction<SliceDb, ('meta' | 'batches' | 'batchInfo')[], 'readwrite'>;
+const ALL_STORES: ('meta' | 'batches' | 'batchInfo')[] = ['meta', 'batches', 'batchInfo'];
+
+/** Deletes one import's batches; returns how many. */
+async function deleteImport(tx: WriteTx, importId: string): Promise<number> {
+  const ids = await tx.objectStore('batchInfo').index('importId').getAllKeys(importId);
+  for (const id of ids) {
+    await tx.objectStore('batches').delete(id);
+    await tx.objectStore('batchInfo').delete(id);
+  }
+  return ids.length;
+}
+
+async function dropUnfinishedImport(tx: WriteTx): Promise<void> {
+  const meta = tx.objectStore('meta');
+  const marker = (await meta.get(IMPORT_MARKER)) as ImportMarker | undefined;
+  if (!marker) return;
+  await meta.delete(IMPORT_MARKER);
+  await deleteImport(tx, marker.importId);
+}
+
 function count(into: Record<string, number>, key: string, n = 1): void {
   into[key] = (into[key] ?? 0) + n;
 }
@@ -251,7 +308,7 @@ export class SliceStore {
       await tx.done.catch(() => undefined);
       throw new Error(
         `local data holds ${current.task} slices at ${current.size}×${current.size}; this import wants ${settings.task} at ` +
-          `${settings.size}×${settings.size}. Remove local data first, or import with the same settings.`,
+          `${settings.size}×${settings.size}. Remove local data first, replace the stored slices with this import, or import with the same settings.`,
       );
     }
     await meta.put(settings, 'settings');
@@ -277,6 +334,7 @@ export class SliceStore {
         instanceHashes: input.instanceHashes,
         modalities: input.modalities,
         ...(input.patientSources ? { patientSources: input.patientSources } : {}),
+        ...(input.fileHashes ? { fileHashes: input.fileHashes } : {}),
         bytes,
       });
       await tx.done;
@@ -290,16 +348,105 @@ export class SliceStore {
     }
   }
 
-  /** Hashes of every stored instance, so re-importing a folder skips duplicates. */
+  /**
+   * Hashes of every stored instance and file, so importing a folder again skips what is already
+   * stored. Instance and file hashes are salted with different kinds, so one set holds both.
+   */
   async instanceHashes(): Promise<Set<string>> {
     const set = new Set<string>();
-    for (const info of await this.db.getAll('batchInfo')) for (const h of info.instanceHashes) set.add(h);
+    for (const info of await this.db.getAll('batchInfo')) {
+      for (const h of info.instanceHashes) set.add(h);
+      for (const h of info.fileHashes ?? []) set.add(h);
+    }
     return set;
+  }
+
+  /**
+   * Marks an import as started, before its first slice is stored. In the same transaction it
+   * removes the slices of an earlier import that never finished, so that no import builds on a
+   * partial folder.
+   */
+  async beginImport(importId: string): Promise<void> {
+    const tx = this.db.transaction(ALL_STORES, 'readwrite');
+    await dropUnfinishedImport(tx);
+    await tx.objectStore('meta').put({ importId, startedAt: Date.now() } satisfies ImportMarker, IMPORT_MARKER);
+    await tx.done;
+  }
+
+  /** Removes the slices of an import that never finished, and its marker. */
+  async discardUnfinishedImport(): Promise<void> {
+    const tx = this.db.transaction(ALL_STORES, 'readwrite');
+    await dropUnfinishedImport(tx);
+    await tx.done;
+  }
+
+  /**
+   * Marks an import as finished, after its last slice is stored: its marker is removed (another
+   * import's marker, from another tab, stays). With `replace`, the slices of every other import
+   * are removed and `settings` recorded in the same transaction, so the store holds either the
+   * old slices or the new ones (plus the marker saying the new ones are partial), never a mix
+   * that looks complete. The salt stays: the same patients keep the same hashes, hence the same
+   * side of the held-out split and the same sub-client.
+   */
+  async finishImport(importId: string, replace?: { settings: StoreSettings }): Promise<void> {
+    const tx = this.db.transaction(ALL_STORES, 'readwrite');
+    const meta = tx.objectStore('meta');
+    if (replace) {
+      const infos = tx.objectStore('batchInfo');
+      for (const info of await infos.getAll()) {
+        if (info.importId === importId) continue;
+        await tx.objectStore('batches').delete(info.id);
+        await infos.delete(info.id);
+      }
+      await meta.put(replace.settings, 'settings');
+    }
+    const marker = (await meta.get(IMPORT_MARKER)) as ImportMarker | undefined;
+    if (marker?.importId === importId) await meta.delete(IMPORT_MARKER);
+    await tx.done;
+  }
+
+  /**
+   * Up to `count` stored slices for a preview, taken in turn from each label and spread evenly
+   * over that label's slices (the same ones every time, for the same data).
+   */
+  async sampleSlices(count: number): Promise<SampleSlice[]> {
+    const byLabel = new Map<string, { id: number; index: number }[]>();
+    for (const info of await this.db.getAll('batchInfo'))
+      info.labels.forEach((label, index) => {
+        const slots = byLabel.get(label) ?? [];
+        slots.push({ id: info.id, index });
+        byLabel.set(label, slots);
+      });
+    // Evenly spaced picks within each label, then one label after the other: a few of every class.
+    const perLabel = Math.ceil(count / Math.max(1, byLabel.size));
+    const picks = [...byLabel.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([label, slots]) => {
+        const n = Math.min(slots.length, perLabel);
+        return Array.from({ length: n }, (_, k) => ({ label, slot: slots[Math.floor((k * slots.length) / n)] as { id: number; index: number } }));
+      });
+    const chosen: { label: string; slot: { id: number; index: number } }[] = [];
+    for (let k = 0; k < perLabel; k++)
+      for (const list of picks) {
+        const pick = list[k];
+        if (pick && chosen.length < count) chosen.push(pick);
+      }
+    const records = new Map<number, BatchRecord | undefined>();
+    const samples: SampleSlice[] = [];
+    for (const { label, slot } of chosen) {
+      if (!records.has(slot.id)) records.set(slot.id, await this.db.get('batches', slot.id));
+      const record = records.get(slot.id);
+      if (!record) continue; // removed meanwhile ("Remove local data" in another tab)
+      const area = record.size * record.size;
+      samples.push({ label, size: record.size, pixels: record.pixels.slice(slot.index * area, (slot.index + 1) * area) });
+    }
+    return samples;
   }
 
   async summary(): Promise<DatasetSummary> {
     const infos = await this.db.getAll('batchInfo');
     const settings = await this.settings();
+    const marker = (await this.db.get('meta', IMPORT_MARKER)) as ImportMarker | undefined;
     const summary: DatasetSummary = {
       slices: 0,
       ...(settings ? { settings } : {}),
@@ -314,14 +461,20 @@ export class SliceStore {
       slicesUnchecked: 0,
       batches: infos.length,
       bytes: 0,
+      labelsByPatient: {},
+      unfinishedImport: marker ? { startedAt: marker.startedAt, slices: 0 } : null,
     };
     const studies = new Set<string>();
     for (const info of infos) {
       summary.slices += info.count;
       summary.bytes += info.bytes;
+      if (summary.unfinishedImport && info.importId === marker?.importId) summary.unfinishedImport.slices += info.count;
       info.labels.forEach((l) => count(summary.labels, l));
       info.modalities.forEach((m) => count(summary.modalities, m));
-      info.patientHashes.forEach((p) => count(summary.patients, p));
+      info.patientHashes.forEach((p, k) => {
+        count(summary.patients, p);
+        count((summary.labelsByPatient[p] ??= {}), info.labels[k] ?? '');
+      });
       info.studyHashes.forEach((s) => studies.add(s));
       const sources = Array.isArray(info.patientSources) ? info.patientSources : null;
       for (let k = 0; k < info.count; k++) {
@@ -338,16 +491,12 @@ export class SliceStore {
     return summary;
   }
 
-  /** Deletes what one import stored (used when an import is cancelled). */
+  /** Deletes what one import stored (used when an import is cancelled or fails). */
   async removeImport(importId: string): Promise<number> {
-    const tx = this.db.transaction(['batches', 'batchInfo'], 'readwrite');
-    const ids = await tx.objectStore('batchInfo').index('importId').getAllKeys(importId);
-    for (const id of ids) {
-      await tx.objectStore('batches').delete(id);
-      await tx.objectStore('batchInfo').delete(id);
-    }
+    const tx = this.db.transaction(ALL_STORES, 'readwrite');
+    const removed = await deleteImport(tx, importId);
     await tx.done;
-    return ids.length;
+    return removed;
   }
 
   /** "Remove local data": every slice, the settings and the salt. */

@@ -1,9 +1,18 @@
 import { openSliceStore, patientFraction, type DatasetSummary, type SliceStore } from '@fedward/data';
 import type { PatientDataset } from '@fedward/client';
 import type { Batch, Dataset } from '@fedward/models';
+import type { ModelSpec } from '@fedward/protocol';
 
 /** Share of patients kept for training; the rest are held out to evaluate each global model. */
 export const TRAIN_FRACTION = 0.8;
+
+/**
+ * The fewest slices a hospital joins with. Training needs every class the model tells apart
+ * (a class with one slice teaches it next to nothing, and a local set of one class only pulls
+ * the global model towards always answering that class); the held-out set needs a few slices
+ * for its accuracy to mean anything (with 1 it can only be 0% or 100%).
+ */
+export const MINIMUM_SLICES = { trainingPerLabel: 2, heldOut: 4 } as const;
 
 let storePromise: Promise<SliceStore> | null = null;
 export const localStore = (): Promise<SliceStore> => (storePromise ??= openSliceStore());
@@ -20,6 +29,55 @@ export function splitSizes(summary: DatasetSummary): { train: number; test: numb
     else test += n;
   }
   return { train, test };
+}
+
+/** Slice counts per label on each side of the split, from the summary (no slice is read). */
+export function splitLabelCounts(summary: DatasetSummary): { train: Record<string, number>; test: Record<string, number> } {
+  const train: Record<string, number> = {};
+  const test: Record<string, number> = {};
+  for (const [hash, labels] of Object.entries(summary.labelsByPatient)) {
+    const side = inSplit('train')(hash) ? train : test;
+    for (const [label, n] of Object.entries(labels)) side[label] = (side[label] ?? 0) + n;
+  }
+  return { train, test };
+}
+
+const list = (items: readonly string[]) => items.map((l) => `"${l}"`).join(', ');
+
+/**
+ * Why these stored slices cannot join a federation with this model yet, in plain words (empty
+ * when they can): an import cut short, the wrong number of labels, too few slices per label to
+ * train on, or too few held out to measure the model.
+ */
+export function readinessProblems(summary: DatasetSummary, model: Pick<ModelSpec, 'kind' | 'numClasses'>): string[] {
+  const problems: string[] = [];
+  if (summary.unfinishedImport)
+    problems.push('The last import did not finish: import the folder again (or remove local data) before joining.');
+  const { trainingPerLabel, heldOut } = MINIMUM_SLICES;
+  const split = splitSizes(summary);
+  if (summary.settings?.task === 'segmentation' || model.kind === 'unet') {
+    if (split.train < trainingPerLabel) problems.push(`Only ${split.train} slices to train on: at least ${trainingPerLabel} are needed.`);
+  } else {
+    const labels = Object.keys(summary.labels).sort();
+    if (labels.length !== model.numClasses)
+      problems.push(
+        `This federation's model tells ${model.numClasses} classes apart, but your slices carry ${labels.length} label${labels.length === 1 ? '' : 's'} ` +
+          `(${list(labels)}). Import a folder with one subfolder per class${labels.length > model.numClasses ? ', and only the classes the federation uses' : ''}.`,
+      );
+    const { train } = splitLabelCounts(summary);
+    const short = labels.filter((l) => (train[l] ?? 0) < trainingPerLabel);
+    if (short.length > 0)
+      problems.push(
+        `Too few slices to train on for ${short.map((l) => `"${l}" (${train[l] ?? 0})`).join(', ')}: at least ${trainingPerLabel} per label are needed. ` +
+          'Import more slices of that class.',
+      );
+  }
+  if (split.test < heldOut)
+    problems.push(
+      `Only ${split.test} slice${split.test === 1 ? ' is' : 's are'} held out to measure the model: at least ${heldOut} are needed. ` +
+        `About ${Math.round((1 - TRAIN_FRACTION) * 100)}% of the patients are held out, so import more patients.`,
+    );
+  return problems;
 }
 
 /**

@@ -6,7 +6,7 @@ import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { registerWasmTrainingKernels, startWasmTrainingThreads } from '@fedward/wasm-training';
-import { participate, type ClientEvent } from '@fedward/client';
+import { participate, ParticipantError, type ClientEvent } from '@fedward/client';
 import { activateBackend, createDetEngine, createModel, parseBackendOverride, runBackendLadder, type LadderOutcome, type LadderStep } from '@fedward/models';
 import type { BackendName, FederationConfig } from '@fedward/protocol';
 import { patientIdStatus, type DatasetSummary } from '@fedward/data';
@@ -31,7 +31,8 @@ export type FederationReply =
   | { type: 'ladder'; outcome: LadderOutcome; wasmThreads: { backend: number; kernels: number } | null }
   | { type: 'event'; event: ClientEvent }
   | { type: 'end' }
-  | { type: 'error'; message: string };
+  /** `final`: the server refused this hospital for good (ParticipantError: token revoked, replaced by a newer connection…). */
+  | { type: 'error'; message: string; final: boolean };
 
 const post = (m: FederationReply) => (self as unknown as DedicatedWorkerGlobalScope).postMessage(m);
 
@@ -100,5 +101,5 @@ let started = false;
 self.onmessage = (event: MessageEvent<FederationRequest>) => {
   if (started || event.data.type !== 'start') return;
   started = true;
-  run(event.data).catch((e: unknown) => post({ type: 'error', message: e instanceof Error ? e.message : String(e) }));
+  run(event.data).catch((e: unknown) => post({ type: 'error', message: e instanceof Error ? e.message : String(e), final: e instanceof ParticipantError }));
 };

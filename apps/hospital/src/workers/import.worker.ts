@@ -5,7 +5,10 @@ import { importFiles, openSliceStore, type ImportFile, type ImportProgress, type
  * Decoding and storing thousands of slices would freeze the page, so the import runs here.
  * The page sends the File objects from the folder picker; progress and the result come back.
  */
-export type ImportRequest = { type: 'start'; files: File[]; targetSize: number } | { type: 'cancel' };
+export type ImportRequest =
+  /** `replace`: the folder's slices replace the stored ones once all are stored; else they are added. */
+  | { type: 'start'; files: File[]; targetSize: number; replace: boolean }
+  | { type: 'cancel' };
 export type ImportReply =
   | { type: 'progress'; progress: ImportProgress }
   | { type: 'done'; result: ImportResult }
@@ -31,6 +34,7 @@ self.onmessage = async (event: MessageEvent<ImportRequest>) => {
     const result = await importFiles(files, {
       store,
       targetSize: msg.targetSize,
+      replace: msg.replace,
       signal: controller.signal,
       // At most 20 updates a second (and the last one): a page render per file would compete with the import.
       onProgress: (progress) => {

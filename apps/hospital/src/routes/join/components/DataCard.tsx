@@ -1,31 +1,115 @@
-import { patientIdStatus, type DatasetSummary, type FileProblem, type ImportProgress } from '@fedward/data';
+import { useEffect, useId, useRef } from 'react';
+import { patientIdStatus, type DatasetSummary, type ImportProgress, type SampleSlice } from '@fedward/data';
 import { ProgressBar } from '../../../features/progress-bar/ProgressBar';
 import { splitSizes } from '../../../api/local-data';
+import type { ImportReport } from '../../../api/import-report';
 import { PatientIdsNotice } from './PatientIdsNotice';
+import { FileProblemList } from './FileProblemList';
+import { SliceThumbnails } from './SliceThumbnails';
+
+/**
+ * Asked when a folder is picked while slices are stored: picking a folder again used to add to
+ * them, so a parent folder then the right one counted a hospital twice and mixed others in.
+ * The first button has the focus, so the question is answered from the keyboard too.
+ */
+function ReimportQuestion({ files, stored, onChoose }: { files: number; stored: number; onChoose: (choice: 'replace' | 'add' | 'cancel') => void }) {
+  const headingId = useId();
+  const first = useRef<HTMLButtonElement>(null);
+  useEffect(() => first.current?.focus(), []);
+  return (
+    <div className="notice" role="group" aria-labelledby={headingId} data-testid="reimport-question">
+      <h3 id={headingId}>Replace the stored slices or add to them?</h3>
+      <p>
+        This browser already stores {stored} slices; the folder you picked holds {files} files.
+      </p>
+      <ul>
+        <li>
+          <strong>Replace</strong>: once the new folder has loaded, only its slices are kept (until then the stored ones stay).
+        </li>
+        <li>
+          <strong>Add</strong>: its slices are added to the stored ones. A file already stored is never stored twice (it is recognised by
+          its contents, and a DICOM slice also by its SOP Instance UID).
+        </li>
+      </ul>
+      <div className="row">
+        <button ref={first} onClick={() => onChoose('replace')}>Replace stored slices</button>
+        <button onClick={() => onChoose('add')}>Add to them</button>
+        <button className="link" onClick={() => onChoose('cancel')}>Cancel</button>
+      </div>
+    </div>
+  );
+}
+
+/** Says that an import was cut short (reload, closed tab, crash): its slices are part of a folder only. */
+function UnfinishedImport({ unfinished, locked, onRemove }: { unfinished: NonNullable<DatasetSummary['unfinishedImport']>; locked: boolean; onRemove: () => void }) {
+  return (
+    <div className="notice" role="alert" data-testid="unfinished-import">
+      <h3>The last import did not finish</h3>
+      <p>
+        It started at {new Date(unfinished.startedAt).toLocaleString()} and stopped before the end (the page was closed or reloaded, or the
+        browser stopped it): {unfinished.slices} of the stored slices come from only part of that folder. Joining is blocked until you
+        choose the folder again (it replaces or completes them) or remove local data.
+      </p>
+      <button className="danger" onClick={onRemove} disabled={locked}>Remove local data</button>
+    </div>
+  );
+}
+
+function ImportReportView({ report }: { report: ImportReport }) {
+  return (
+    <div data-testid="import-report" data-tone={report.tone}>
+      <p className={report.tone === 'error' ? 'error' : undefined} role={report.tone === 'error' ? 'alert' : 'status'} data-testid="import-headline">
+        {report.headline}
+      </p>
+      {report.warnings.map((w) => (
+        <p key={w} className="notice" role="note">{w}</p>
+      ))}
+      <FileProblemList
+        problems={report.problems}
+        heading={`${report.problems.length} file(s) could not be imported${report.loaded ? '; the rest loaded' : ''}`}
+        testId="import-problems"
+        itemTestId="import-problem"
+      />
+      <FileProblemList
+        problems={report.duplicates}
+        heading={`${report.duplicates.length} file(s) already stored, so not stored again`}
+        testId="import-duplicates"
+        itemTestId="import-duplicate"
+      />
+    </div>
+  );
+}
 
 export function DataCard({
   summary,
+  samples,
   progress,
-  problems,
+  report,
+  pending,
   error,
   inputSize,
   locked,
   onPick,
+  onChoose,
   onCancel,
   onRemove,
 }: {
   summary: DatasetSummary | null;
+  samples: SampleSlice[];
   progress: ImportProgress | null;
-  problems: FileProblem[];
+  report: ImportReport | null;
+  pending: { files: File[] } | null;
   error: string | null;
   inputSize: number | null;
   locked: boolean;
   onPick: (files: File[]) => void;
+  onChoose: (choice: 'replace' | 'add' | 'cancel') => void;
   onCancel: () => void;
   onRemove: () => void;
 }) {
   const split = summary ? splitSizes(summary) : null;
   const allPatients = summary ? patientIdStatus(summary).patientIds === 'all' : false;
+  const pickDisabled = inputSize === null || progress !== null || pending !== null || locked;
   return (
     <section className="card">
       <h2>2 · Local data</h2>
@@ -34,23 +118,25 @@ export function DataCard({
         decoded in this browser and stay on this computer; patient identifiers are never stored (only a salted hash, to
         keep each patient's slices together). PNG slices need a <code>patient</code> column in manifest.csv for that.
       </p>
-      <label className={`file-button ${inputSize === null || progress || locked ? 'disabled' : ''}`}>
+      <label className={`file-button ${pickDisabled ? 'disabled' : ''}`}>
         Choose folder…
         <input
           data-testid="folder-input"
           type="file"
           multiple
-          disabled={inputSize === null || progress !== null || locked}
+          disabled={pickDisabled}
           // webkitdirectory is not in React's types; every current browser supports it.
           {...({ webkitdirectory: '', directory: '' } as object)}
           onChange={(e) => {
             const files = Array.from(e.target.files ?? []);
             e.target.value = '';
-            if (files.length) onPick(files);
+            // An empty folder gives no files: that is said too, not passed over in silence.
+            onPick(files);
           }}
         />
       </label>
       {inputSize === null && <p className="muted">Check your enrolment token first: it tells which image size the model needs.</p>}
+      {pending && summary && <ReimportQuestion files={pending.files.length} stored={summary.slices} onChoose={onChoose} />}
       {progress && (
         <div>
           <ProgressBar
@@ -63,19 +149,9 @@ export function DataCard({
         </div>
       )}
       {error && <p className="error" role="alert">{error}</p>}
-      {problems.length > 0 && (
-        <details className="problems" open={problems.length <= 5} data-testid="import-problems">
-          <summary>{problems.length} file(s) could not be imported; the rest loaded</summary>
-          <ul>
-            {problems.map((p) => (
-              <li key={p.file} data-testid="import-problem" data-file={p.file}>
-                <code>{p.file}</code>: {p.error}
-              </li>
-            ))}
-          </ul>
-        </details>
-      )}
-      {summary && split && (
+      {report && <ImportReportView report={report} />}
+      {summary?.unfinishedImport && !progress && <UnfinishedImport unfinished={summary.unfinishedImport} locked={locked} onRemove={onRemove} />}
+      {summary && split && summary.slices > 0 && (
         <div data-testid="data-summary">
           <p>
             <strong data-testid="slice-count">{summary.slices}</strong> slices from{' '}
@@ -97,8 +173,11 @@ export function DataCard({
             held out ({allPatients ? 'whole patients' : 'whole patients where the id is known, single slices otherwise'}) to measure each
             global model.
           </p>
+          <SliceThumbnails samples={samples} />
           <PatientIdsNotice summary={summary} />
-          <button className="link danger" onClick={onRemove} disabled={locked}>Remove local data</button>
+          {!summary.unfinishedImport && (
+            <button className="link danger" onClick={onRemove} disabled={locked}>Remove local data</button>
+          )}
         </div>
       )}
     </section>

@@ -1,5 +1,7 @@
 import { ProgressBar } from '../../../features/progress-bar/ProgressBar';
+import { isRunning } from '../hooks/federation-state';
 import type { FederationState } from '../hooks/useFederation';
+import { SentTable } from './SentTable';
 
 const DET_TEXT: Record<'recover' | 'exchange' | 'sublimate', string> = {
   recover: 'Recover (the personalized model teaches the deputy)',
@@ -10,6 +12,7 @@ const DET_TEXT: Record<'recover' | 'exchange' | 'sublimate', string> = {
 const PHASE_TEXT: Record<FederationState['phase'], string> = {
   idle: 'Not joined',
   starting: 'Starting the training engine…',
+  rejoining: 'Rejoining…',
   waiting: 'Waiting for the next round',
   training: 'Training on local slices',
   uploading: 'Sending the model update',
@@ -27,16 +30,19 @@ function threadsLabel(t: { backend: number; kernels: number }): string {
 export function TrainingCard({
   state,
   canJoin,
+  blockers,
   onJoin,
   onLeave,
 }: {
   state: FederationState;
   canJoin: boolean;
+  /** Why joining is not possible yet, in plain words. */
+  blockers: string[];
   onJoin: () => void;
   onLeave: () => void;
 }) {
   const personalized = state.history.some((h) => h.deputyAccuracy !== undefined);
-  const running = state.phase !== 'idle' && state.phase !== 'done' && state.phase !== 'error';
+  const running = isRunning(state.phase);
   const e = state.epoch;
   return (
     <section className="card">
@@ -44,11 +50,31 @@ export function TrainingCard({
       <div className="row">
         <button onClick={onJoin} disabled={!canJoin || running}>Join round</button>
         {running && <button className="link" onClick={onLeave}>Leave</button>}
-        <span data-testid="phase" className={`phase phase-${state.phase}`}>{PHASE_TEXT[state.phase]}</span>
+        <span data-testid="phase" className={`phase phase-${state.phase}`}>
+          {state.phase === 'error' && state.refused ? 'Stopped by the server' : PHASE_TEXT[state.phase]}
+        </span>
         {state.round !== null && <span className="muted">round <span data-testid="round">{state.round}</span></span>}
         {state.backend && <span className="muted">TF.js backend: <span data-testid="backend">{state.backend}</span></span>}
       </div>
-      {state.error && <p className="error" role="alert">{state.error}</p>}
+      {!running && blockers.length > 0 && (
+        <div role="status" data-testid="join-blockers">
+          <p className="muted">Joining is not possible yet:</p>
+          <ul>
+            {blockers.map((b) => (
+              <li key={b}>{b}</li>
+            ))}
+          </ul>
+        </div>
+      )}
+      {state.error &&
+        (state.refused ? (
+          <p className="error" role="alert" data-testid="refusal">
+            The server ended this hospital’s participation: {state.error}. It does not reconnect by itself; ask the federation admin if this is
+            unexpected.
+          </p>
+        ) : (
+          <p className="error" role="alert">{state.error}</p>
+        ))}
       {state.ladder.length > 0 && (
         <details data-testid="ladder">
           <summary>Backends tried on this computer</summary>
@@ -146,6 +172,7 @@ export function TrainingCard({
           </tbody>
         </table>
       )}
+      <SentTable sent={state.sent} history={state.history} />
       {state.messages.length > 0 && (
         <ul className="messages" data-testid="messages">
           {state.messages.slice(-6).map((m, i) => (

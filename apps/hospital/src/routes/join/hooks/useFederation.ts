@@ -1,161 +1,111 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { ClientEvent } from '@fedward/client';
-import type { LadderStep } from '@fedward/models';
-import type { BackendName } from '@fedward/protocol';
 import type { DatasetSummary } from '@fedward/data';
 import type { Enrolment } from '../../../types/federation';
 import type { FederationReply, FederationRequest } from '../../../workers/federation.worker';
+import { splitSizes } from '../../../api/local-data';
+import { historyKey, loadHistory, markJoined, markLeft, mergeRounds, newJoinId, saveHistory } from '../../../api/round-history';
+import { initialFederationState, isRunning, reduce, type FederationState } from './federation-state';
 
-export type RunPhase = 'idle' | 'starting' | 'waiting' | 'training' | 'uploading' | 'evaluating' | 'done' | 'error';
-
-export interface RoundRecord {
-  round: number;
-  accuracy: number;
-  loss: number;
-  samples: number;
-  /** PRR-FL: the deputy's accuracy (the row's accuracy is the personalized model's). */
-  deputyAccuracy?: number;
-}
-
-/** PRR-FL: the Deputy-Enhanced Transfer stage of the current local epoch. */
-export interface DetView {
-  epoch: number;
-  stage: 'recover' | 'exchange' | 'sublimate';
-  personalF1: number;
-  deputyF1: number;
-}
-
-/** This round's sub-clients (intermediaries): how many, their slices, and how far each got. */
-export interface SubClientsView {
-  requested: number;
-  slices: number[];
-  /** 0..1 per sub-client: training progress, 1 once its update is uploaded. */
-  progress: number[];
-  uploaded: boolean[];
-  probe: boolean;
-  note: string | null;
-}
-
-export interface FederationState {
-  phase: RunPhase;
-  backend: BackendName | null;
-  round: number | null;
-  epoch: { epoch: number; epochs: number; batch: number; batches: number; loss: number } | null;
-  upload: { sent: number; total: number } | null;
-  subClients: SubClientsView | null;
-  det: DetView | null;
-  history: RoundRecord[];
-  messages: string[];
-  error: string | null;
-  /** What the backend ladder measured on this machine, one entry per backend tried. */
-  ladder: LadderStep[];
-  /** Threads of tfjs-backend-wasm's pool and of the training kernels, when wasm was chosen. */
-  wasmThreads: { backend: number; kernels: number } | null;
-}
-
-const initial: FederationState = {
-  phase: 'idle',
-  backend: null,
-  round: null,
-  epoch: null,
-  upload: null,
-  subClients: null,
-  det: null,
-  history: [],
-  messages: [],
-  error: null,
-  ladder: [],
-  wasmThreads: null,
-};
-
-
-function withProgress(view: SubClientsView | null, index: number, value: number): SubClientsView | null {
-  if (!view) return view;
-  return { ...view, progress: view.progress.map((p, i) => (i === index ? value : p)) };
-}
-
-function reduce(s: FederationState, e: ClientEvent): FederationState {
-  switch (e.type) {
-    case 'connected':
-      return { ...s, phase: 'waiting', backend: e.backend, messages: [...s.messages, `Connected as ${e.hospital}`] };
-    case 'disconnected':
-      return { ...s, messages: [...s.messages, `Connection lost (${e.reason}); reconnecting…`] };
-    case 'round-start':
-      return { ...s, phase: 'training', round: e.round, epoch: null, upload: null, subClients: null };
-    case 'sub-clients':
-      return {
-        ...s,
-        subClients: {
-          requested: e.requested,
-          slices: e.slices,
-          progress: e.slices.map(() => 0),
-          uploaded: e.slices.map(() => false),
-          probe: e.probe,
-          note: e.note,
-        },
-        messages: e.note ? [...s.messages, e.note] : s.messages,
-      };
-    case 'epoch-start':
-      return { ...s, phase: 'training', epoch: { epoch: e.epoch, epochs: e.epochs, batch: 0, batches: 1, loss: Number.NaN } };
-    case 'batch':
-      return {
-        ...s,
-        epoch: { epoch: e.epoch, epochs: e.epochs, batch: e.batch, batches: e.batches, loss: e.loss },
-        subClients: withProgress(s.subClients, e.subClient, (e.epoch - 1 + e.batch / e.batches) / e.epochs),
-      };
-    case 'epoch-end':
-      return s;
-    case 'upload':
-      return { ...s, phase: 'uploading', upload: { sent: e.sentBytes, total: e.totalBytes } };
-    case 'uploaded': {
-      const sub = s.subClients && { ...s.subClients, uploaded: s.subClients.uploaded.map((u, i) => u || i === e.subClient) };
-      return { ...s, phase: e.subClient + 1 === e.subClients ? 'waiting' : s.phase, subClients: withProgress(sub, e.subClient, 1) };
-    }
-    case 'round-result':
-      return { ...s, phase: 'evaluating' };
-    case 'det-stage':
-      return { ...s, det: { epoch: e.epoch, stage: e.stage, personalF1: e.personalF1, deputyF1: e.deputyF1 } };
-    case 'evaluated': {
-      const record: RoundRecord = { round: e.round, accuracy: e.accuracy, loss: e.loss, samples: e.samples, ...(e.deputy && { deputyAccuracy: e.deputy.accuracy }) };
-      const history = [...s.history.filter((h) => h.round !== e.round), record];
-      history.sort((a, b) => a.round - b.round);
-      return { ...s, phase: s.phase === 'done' ? 'done' : 'waiting', history };
-    }
-    case 'rejected':
-      return { ...s, messages: [...s.messages, `Server refused ${e.error.event ?? 'a message'}: ${e.error.message}`] };
-    case 'federation-done':
-      return {
-        ...s,
-        phase: 'done',
-        messages: [...s.messages, `Federation finished after round ${e.round}${e.reason ? ` (${e.reason})` : ''}`],
-      };
-  }
-}
+export type { FederationState } from './federation-state';
 
 /**
  * Runs this hospital's participation in a worker (federation.worker.ts) and folds its events
  * into what the page shows. Leaving terminates the worker.
+ *
+ * What the hospital did (evaluations, updates sent, the federation's end) is kept in IndexedDB
+ * under the enrolment `token` as it happens, and shown again when the page loads. If it was
+ * taking part when the page went away (reload, closed tab, crash), `rejoinPending` is true: the
+ * page then calls `join(…, { rejoin: true })`, or `cancelRejoin(why)` when it cannot.
  */
-export function useFederation() {
-  const [state, setState] = useState<FederationState>(initial);
+export function useFederation(token: string | null) {
+  const [state, setState] = useState<FederationState>(initialFederationState);
+  const [rejoinPending, setRejoinPending] = useState(false);
+  /** The history key of `token`, once its stored history has been read into the state. */
+  const [key, setKey] = useState<string | null>(null);
   const worker = useRef<Worker | null>(null);
+  /** The join under way (also one that was under way before a reload, until it is rejoined or left). */
+  const joinId = useRef<string | null>(null);
+  const keyRef = useRef<string | null>(null);
 
   const stop = useCallback(() => {
     worker.current?.terminate();
     worker.current = null;
   }, []);
 
+  /** The participation ended for good (left, finished, refused, failed): a reload does not rejoin. */
+  const ended = useCallback(() => {
+    const id = joinId.current;
+    joinId.current = null;
+    if (id && keyRef.current) markLeft(keyRef.current, id).catch(() => undefined);
+  }, []);
+
+  // Unmounting (a reload, a closed tab) stops the worker but is not leaving: the join stays recorded.
   useEffect(() => stop, [stop]);
 
+  useEffect(() => {
+    if (!token) return;
+    let live = true;
+    // Another enrolment's history is not this one's (a participation under way stays on screen).
+    keyRef.current = null;
+    setKey(null);
+    setState((s) => (isRunning(s.phase) ? s : initialFederationState));
+    void (async () => {
+      const k = await historyKey(token);
+      const stored = await loadHistory(k);
+      if (!live) return;
+      keyRef.current = k;
+      setState((s) => {
+        const finished = s.finished ?? stored?.finished ?? null;
+        return {
+          ...s,
+          history: mergeRounds(stored?.rounds ?? [], s.history),
+          sent: mergeRounds(stored?.sent ?? [], s.sent),
+          finished,
+          phase: s.phase === 'idle' && finished ? 'done' : s.phase,
+        };
+      });
+      if (joinId.current) await markJoined(k, joinId.current); // joined before the history was read
+      else if (stored?.joinedAs && !stored.finished) {
+        joinId.current = stored.joinedAs;
+        setState((s) => ({ ...s, phase: 'rejoining' }));
+        setRejoinPending(true);
+      }
+      setKey(k);
+    })().catch((e: Error) => live && setState((s) => ({ ...s, messages: [...s.messages, `This hospital's history could not be read: ${e.message}`] })));
+    return () => {
+      live = false;
+    };
+  }, [token]);
+
+  // Everything worth keeping is saved as soon as it changes.
+  const { history, sent, finished } = state;
+  useEffect(() => {
+    if (!key) return;
+    saveHistory(key, { rounds: history, sent, finished }).catch((e: Error) =>
+      setState((s) => ({ ...s, messages: [...s.messages, `This hospital's history could not be saved: ${e.message}`] })),
+    );
+  }, [key, history, sent, finished]);
+
   const join = useCallback(
-    (enrolment: Enrolment, summary: DatasetSummary) => {
+    (enrolment: Enrolment, summary: DatasetSummary, options: { rejoin?: boolean } = {}) => {
       stop();
-      setState({ ...initial, phase: 'starting' });
+      setRejoinPending(false);
+      joinId.current = newJoinId();
+      if (keyRef.current) markJoined(keyRef.current, joinId.current).catch(() => undefined);
+      setState((s) => ({
+        ...initialFederationState,
+        history: s.history,
+        sent: s.sent,
+        finished: s.finished,
+        phase: options.rejoin ? 'rejoining' : 'starting',
+        trainSlices: splitSizes(summary).train,
+      }));
       const w = new Worker(new URL('../../../workers/federation.worker.ts', import.meta.url), { type: 'module' });
       worker.current = w;
-      const fail = (message: string) => {
+      const fail = (message: string, final: boolean) => {
         if (worker.current === w) stop();
-        setState((s) => ({ ...s, phase: 'error', error: message }));
+        ended();
+        setState((s) => ({ ...s, phase: 'error', error: message, refused: final }));
       };
       w.onmessage = (event: MessageEvent<FederationReply>) => {
         const msg = event.data;
@@ -168,16 +118,17 @@ export function useFederation() {
             return setState((s) => reduce(s, msg.event));
           case 'end':
             stop();
+            ended();
             return setState((s) => (s.phase === 'done' ? s : { ...s, phase: 'idle' }));
           case 'error':
-            return fail(msg.message);
+            return fail(msg.message, msg.final);
         }
       };
       w.onerror = (e) => {
         e.preventDefault();
-        fail(`the training worker failed: ${e.message || 'could not start'}${e.filename ? ` (${e.filename.split('/').pop()}:${e.lineno})` : ''}`);
+        fail(`the training worker failed: ${e.message || 'could not start'}${e.filename ? ` (${e.filename.split('/').pop()}:${e.lineno})` : ''}`, false);
       };
-      w.onmessageerror = () => fail('the training worker sent a message that could not be read');
+      w.onmessageerror = () => fail('the training worker sent a message that could not be read', false);
       w.postMessage({
         type: 'start',
         token: enrolment.token,
@@ -187,13 +138,22 @@ export function useFederation() {
         backends: new URLSearchParams(location.search).get('backend'),
       } satisfies FederationRequest);
     },
-    [stop],
+    [stop, ended],
   );
+
+  /** A pending rejoin that cannot happen now; the join stays recorded, so the next load tries again. */
+  const cancelRejoin = useCallback((why: string) => {
+    setRejoinPending(false);
+    joinId.current = null;
+    setState((s) => ({ ...s, phase: s.phase === 'rejoining' ? 'idle' : s.phase, messages: [...s.messages, `Not rejoined after the reload: ${why}`] }));
+  }, []);
 
   const leave = useCallback(() => {
     stop();
-    setState((s) => (s.phase === 'done' || s.phase === 'error' ? s : { ...s, phase: 'idle', epoch: null, upload: null }));
-  }, [stop]);
+    ended();
+    setRejoinPending(false);
+    setState((s) => (isRunning(s.phase) ? { ...s, phase: 'idle', epoch: null, upload: null } : s));
+  }, [stop, ended]);
 
-  return { ...state, join, leave };
+  return { ...state, rejoinPending, join, cancelRejoin, leave };
 }
