@@ -4,20 +4,12 @@
  * Nothing here is security-related: the PRNG only chooses test inputs.
  */
 import type { ZodType } from 'zod';
+import { seededRandom } from '@fedward/models';
 
 export type Rng = () => number;
 
-/** mulberry32: a small, fast, seedable PRNG (uniform in [0, 1)). */
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (the models package's seeded PRNG): uniform in [0, 1). */
+export const mulberry32: (seed: number) => Rng = seededRandom;
 
 export const int = (rng: Rng, n: number): number => Math.floor(rng() * n);
 export const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[int(rng, xs.length)]!;

@@ -6,9 +6,10 @@ import 'fake-indexeddb/auto';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDB } from 'idb';
-import { deleteSliceStore, importFiles, openSliceStore, patientFraction, planFederation, type FederationSummary, type ImportFile, type SliceStore } from '../src/index';
+import { importFiles, patientFraction, planFederation, type FederationSummary, type ImportFile } from '../src/index';
+import { sliceStores } from './slice-store-fixture';
 import { folderImportFiles, generateFederation } from '../src/node/index';
 import { corpusFile } from './corpus';
 
@@ -32,19 +33,7 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-let storeCounter = 0;
-const opened: SliceStore[] = [];
-async function freshStore(): Promise<SliceStore> {
-  const store = await openSliceStore(`test-store-${storeCounter++}`);
-  opened.push(store);
-  return store;
-}
-afterEach(async () => {
-  for (const s of opened.splice(0)) {
-    s.close();
-    await deleteSliceStore(s.name);
-  }
-});
+const { fresh: freshStore, reopen } = sliceStores('test-store');
 
 describe('importFiles', () => {
   it('imports a generated DICOM hospital folder; the summary matches what was generated', async () => {
@@ -68,8 +57,7 @@ describe('importFiles', () => {
     const files = await folderImportFiles(join(dicomDir, 'hospital-b'));
     await importFiles(files, { store, targetSize: 32 });
     store.close();
-    const reopened = await openSliceStore(store.name);
-    opened.push(reopened);
+    const reopened = await reopen(store.name);
     const summary = await reopened.summary();
     expect(summary.slices).toBe(20);
     const again = await importFiles(files, { store: reopened, targetSize: 32 });
@@ -168,8 +156,7 @@ describe('importFiles', () => {
     expect(text).not.toMatch(/2\.25\.\d{10,}/); // Study/Series/SOP Instance UIDs
     expect(text).not.toMatch(/p\d{4}-s\d{2}/); // file names
     expect(text).toMatch(/[0-9a-f]{32}/); // salted hashes are there
-    const reopened = await openSliceStore(store.name);
-    opened.push(reopened);
+    await reopen(store.name);
   });
 
   it('"remove local data" empties the store', async () => {

@@ -6,21 +6,9 @@ import 'fake-indexeddb/auto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  deleteSliceStore,
-  federationFiles,
-  importFiles,
-  openSliceStore,
-  patientFraction,
-  planFederation,
-  sliceToDicom,
-  renderPlannedSlice,
-  type FederationOptions,
-  type FederationSummary,
-  type ImportFile,
-  type SliceStore,
-} from '../src/index';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { federationFiles, importFiles, patientFraction, planFederation, sliceToDicom, renderPlannedSlice, type FederationOptions, type FederationSummary, type ImportFile } from '../src/index';
+import { sliceStores } from './slice-store-fixture';
 import { folderImportFiles, generateFederation } from '../src/node/index';
 
 const options: FederationOptions = { hospitals: 2, task: 'classification', size: 24, slicesPerHospital: 20, seed: 33 };
@@ -37,19 +25,7 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-let counter = 0;
-const opened: SliceStore[] = [];
-async function freshStore(): Promise<SliceStore> {
-  const store = await openSliceStore(`patient-ids-${counter++}`);
-  opened.push(store);
-  return store;
-}
-afterEach(async () => {
-  for (const s of opened.splice(0)) {
-    s.close();
-    await deleteSliceStore(s.name);
-  }
-});
+const { fresh: freshStore } = sliceStores('patient-ids');
 
 /** In-memory files of hospital-a's PNG slices, with the path each planned slice is given. */
 function pngFiles(pathOf: (slice: (typeof hospitalA.slices)[number]) => string, manifest?: string): ImportFile[] {

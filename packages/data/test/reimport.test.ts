@@ -6,8 +6,9 @@ import 'fake-indexeddb/auto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { deleteSliceStore, importFiles, newImportId, openSliceStore, type FederationSummary, type ImportFile, type SliceStore } from '../src/index';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importFiles, newImportId, type FederationSummary, type ImportFile, type SliceStore } from '../src/index';
+import { sliceStores } from './slice-store-fixture';
 import { folderImportFiles, generateFederation } from '../src/node/index';
 
 let root: string;
@@ -22,19 +23,7 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-let storeCounter = 0;
-const opened: SliceStore[] = [];
-async function freshStore(): Promise<SliceStore> {
-  const store = await openSliceStore(`reimport-store-${storeCounter++}`);
-  opened.push(store);
-  return store;
-}
-afterEach(async () => {
-  for (const s of opened.splice(0)) {
-    s.close();
-    await deleteSliceStore(s.name);
-  }
-});
+const { fresh: freshStore, reopen } = sliceStores('reimport-store');
 
 const hospitalA = () => folderImportFiles(join(pngDir, 'hospital-a'));
 const countsA = () => expected.hospitals[0]!.counts;
@@ -165,8 +154,7 @@ describe('an import cut short (page reloaded, tab closed, crash)', () => {
       16,
     );
     store.close();
-    const reopened = await openSliceStore(store.name);
-    opened.push(reopened);
+    const reopened = await reopen(store.name);
     const summary = await reopened.summary();
     expect(summary.slices).toBe(23);
     expect(summary.unfinishedImport).toEqual({ startedAt: expect.any(Number), slices: 3 });
