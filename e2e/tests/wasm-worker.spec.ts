@@ -9,8 +9,13 @@ import { closePages, newPage } from './pages';
  * evaluations quickly (TF.js on the main thread would hold it for a whole batch or longer).
  */
 const ADMIN_PASSWORD = 'e2e-admin-password';
-/** A page round trip (Playwright → page → back) while the worker trains; a busy main thread misses it. */
-const MAX_ROUND_TRIP_MS = 200;
+/**
+ * A page round trip (Playwright → page → back) while the worker trains. Training on the main
+ * thread would hold the page for seconds (whole epochs); the bound leaves room for a busy CI
+ * machine (round trips of 340–470 ms were seen with another process taking one of two cores).
+ * The figures themselves are printed, not asserted: speed belongs to benchmarks.
+ */
+const MAX_ROUND_TRIP_MS = 2000;
 const SAMPLES = 6;
 
 let server: ServerProcess;
