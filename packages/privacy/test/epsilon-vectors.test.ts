@@ -277,7 +277,7 @@ describe("δ(ε) is the inverse of ε(δ)", () => {
   });
 });
 
-describe("deepee's GDP vectors (shared/specs/deepee.md §4.3 and §6)", () => {
+describe("deepee's GDP vectors (docs/specs/deepee.md §4.3 and §6)", () => {
   // Fixed-size uniform batches: q = B/n, T = steps, δ = 1e-5.
   const uniform = (n: number, batch: number, sigma: number, steps: number) =>
     computeEpsilon(gaussianRounds({ noiseMultiplier: sigma, samplingProbability: batch / n, sampling: "uniform", count: steps }), 1e-5, {
