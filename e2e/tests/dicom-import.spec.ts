@@ -2,7 +2,7 @@ import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import { generateFederation, startServer, tempDir, type ServerProcess } from './fedward-server';
-import { closePages, newPage } from './pages';
+import { closePages, enterToken, newPage } from './pages';
 
 /*
  * Issue 3 in the browser: a hospital tab imports a generated folder of 16-bit CT DICOM files
@@ -99,9 +99,7 @@ test('a hospital imports a DICOM folder into IndexedDB, keeps it across a reload
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
   await page.goto(server.url + '/');
-  await page.getByLabel('Enrolment token').fill(token);
-  await page.getByRole('button', { name: 'Check token' }).click();
-  await expect(page.getByTestId('hospital-name')).toHaveText(HOSPITAL);
+  await enterToken(page, token, HOSPITAL);
 
   // Nothing stored yet in this browser profile.
   await expect(page.getByTestId('data-summary')).toHaveCount(0);

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Browser, type Page } from '@playwright/test';
 import { startDemoFederation, tempDir, type ServerProcess } from './fedward-server';
-import { closePages, newPage } from './pages';
+import { closePages, enterToken, newPage } from './pages';
 
 /*
  * Issue 13, the hospital page with real Chromium and IndexedDB: an import you can trust (picking a
@@ -58,9 +58,7 @@ async function enrolled(browser: Browser, hospital = 'hospital-a', query = ''): 
   const page = await newPage(browser);
   page.on('pageerror', (e) => console.log(`[${hospital}] page error: ${e.message}`));
   await page.goto(server.url + '/' + query);
-  await page.getByLabel('Enrolment token').fill(tokens[hospital]!);
-  await page.getByRole('button', { name: 'Check token' }).click();
-  await expect(page.getByTestId('hospital-name')).toHaveText(hospital);
+  await enterToken(page, tokens[hospital]!, hospital);
   return page;
 }
 

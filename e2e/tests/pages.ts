@@ -40,9 +40,7 @@ export async function openHospital(browser: Browser, url: string, dataDir: strin
   const page = await newPage(browser);
   page.on('pageerror', (e) => console.log(`[${hospital}] page error: ${e.message}`));
   await page.goto(url + '/' + query);
-  await page.getByLabel('Enrolment token').fill(token);
-  await page.getByRole('button', { name: 'Check token' }).click();
-  await expect(page.getByTestId('hospital-name')).toHaveText(hospital);
+  await enterToken(page, token, hospital);
   await page.getByTestId('folder-input').setInputFiles(join(dataDir, hospital));
   const expected = JSON.parse(readFileSync(join(dataDir, 'federation.json'), 'utf8')) as {
     hospitals: { id: string; counts: Record<string, number> }[];
@@ -51,6 +49,25 @@ export async function openHospital(browser: Browser, url: string, dataDir: strin
   await expect(page.getByTestId('slice-count')).toHaveText(String(counts.lesion! + counts.normal!), { timeout: 60_000 });
   await expect(page.getByTestId('label-lesion')).toHaveText(String(counts.lesion));
   return page;
+}
+
+/**
+ * Checks the token on a hospital page and, when the hospital takes part in one study, reviews and
+ * accepts its plan (joining is refused without it). With several studies, pass the one to choose.
+ */
+export async function enterToken(page: Page, token: string, hospital: string, study?: string): Promise<void> {
+  await page.getByLabel('Enrolment token').fill(token);
+  await page.getByRole('button', { name: 'Check token' }).click();
+  await expect(page.getByTestId('hospital-name')).toHaveText(hospital);
+  await acceptPlan(page, study);
+}
+
+/** Chooses `study` (by its name) if given, and accepts the plan shown for it. */
+export async function acceptPlan(page: Page, study?: string): Promise<void> {
+  if (study) await page.getByRole('radio', { name: new RegExp(study) }).check();
+  await expect(page.getByTestId('plan-digest')).toHaveText(/^[0-9a-f]{64}$/);
+  await page.getByRole('button', { name: 'I have reviewed this plan and accept it' }).click();
+  await expect(page.getByTestId('plan-acceptance')).toHaveAttribute('data-accepted', 'true');
 }
 
 /** Signs in to the admin dashboard on `page` (already at /admin/) and waits until it is live. */

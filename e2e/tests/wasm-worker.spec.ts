@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { generateFederation, startServer, tempDir, type ServerProcess } from './fedward-server';
-import { closePages, newPage } from './pages';
+import { closePages, enterToken, newPage } from './pages';
 
 /*
  * Training runs in a Web Worker on the wasm backend: one hospital, opened with `?backend=wasm`,
- * joins a one-round federation; while it trains, the page must keep answering clicks and
+ * joins a three-round federation; while it trains, the page must keep answering clicks and
  * evaluations quickly (TF.js on the main thread would hold it for a whole batch or longer).
  */
 const ADMIN_PASSWORD = 'e2e-admin-password';
@@ -25,8 +25,8 @@ test.beforeAll(async () => {
   dataDir = tempDir('fedward-e2e-wasm-data-');
   generateFederation(dataDir, ['--format', 'png', '--hospitals', '1', '--size', '32', '--slices-per-hospital', '200', '--seed', '5']);
   server = await startServer(
-    ['--db', join(tempDir('fedward-e2e-wasm-db-'), 'fedward.sqlite'), '--rounds', '1', '--min-clients', '1',
-      '--input-size', '32', '--epochs', '40', '--batch-size', '16', '--learning-rate', '0.01'],
+    ['--db', join(tempDir('fedward-e2e-wasm-db-'), 'fedward.sqlite'), '--rounds', '3', '--min-clients', '1',
+      '--input-size', '32', '--epochs', '25', '--batch-size', '16', '--learning-rate', '0.01'],
     { FEDWARD_ADMIN_PASSWORD: ADMIN_PASSWORD },
   );
 });
@@ -37,7 +37,7 @@ test.afterAll(async () => {
 });
 
 test('a hospital trains on wasm in a worker while the page stays responsive', async ({ browser }) => {
-  test.setTimeout(120_000);
+  test.setTimeout(360_000);
   const admin = await newPage(browser);
   await admin.goto(server.url + '/admin/');
   await admin.getByLabel('Admin password').fill(ADMIN_PASSWORD);
@@ -51,9 +51,7 @@ test('a hospital trains on wasm in a worker while the page stays responsive', as
   page.on('pageerror', (e) => pageErrors.push(e.message));
   await page.goto(server.url + '/?backend=wasm');
   expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
-  await page.getByLabel('Enrolment token').fill(token);
-  await page.getByRole('button', { name: 'Check token' }).click();
-  await expect(page.getByTestId('hospital-name')).toHaveText('hospital-a');
+  await enterToken(page, token, 'hospital-a');
   await page.getByTestId('folder-input').setInputFiles(join(dataDir, 'hospital-a'));
   await expect(page.getByTestId('slice-count')).toHaveText('200', { timeout: 60_000 });
 
@@ -61,22 +59,27 @@ test('a hospital trains on wasm in a worker while the page stays responsive', as
   await expect(page.getByTestId('epoch-progress')).toBeVisible({ timeout: 60_000 });
   await expect(page.getByTestId('backend')).toHaveText('wasm');
 
-  // While the worker trains: toggle the ladder's <details>, read the progress bar, and time round trips.
+  // While the worker trains: toggle the ladder's <details>, read the progress bar, and time round
+  // trips. Only samples taken in the training phase count; a busy machine may need more rounds.
   const ladder = page.getByTestId('ladder');
   const roundTrips: number[] = [];
   const progressSeen = new Set<string>();
-  for (let i = 0; i < SAMPLES; i++) {
+  const phase = () => page.evaluate(() => document.querySelector('[data-testid=phase]')?.textContent ?? '');
+  while (roundTrips.length < SAMPLES) {
+    const before = await phase();
+    expect(before, 'the federation ended before enough samples were taken during training').not.toBe('Federation finished');
     const wasOpen = await ladder.evaluate((d) => (d as HTMLDetailsElement).open);
     await ladder.locator('summary').click();
     expect(await ladder.evaluate((d) => (d as HTMLDetailsElement).open)).toBe(!wasOpen);
     const t0 = performance.now();
-    await page.evaluate(() => performance.now());
-    roundTrips.push(performance.now() - t0);
-    progressSeen.add((await page.getByTestId('epoch-progress').textContent()) ?? '');
+    const progress = await page.evaluate(() => document.querySelector('[data-testid=epoch-progress]')?.textContent ?? null);
+    const t = performance.now() - t0;
+    if (before === 'Training on local slices' && (await phase()) === 'Training on local slices' && progress !== null) {
+      roundTrips.push(t);
+      progressSeen.add(progress);
+    }
     await page.waitForTimeout(150);
   }
-  // Every sample was taken during training: it is still training after the last one.
-  await expect(page.getByTestId('phase')).toHaveText('Training on local slices', { timeout: 1 });
   console.log(`page round trips while training on wasm (ms): ${roundTrips.map((t) => t.toFixed(1)).join(', ')}`);
   for (const t of roundTrips) expect(t).toBeLessThan(MAX_ROUND_TRIP_MS);
   // The progress bar moved between samples, so the worker was making progress meanwhile.
@@ -90,7 +93,7 @@ test('a hospital trains on wasm in a worker while the page stays responsive', as
   await expect(page.getByTestId('ladder-wasm').locator('td').first()).toHaveAttribute('data-kernel-threads', '2');
   console.log(`ladder: ${(await page.getByTestId('ladder-wasm').textContent())!.trim()}`);
 
-  await expect(page.getByTestId('phase')).toHaveText('Federation finished', { timeout: 90_000 });
+  await expect(page.getByTestId('phase')).toHaveText('Federation finished', { timeout: 240_000 });
   await expect(page.getByTestId('history-round-1')).toBeVisible();
   await expect(page.getByTestId('backend')).toHaveText('wasm');
   await expect(admin.getByTestId('hospital-backend')).toHaveText('wasm');

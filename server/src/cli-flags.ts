@@ -68,7 +68,12 @@ export const FLAGS: Record<string, FlagSpec> = {
     kind: text,
     env: 'FEDWARD_ALLOWED_ORIGINS',
   },
-  reset: { help: "start a new federation in this database (the old one's rounds and ledger stay in the file, unused)" },
+  reset: { help: "start a new federation in this database (the old one is stopped; its rounds and ledger stay in the file)" },
+  'record-received': {
+    help: 'append every message hospitals send (its fields; binary as a length) to this JSON-lines file, to check their receipts against; it holds private statistics: keep it like the database',
+    arg: 'file',
+    kind: text,
+  },
   enrol: { help: 'comma-separated hospital names to give enrolment tokens on first start (the demo)', arg: 'names', kind: text },
   'tokens-file': { help: "where the demo's enrolment tokens are kept between starts (mode 600)", arg: 'file', kind: text },
   rounds: { help: 'rounds to run', arg: 'n', kind: number, setting: 'rounds' },
@@ -111,6 +116,7 @@ export interface CliOptions {
   allowedOrigins: string[];
   enrol: string[];
   tokensFile?: string;
+  recordReceived?: string;
   /** Only the settings given on the command line: a stored federation is checked against exactly these. */
   federation: FederationOverrides;
 }
@@ -170,6 +176,7 @@ function toOptions(given: Record<string, string | boolean | undefined>, env: Nod
     allowedOrigins: ((value('allowed-origin') as string | undefined) ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     enrol: (enrol ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     tokensFile: value('tokens-file') as string | undefined,
+    recordReceived: value('record-received') as string | undefined,
     // The table maps each flag onto its setting; zod checks the assembled settings when a federation is created.
     federation: federation as FederationOverrides,
   };

@@ -2,11 +2,15 @@ import {
   checkWeightsAgainst,
   decodeWeights,
   encodeWeights,
+  planDigest,
   specOf,
+  studyPlan,
   type BackendName,
   type Evaluation,
+  type Hello,
   type FederationConfig,
   type FederationSnapshot,
+  type HospitalPrivacyView,
   type HospitalState,
   type HospitalStatus,
   type HospitalView,
@@ -17,8 +21,11 @@ import {
   type ProtocolError,
   type RoundView,
   type ServerToHospital,
+  type StudyPlan,
+  type StudyStatus,
   type TensorSpec,
   type UpdateBegin,
+  type Welcome,
 } from '@fedward/protocol';
 import { decodeServerState, encodeServerState } from './dp';
 import { RoundEngine, type RoundAggregator, type RoundPlan } from './round-engine';
@@ -110,7 +117,7 @@ export class Coordinator {
   /** Clipping, noise, VN, the ledgers and the release policy: the same engine the simulator runs. */
   private readonly engine: RoundEngine;
   /** The current round's plan (VN, probe) while it trains. */
-  private plan: RoundPlan | null = null;
+  private roundPlan: RoundPlan | null = null;
   /** FedBN / PRR-FL: one result per hospital, computed from the round's buffered updates. */
   private readonly personalization: PersonalizationConfig | null;
   private buffered: HospitalUpdate[] = [];
@@ -131,18 +138,25 @@ export class Coordinator {
   /** Fires when the earliest back-off ends, so a round waiting for that hospital can start. */
   private backOffTimer: ReturnType<typeof setTimeout> | null = null;
   private startPending = false;
+  /** What hospitals review before joining, and its digest (their hello must carry it, when they send one). */
+  readonly plan: StudyPlan;
+  readonly planDigest: string;
 
   constructor(
     readonly config: FederationConfig,
     private readonly store: Store,
     private readonly onChange: () => void,
     private readonly audit: AuditSink = () => {},
+    /** The study's status: only a running study starts rounds. */
+    private studyStatus: StudyStatus = 'running',
   ) {
     const latest = store.latestRound(config.id);
     this.global = latest.weights;
     this.globalPayload = encodeWeights(latest.weights);
     this.spec = specOf(latest.weights);
     this.expectedBytes = this.globalPayload.length;
+    this.plan = studyPlan(config, this.expectedBytes);
+    this.planDigest = planDigest(this.plan);
     this.round = latest.round + 1;
     const dimension = latest.weights.reduce((n, t) => n + t.values.length, 0);
     // After a restart: the server state, both ledgers and the VN the last round chose for the next.
@@ -153,7 +167,8 @@ export class Coordinator {
       dpRounds: config.privacy ? latest.round : 0,
     });
     this.personalization = config.personalization && config.personalization.strategy !== 'fedavg' ? config.personalization : null;
-    if (latest.round >= config.rounds) this.phase = 'done';
+    if (latest.round >= config.rounds || studyStatus === 'stopped') this.phase = 'done';
+    if (studyStatus === 'stopped' && latest.round < config.rounds) this.stopReason = 'the study was stopped by the admin';
     this.info(
       latest.round > 0
         ? `resumed after round ${latest.round} from the database`
@@ -182,6 +197,58 @@ export class Coordinator {
       this.hospitalPayloads.set(hospital, own);
     }
     return own;
+  }
+
+  get lifecycle(): StudyStatus {
+    return this.studyStatus;
+  }
+
+  /** Whether settings that change the privacy guarantee are frozen: a round has been released. */
+  get frozen(): boolean {
+    return this.round > 1;
+  }
+
+  /**
+   * Start, pause, resume or stop the study. Pausing lets the round under way finish and starts no
+   * new one; stopping ends the study for good (a round under way is cancelled: nothing of it is
+   * released or spent).
+   */
+  setStatus(next: StudyStatus): void {
+    this.studyStatus = next;
+    if (next === 'stopped' && this.phase !== 'done') {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      for (const h of this.participants) this.clearStall(h);
+      this.participants.clear();
+      this.uploads.clear();
+      this.aggregator = null;
+      this.roundPlan = null;
+      this.phase = 'done';
+      this.deadline = null;
+      this.stopReason = 'the study was stopped by the admin';
+      this.info(`study stopped after round ${this.round - 1}`);
+      for (const c of this.connected.values()) c.link.emit('federation-done', { round: this.round - 1, reason: this.stopReason });
+    } else if (next === 'paused') this.info(this.phase === 'training' ? `study paused: round ${this.round} finishes, no new round starts` : 'study paused');
+    else if (next === 'running') {
+      this.info('study running');
+      this.startSoon();
+    }
+    this.changed();
+  }
+
+  /** The budget as a hospital sees it (public settings and ε spent; null without DP). */
+  hospitalPrivacy(): HospitalPrivacyView | null {
+    const view = this.engine.privacyView(Math.max(1, this.config.minClients));
+    return view && { unit: view.unit, targetEpsilon: view.targetEpsilon, delta: view.delta, private: view.private, spent: view.spent, relations: view.relations };
+  }
+
+  /** Every connected hospital is told the study changed under it and let go (it reviews the new plan). */
+  dismissAll(error: ProtocolError): void {
+    for (const c of [...this.connected.values()]) {
+      c.link.emit('protocol-error', error);
+      this.detach(c.link);
+      c.link.disconnect();
+    }
   }
 
   // ---- connections ---------------------------------------------------------------------
@@ -221,14 +288,19 @@ export class Coordinator {
     this.changed();
   }
 
-  hello(link: HospitalLink, msg: { backend: BackendName; trainSamples: number; testSamples: number; patientIds?: 'all' | 'some' | 'none' }) {
+  hello(link: HospitalLink, msg: Hello): Result<Welcome> {
     const c = this.connected.get(link.id);
     if (!c) throw new Error('hello from an unknown connection');
+    if (msg.planDigest !== undefined && msg.planDigest !== this.planDigest) {
+      // The settings changed since this hospital reviewed them: it must see and accept the new plan.
+      return this.reject(link, 'hello', { code: 'plan-changed', message: "this study's plan changed since you accepted it: review the new plan and accept it to join" });
+    }
     Object.assign(c, { backend: msg.backend, trainSamples: msg.trainSamples, testSamples: msg.testSamples, ready: true, ...(msg.patientIds && { patientIds: msg.patientIds }) });
     this.info(`${c.hospital} joined (${msg.trainSamples} training / ${msg.testSamples} held-out slices, ${msg.backend})`);
     this.audit(c.hospital, 'hospital-joined', `${msg.trainSamples} training / ${msg.testSamples} held-out slices, ${msg.backend}`, { soon: true });
-    const welcome = {
+    const welcome: Welcome = {
       hospital: c.hospital,
+      privacy: this.hospitalPrivacy(),
       config: this.config,
       round: this.round - 1,
       weights: this.payloadFor(c.hospital),
@@ -240,7 +312,7 @@ export class Coordinator {
       } else this.startSoon();
     });
     this.changed();
-    return welcome;
+    return { ok: true, ...welcome };
   }
 
   status(link: HospitalLink, status: HospitalStatus): void {
@@ -270,7 +342,7 @@ export class Coordinator {
   }
 
   private maybeStartRound(): void {
-    if (this.phase !== 'waiting') return;
+    if (this.phase !== 'waiting' || this.studyStatus !== 'running') return;
     const now = Date.now();
     const ready = [...this.connected.values()].filter((c) => c.ready && c.trainSamples > 0 && this.eligible(c.hospital, now));
     if (ready.length < this.config.minClients) {
@@ -289,7 +361,7 @@ export class Coordinator {
       return;
     }
     this.phase = 'training';
-    this.plan = plan;
+    this.roundPlan = plan;
     this.participants = new Set(ready.map((c) => c.hospital));
     this.uploads.clear();
     this.progress.clear();
@@ -451,9 +523,9 @@ export class Coordinator {
     }
     const round = this.round;
     const contributions = this.contributions();
-    const [plan, aggregator] = [this.plan!, this.aggregator!];
+    const [plan, aggregator] = [this.roundPlan!, this.aggregator!];
     this.aggregator = null;
-    this.plan = null;
+    this.roundPlan = null;
     let closed: ReturnType<RoundEngine['close']>;
     try {
       closed = this.engine.close(plan, aggregator);
@@ -521,8 +593,9 @@ export class Coordinator {
     this.deadline = null;
     this.phase = round >= this.config.rounds ? 'done' : 'waiting';
     for (const [hospital, own] of perHospital ?? []) this.hospitalPayloads.set(hospital, encodeWeights(own));
+    const privacy = this.hospitalPrivacy();
     for (const c of this.connected.values()) {
-      if (c.ready) c.link.emit('round-result', { round, participants, weights: this.payloadFor(c.hospital) });
+      if (c.ready) c.link.emit('round-result', { round, participants, privacy, weights: this.payloadFor(c.hospital) });
     }
     if (this.phase === 'done') {
       this.info(`federation finished after round ${round}`);
@@ -554,7 +627,7 @@ export class Coordinator {
     }
     const subClients = msg.subClients ?? 1;
     const subClient = msg.subClient ?? 0;
-    const allowed = this.plan?.virtualClients ?? 1;
+    const allowed = this.roundPlan?.virtualClients ?? 1;
     if (subClients > allowed) {
       // More sub-clients than asked would multiply the hospital's sensitivity past what is accounted.
       return this.dropParticipant(c, 'update-begin', {
@@ -747,7 +820,7 @@ export class Coordinator {
 
   // ---- views ---------------------------------------------------------------------------
 
-  snapshot(tokens: FederationSnapshot['tokens']): FederationSnapshot {
+  snapshot(tokens: FederationSnapshot['tokens'], enrolled: string[] = []): FederationSnapshot {
     const evaluations = this.store.evaluations(this.config.id);
     const rounds: RoundView[] = this.store.rounds(this.config.id).map((r) => {
       const evals = evaluations.filter((e) => e.round === r.round);
@@ -800,12 +873,15 @@ export class Coordinator {
     }
     return {
       config: this.config,
+      status: this.studyStatus,
+      frozen: this.frozen,
       phase: this.phase,
       round: this.round,
       deadline: this.deadline,
       hospitals,
       rounds,
       tokens,
+      enrolled,
       log: [...this.log],
       // The next round has the current participants, or at least minClients of the ready hospitals.
       privacy: this.engine.privacyView(

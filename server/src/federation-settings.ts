@@ -41,7 +41,7 @@ export class SettingsConflictError extends Error {
       [
         ...conflicts.map((c) => conflictLine(federationId, c)),
         "The database's settings win, so the server did not start. Start with --reset to create a new federation in this " +
-          "database (the old one's rounds and ledger stay in the file but are no longer used), or use another --db.",
+          "database (the old one is stopped; its rounds and ledger stay in the file and on the admin page), or use another --db.",
       ].join('\n'),
     );
   }
@@ -63,6 +63,7 @@ export async function resolveFederation(
   const stored = store.currentFederation();
   if (!stored) {
     const config = await opts.create(store, withPrivacyDefaults(overrides));
+    store.setSetting('cli_study', config.id);
     store.appendAudit('server', 'federation-created', config.id);
     return { config, notes: [] };
   }
@@ -91,10 +92,12 @@ async function startAfresh(
   if (ids.has(id)) throw new Error(`--reset: this database already has a federation ${id}; choose another id`);
   const config = await create(store, withPrivacyDefaults({ ...overrides, id }));
   const finished = store.rounds(previous.id).length;
+  store.setSetting('cli_study', config.id);
+  store.setStudyStatus(previous.id, 'stopped');
   store.appendAudit('server', 'federation-reset', `${previous.id} (${finished} finished rounds) replaced by ${config.id}`);
   return {
     config,
-    notes: [`--reset: started federation ${config.id}; ${previous.id} and its ${finished} finished rounds stay in the file, no longer used`],
+    notes: [`--reset: started federation ${config.id}; ${previous.id} is stopped (its ${finished} finished rounds stay in the file)`],
   };
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env -S npx tsx
-import { mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { helpText, parseCli, type CliOptions } from './cli-flags';
 import { DatabaseInUseError } from './db-lock';
@@ -32,7 +32,13 @@ const serverOptions = {
   federation: args.federation,
   reset: args.reset,
   allowedOrigins: args.allowedOrigins,
+  ...(args.recordReceived && { recordReceived: receivedRecorder(resolve(args.recordReceived)) }),
 };
+/** --record-received: one JSON line per message, written at once (a check must see every one). */
+function receivedRecorder(file: string) {
+  return (entry: object) => appendFileSync(file, JSON.stringify(entry) + '\n', { mode: 0o600 });
+}
+
 const server = await startServer(serverOptions).catch((e: unknown) => startFailed(e, args));
 
 function startFailed(e: unknown, a: CliOptions): never {

@@ -83,6 +83,18 @@ export class PrivacyBudget {
     };
   }
 
+  /**
+   * ε per relation after `rounds` more rounds that each release `releases` with `virtualClients`
+   * updates per hospital, from the ledgers as they are (calibration and the hospitals' study plan).
+   */
+  projectRounds(releases: readonly DpReleaseView[], virtualClients: number, rounds: number): Record<Relation, number> {
+    const each = roundEvents(releases, virtualClients);
+    const many = (r: Relation): DpEvent => ({ type: 'composed', events: Array.from({ length: rounds }, () => each[r]) });
+    const budget = { epsilon: this.config.targetEpsilon, delta: this.config.delta };
+    const one = (r: Relation) => checkBudget(this.ledgers[r], many(r), budget, this.options).projected.epsilon;
+    return { patient: one('patient'), hospital: one('hospital') };
+  }
+
   /** The ledgers as they will be once this round is released; adopt them after the database commit. */
   afterRound(round: number, releases: readonly DpReleaseView[], virtualClients: number, label: string) {
     const events = roundEvents(releases, virtualClients);

@@ -241,6 +241,17 @@ export class RoundEngine {
     this.serverState = closed.serverState;
   }
 
+  /**
+   * ε per patient and per hospital after `rounds` more rounds like the next one with `hospitals`
+   * participants (null without DP, or when ε is not finite: the median clip). The adaptive VN rule
+   * chooses VN from releases not yet made, so its projection uses the VN of the next round.
+   */
+  projectedEpsilon(rounds: number, hospitals: number): { patient: number; hospital: number } | null {
+    if (!this.privacy || !this.budget || !this.isPrivate) return null;
+    const probe = this.privacy.virtualClients === 'adaptive' && this.dpRounds === 0;
+    return this.budget.projectRounds(this.plannedReleases(probe), this.virtualClientsFor(Math.max(1, hospitals), probe), rounds);
+  }
+
   /** The privacy budget as the admin sees it, planning the next round for `hospitals` participants. */
   privacyView(hospitals: number): PrivacyView | null {
     if (!this.privacy || !this.budget) return null;

@@ -9,8 +9,10 @@ import {
   adminLoginSchema,
   auditQuerySchema,
   changePasswordSchema,
+  createStudySchema,
   createTokenSchema,
   endRoundSchema,
+  enrolHospitalSchema,
   evaluationSchema,
   federationConfigSchema,
   helloSchema,
@@ -19,7 +21,10 @@ import {
   revokeTokenSchema,
   setDeadlineSchema,
   skipHospitalSchema,
+  studyControlSchema,
   toUint8Array,
+  updateStudySchema,
+  watchStudySchema,
   updateBeginSchema,
   updateChunkSchema,
   updateEndSchema,
@@ -40,6 +45,7 @@ import { auditCsv } from './audit-log';
 import { resolveFederation } from './federation-settings';
 import { serveApp } from './static-files';
 import { Store } from './store';
+import { Studies } from './studies';
 
 export interface FederationOverrides extends Partial<Omit<FederationConfig, 'model' | 'training'>> {
   model?: Partial<ModelSpec>;
@@ -65,15 +71,31 @@ export interface ServerOptions {
   allowedOrigins?: string[];
   /** Start a new federation in this database instead of the stored one (see federation-settings.ts). */
   reset?: boolean;
+  /**
+   * Called with every message a hospital sent that passed validation (binary fields as their
+   * length): the server-side record that the hospitals' receipts are checked against.
+   */
+  recordReceived?: (entry: ReceivedMessage) => void;
   /** Failed-attempt limits (tests shorten them). */
   limits?: { handshake?: FailureLimitOptions; adminLogin?: FailureLimitOptions };
+}
+
+export interface ReceivedMessage {
+  at: number;
+  study: string;
+  hospital: string;
+  message: string;
+  fields: Record<string, unknown>;
 }
 
 export interface RunningServer {
   url: string;
   port: number;
+  /** The start flags' study, and its coordinator. */
   config: FederationConfig;
   coordinator: Coordinator;
+  /** Every study on this server (the start flags' one included). */
+  studies: Studies;
   store: Store;
   /** Set only when this start generated the admin password. */
   generatedAdminPassword: string | null;
@@ -139,18 +161,31 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   const admin = io.of('/admin') as unknown as Namespace<AdminToServer, ServerToAdmin>;
 
-  let pending: ReturnType<typeof setTimeout> | null = null;
+  const pending = new Map<string, ReturnType<typeof setTimeout>>();
   let closed = false;
-  const tokenViews = () => store.tokens(config.id);
-  const broadcast = () => {
-    // Progress events arrive per batch; the dashboard needs a few frames a second, not hundreds.
-    if (pending || closed) return;
-    pending = setTimeout(() => {
-      pending = null;
-      admin.emit('snapshot', coordinator.snapshot(tokenViews()));
-    }, 150);
+  const room = (study: string) => `study:${study}`;
+  const snapshotOf = (c: Coordinator) => c.snapshot(store.tokens(c.config.id), store.enrolled(c.config.id));
+  const studyList = () => ({ studies: studies.summaries(), hospitals: store.hospitalsWithTokens() });
+  /** Progress events arrive per batch; the dashboard needs a few frames a second, not hundreds. */
+  const throttled = (key: string, send: () => void) => {
+    if (pending.has(key) || closed) return;
+    pending.set(
+      key,
+      setTimeout(() => {
+        pending.delete(key);
+        send();
+      }, 150),
+    );
   };
-  const coordinator = new Coordinator(config, store, broadcast, audit);
+  const broadcast = (study: string) => {
+    throttled(study, () => {
+      const c = studies.get(study);
+      if (c) admin.to(room(study)).emit('snapshot', snapshotOf(c));
+    });
+    throttled(' studies', () => admin.emit('studies', studyList()));
+  };
+  const studies = new Studies(store, (c, status) => new Coordinator(c, store, () => broadcast(c.id), audit, status), config);
+  const coordinator = studies.get(config.id)!;
   for (const note of notes) coordinator.info(note);
 
   io.use((socket, next) => {
@@ -159,10 +194,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       // A blocked address is refused before its token is even looked at.
       const wait = await handshakeLimits.retryAfter(address);
       if (wait > 0) return next(new Error(`too many failed connection attempts from this address: try again in ${wait} s`));
-      const token = (socket.handshake.auth as { token?: unknown }).token;
+      const { token, study } = socket.handshake.auth as { token?: unknown; study?: unknown };
       const tokenHash = typeof token === 'string' && token.length <= 256 ? hashToken(token) : null;
       const found = tokenHash ? store.findToken(tokenHash) : undefined;
-      if (!found || found.federationId !== config.id) {
+      if (!found) {
         await handshakeLimits.failed(address);
         const blocked = await handshakeLimits.retryAfter(address);
         if (blocked > 0) {
@@ -170,15 +205,38 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           coordinator.warn(`refusing ${address} for ${blocked} s after repeated wrong enrolment tokens`);
           audit(`address ${address}`, 'handshake-blocked', `${blocked} s after repeated wrong enrolment tokens`);
         }
-        return next(new Error('unknown or revoked enrolment token: ask the federation admin for a new one'));
+        return next(finalRefusal('unknown or revoked enrolment token: ask the federation admin for a new one'));
       }
       await handshakeLimits.succeeded(address);
+      const chosen = chooseStudy(found.hospital, study);
+      if (typeof chosen === 'string') return next(finalRefusal(chosen));
       socket.data.hospital = found.hospital;
       socket.data.tokenHash = tokenHash;
+      socket.data.study = chosen.config.id;
       next();
     })().catch((e: unknown) => next(e instanceof Error ? e : new Error(String(e))));
   });
-  io.on('connection', (socket) => wireHospital(socket, coordinator));
+  /**
+   * The study a hospital's connection is for: the one it names, or, when it names none (Node
+   * clients of one study), its only open study. A string is the refusal, in plain words.
+   */
+  const chooseStudy = (hospital: string, asked: unknown): Coordinator | string => {
+    const open = studies.forHospital(hospital);
+    if (asked !== undefined) {
+      const c = typeof asked === 'string' ? open.find((s) => s.config.id === asked) : undefined;
+      return c ?? `${hospital} is not enrolled in an open study called ${String(asked).slice(0, 80)}: ask the federation admin`;
+    }
+    const running = open.filter((c) => c.lifecycle === 'running');
+    if (open.length === 1) return open[0]!;
+    if (running.length === 1) return running[0]!;
+    if (open.length === 0) return `${hospital} is not enrolled in any open study yet: ask the federation admin`;
+    return `${hospital} takes part in several studies (${open.map((c) => c.config.id).join(', ')}): choose one`;
+  };
+  io.on('connection', (socket) => {
+    const c = studies.get(socket.data.study as string);
+    if (c) wireHospital(socket, c, options.recordReceived);
+    else socket.disconnect(true);
+  });
 
   const sessionSecret = () => store.getSetting('session_secret')!;
   admin.use((socket, next) => {
@@ -195,7 +253,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
   admin.on('connection', (socket) => {
     const who = `admin ${socket.handshake.address}`;
-    socket.emit('snapshot', coordinator.snapshot(tokenViews()));
+    // Until the admin picks a study, the page shows the start flags' one.
+    void socket.join(room(config.id));
+    socket.emit('studies', studyList());
+    socket.emit('snapshot', snapshotOf(coordinator));
+    /** The study a message names, or a refusal that names it. */
+    const study = (id: string) => studies.get(id) ?? null;
+    const noStudy = (id: string) => ({ ok: false, error: { code: 'bad-message', message: `no study ${id}` } });
     /** Validates, answers every call (the ack is the last argument, whatever comes before), and never throws. */
     const onAdmin = <T>(event: keyof AdminToServer, schema: ZodType<T>, handle: (msg: T) => object | Promise<object>) => {
       socket.on(event, ((...args: unknown[]) => {
@@ -211,12 +275,69 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           });
       }) as never);
     };
-    onAdmin('create-token', createTokenSchema, ({ hospital }) => {
+    onAdmin('watch-study', watchStudySchema, ({ study: id }) => {
+      const c = study(id);
+      if (!c) return noStudy(id);
+      for (const r of socket.rooms) if (r.startsWith('study:')) void socket.leave(r);
+      void socket.join(room(id));
+      socket.emit('snapshot', snapshotOf(c));
+      return { ok: true };
+    });
+    onAdmin('create-study', createStudySchema, async ({ settings }) => {
+      const r = await studies.create(settings);
+      if (r.ok) {
+        audit(who, 'study-created', `${r.id} "${settings.name}"${r.calibrated ? `; z = ${r.calibrated.noiseMultiplier} calibrated for ε ≤ ${settings.privacy?.targetEpsilon}` : ''}`);
+        broadcast(r.id);
+      }
+      return r;
+    });
+    onAdmin('update-study', updateStudySchema, async ({ study: id, settings }) => {
+      const r = await studies.update(id, settings);
+      if (r.ok) {
+        audit(who, 'study-changed', `${id}: ${JSON.stringify(settings)}`);
+        studies.get(id)!.info('settings changed by the admin; hospitals review the new plan before joining again');
+        broadcast(id);
+      }
+      return r;
+    });
+    onAdmin('study-control', studyControlSchema, ({ study: id, action }) => {
+      const r = studies.control(id, action);
+      audit(who, `study-${action}`, `${id}${r.ok ? '' : `: refused (${r.error.message})`}`);
+      broadcast(id);
+      return r;
+    });
+    onAdmin('enrol-hospital', enrolHospitalSchema, ({ study: id, hospital, enrolled }) => {
+      const c = study(id);
+      if (!c) return noStudy(id);
+      if (!store.hospitalsWithTokens().includes(hospital)) {
+        return { ok: false, error: { code: 'bad-message', message: `${hospital} has no enrolment token yet: create one for it in this study` } };
+      }
+      const changed = store.setEnrolled(id, hospital, enrolled);
+      if (!enrolled) {
+        // Taken out: its connection to this study closes, and it cannot connect again.
+        for (const s of io.sockets.sockets.values()) {
+          if (s.data.study === id && s.data.hospital === hospital) {
+            s.emit('protocol-error', { code: 'unauthorized', message: `the federation admin took ${hospital} out of this study` });
+            s.disconnect(true);
+          }
+        }
+      }
+      if (changed) {
+        audit(who, enrolled ? 'hospital-enrolled' : 'hospital-unenrolled', `${hospital} in ${id}`);
+        c.info(`${hospital} ${enrolled ? 'enrolled in' : 'taken out of'} this study`);
+      }
+      broadcast(id);
+      return { ok: true };
+    });
+    onAdmin('create-token', createTokenSchema, ({ study: id, hospital }) => {
+      const c = study(id);
+      if (!c) return noStudy(id);
       const token = newToken();
-      const id = store.addToken(config.id, hospital, hashToken(token));
-      coordinator.info(`enrolment token created for ${hospital}`);
-      audit(who, 'token-created', `${hospital} (token ${id})`);
-      return { ok: true, token, id };
+      const tokenId = store.addToken(id, hospital, hashToken(token));
+      c.info(`enrolment token created for ${hospital}`);
+      audit(who, 'token-created', `${hospital} in ${id} (token ${tokenId})`);
+      broadcast(id);
+      return { ok: true, token, id: tokenId };
     });
     onAdmin('revoke-token', revokeTokenSchema, ({ id }) => {
       if (!store.revokeToken(id)) return { ok: false, error: { code: 'bad-message', message: `no active token with id ${id}` } };
@@ -229,24 +350,29 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           closed += 1;
         }
       }
-      coordinator.info(`enrolment token ${id} revoked${closed ? `; ${closed} connection(s) using it closed` : ''}`);
+      for (const c of studies.all()) broadcast(c.config.id);
       audit(who, 'token-revoked', `token ${id}${closed ? `; ${closed} connection(s) closed` : ''}`);
       return { ok: true };
     });
-    onAdmin('end-round', endRoundSchema, ({ round }) => {
-      const r = coordinator.endRound(round);
-      audit(who, 'round-ended', `round ${round}: ${r.ok ? r.outcome : r.error.message}`);
+    onAdmin('end-round', endRoundSchema, ({ study: id, round }) => {
+      const c = study(id);
+      if (!c) return noStudy(id);
+      const r = c.endRound(round);
+      audit(who, 'round-ended', `${id} round ${round}: ${r.ok ? r.outcome : r.error.message}`);
       return r;
     });
-    onAdmin('skip-hospital', skipHospitalSchema, ({ hospital, skip }) => {
-      const known = store.tokens(config.id).some((t) => t.hospital === hospital);
-      if (!known) return { ok: false, error: { code: 'bad-message', message: `no hospital named ${hospital} is enrolled` } };
-      audit(who, skip ? 'hospital-skipped' : 'hospital-readmitted', hospital);
-      return coordinator.skipHospital(hospital, skip);
+    onAdmin('skip-hospital', skipHospitalSchema, ({ study: id, hospital, skip }) => {
+      const c = study(id);
+      if (!c) return noStudy(id);
+      if (!store.enrolled(id).includes(hospital)) return { ok: false, error: { code: 'bad-message', message: `no hospital named ${hospital} is enrolled in ${id}` } };
+      audit(who, skip ? 'hospital-skipped' : 'hospital-readmitted', `${hospital} in ${id}`);
+      return c.skipHospital(hospital, skip);
     });
-    onAdmin('set-deadline', setDeadlineSchema, ({ round, seconds }) => {
-      const r = coordinator.setDeadline(round, seconds);
-      audit(who, 'deadline-set', `round ${round}: ${r.ok ? new Date(r.deadline).toISOString() : r.error.message}`);
+    onAdmin('set-deadline', setDeadlineSchema, ({ study: id, round, seconds }) => {
+      const c = study(id);
+      if (!c) return noStudy(id);
+      const r = c.setDeadline(round, seconds);
+      audit(who, 'deadline-set', `${id} round ${round}: ${r.ok ? new Date(r.deadline).toISOString() : r.error.message}`);
       return r;
     });
     onAdmin('audit-log', auditQuerySchema, ({ limit }) => {
@@ -276,21 +402,29 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
 
   /**
-   * GET /api/federation with `Authorization: Bearer <token>`: lets the hospital app check its token
-   * and learn the model's input size before importing. Wrong tokens count like wrong-token handshakes.
+   * GET /api/studies with `Authorization: Bearer <token>`: the hospital the token belongs to and the
+   * open studies it is enrolled in, each with its settings, plan and plan digest (what the
+   * hospital reviews before joining) and its privacy budget. Wrong tokens count like wrong-token handshakes.
    */
-  const federationForToken = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const studiesForToken = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const address = req.socket.remoteAddress ?? 'unknown';
     const wait = await handshakeLimits.retryAfter(address);
     if (wait > 0) return sendJson(res, 429, { error: `too many wrong enrolment tokens: try again in ${wait} s` }, { 'retry-after': String(wait) });
     const auth = req.headers.authorization ?? '';
     const found = auth.startsWith('Bearer ') && auth.length <= 300 ? store.findToken(hashToken(auth.slice(7))) : undefined;
-    if (!found || found.federationId !== config.id) {
+    if (!found) {
       await handshakeLimits.failed(address);
       return sendJson(res, 401, { error: 'unknown or revoked enrolment token: ask the federation admin for a new one' });
     }
     await handshakeLimits.succeeded(address);
-    sendJson(res, 200, { hospital: found.hospital, config }, { 'cache-control': 'no-store' });
+    const open = studies.forHospital(found.hospital).map((c) => ({
+      ...studies.summary(c),
+      config: c.config,
+      plan: c.plan,
+      planDigest: c.planDigest,
+      privacy: c.hospitalPrivacy(),
+    }));
+    sendJson(res, 200, { hospital: found.hospital, studies: open }, { 'cache-control': 'no-store' });
   };
 
   /** POST /api/admin/login: the password once, a signed session back; wrong guesses are limited. */
@@ -358,11 +492,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     securityHeaders(req, res, () => {});
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ ok: true, federation: config.id, phase: coordinator.phase, round: coordinator.round }));
+      res.end(JSON.stringify({ ok: true, federation: config.id, phase: coordinator.phase, round: coordinator.round, studies: studies.all().length }));
       return;
     }
-    if (req.url === '/api/federation') {
-      federationForToken(req, res).catch((e: unknown) => {
+    if (req.url === '/api/studies') {
+      studiesForToken(req, res).catch((e: unknown) => {
         coordinator.record('error', `token check failed: ${(e as Error).message}`);
         if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
       });
@@ -391,7 +525,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     http.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => ok());
   }).catch(async (e: unknown) => {
     // e.g. the port is in use: let go of everything, the database lock included.
-    coordinator.stop();
+    studies.stopAll();
     await new Promise<void>((ok) => io.close(() => ok()));
     store.close();
     throw e;
@@ -404,6 +538,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     port,
     config,
     coordinator,
+    studies,
     store,
     generatedAdminPassword,
     createToken(hospital: string) {
@@ -413,8 +548,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
     async close() {
       closed = true;
-      coordinator.stop();
-      if (pending) clearTimeout(pending);
+      studies.stopAll();
+      for (const t of pending.values()) clearTimeout(t);
       await new Promise<void>((ok) => io.close(() => ok()));
       flushAudit();
       storeClosed = true;
@@ -474,6 +609,11 @@ function originAllowed(req: IncomingMessage, allowed: readonly string[]): boolea
   return url !== null && (url.protocol === 'http:' || url.protocol === 'https:') && url.host === req.headers.host;
 }
 
+/** A handshake refusal that retrying cannot change: the client is told not to try again (`data.final`). */
+function finalRefusal(message: string): Error {
+  return Object.assign(new Error(message), { data: { final: true } });
+}
+
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
   res.end(JSON.stringify(body));
@@ -513,7 +653,15 @@ async function createFederation(store: Store, overrides: FederationOverrides): P
 
 type HospitalSocket = Socket<HospitalToServer, ServerToHospital>;
 
-function wireHospital(socket: HospitalSocket, coordinator: Coordinator): void {
+function wireHospital(socket: HospitalSocket, coordinator: Coordinator, record?: (entry: ReceivedMessage) => void): void {
+  const received = (message: string, msg: object) =>
+    record?.({
+      at: Date.now(),
+      study: coordinator.config.id,
+      hospital: socket.data.hospital as string,
+      message,
+      fields: Object.fromEntries(Object.entries(msg).map(([k, v]) => [k, v instanceof Uint8Array || v instanceof ArrayBuffer || Buffer.isBuffer(v) ? { binaryBytes: (v as Uint8Array).byteLength } : v])),
+    });
   const link: HospitalLink = {
     id: socket.id,
     emit: (event, ...args) => socket.emit(event, ...args),
@@ -536,6 +684,7 @@ function wireHospital(socket: HospitalSocket, coordinator: Coordinator): void {
       const reply = typeof last === 'function' ? (last as (r: unknown) => void) : () => {};
       const parsed = parseMessage(schema, typeof args[0] === 'function' ? undefined : args[0]);
       if (!parsed.ok) return reply(coordinator.reject(link, event, { code: 'bad-message', message: parsed.reason }));
+      received(event, parsed.value as object);
       try {
         reply(handle(parsed.value));
       } catch (e) {
@@ -544,13 +693,15 @@ function wireHospital(socket: HospitalSocket, coordinator: Coordinator): void {
     }) as never);
   };
 
-  on('hello', helloSchema, (msg) => ({ ok: true, ...coordinator.hello(link, msg) }));
+  on('hello', helloSchema, (msg) => coordinator.hello(link, msg));
   on('update-begin', updateBeginSchema, (msg) => coordinator.beginUpdate(link, msg));
   on('update-chunk', updateChunkSchema, (msg) => coordinator.addChunk(link, { ...msg, data: toUint8Array(msg.data) }));
   on('update-end', updateEndSchema, (msg) => coordinator.endUpdate(link, msg));
   on('evaluation', evaluationSchema, (msg) => coordinator.evaluation(link, msg));
   socket.on('status', (msg: unknown) => {
     const parsed = parseMessage(hospitalStatusSchema, msg);
-    if (parsed.ok) coordinator.status(link, parsed.value);
+    if (!parsed.ok) return;
+    received('status', parsed.value);
+    coordinator.status(link, parsed.value);
   });
 }

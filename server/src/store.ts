@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { AuditEntry, BackendName, DpRoundView, FederationConfig, NamedTensor } from '@fedward/protocol';
+import type { AuditEntry, BackendName, DpRoundView, FederationConfig, NamedTensor, StudyStatus } from '@fedward/protocol';
 import { decodeWeights, encodeWeights } from '@fedward/protocol';
 import { AUDIT_GENESIS, auditHash } from './audit-log';
 import { acquireDbLock, type DbLock } from './db-lock';
@@ -66,6 +66,13 @@ CREATE TABLE IF NOT EXISTS evaluations (
   loss REAL NOT NULL,
   at INTEGER NOT NULL,
   PRIMARY KEY (federation_id, round, hospital)
+);
+-- Which studies each hospital takes part in. A hospital's tokens (any of them) open every study it is enrolled in.
+CREATE TABLE IF NOT EXISTS enrolments (
+  federation_id TEXT NOT NULL REFERENCES federations(id),
+  hospital TEXT NOT NULL,
+  enrolled_at INTEGER NOT NULL,
+  PRIMARY KEY (federation_id, hospital)
 );
 -- Append-only and hash-chained (see audit-log.ts): each row's hash covers the previous row's hash.
 CREATE TABLE IF NOT EXISTS audit_log (
@@ -145,6 +152,16 @@ export class Store {
       (this.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
     if (!has('participants', 'sub_clients')) this.db.exec('ALTER TABLE participants ADD COLUMN sub_clients INTEGER NOT NULL DEFAULT 1');
     if (!has('rounds', 'server_state')) this.db.exec('ALTER TABLE rounds ADD COLUMN server_state BLOB');
+    if (!has('federations', 'status')) {
+      // Before studies, only the newest federation ran; the older ones (replaced by --reset) are over.
+      this.db.exec(`ALTER TABLE federations ADD COLUMN status TEXT NOT NULL DEFAULT 'running'`);
+      this.db.exec(`UPDATE federations SET status = 'stopped' WHERE rowid <> (SELECT rowid FROM federations ORDER BY created_at DESC, rowid DESC LIMIT 1)`);
+    }
+    if (!this.getSetting('enrolments_from_tokens')) {
+      // Once: tokens made before studies enrolled their hospital in the federation they were made for.
+      this.db.exec('INSERT OR IGNORE INTO enrolments (federation_id, hospital, enrolled_at) SELECT federation_id, hospital, MIN(created_at) FROM tokens GROUP BY federation_id, hospital');
+      this.setSetting('enrolments_from_tokens', '1');
+    }
     if (!has('evaluations', 'deputy_accuracy')) {
       this.db.exec('ALTER TABLE evaluations ADD COLUMN deputy_accuracy REAL');
       this.db.exec('ALTER TABLE evaluations ADD COLUMN deputy_loss REAL');
@@ -171,11 +188,17 @@ export class Store {
     this.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
-  /** The most recently created federation (the one this server runs), if any. */
+  /**
+   * The study the start flags describe: the one they created (or --reset made); in a file from
+   * before studies, the newest federation.
+   */
   currentFederation(): FederationConfig | undefined {
-    const row = this.db.prepare('SELECT config FROM federations ORDER BY created_at DESC, rowid DESC LIMIT 1').get() as
-      | { config: string }
-      | undefined;
+    const id = this.getSetting('cli_study');
+    const row = (
+      id
+        ? this.db.prepare('SELECT config FROM federations WHERE id = ?').get(id)
+        : this.db.prepare('SELECT config FROM federations ORDER BY created_at DESC, rowid DESC LIMIT 1').get()
+    ) as { config: string } | undefined;
     return row ? (JSON.parse(row.config) as FederationConfig) : undefined;
   }
 
@@ -184,10 +207,36 @@ export class Store {
     return (this.db.prepare('SELECT id FROM federations ORDER BY created_at, rowid').all() as { id: string }[]).map((r) => r.id);
   }
 
-  /** Creates a federation together with its round-0 (initial) global weights. */
-  createFederation(config: FederationConfig, initial: readonly NamedTensor[]): void {
+  /** Every study in this file with its status, oldest first. */
+  studies(): { config: FederationConfig; status: StudyStatus; createdAt: number }[] {
+    return (
+      this.db.prepare('SELECT config, status, created_at AS createdAt FROM federations ORDER BY created_at, rowid').all() as {
+        config: string;
+        status: StudyStatus;
+        createdAt: number;
+      }[]
+    ).map((r) => ({ ...r, config: JSON.parse(r.config) as FederationConfig }));
+  }
+
+  setStudyStatus(id: string, status: StudyStatus): void {
+    this.db.prepare('UPDATE federations SET status = ? WHERE id = ?').run(status, id);
+  }
+
+  /**
+   * New settings for a study. With `initial`, its round-0 weights are replaced too (a new model);
+   * only allowed while no round has been saved, which the caller checks.
+   */
+  updateStudy(config: FederationConfig, initial: readonly NamedTensor[] | null): void {
     this.db.transaction(() => {
-      this.db.prepare('INSERT INTO federations (id, config, created_at) VALUES (?, ?, ?)').run(config.id, JSON.stringify(config), Date.now());
+      this.db.prepare('UPDATE federations SET config = ? WHERE id = ?').run(JSON.stringify(config), config.id);
+      if (initial) this.db.prepare('UPDATE rounds SET weights = ? WHERE federation_id = ? AND round = 0').run(encodeWeights(initial), config.id);
+    })();
+  }
+
+  /** Creates a federation together with its round-0 (initial) global weights. */
+  createFederation(config: FederationConfig, initial: readonly NamedTensor[], status: StudyStatus = 'running'): void {
+    this.db.transaction(() => {
+      this.db.prepare('INSERT INTO federations (id, config, created_at, status) VALUES (?, ?, ?, ?)').run(config.id, JSON.stringify(config), Date.now(), status);
       this.db
         .prepare('INSERT INTO rounds (federation_id, round, weights, completed_at) VALUES (?, 0, ?, ?)')
         .run(config.id, encodeWeights(initial), Date.now());
@@ -316,16 +365,50 @@ export class Store {
     );
   }
 
+  /** A new token for `hospital`, which is enrolled in `federationId` (if it was not already). */
   addToken(federationId: string, hospital: string, tokenHash: string): number {
-    const r = this.db
-      .prepare('INSERT INTO tokens (federation_id, hospital, token_hash, created_at) VALUES (?, ?, ?, ?)')
-      .run(federationId, hospital, tokenHash, Date.now());
-    return Number(r.lastInsertRowid);
+    return this.db.transaction(() => {
+      const r = this.db
+        .prepare('INSERT INTO tokens (federation_id, hospital, token_hash, created_at) VALUES (?, ?, ?, ?)')
+        .run(federationId, hospital, tokenHash, Date.now());
+      this.setEnrolled(federationId, hospital, true);
+      return Number(r.lastInsertRowid);
+    })();
   }
 
-  findToken(tokenHash: string): { id: number; federationId: string; hospital: string } | undefined {
-    return this.prepared('SELECT id, federation_id AS federationId, hospital FROM tokens WHERE token_hash = ? AND revoked_at IS NULL')
-      .get(tokenHash) as { id: number; federationId: string; hospital: string } | undefined;
+  /** The hospital a live (not revoked) token belongs to. */
+  findToken(tokenHash: string): { id: number; hospital: string } | undefined {
+    return this.prepared('SELECT id, hospital FROM tokens WHERE token_hash = ? AND revoked_at IS NULL').get(tokenHash) as
+      | { id: number; hospital: string }
+      | undefined;
+  }
+
+  /** Hospitals that hold at least one live token. */
+  hospitalsWithTokens(): string[] {
+    return (this.db.prepare('SELECT DISTINCT hospital FROM tokens WHERE revoked_at IS NULL ORDER BY hospital').all() as { hospital: string }[]).map(
+      (r) => r.hospital,
+    );
+  }
+
+  setEnrolled(federationId: string, hospital: string, enrolled: boolean): boolean {
+    const r = enrolled
+      ? this.prepared('INSERT OR IGNORE INTO enrolments (federation_id, hospital, enrolled_at) VALUES (?, ?, ?)').run(federationId, hospital, Date.now())
+      : this.prepared('DELETE FROM enrolments WHERE federation_id = ? AND hospital = ?').run(federationId, hospital);
+    return r.changes > 0;
+  }
+
+  /** The studies a hospital is enrolled in. */
+  studiesOf(hospital: string): string[] {
+    return (this.prepared('SELECT federation_id AS id FROM enrolments WHERE hospital = ? ORDER BY enrolled_at, rowid').all(hospital) as { id: string }[]).map(
+      (r) => r.id,
+    );
+  }
+
+  /** The hospitals enrolled in a study. */
+  enrolled(federationId: string): string[] {
+    return (this.prepared('SELECT hospital FROM enrolments WHERE federation_id = ? ORDER BY hospital').all(federationId) as { hospital: string }[]).map(
+      (r) => r.hospital,
+    );
   }
 
   /** Like findToken, but also finds a revoked token: a revoked token must not be silently re-created. */
@@ -340,10 +423,14 @@ export class Store {
     return this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(Date.now(), id).changes > 0;
   }
 
+  /** The tokens of the hospitals enrolled in a study (a hospital's tokens open all its studies). */
   tokens(federationId: string): TokenRow[] {
     return (
       this.db
-        .prepare('SELECT id, hospital, created_at AS createdAt, revoked_at AS revokedAt FROM tokens WHERE federation_id = ? ORDER BY id')
+        .prepare(
+          `SELECT t.id, t.hospital, t.created_at AS createdAt, t.revoked_at AS revokedAt FROM tokens t
+           JOIN enrolments e ON e.hospital = t.hospital AND e.federation_id = ? ORDER BY t.id`,
+        )
         .all(federationId) as { id: number; hospital: string; createdAt: number; revokedAt: number | null }[]
     ).map(({ revokedAt, ...t }) => ({ ...t, revoked: revokedAt !== null }));
   }

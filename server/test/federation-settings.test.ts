@@ -85,7 +85,7 @@ describe('resolveFederation', () => {
     const { store } = await stored(flags('--rounds', '5'));
     const first = await resolveFederation(store, flags('--rounds', '8'), { create, reset: true });
     expect(first.config).toMatchObject({ id: 'demo-2', rounds: 8 });
-    expect(first.notes).toEqual(['--reset: started federation demo-2; demo and its 0 finished rounds stay in the file, no longer used']);
+    expect(first.notes).toEqual(['--reset: started federation demo-2; demo is stopped (its 0 finished rounds stay in the file)']);
     expect(store.currentFederation()?.id).toBe('demo-2');
     expect(store.auditEntries()[0]).toMatchObject({ action: 'federation-reset', detail: 'demo (0 finished rounds) replaced by demo-2' });
     const second = await resolveFederation(store, {}, { create, reset: true });

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { afterEach, beforeAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryPatientDataset, participate, type ClientEvent, type TrainingStateStore } from '@fedward/client';
+import { MemoryPatientDataset, participate, type ClientEvent, type SentMessage, type TrainingStateStore } from '@fedward/client';
 import { MemoryDataset, activateBackend, createDetEngine, createModel, seededRandom, type ModelEngine } from '@fedward/models';
 import type { NamedTensor } from '@fedward/protocol';
 
@@ -92,11 +92,17 @@ export function client(
     train?: MemoryPatientDataset;
     trainingState?: TrainingStateStore;
     signal?: AbortSignal;
+    study?: string;
+    planDigest?: string;
+    onSent?: (m: SentMessage) => void;
   } = {},
 ) {
   return participate({
     url,
     token,
+    ...(extra.study && { study: extra.study }),
+    ...(extra.planDigest && { planDigest: extra.planDigest }),
+    ...(extra.onSent && { onSent: extra.onSent }),
     backend: 'cpu',
     ...(extra.signal && { signal: extra.signal }),
     ...(extra.trainingState && { trainingState: extra.trainingState }),

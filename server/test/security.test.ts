@@ -52,7 +52,7 @@ describe('security', () => {
     const token = server.createToken('a');
     expect(await connectError(server.url, { auth: { token } })).toMatch(/too many/);
     // …and the wrong-token HTTP check is limited the same way.
-    const r = await fetch(`${server.url}/api/federation`, { headers: { authorization: 'Bearer fwd_wrong' } });
+    const r = await fetch(`${server.url}/api/studies`, { headers: { authorization: 'Bearer fwd_wrong' } });
     expect(r.status).toBe(429);
     expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(server.coordinator.snapshot([]).log.filter((l) => /refusing .* repeated wrong enrolment tokens/.test(l.message)).length).toBeLessThanOrEqual(3);

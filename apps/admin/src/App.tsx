@@ -4,7 +4,7 @@ import { DashboardPage } from './routes/dashboard/DashboardPage';
 import { LoginPage } from './routes/login/LoginPage';
 
 export function App() {
-  const { state, snapshot, connection, actions, actionCount, signIn, signOut } = useAdminSession();
+  const { state, snapshot, studies, connection, actions, actionCount, signIn, signOut } = useAdminSession();
 
   if (state.kind !== 'signed-in' || !actions) {
     return (
@@ -31,6 +31,7 @@ export function App() {
   return (
     <DashboardPage
       snapshot={snapshot.data}
+      studies={studies}
       snapshotAt={snapshot.at}
       connection={connection}
       actions={actions}

@@ -52,7 +52,7 @@ describe('what the page keeps of a participation', () => {
   });
 
   it('a rejoin shows "rejoining" until the server has the hospital again', () => {
-    const s = fold([{ type: 'connected', hospital: 'hospital-a', config: {} as never, backend: 'cpu' }], { ...initialFederationState, phase: 'rejoining' });
+    const s = fold([{ type: 'connected', hospital: 'hospital-a', config: {} as never, backend: 'cpu', privacy: null }], { ...initialFederationState, phase: 'rejoining' });
     expect(s.phase).toBe('waiting');
   });
 });

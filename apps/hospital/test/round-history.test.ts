@@ -7,10 +7,10 @@ const sent = (n: number) => ({ round: n, updates: 2, slices: 40, bytes: 4096, tr
 
 describe('the hospital’s history in IndexedDB', () => {
   it('is kept per enrolment token (hashed), and survives a reload (a fresh read)', async () => {
-    const key = await historyKey('fwd_token-a');
+    const key = await historyKey('fwd_token-a', 'demo');
     expect(key).toMatch(/^[0-9a-f]{64}$/);
     expect(key).not.toContain('token-a');
-    expect(await historyKey('fwd_token-b')).not.toBe(key);
+    expect(await historyKey('fwd_token-b', 'demo')).not.toBe(key);
     expect(await loadHistory(key)).toBeNull();
 
     await saveHistory(key, { rounds: [round(0), round(1)], sent: [sent(1)], finished: null });
@@ -18,7 +18,7 @@ describe('the hospital’s history in IndexedDB', () => {
   });
 
   it('merges round by round: a page that saw fewer rounds (another tab) never drops stored ones', async () => {
-    const key = await historyKey('fwd_merge');
+    const key = await historyKey('fwd_merge', 'demo');
     await saveHistory(key, { rounds: [round(0), round(1), round(2)], sent: [sent(1), sent(2)], finished: null });
     await saveHistory(key, { rounds: [round(2, 0.9)], sent: [], finished: { round: 2 } });
     const h = await loadHistory(key);
@@ -32,7 +32,7 @@ describe('the hospital’s history in IndexedDB', () => {
   });
 
   it('remembers the join under way; ending it clears it, but not a newer join of another tab', async () => {
-    const key = await historyKey('fwd_join');
+    const key = await historyKey('fwd_join', 'demo');
     const first = newJoinId();
     const second = newJoinId();
     expect(first).not.toBe(second);

@@ -1,11 +1,12 @@
-import type { BackendName, FederationConfig, ProtocolError } from '@fedward/protocol';
+import type { BackendName, FederationConfig, HospitalPrivacyView, ProtocolError } from '@fedward/protocol';
 
 /**
  * What a participant reports while it runs. The hospital app renders these as progress bars;
  * tests and Node clients read them to know where a federation is.
  */
 export type ClientEvent =
-  | { type: 'connected'; hospital: string; config: FederationConfig; backend: BackendName }
+  /** `privacy`: the study's budget and the ε spent so far (null without DP). */
+  | { type: 'connected'; hospital: string; config: FederationConfig; backend: BackendName; privacy: HospitalPrivacyView | null }
   | { type: 'disconnected'; reason: string }
   | { type: 'round-start'; round: number; deadline: number }
   /** The round's split: VN asked by the server, the sub-clients this hospital trains, their slices. */
@@ -15,7 +16,7 @@ export type ClientEvent =
   | { type: 'epoch-end'; round: number; subClient: number; subClients: number; epoch: number; epochs: number; loss: number }
   | { type: 'upload'; round: number; subClient: number; subClients: number; sentBytes: number; totalBytes: number }
   | { type: 'uploaded'; round: number; subClient: number; subClients: number }
-  | { type: 'round-result'; round: number; participants: number }
+  | { type: 'round-result'; round: number; participants: number; privacy: HospitalPrivacyView | null }
   /** Accuracy of the model the hospital uses: the global one, or its personalized model under PRR-FL (then with the deputy's). */
   | { type: 'evaluated'; round: number; accuracy: number; loss: number; samples: number; deputy?: { accuracy: number; loss: number } }
   /** PRR-FL: the DET stage chosen before a local epoch, from both models' training macro-F1 (%). */

@@ -4,3 +4,4 @@ export * from './async-queue';
 export * from './sub-clients';
 export * from './training-state';
 export * from './memory-patient-dataset';
+export type { SentMessage } from './socket';

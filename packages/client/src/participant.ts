@@ -24,7 +24,7 @@ import { AsyncQueue } from './async-queue';
 import type { ClientEvent } from './events';
 import { splitFingerprint, splitIntoSubClients } from './sub-clients';
 import { localEpoch } from './local-epoch';
-import { request, uploadUpdate, type HospitalSocket } from './socket';
+import { recordSent, request, uploadUpdate, type HospitalSocket, type SentMessage } from './socket';
 import { isPatientDataset, memoryTrainingStateStore, type TrainingStateStore } from './training-state';
 
 export interface ParticipantOptions {
@@ -53,6 +53,12 @@ export interface ParticipantOptions {
    * says: all slices, some, none). Sent in hello so the admin sees it; omitted when unknown.
    */
   patientIds?: 'all' | 'some' | 'none';
+  /** The study to join (its id); needed when the token's hospital takes part in several. */
+  study?: string;
+  /** The digest of the study plan the hospital accepted; the server refuses a hello with another. */
+  planDigest?: string;
+  /** Called for every message sent to the server (the hospital's receipts). */
+  onSent?: (m: SentMessage) => void;
   /** How long hello may wait for its answer before reconnecting (default 30 s). */
   helloTimeoutMs?: number;
   signal?: AbortSignal;
@@ -70,7 +76,8 @@ export function subClientKey(secret: string, federationId: string): string {
 
 type Inbox =
   | { kind: 'connect' }
-  | { kind: 'connect-error'; message: string }
+  /** `final`: the server refused the handshake for a reason retrying cannot change (token, study). */
+  | { kind: 'connect-error'; message: string; final: boolean }
   | { kind: 'disconnect'; reason: string }
   | { kind: 'round-start'; msg: RoundStart }
   | { kind: 'round-result'; msg: RoundResult }
@@ -91,13 +98,16 @@ export class ParticipantError extends Error {
 export async function* participate(options: ParticipantOptions): AsyncGenerator<ClientEvent, void> {
   const inbox = new AsyncQueue<Inbox>();
   const socket: HospitalSocket = io(options.url, {
-    auth: { token: options.token },
+    auth: { token: options.token, ...(options.study !== undefined && { study: options.study }) },
     transports: ['websocket'],
     reconnectionDelay: 250,
     reconnectionDelayMax: 2000,
   });
+  if (options.onSent) recordSent(socket, options.onSent);
   socket.on('connect', () => inbox.push({ kind: 'connect' }));
-  socket.on('connect_error', (err) => inbox.push({ kind: 'connect-error', message: err.message }));
+  socket.on('connect_error', (err) =>
+    inbox.push({ kind: 'connect-error', message: err.message, final: (err as Error & { data?: { final?: unknown } }).data?.final === true }),
+  );
   socket.on('disconnect', (reason) => inbox.push({ kind: 'disconnect', reason }));
   socket.on('round-start', (msg) => inbox.push({ kind: 'round-start', msg }));
   socket.on('round-result', (msg) => inbox.push({ kind: 'round-result', msg }));
@@ -120,8 +130,8 @@ export async function* participate(options: ParticipantOptions): AsyncGenerator<
         case 'abort':
           return;
         case 'connect-error': {
-          // The server refuses unknown tokens during the handshake: retrying cannot help.
-          if (/token/i.test(item.message)) throw new ParticipantError(item.message);
+          // The server refuses unknown tokens (and studies this hospital is not in) during the handshake: retrying cannot help.
+          if (item.final) throw new ParticipantError(item.message);
           yield { type: 'disconnected', reason: item.message };
           // A refused handshake (e.g. rate-limited) is not retried by Socket.io itself: try again
           // when the server says, or after a few seconds.
@@ -135,7 +145,7 @@ export async function* participate(options: ParticipantOptions): AsyncGenerator<
         case 'disconnect':
           // The server closed this connection on purpose (token revoked, or the same hospital
           // connected again elsewhere): reconnecting would only repeat it, so say why and stop.
-          if (item.reason === 'io server disconnect' && refusal?.code === 'unauthorized') throw new ParticipantError(refusal.message);
+          if (item.reason === 'io server disconnect' && refusal) throw new ParticipantError(refusal.message);
           yield { type: 'disconnected', reason: item.reason };
           // Socket.io does not reconnect after the server closed the connection (a graceful restart
           // does that): reconnect after a moment, as after any other drop.
@@ -160,7 +170,7 @@ export async function* participate(options: ParticipantOptions): AsyncGenerator<
           refusal = null;
           config = welcome.config;
           const weights = decodeWeights(welcome.weights);
-          yield { type: 'connected', hospital: welcome.hospital, config, backend: options.backend };
+          yield { type: 'connected', hospital: welcome.hospital, config, backend: options.backend, privacy: welcome.privacy ?? null };
           if (config.personalization?.strategy === 'prr-fl') {
             if (!options.createDetEngine) throw new ParticipantError('this federation uses PRR-FL, and this client cannot train a personalized model');
             det ??= options.createDetEngine(config);
@@ -179,7 +189,7 @@ export async function* participate(options: ParticipantOptions): AsyncGenerator<
           break;
         case 'round-result':
           if (!config) break;
-          yield { type: 'round-result', round: item.msg.round, participants: item.msg.participants };
+          yield { type: 'round-result', round: item.msg.round, participants: item.msg.participants, privacy: item.msg.privacy ?? null };
           if (det) {
             det.setDeputyWeights(decodeWeights(item.msg.weights));
             yield* evaluateDet(socket, det, options.test, item.msg.round, config);
@@ -189,7 +199,7 @@ export async function* participate(options: ParticipantOptions): AsyncGenerator<
           }
           break;
         case 'protocol-error':
-          if (item.error.code === 'unauthorized') refusal = item.error;
+          if (item.error.code === 'unauthorized' || item.error.code === 'plan-changed') refusal = item.error;
           yield { type: 'rejected', error: item.error };
           break;
         case 'done':
@@ -220,6 +230,7 @@ function hello(socket: HospitalSocket, options: ParticipantOptions): Promise<{ k
       trainSamples: options.train.size,
       testSamples: options.test.size,
       ...(options.patientIds && { patientIds: options.patientIds }),
+      ...(options.planDigest && { planDigest: options.planDigest }),
     };
     const onDisconnect = () => resolve({ kind: 'lost', reason: 'the connection dropped before the server answered hello' });
     socket.once('disconnect', onDisconnect);

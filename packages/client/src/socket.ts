@@ -5,6 +5,43 @@ import type { ClientEvent } from './events';
 export type HospitalSocket = Socket<ServerToHospital, HospitalToServer>;
 
 /**
+ * One message this hospital sent, as its receipt shows it: the message, when, every field with its
+ * value (binary fields as their length: `{ binaryBytes: n }`), and its size on the wire (JSON text
+ * plus binary bytes, roughly what Socket.io sends).
+ */
+export interface SentMessage {
+  at: number;
+  message: string;
+  fields: Record<string, unknown>;
+  bytes: number;
+}
+
+const isBinary = (v: unknown): v is ArrayBuffer | ArrayBufferView => v instanceof ArrayBuffer || ArrayBuffer.isView(v);
+
+/**
+ * Reports every message the socket sends, at the one place they all pass (socket.emit; `timeout()`
+ * returns the same socket), so a receipt cannot miss one that a new code path adds.
+ */
+export function recordSent(socket: HospitalSocket, onSent: (m: SentMessage) => void): void {
+  const emit = socket.emit.bind(socket) as (event: string, ...args: unknown[]) => HospitalSocket;
+  (socket as unknown as { emit: (event: string, ...args: unknown[]) => HospitalSocket }).emit = (event, ...args) => {
+    const payload = args[0];
+    if (typeof payload === 'object' && payload !== null && !isBinary(payload)) {
+      let binary = 0;
+      const fields = Object.fromEntries(
+        Object.entries(payload).map(([k, v]) => {
+          if (!isBinary(v)) return [k, v];
+          binary += v.byteLength;
+          return [k, { binaryBytes: v.byteLength }];
+        }),
+      );
+      onSent({ at: Date.now(), message: event, fields, bytes: JSON.stringify(fields).length + binary });
+    }
+    return emit(event, ...args);
+  };
+}
+
+/**
  * Emits with an acknowledgement. A connection that is down, or drops before the answer, resolves
  * as a failure at once instead of waiting for the timeout (Socket.io would otherwise buffer the
  * event and send it, stale, after reconnecting).

@@ -16,7 +16,8 @@ afterEach(async () => {
 async function refusingServer(): Promise<string> {
   const http = createServer();
   const io = new Server(http);
-  io.use((_socket, next) => next(new Error('unknown or revoked enrolment token: ask the federation admin for a new one')));
+  // As the real server refuses: a final refusal carries data.final (retrying cannot change it).
+  io.use((_socket, next) => next(Object.assign(new Error('unknown or revoked enrolment token: ask the federation admin for a new one'), { data: { final: true } })));
   await new Promise<void>((ok) => http.listen(0, '127.0.0.1', ok));
   close = () => new Promise((ok) => io.close(() => ok()));
   return `http://127.0.0.1:${(http.address() as AddressInfo).port}`;

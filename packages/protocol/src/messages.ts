@@ -33,6 +33,11 @@ export const helloSchema = z.object({
    * Absent when the client does not know (Node clients).
    */
   patientIds: z.enum(['all', 'some', 'none']).optional(),
+  /**
+   * SHA-256 of the study plan the hospital reviewed and accepted (plan.ts). The server refuses a
+   * hello whose digest is not the study's current plan. Absent for Node clients run by researchers.
+   */
+  planDigest: z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 digest in hex').optional(),
 });
 export type Hello = z.infer<typeof helloSchema>;
 
@@ -87,8 +92,25 @@ export type HospitalStatus = z.infer<typeof hospitalStatusSchema>;
 
 // ---- server → hospital -------------------------------------------------------------------
 
+/**
+ * The study's privacy budget as a hospital sees it: public settings and the ε spent so far
+ * (post-processing of the ledger, the same figures the admin sees). Null when the study has no DP.
+ */
+export interface HospitalPrivacyView {
+  unit: 'patient' | 'hospital';
+  targetEpsilon: number;
+  delta: number;
+  /** False under the median clip: ε is ∞. */
+  private: boolean;
+  /** ε spent so far per patient and per hospital (0 before the first DP round). */
+  spent: { patient: number; hospital: number } | null;
+  relations: { patient: string; hospital: string };
+}
+
 export interface Welcome {
   hospital: string;
+  /** The study's privacy budget (null without DP). */
+  privacy: HospitalPrivacyView | null;
   config: z.infer<typeof federationConfigSchema>;
   /** Last finished round; its global weights follow so a new tab can evaluate them. */
   round: number;
@@ -108,6 +130,8 @@ export interface RoundStart {
 export interface RoundResult {
   round: number;
   participants: number;
+  /** The budget after this round (null without DP). */
+  privacy: HospitalPrivacyView | null;
   weights: Uint8Array | ArrayBuffer;
 }
 
@@ -120,6 +144,7 @@ export interface ProtocolError {
     | 'wrong-round'
     | 'unauthorized'
     | 'timeout'
+    | 'plan-changed'
     | 'internal';
   message: string;
   event?: string;
@@ -272,6 +297,9 @@ export interface TokenView {
 
 export interface FederationSnapshot {
   config: z.infer<typeof federationConfigSchema>;
+  status: StudyStatus;
+  /** Whether settings that change the privacy guarantee are frozen (a round has run). */
+  frozen: boolean;
   phase: Phase;
   /** The round being trained, or the next one to start. */
   round: number;
@@ -279,10 +307,34 @@ export interface FederationSnapshot {
   hospitals: HospitalView[];
   rounds: RoundView[];
   tokens: TokenView[];
+  /** Hospitals enrolled in this study. */
+  enrolled: string[];
   log: LogEntry[];
   privacy: PrivacyView | null;
   /** Why the federation stopped before its last round (e.g. the privacy budget), if it did. */
   stopReason: string | null;
+}
+
+/**
+ * A study's life: 'draft' (being set up: settings may change, no round starts), 'running',
+ * 'paused' (the round under way finishes, no new one starts), 'stopped' (for good).
+ */
+export const STUDY_STATUSES = ['draft', 'running', 'paused', 'stopped'] as const;
+export type StudyStatus = (typeof STUDY_STATUSES)[number];
+
+/** One study in the lists the admin and the hospitals see. */
+export interface StudySummary {
+  id: string;
+  name: string;
+  status: StudyStatus;
+  phase: Phase;
+  /** Last finished round, and the rounds planned. */
+  round: number;
+  rounds: number;
+  /** Hospitals enrolled in it. */
+  hospitals: number;
+  /** Whether settings that change the privacy guarantee are frozen (a round has run). */
+  frozen: boolean;
 }
 
 export interface LogEntry {
@@ -298,15 +350,66 @@ const hospitalNameSchema = z
   .max(80)
   .regex(/^[\p{L}\p{N} ._-]+$/u, 'letters, digits, spaces, dots, dashes and underscores only');
 
-export const createTokenSchema = z.object({ hospital: hospitalNameSchema });
+/** Study ids: short, readable, safe in URLs and file names. */
+export const studyIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes, at most 63');
+const inStudy = { study: studyIdSchema };
+
+/** Create a token for a hospital and enrol it in the study (a hospital may hold several tokens). */
+export const createTokenSchema = z.object({ ...inStudy, hospital: hospitalNameSchema });
 export const revokeTokenSchema = z.object({ id: z.number().int().positive() });
 
 /** End the current round now: it aggregates if at least minUpdates updates arrived, otherwise it is cancelled and run again. */
-export const endRoundSchema = z.object({ round: z.number().int().positive() });
+export const endRoundSchema = z.object({ ...inStudy, round: z.number().int().positive() });
 /** Leave a hospital out of rounds (it is dropped from the current one) or let it back in (also ends a back-off). */
-export const skipHospitalSchema = z.object({ hospital: hospitalNameSchema, skip: z.boolean() });
+export const skipHospitalSchema = z.object({ ...inStudy, hospital: hospitalNameSchema, skip: z.boolean() });
 /** Move the current round's deadline to `seconds` from now. */
-export const setDeadlineSchema = z.object({ round: z.number().int().positive(), seconds: z.number().int().min(5).max(7 * 24 * 3600) });
+export const setDeadlineSchema = z.object({ ...inStudy, round: z.number().int().positive(), seconds: z.number().int().min(5).max(7 * 24 * 3600) });
+/** Enrol a hospital that already has a token in one more study (or take it out of one). */
+export const enrolHospitalSchema = z.object({ ...inStudy, hospital: hospitalNameSchema, enrolled: z.boolean() });
+/** Which study's snapshots this admin connection receives. */
+export const watchStudySchema = z.object(inStudy);
+export const studyControlSchema = z.object({ ...inStudy, action: z.enum(['start', 'pause', 'resume', 'stop']) });
+
+/**
+ * A new study's settings, as the admin's form gives them; the server fills the rest from its
+ * defaults (the start flags). Privacy: give z, or leave it out and the server calibrates the
+ * smallest z that keeps ε within the target over all the rounds.
+ */
+export const studySettingsSchema = z.object({
+  name: z.string().trim().min(1).max(120),
+  rounds: z.number().int().min(1).max(10_000),
+  minClients: z.number().int().min(1).max(10_000),
+  roundDeadlineMs: z.number().int().min(10_000).max(7 * 24 * 3600_000),
+  model: z.object({
+    kind: z.enum(['small-cnn', 'densenet', 'unet', 'vgg-slim']),
+    inputSize: z.number().int().min(8).max(512),
+    numClasses: z.number().int().min(2).max(100),
+  }),
+  training: z.object({
+    epochs: z.number().int().min(1).max(100),
+    batchSize: z.number().int().min(1).max(1024),
+    learningRate: z.number().positive().max(1),
+    optimizer: z.enum(['adam', 'amsgrad', 'sgd']),
+  }),
+  aggregation: z.enum(['fedavg', 'fedadam', 'fednova']),
+  personalization: z.enum(['fedavg', 'fedbn', 'prr-fl']),
+  privacy: z
+    .object({
+      unit: z.enum(['patient', 'hospital']),
+      targetEpsilon: z.number().positive().max(1000),
+      delta: z.number().gt(0).lt(1),
+      clipNorm: z.number().positive().max(1e6),
+      /** Absent: calibrated from the target ε. */
+      noiseMultiplier: z.number().positive().max(64).optional(),
+      virtualClients: z.union([z.number().int().min(1).max(1000), z.literal('heuristic'), z.literal('adaptive')]),
+    })
+    .nullable(),
+});
+export type StudySettings = z.infer<typeof studySettingsSchema>;
+export const createStudySchema = z.object({ settings: studySettingsSchema });
+/** Change a study's settings; once a round has run, only its name, rounds, minimum hospitals and deadline. */
+export const updateStudySchema = z.object({ ...inStudy, settings: studySettingsSchema });
+
 export const auditQuerySchema = z.object({ limit: z.number().int().min(1).max(10_000).optional() });
 export const changePasswordSchema = z.object({ current: z.string().min(1).max(1024), next: z.string().min(12, 'at least 12 characters').max(1024) });
 /** POST /api/admin/login body; the answer is `AdminSession` (or 401 / 429 with Retry-After). */
@@ -343,10 +446,18 @@ export interface AdminToServer {
   'set-deadline': (msg: z.infer<typeof setDeadlineSchema>, ack: (r: Ack<{ deadline: number }>) => void) => void;
   'audit-log': (msg: z.infer<typeof auditQuerySchema>, ack: (r: Ack<AuditView>) => void) => void;
   'change-password': (msg: z.infer<typeof changePasswordSchema>, ack: (r: Ack) => void) => void;
+  'watch-study': (msg: z.infer<typeof watchStudySchema>, ack: (r: Ack) => void) => void;
+  'create-study': (msg: z.infer<typeof createStudySchema>, ack: (r: Ack<{ id: string; calibrated: { noiseMultiplier: number } | null }>) => void) => void;
+  'update-study': (msg: z.infer<typeof updateStudySchema>, ack: (r: Ack<{ calibrated: { noiseMultiplier: number } | null }>) => void) => void;
+  'study-control': (msg: z.infer<typeof studyControlSchema>, ack: (r: Ack) => void) => void;
+  'enrol-hospital': (msg: z.infer<typeof enrolHospitalSchema>, ack: (r: Ack) => void) => void;
 }
 
 export interface ServerToAdmin {
+  /** The watched study (the server's first study until the admin picks another). */
   snapshot: (s: FederationSnapshot) => void;
+  /** Every study on this server, and every hospital that holds a token. */
+  studies: (s: { studies: StudySummary[]; hospitals: string[] }) => void;
   /** The session expired or the password changed: log in again. */
   'session-ended': (msg: { reason: string }) => void;
 }

@@ -1,5 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
-import type { AdminToServer, FederationSnapshot, ServerToAdmin } from '@fedward/protocol';
+import type { AdminToServer, FederationSnapshot, ServerToAdmin, StudySummary } from '@fedward/protocol';
 
 export type AdminSocket = Socket<ServerToAdmin, AdminToServer>;
 
@@ -14,6 +14,8 @@ export type ConnectionState =
 
 export interface AdminChannelEvents {
   onSnapshot: (s: FederationSnapshot) => void;
+  /** Every study on the server, and the hospitals that hold tokens. */
+  onStudies: (s: { studies: StudySummary[]; hospitals: string[] }) => void;
   onConnection: (state: ConnectionState) => void;
   /** The server no longer accepts this sign-in (expired, password changed, …): sign in again. */
   onEnded: (reason: string) => void;
@@ -23,6 +25,8 @@ export interface AdminChannelEvents {
 export interface AdminChannel {
   socket: AdminSocket;
   close: () => void;
+  /** Show this study; kept across reconnects (the server starts each connection on its first study). */
+  watch: (study: string) => void;
 }
 
 /** A refused or failed first connection; `refused` when the server turned the credential down. */
@@ -46,6 +50,11 @@ export function openAdminChannel(credential: AdminCredential, events: AdminChann
     let opened = false;
     let ended = false;
     let state: ConnectionState | null = null;
+    let watching: string | null = null;
+    const watch = (study: string) => {
+      watching = study;
+      if (socket.connected) socket.emit('watch-study', { study }, () => {});
+    };
     const set = (kind: ConnectionState['kind']) => {
       if (state?.kind === kind) return;
       const next: ConnectionState = { kind, since: Date.now() };
@@ -72,15 +81,19 @@ export function openAdminChannel(credential: AdminCredential, events: AdminChann
       if (!socket.active) socket.connect();
     };
 
-    socket.on('snapshot', events.onSnapshot);
+    // A snapshot of another study than the one asked for (the server's default right after a
+    // reconnect) is not shown: the watch-study sent on connect brings the right one.
+    socket.on('snapshot', (s) => (watching === null || s.config.id === watching) && events.onSnapshot(s));
+    socket.on('studies', events.onStudies);
     socket.on('session-ended', ({ reason }) => end(reason));
     socket.on('connect', () => {
       set('live');
+      if (watching) socket.emit('watch-study', { study: watching }, () => {});
       if (opened) return;
       opened = true;
       window.addEventListener('offline', wentOffline);
       window.addEventListener('online', cameOnline);
-      resolve({ socket, close });
+      resolve({ socket, close, watch });
     });
     socket.on('connect_error', (err) => {
       // socket.active is false when the server's middleware refused the credential; true when

@@ -19,12 +19,11 @@ const EMPTY: HospitalHistory = { rounds: [], sent: [], finished: null, joinedAs:
 const records = keyValueStore<HospitalHistory>('fedward-history', 'hospital-history');
 
 /**
- * One history per enrolment (federation and hospital), found by a SHA-256 of the token: a new
- * federation, even one with the same id, comes with new tokens, and the token itself is not
- * stored a second time.
+ * One history per hospital token and study, found by a SHA-256 of both: a new server, even with
+ * the same study ids, comes with new tokens, and the token itself is not stored a second time.
  */
-export async function historyKey(token: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`fedward-history\u0000${token}`));
+export async function historyKey(token: string, study: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`fedward-history\u0000${token}\u0000${study}`));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 

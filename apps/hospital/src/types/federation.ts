@@ -1,9 +1,17 @@
-import type { FederationConfig } from '@fedward/protocol';
+import type { FederationConfig, HospitalPrivacyView, StudyPlan, StudySummary } from '@fedward/protocol';
+
+/** A study this hospital may join, as GET /api/studies describes it. */
+export interface StudyOffer extends StudySummary {
+  config: FederationConfig;
+  plan: StudyPlan;
+  planDigest: string;
+  privacy: HospitalPrivacyView | null;
+}
 
 export interface Enrolment {
   token: string;
   hospital: string;
-  config: FederationConfig;
+  studies: StudyOffer[];
 }
 
 /** One evaluation this hospital reported: the model after `round` on its held-out slices. */

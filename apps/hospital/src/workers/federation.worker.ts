@@ -6,7 +6,7 @@ import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import { registerWasmTrainingKernels, startWasmTrainingThreads } from '@fedward/wasm-training';
-import { participate, ParticipantError, type ClientEvent } from '@fedward/client';
+import { participate, ParticipantError, type ClientEvent, type SentMessage } from '@fedward/client';
 import { activateBackend, createDetEngine, createModel, parseBackendOverride, runBackendLadder, type LadderOutcome, type LadderStep } from '@fedward/models';
 import type { BackendName, FederationConfig } from '@fedward/protocol';
 import { patientIdStatus, type DatasetSummary } from '@fedward/data';
@@ -21,6 +21,9 @@ import { indexedDbTrainingState } from '../api/training-state';
 export type FederationRequest = {
   type: 'start';
   token: string;
+  /** The study to join, and the digest of its plan that the hospital accepted. */
+  study: string;
+  planDigest: string;
   config: FederationConfig;
   summary: DatasetSummary;
   /** `?backend=` from the page's URL: only the backends it names are tried, in that order. */
@@ -30,6 +33,8 @@ export type FederationReply =
   | { type: 'probe'; step: LadderStep }
   | { type: 'ladder'; outcome: LadderOutcome; wasmThreads: { backend: number; kernels: number } | null }
   | { type: 'event'; event: ClientEvent }
+  /** A message just sent to the server: the hospital's receipt of it. */
+  | { type: 'sent'; message: SentMessage }
   | { type: 'end' }
   /** `final`: the server refused this hospital for good (ParticipantError: token revoked, replaced by a newer connection…). */
   | { type: 'error'; message: string; final: boolean };
@@ -82,6 +87,9 @@ async function run(msg: FederationRequest): Promise<void> {
   const events = participate({
     url: self.location.origin,
     token: msg.token,
+    study: msg.study,
+    planDigest: msg.planDigest,
+    onSent: (message) => post({ type: 'sent', message }),
     backend: outcome.chosen,
     train: storeDataset(store, msg.summary, 'train', normalization),
     test: storeDataset(store, msg.summary, 'test', normalization),

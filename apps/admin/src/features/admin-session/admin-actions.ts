@@ -1,12 +1,18 @@
-import type { AdminSession, AuditView } from '@fedward/protocol';
+import type { AdminSession, AuditView, StudySettings } from '@fedward/protocol';
 import { changePassword } from '../../api/account';
-import type { AdminSocket } from '../../api/admin-socket';
+import type { AdminChannel, AdminSocket } from '../../api/admin-socket';
 import { AuditExportError, downloadAuditCsv, loadAuditLog } from '../../api/audit';
 import { endRound, setDeadline, skipHospital } from '../../api/round-control';
+import { controlStudy, createStudy, enrolHospital, updateStudy, type StudyAction } from '../../api/studies';
 import { createToken, revokeToken } from '../../api/tokens';
 
-/** Everything the dashboard can ask of the server. */
+/** Everything the dashboard can ask of the server. Round, hospital and token actions act on the study shown. */
 export interface AdminActions {
+  watchStudy: (study: string) => void;
+  createStudy: (settings: StudySettings) => Promise<{ id: string; calibrated: { noiseMultiplier: number } | null }>;
+  updateStudy: (settings: StudySettings) => Promise<{ calibrated: { noiseMultiplier: number } | null }>;
+  controlStudy: (action: StudyAction) => Promise<void>;
+  enrolHospital: (hospital: string, enrolled: boolean) => Promise<void>;
   createToken: (hospital: string) => Promise<string>;
   revokeToken: (id: number) => Promise<void>;
   endRound: (round: number) => Promise<'aggregated' | 'cancelled'>;
@@ -26,9 +32,10 @@ export interface ActionHooks {
   onPasswordChanged: () => void;
 }
 
-/** Binds the actions to the open socket. */
-export function bindAdminActions(socket: AdminSocket, session: AdminSession, hooks: ActionHooks): AdminActions {
+/** Binds the actions to the open channel; `study` says which study the page shows. */
+export function bindAdminActions(channel: AdminChannel, session: AdminSession, hooks: ActionHooks, study: () => string): AdminActions {
   const { afterAction, onSessionEnded, onPasswordChanged } = hooks;
+  const { socket } = channel;
   const audited =
     <A extends unknown[], R>(action: (socket: AdminSocket, ...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
@@ -39,11 +46,16 @@ export function bindAdminActions(socket: AdminSocket, session: AdminSession, hoo
       }
     };
   return {
-    createToken: audited(createToken),
+    watchStudy: channel.watch,
+    createStudy: audited((s, settings: StudySettings) => createStudy(s, settings)),
+    updateStudy: audited((s, settings: StudySettings) => updateStudy(s, study(), settings)),
+    controlStudy: audited((s, action: StudyAction) => controlStudy(s, study(), action)),
+    enrolHospital: audited((s, hospital: string, enrolled: boolean) => enrolHospital(s, study(), hospital, enrolled)),
+    createToken: audited((s, hospital: string) => createToken(s, study(), hospital)),
     revokeToken: audited(revokeToken),
-    endRound: audited(endRound),
-    setDeadline: audited(setDeadline),
-    skipHospital: audited(skipHospital),
+    endRound: audited((s, round: number) => endRound(s, study(), round)),
+    setDeadline: audited((s, round: number, seconds: number) => setDeadline(s, study(), round, seconds)),
+    skipHospital: audited((s, hospital: string, skip: boolean) => skipHospital(s, study(), hospital, skip)),
     changePassword: audited(async (s, current: string, next: string) => {
       await changePassword(s, current, next);
       onPasswordChanged();

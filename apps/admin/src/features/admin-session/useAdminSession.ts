@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import type { AdminSession, FederationSnapshot } from '@fedward/protocol';
+import type { AdminSession, FederationSnapshot, StudySummary } from '@fedward/protocol';
 import { forgetSession, forgetStoredPassword, LoginError, requestSession, saveSession, savedSession } from '../../api/admin-login';
 import { ConnectError, openAdminChannel, type AdminChannel, type ConnectionState } from '../../api/admin-socket';
 import { bindAdminActions, type AdminActions } from './admin-actions';
@@ -29,6 +29,9 @@ function initialState(): SignInState {
 export function useAdminSession() {
   const [state, setState] = useState<SignInState>(initialState);
   const [snapshot, setSnapshot] = useState<ReceivedSnapshot | null>(null);
+  const [studies, setStudies] = useState<{ studies: StudySummary[]; hospitals: string[] }>({ studies: [], hospitals: [] });
+  /** The study the page shows (the latest snapshot's), for the actions. */
+  const shown = useRef('');
   const [connection, setConnection] = useState<ConnectionState | null>(null);
   const [actionCount, setActionCount] = useState(0);
   // Each sign-in attempt gets a number; answers for an older attempt are dropped (and its channel closed).
@@ -60,7 +63,12 @@ export function useAdminSession() {
       const current = () => mine === attempt.current;
       try {
         const opened = await openAdminChannel({ session: session.session }, {
-          onSnapshot: (data) => current() && setSnapshot({ data, at: Date.now() }),
+          onSnapshot: (data) => {
+            if (!current()) return;
+            shown.current = data.config.id;
+            setSnapshot({ data, at: Date.now() });
+          },
+          onStudies: (list) => current() && setStudies(list),
           onConnection: (c) => current() && setConnection(c),
           onEnded: (reason) =>
             current() &&
@@ -120,17 +128,23 @@ export function useAdminSession() {
   const actions = useMemo<AdminActions | null>(
     () =>
       signedIn &&
-      bindAdminActions(signedIn.channel.socket, signedIn.session, {
-        afterAction: () => setActionCount((n) => n + 1),
-        onSessionEnded: (reason) => signOutWith(`Signed out: ${reason}.`),
-        onPasswordChanged: () => (passwordChanged.current = true),
-      }),
+      bindAdminActions(
+        signedIn.channel,
+        signedIn.session,
+        {
+          afterAction: () => setActionCount((n) => n + 1),
+          onSessionEnded: (reason) => signOutWith(`Signed out: ${reason}.`),
+          onPasswordChanged: () => (passwordChanged.current = true),
+        },
+        () => shown.current,
+      ),
     [signedIn, signOutWith],
   );
 
   return {
     state,
     snapshot,
+    studies,
     connection,
     actions,
     /** Grows after every admin action: the audit panel reloads on it. */

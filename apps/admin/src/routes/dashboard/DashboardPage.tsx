@@ -1,4 +1,5 @@
-import type { FederationSnapshot } from '@fedward/protocol';
+import { useState } from 'react';
+import { studySettingsOf, type FederationSnapshot, type StudySummary } from '@fedward/protocol';
 import type { ConnectionState } from '../../api/admin-socket';
 import type { AdminActions } from '../../features/admin-session/admin-actions';
 import { ConnectionIndicator } from '../../features/connection/ConnectionIndicator';
@@ -13,6 +14,10 @@ import { PrivacyPanel } from './components/PrivacyPanel';
 import { RoundControls } from './components/RoundControls';
 import { RoundsTable } from './components/RoundsTable';
 import { ServerLog } from './components/ServerLog';
+import { EnrolmentPanel } from './components/EnrolmentPanel';
+import { StudiesPanel } from './components/StudiesPanel';
+import { StudyControls } from './components/StudyControls';
+import { StudyForm } from './components/StudyForm';
 import { TokensPanel } from './components/TokensPanel';
 
 /**
@@ -23,6 +28,7 @@ export const isStale = (connection: ConnectionState, snapshotAt: number): boolea
 
 export function DashboardPage({
   snapshot,
+  studies,
   snapshotAt,
   connection,
   actions,
@@ -30,6 +36,7 @@ export function DashboardPage({
   onSignOut,
 }: {
   snapshot: FederationSnapshot;
+  studies: { studies: StudySummary[]; hospitals: string[] };
   snapshotAt: number;
   connection: ConnectionState;
   actions: AdminActions;
@@ -40,6 +47,7 @@ export function DashboardPage({
   const measured = snapshot.rounds.filter((r) => r.accuracy !== null);
   const stale = isStale(connection, snapshotAt);
   const live = !stale;
+  const [form, setForm] = useState<'create' | 'edit' | null>(null);
   return (
     <main>
       <header className="row spread">
@@ -52,9 +60,50 @@ export function DashboardPage({
         </span>
       </header>
       {stale && <StaleNotice lastUpdate={snapshotAt} />}
+      <section className="card" aria-labelledby="studies-heading">
+        <h2 id="studies-heading">Studies</h2>
+        <StudiesPanel
+          studies={studies.studies}
+          shown={config.id}
+          onShow={(id) => {
+            setForm(null);
+            actions.watchStudy(id);
+          }}
+          onNew={() => setForm('create')}
+        />
+        {form === 'create' && (
+          <StudyForm
+            key="create"
+            mode="create"
+            frozen={false}
+            initial={{ ...studySettingsOf(config), name: '' }}
+            onCancel={() => setForm(null)}
+            onSubmit={async (settings) => {
+              const { id, calibrated } = await actions.createStudy(settings);
+              actions.watchStudy(id);
+              setForm(null);
+              return `Study created as a draft${calibrated ? `; z = ${calibrated.noiseMultiplier} keeps ε within the budget` : ''}.`;
+            }}
+          />
+        )}
+      </section>
       <div className={stale ? 'stale' : undefined} data-testid="dashboard-data" data-stale={stale}>
         <section className="card">
           <h2>{config.name}</h2>
+          <StudyControls snapshot={snapshot} controlsEnabled={live} onControl={actions.controlStudy} onEdit={() => setForm('edit')} />
+          {form === 'edit' && (
+            <StudyForm
+              key={`edit-${config.id}`}
+              mode="edit"
+              frozen={snapshot.frozen}
+              initial={studySettingsOf(config)}
+              onCancel={() => setForm(null)}
+              onSubmit={async (settings) => {
+                const { calibrated } = await actions.updateStudy(settings);
+                return `Settings saved${calibrated ? `; z = ${calibrated.noiseMultiplier} keeps ε within the budget` : ''}. Hospitals review the new plan before they join again.`;
+              }}
+            />
+          )}
           <FederationSummary snapshot={snapshot} asOf={stale ? snapshotAt : null} />
           <RoundControls snapshot={snapshot} controlsEnabled={live} onEndRound={actions.endRound} onSetDeadline={actions.setDeadline} />
         </section>
@@ -80,7 +129,9 @@ export function DashboardPage({
           <PrivacyPanel privacy={snapshot.privacy} rounds={snapshot.rounds} stopReason={snapshot.stopReason} />
         </section>
         <section className="card">
-          <h2>Enrolment tokens</h2>
+          <h2>Enrolment</h2>
+          <EnrolmentPanel hospitals={studies.hospitals} enrolled={snapshot.enrolled} controlsEnabled={live} onEnrol={actions.enrolHospital} />
+          <h3>Enrolment tokens</h3>
           <TokensPanel tokens={snapshot.tokens} onCreate={actions.createToken} onRevoke={actions.revokeToken} />
         </section>
         <section className="card">

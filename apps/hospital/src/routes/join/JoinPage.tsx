@@ -1,8 +1,12 @@
 import { useCallback, useEffect, useState } from 'react';
-import { checkToken, forgetToken, savedToken, saveToken } from '../../api/enrolment';
+import { checkToken, forgetToken, savedStudy, savedToken, saveStudy, saveToken } from '../../api/enrolment';
+import { acceptance, acceptPlan, type Acceptance } from '../../api/plan-acceptance';
 import { readinessProblems } from '../../api/local-data';
 import type { Enrolment } from '../../types/federation';
 import { DataCard } from './components/DataCard';
+import { PrivacySpent } from './components/PrivacySpent';
+import { ReceiptsCard } from './components/ReceiptsCard';
+import { StudyCard } from './components/StudyCard';
 import { TokenCard } from './components/TokenCard';
 import { TrainingCard } from './components/TrainingCard';
 import { isRunning } from './hooks/federation-state';
@@ -14,8 +18,15 @@ export function JoinPage() {
   const [tokenError, setTokenError] = useState<string | null>(null);
   // The remembered token is known before the server has checked it: the history shows at once.
   const [token, setToken] = useState(savedToken);
+  const [studyId, setStudyId] = useState(savedStudy);
+  const studies = enrolment?.studies ?? [];
+  // The study chosen here before, or the only one there is.
+  const study = studies.find((s) => s.id === studyId) ?? (studies.length === 1 ? studies[0]! : null);
+  const [accepted, setAccepted] = useState<Acceptance | null>(null);
+  useEffect(() => setAccepted(study ? acceptance(study.id) : null), [study]);
+  const planAccepted = study !== null && accepted?.digest === study.planDigest;
   const data = useLocalData();
-  const federation = useFederation(token || null);
+  const federation = useFederation(token || null, study?.id ?? (studyId || null));
 
   const check = useCallback(async (candidate: string) => {
     try {
@@ -34,19 +45,21 @@ export function JoinPage() {
     if (remembered) void check(remembered);
   }, [check]);
 
-  const inputSize = enrolment?.config.model.inputSize ?? null;
+  const inputSize = study?.config.model.inputSize ?? null;
   const stored = data.summary?.settings?.size;
   const sizeMismatch = stored !== undefined && inputSize !== null && stored !== inputSize;
   const blockers = ((): string[] => {
     if (!enrolment) return ['Check your enrolment token first (step 1).'];
+    if (!study) return ['Choose a study (step 2).'];
+    if (!planAccepted) return ["Review the study's plan and accept it (step 2)."];
     if (data.loading) return []; // known in a moment; the button stays disabled meanwhile
     if (data.progress) return ['An import is running: wait for it to finish.'];
-    if (data.pending) return ['Answer the question about the folder you picked (step 2).'];
-    if (!data.summary) return ['Import your slices first (step 2).'];
-    if (sizeMismatch) return [`Your stored slices are ${stored}×${stored}; this federation's model needs ${inputSize}×${inputSize} (see step 2).`];
-    return readinessProblems(data.summary, enrolment.config.model);
+    if (data.pending) return ['Answer the question about the folder you picked (step 3).'];
+    if (!data.summary) return ['Import your slices first (step 3).'];
+    if (sizeMismatch) return [`Your stored slices are ${stored}×${stored}; this study's model needs ${inputSize}×${inputSize} (see step 3).`];
+    return readinessProblems(data.summary, study.config.model);
   })();
-  const canJoin = Boolean(enrolment && data.summary && !data.loading && blockers.length === 0);
+  const canJoin = Boolean(enrolment && study && planAccepted && data.summary && !data.loading && blockers.length === 0);
 
   // Taking part when the page went away (reload, closed tab): rejoin by itself once the token and
   // the local data are known, or say why not.
@@ -56,9 +69,9 @@ export function JoinPage() {
     if (!rejoinPending) return;
     if (tokenError) return cancelRejoin(tokenError);
     if (!enrolment || data.loading) return;
-    if (!canJoin || !data.summary) return cancelRejoin(why);
-    join(enrolment, data.summary, { rejoin: true });
-  }, [rejoinPending, tokenError, enrolment, data.loading, data.summary, canJoin, why, join, cancelRejoin]);
+    if (!canJoin || !data.summary || !study) return cancelRejoin(why);
+    join(enrolment.token, study, data.summary, { rejoin: true });
+  }, [rejoinPending, tokenError, enrolment, study, data.loading, data.summary, canJoin, why, join, cancelRejoin]);
 
   return (
     <main>
@@ -66,7 +79,8 @@ export function JoinPage() {
         <h1>Fedward</h1>
         <p className="muted">
           Federated learning in your browser: your slices never leave this computer. What is sent to the server: the model updates, and for each round the
-          number of slices, the training loss, the accuracy on your held-out slices, the TF.js backend, and whether your slices carry patient ids.
+          number of slices, the training loss, the accuracy and loss on your held-out slices, progress while training, the TF.js backend, and whether your
+          slices carry patient ids. Step 2 lists every message and field before you join; step 5 shows every one that was sent.
         </p>
       </header>
       <TokenCard
@@ -76,9 +90,22 @@ export function JoinPage() {
         onForget={() => {
           forgetToken();
           setToken('');
+          setStudyId('');
           setEnrolment(null);
         }}
       />
+      {enrolment && (
+        <StudyCard
+          studies={studies}
+          chosen={study}
+          accepted={accepted}
+          onChoose={(id) => {
+            saveStudy(id);
+            setStudyId(id);
+          }}
+          onAccept={(s) => setAccepted(acceptPlan(s.id, s.planDigest))}
+        />
+      )}
       <DataCard
         summary={data.summary}
         samples={data.samples}
@@ -102,9 +129,11 @@ export function JoinPage() {
         state={federation}
         canJoin={canJoin}
         blockers={blockers}
-        onJoin={() => enrolment && data.summary && join(enrolment, data.summary)}
+        onJoin={() => enrolment && study && data.summary && join(enrolment.token, study, data.summary)}
         onLeave={federation.leave}
       />
+      {study && <PrivacySpent privacy={federation.privacy ?? study.privacy} history={federation.history} classes={study.config.model.numClasses} />}
+      <ReceiptsCard receipts={federation.receipts} />
     </main>
   );
 }

@@ -112,7 +112,7 @@ export function DataCard({
   const pickDisabled = inputSize === null || progress !== null || pending !== null || locked;
   return (
     <section className="card">
-      <h2>2 · Local data</h2>
+      <h2>3 · Local data</h2>
       <p className="muted">
         Pick the folder that holds your slices (DICOM or PNG; one subfolder per label, or a manifest.csv). They are
         decoded in this browser and stay on this computer; patient identifiers are never stored (only a salted hash, to

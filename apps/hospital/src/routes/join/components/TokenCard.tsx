@@ -18,12 +18,8 @@ export function TokenCard({
       <section className="card" data-testid="enrolment">
         <h2>1 · Enrolment</h2>
         <p>
-          This browser is <strong data-testid="hospital-name">{enrolment.hospital}</strong> in{' '}
-          <strong>{enrolment.config.name}</strong>.
-        </p>
-        <p className="muted">
-          Model: {enrolment.config.model.kind}, {enrolment.config.model.inputSize}×{enrolment.config.model.inputSize} input ·{' '}
-          {enrolment.config.rounds} rounds · {enrolment.config.training.epochs} local epochs per round
+          This browser is <strong data-testid="hospital-name">{enrolment.hospital}</strong>, enrolled in{' '}
+          {enrolment.studies.length === 1 ? '1 open study' : `${enrolment.studies.length} open studies`}.
         </p>
         <button className="link" onClick={onForget}>Use another token</button>
       </section>
@@ -39,8 +35,11 @@ export function TokenCard({
           if (token.trim()) onCheck(token.trim());
         }}
       >
+        <label htmlFor="enrolment-token" className="visually-hidden">
+          Enrolment token
+        </label>
         <input
-          aria-label="Enrolment token"
+          id="enrolment-token"
           placeholder="fwd_…"
           value={token}
           onChange={(e) => setToken(e.target.value)}

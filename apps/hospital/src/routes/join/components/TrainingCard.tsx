@@ -46,7 +46,7 @@ export function TrainingCard({
   const e = state.epoch;
   return (
     <section className="card">
-      <h2>3 · Federated training</h2>
+      <h2>4 · Federated training</h2>
       <div className="row">
         <button onClick={onJoin} disabled={!canJoin || running}>Join round</button>
         {running && <button className="link" onClick={onLeave}>Leave</button>}

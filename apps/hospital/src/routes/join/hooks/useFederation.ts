@@ -1,6 +1,9 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { DatasetSummary } from '@fedward/data';
-import type { Enrolment } from '../../../types/federation';
+import type { SentMessage } from '@fedward/client';
+import type { HospitalPrivacyView } from '@fedward/protocol';
+import type { StudyOffer } from '../../../types/federation';
+import { appendReceipts, loadReceipts } from '../../../api/receipts';
 import type { FederationReply, FederationRequest } from '../../../workers/federation.worker';
 import { splitSizes } from '../../../api/local-data';
 import { historyKey, loadHistory, markJoined, markLeft, mergeRounds, newJoinId, saveHistory } from '../../../api/round-history';
@@ -17,8 +20,12 @@ export type { FederationState } from './federation-state';
  * taking part when the page went away (reload, closed tab, crash), `rejoinPending` is true: the
  * page then calls `join(…, { rejoin: true })`, or `cancelRejoin(why)` when it cannot.
  */
-export function useFederation(token: string | null) {
+export function useFederation(token: string | null, study: string | null) {
   const [state, setState] = useState<FederationState>(initialFederationState);
+  /** Every message sent to the server in this study, oldest first (kept in IndexedDB). */
+  const [receipts, setReceipts] = useState<SentMessage[]>([]);
+  /** The study's budget as the server last said (null until it did, or without DP). */
+  const [privacy, setPrivacy] = useState<HospitalPrivacyView | null>(null);
   const [rejoinPending, setRejoinPending] = useState(false);
   /** The history key of `token`, once its stored history has been read into the state. */
   const [key, setKey] = useState<string | null>(null);
@@ -43,17 +50,21 @@ export function useFederation(token: string | null) {
   useEffect(() => stop, [stop]);
 
   useEffect(() => {
-    if (!token) return;
+    if (!token || !study) return;
     let live = true;
     // Another enrolment's history is not this one's (a participation under way stays on screen).
     keyRef.current = null;
     setKey(null);
     setState((s) => (isRunning(s.phase) ? s : initialFederationState));
+    setReceipts([]);
+    setPrivacy(null);
     void (async () => {
-      const k = await historyKey(token);
+      const k = await historyKey(token, study);
       const stored = await loadHistory(k);
+      const sent = await loadReceipts(k);
       if (!live) return;
       keyRef.current = k;
+      setReceipts((now) => [...sent, ...now]);
       setState((s) => {
         const finished = s.finished ?? stored?.finished ?? null;
         return {
@@ -75,7 +86,7 @@ export function useFederation(token: string | null) {
     return () => {
       live = false;
     };
-  }, [token]);
+  }, [token, study]);
 
   // Everything worth keeping is saved as soon as it changes.
   const { history, sent, finished } = state;
@@ -87,7 +98,7 @@ export function useFederation(token: string | null) {
   }, [key, history, sent, finished]);
 
   const join = useCallback(
-    (enrolment: Enrolment, summary: DatasetSummary, options: { rejoin?: boolean } = {}) => {
+    (token: string, study: StudyOffer, summary: DatasetSummary, options: { rejoin?: boolean } = {}) => {
       stop();
       setRejoinPending(false);
       joinId.current = newJoinId();
@@ -115,7 +126,15 @@ export function useFederation(token: string | null) {
           case 'ladder':
             return setState((s) => ({ ...s, ladder: msg.outcome.results, backend: msg.outcome.chosen, wasmThreads: msg.wasmThreads }));
           case 'event':
+            if (msg.event.type === 'connected' || msg.event.type === 'round-result') setPrivacy(msg.event.privacy);
             return setState((s) => reduce(s, msg.event));
+          case 'sent': {
+            setReceipts((r) => [...r, msg.message]);
+            // Written as it happens: a receipt must survive a crash right after the send.
+            const k = keyRef.current;
+            if (k) appendReceipts(k, [msg.message]).catch((e: Error) => setState((s) => ({ ...s, messages: [...s.messages, `A receipt could not be saved: ${e.message}`] })));
+            return;
+          }
           case 'end':
             stop();
             ended();
@@ -131,8 +150,10 @@ export function useFederation(token: string | null) {
       w.onmessageerror = () => fail('the training worker sent a message that could not be read', false);
       w.postMessage({
         type: 'start',
-        token: enrolment.token,
-        config: enrolment.config,
+        token,
+        study: study.id,
+        planDigest: study.planDigest,
+        config: study.config,
         summary,
         // `?backend=wasm` (or `?backend=wasm,cpu`) limits the worker's backend ladder to those backends.
         backends: new URLSearchParams(location.search).get('backend'),
@@ -155,5 +176,5 @@ export function useFederation(token: string | null) {
     setState((s) => (isRunning(s.phase) ? { ...s, phase: 'idle', epoch: null, upload: null } : s));
   }, [stop, ended]);
 
-  return { ...state, rejoinPending, join, cancelRejoin, leave };
+  return { ...state, receipts, privacy, rejoinPending, join, cancelRejoin, leave };
 }

@@ -1,0 +1,135 @@
+import type { StudyPlan } from '@fedward/protocol';
+import type { Acceptance } from '../../../api/plan-acceptance';
+import type { StudyOffer } from '../../../types/federation';
+
+const MODEL_WORDS: Record<StudyPlan['task']['model'], string> = {
+  'small-cnn': 'a small convolutional network that classifies slices',
+  densenet: 'a DenseNet that classifies slices',
+  unet: 'a U-Net that outlines lesions on slices',
+  'vgg-slim': 'a VGG-style network that classifies slices',
+};
+
+const STATUS_WORDS: Record<StudyOffer['status'], string> = { draft: 'not started', running: 'running', paused: 'paused', stopped: 'stopped' };
+
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * Step 2: which study, and what it will do on this hospital's data. Nothing runs until the
+ * hospital accepts this exact plan (its digest); a changed plan needs a new acceptance.
+ */
+export function StudyCard({
+  studies,
+  chosen,
+  accepted,
+  onChoose,
+  onAccept,
+}: {
+  studies: StudyOffer[];
+  chosen: StudyOffer | null;
+  accepted: Acceptance | null;
+  onChoose: (id: string) => void;
+  onAccept: (study: StudyOffer) => void;
+}) {
+  if (studies.length === 0) {
+    return (
+      <section className="card" aria-labelledby="study-heading">
+        <h2 id="study-heading">2 · Study</h2>
+        <p data-testid="no-studies">This hospital is not enrolled in any open study yet. Ask the federation admin to enrol it.</p>
+      </section>
+    );
+  }
+  const current = accepted !== null && chosen !== null && accepted.digest === chosen.planDigest;
+  return (
+    <section className="card" aria-labelledby="study-heading">
+      <h2 id="study-heading">2 · Study and its plan</h2>
+      <fieldset data-testid="studies">
+        <legend>Studies this hospital takes part in</legend>
+        {studies.map((s) => (
+          <label key={s.id} className="row">
+            <input type="radio" name="study" value={s.id} checked={chosen?.id === s.id} onChange={() => onChoose(s.id)} />
+            <span>
+              <strong>{s.name}</strong> <span className="muted">({STATUS_WORDS[s.status]}, {s.round} of {plural(s.rounds, 'round')} done)</span>
+            </span>
+          </label>
+        ))}
+      </fieldset>
+      {chosen && <PlanReview study={chosen} />}
+      {chosen && (
+        <div className="plan-acceptance" data-testid="plan-acceptance" data-accepted={String(current)}>
+          {current ? (
+            <p className="ok" role="status">
+              You accepted this plan on {new Date(accepted.at).toLocaleString()}.
+            </p>
+          ) : (
+            <>
+              {accepted && (
+                <p className="warning" role="alert">
+                  This study’s plan changed since you accepted it on {new Date(accepted.at).toLocaleString()}. Review it again before joining.
+                </p>
+              )}
+              <button type="button" onClick={() => onAccept(chosen)}>
+                I have reviewed this plan and accept it
+              </button>
+            </>
+          )}
+        </div>
+      )}
+    </section>
+  );
+}
+
+function PlanReview({ study }: { study: StudyOffer }) {
+  const { plan } = study;
+  const p = plan.privacy;
+  const updates = plan.updatesPerRound;
+  return (
+    <div className="plan" data-testid="plan">
+      <h3>What this study will do on your slices</h3>
+      <ul>
+        <li>
+          Train {MODEL_WORDS[plan.task.model]} ({plan.task.inputSize}×{plan.task.inputSize} pixels, {plural(plan.task.classes, 'class', 'classes')}) on
+          this computer, {plural(plan.training.epochs, 'pass', 'passes')} over your training slices per round, for up to {plural(plan.rounds, 'round')}.
+        </li>
+        <li>
+          Each round, send {typeof updates === 'number' ? plural(updates, 'model update') : 'a number of model updates the server chooses each round (sub-clients)'} of{' '}
+          {kib(plan.updateBytes)} each: numbers that describe how the model changed, never the slices themselves.
+        </li>
+        <li>
+          {p ? (
+            <>
+              The server adds noise to every model it releases (differential privacy) and stops the study before the privacy budget of ε = {p.targetEpsilon} per{' '}
+              {p.unit === 'patient' ? 'patient' : 'hospital'} (δ = {p.delta}) is spent. Noise multiplier z = {p.noiseMultiplier}, clip bound C = {p.clipNorm}.
+            </>
+          ) : (
+            <strong>No differential privacy: the server does not add noise, and no privacy budget applies.</strong>
+          )}
+        </li>
+      </ul>
+      <details>
+        <summary>Every message this hospital sends, with its fields</summary>
+        <table className="compact">
+          <thead>
+            <tr>
+              <th scope="col">Message</th>
+              <th scope="col">When</th>
+              <th scope="col">Fields</th>
+            </tr>
+          </thead>
+          <tbody>
+            {plan.sends.map((m) => (
+              <tr key={m.message}>
+                <th scope="row">{m.message}</th>
+                <td>{m.when}</td>
+                <td>{m.fields.join(', ')}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </details>
+      <p className="muted small">
+        Plan digest (SHA-256): <code data-testid="plan-digest">{study.planDigest}</code>
+      </p>
+    </div>
+  );
+}

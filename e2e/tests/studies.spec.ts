@@ -1,0 +1,142 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import { startDemoFederation, tempDir, type DemoFederation } from './fedward-server';
+import { acceptPlan, closePages, newPage, openAdmin } from './pages';
+
+/*
+ * Studies from the dashboard: the admin creates a second study on the page (its own settings,
+ * DP with z calibrated from a target ε), enrols a hospital that already has a token and a new
+ * one, and starts it; the start flags' study runs at the same time on the same server. Each
+ * hospital sees only its studies and cannot join before it accepted the study's plan. Its
+ * receipts list every message and field the server received from it (the server's
+ * --record-received file), and they survive a reload.
+ */
+const ADMIN_PASSWORD = 'e2e-admin-password';
+let fed: DemoFederation;
+let received: string;
+
+test.beforeAll(async () => {
+  received = join(tempDir('fedward-e2e-received-'), 'received.jsonl');
+  fed = await startDemoFederation({
+    name: 'studies',
+    hospitals: ['hospital-a', 'hospital-b', 'hospital-c'],
+    slicesPerHospital: 48,
+    seed: 21,
+    serverArgs: ['--rounds', '2', '--min-clients', '1', '--epochs', '1', '--batch-size', '16', '--record-received', received],
+    adminPassword: ADMIN_PASSWORD,
+  });
+});
+
+test.afterAll(async () => {
+  await closePages();
+  await fed?.server.stop();
+});
+
+/** A hospital tab with its token checked and its slices imported (the plan is not accepted yet). */
+async function hospitalTab(browser: Parameters<typeof newPage>[0], hospital: string, token: string): Promise<Page> {
+  const page = await newPage(browser);
+  page.on('pageerror', (e) => console.log(`[${hospital}] page error: ${e.message}`));
+  await page.goto(fed.server.url + '/');
+  await page.getByLabel('Enrolment token').fill(token);
+  await page.getByRole('button', { name: 'Check token' }).click();
+  await expect(page.getByTestId('hospital-name')).toHaveText(hospital);
+  return page;
+}
+
+async function importSlices(page: Page, hospital: string): Promise<void> {
+  await page.getByTestId('folder-input').setInputFiles(join(fed.dataDir, hospital));
+  await expect(page.getByTestId('slice-count')).toHaveText('48', { timeout: 60_000 });
+}
+
+test('the admin creates and runs a second study; hospitals see only theirs and accept its plan before joining', async ({ browser }) => {
+  test.setTimeout(12 * 60_000);
+  const admin = await openAdmin(browser, fed.server.url, ADMIN_PASSWORD);
+
+  // A second study, configured on the page.
+  await admin.getByRole('button', { name: 'New study…' }).click();
+  const form = admin.getByRole('form', { name: 'New study' });
+  await form.getByLabel('Name', { exact: true }).fill('Second study');
+  await form.getByLabel('Rounds', { exact: true }).fill('2');
+  await form.getByLabel('Minimum hospitals per round').fill('2');
+  await form.getByLabel('Passes over the local slices per round (epochs)').fill('1');
+  await form.getByLabel('Differential privacy').selectOption('on');
+  await form.getByLabel('Whom the budget protects').selectOption('patient');
+  await form.getByLabel('Budget: largest ε over the whole study').fill('30');
+  await form.getByLabel('Updates per hospital per round (sub-clients)').selectOption('fixed');
+  await form.getByLabel('Updates per hospital per round', { exact: true }).fill('1');
+  await form.getByRole('button', { name: 'Create study' }).click();
+  await expect(admin.getByRole('heading', { name: 'Second study', level: 2 })).toBeVisible();
+  await expect(admin.getByTestId('study-status')).toHaveText('Draft (not started)');
+  await expect(admin.getByTestId('studies').getByRole('row')).toHaveCount(3); // header + two studies
+
+  // Enrol hospital-b (it has a token from the first study) and a new hospital-c.
+  await admin.getByRole('checkbox', { name: 'hospital-b' }).check();
+  await expect(admin.getByRole('checkbox', { name: 'hospital-b' })).toBeChecked();
+  await admin.getByLabel('Hospital name').fill('hospital-c2');
+  await admin.getByRole('button', { name: 'Create enrolment token' }).click();
+  const tokenC = (await admin.getByTestId('new-token-value').textContent())!.trim();
+  await admin.getByRole('button', { name: 'Start study' }).click();
+  await expect(admin.getByTestId('study-status')).toHaveText('Running');
+
+  // hospital-a sees only the first study; hospital-b both; hospital-c2 only the second.
+  const a = await hospitalTab(browser, 'hospital-a', fed.tokens['hospital-a']!);
+  await expect(a.getByTestId('studies').getByRole('radio')).toHaveCount(1);
+  await expect(a.getByTestId('studies')).toContainText('Demo federation');
+  const b = await hospitalTab(browser, 'hospital-b', fed.tokens['hospital-b']!);
+  await expect(b.getByTestId('studies').getByRole('radio')).toHaveCount(2);
+  const c = await hospitalTab(browser, 'hospital-c2', tokenC);
+  await expect(c.getByTestId('studies').getByRole('radio')).toHaveCount(1);
+  await expect(c.getByTestId('studies')).toContainText('Second study');
+
+  // No joining before a study is chosen and its plan accepted (with the slices imported, the plan is the only blocker).
+  await expect(b.getByRole('button', { name: 'Join round' })).toBeDisabled();
+  await expect(b.getByTestId('join-blockers')).toContainText('Choose a study');
+  await b.getByRole('radio', { name: /Second study/ }).check();
+  await importSlices(b, 'hospital-b');
+  await expect(b.getByRole('button', { name: 'Join round' })).toBeDisabled();
+  await expect(b.getByTestId('join-blockers')).toHaveText(/Review the study's plan and accept it/);
+  await expect(b.getByTestId('plan')).toContainText('ε = 30 per patient');
+  await acceptPlan(b);
+  await expect(b.getByRole('button', { name: 'Join round' })).toBeEnabled();
+
+  await acceptPlan(a);
+  await importSlices(a, 'hospital-a');
+  await importSlices(c, 'hospital-c');
+  await acceptPlan(c);
+
+  for (const page of [a, b, c]) await page.getByRole('button', { name: 'Join round' }).click();
+  for (const page of [a, b, c]) await expect(page.getByTestId('phase')).toHaveText('Federation finished', { timeout: 8 * 60_000 });
+  await expect(admin.getByTestId('studies')).toContainText('2 of 2');
+
+  // The second study spent privacy: the hospital page says how much, per patient and per hospital.
+  await expect(c.getByTestId('epsilon-patient')).not.toHaveText('0.00');
+  const patientEps = Number(await c.getByTestId('epsilon-patient').textContent());
+  expect(patientEps).toBeGreaterThan(0);
+  expect(patientEps).toBeLessThanOrEqual(30);
+
+  // Receipts: every message the server received from hospital-c2 in the second study, with the
+  // same fields, is on its receipts; and they are still there after a reload.
+  const onServer = readFileSync(received, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { study: string; hospital: string; message: string; fields: Record<string, unknown> })
+    .filter((m) => m.study === 'second-study' && m.hospital === 'hospital-c2');
+  expect(onServer.length).toBeGreaterThan(5);
+  const receiptsOf = async (page: Page) =>
+    page
+      .getByTestId('receipt')
+      .evaluateAll((rows) => rows.map((r) => `${r.getAttribute('data-message')}:${(r.getAttribute('data-fields') ?? '').split(',').sort().join(',')}`));
+  const expectedRows = onServer.map((m) => `${m.message}:${Object.keys(m.fields).sort().join(',')}`);
+  const countBy = (rows: string[]) => rows.reduce<Record<string, number>>((n, r) => ({ ...n, [r]: (n[r] ?? 0) + 1 }), {});
+  const check = async (page: Page) => {
+    await expect(page.getByTestId('receipt-count')).toHaveText(/^\d+$/);
+    const rows = countBy(await receiptsOf(page));
+    for (const [row, n] of Object.entries(countBy(expectedRows))) expect(rows[row] ?? 0, row).toBeGreaterThanOrEqual(n);
+  };
+  await check(c);
+  const before = await c.getByTestId('receipt-count').textContent();
+  await c.reload();
+  await expect(c.getByTestId('receipt-count')).toHaveText(before!);
+  await check(c);
+});
