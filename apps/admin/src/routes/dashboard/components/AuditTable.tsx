@@ -1,3 +1,4 @@
+import { ScrollX } from '../../../features/scroll-x/ScrollX';
 import type { AuditEntry } from '@fedward/protocol';
 import { dateTime } from '../../../features/time/format';
 
@@ -7,6 +8,7 @@ export function AuditTable({ entries, brokenAt }: { entries: AuditEntry[]; broke
   const newestFirst = [...entries].sort((a, b) => b.id - a.id);
   return (
     <div className="scroll">
+      <ScrollX label="Audit log entries">
       <table className="compact" data-testid="audit-table">
         <caption className="muted">
           {entries.length} latest {entries.length === 1 ? 'entry' : 'entries'}, newest first
@@ -32,6 +34,7 @@ export function AuditTable({ entries, brokenAt }: { entries: AuditEntry[]; broke
           ))}
         </tbody>
       </table>
+      </ScrollX>
     </div>
   );
 }

@@ -1,3 +1,4 @@
+import { ScrollX } from '../../../features/scroll-x/ScrollX';
 import type { HospitalStatus, HospitalView } from '@fedward/protocol';
 import { ActionFeedback } from '../../../features/action-feedback/ActionFeedback';
 import { useActionFeedback } from '../../../features/action-feedback/useActionFeedback';
@@ -40,6 +41,7 @@ export function HospitalsTable({
     );
   return (
     <>
+      <ScrollX label="Hospitals">
       <table data-testid="hospitals">
         <thead>
           <tr>
@@ -74,6 +76,7 @@ export function HospitalsTable({
           ))}
         </tbody>
       </table>
+      </ScrollX>
       <ActionFeedback feedback={feedback} testId="skip-feedback" />
     </>
   );

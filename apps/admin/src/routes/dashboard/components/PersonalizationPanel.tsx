@@ -1,3 +1,4 @@
+import { ScrollX } from '../../../features/scroll-x/ScrollX';
 import type { FederationConfig, RoundView } from '@fedward/protocol';
 
 const pct = (v: number | undefined) => (v === undefined ? '—' : `${(v * 100).toFixed(1)}%`);
@@ -26,6 +27,7 @@ export function PersonalizationPanel({ config, rounds }: { config: FederationCon
         </p>
       )}
       {hospitals.length > 0 && (
+        <ScrollX label="Personalization by round">
         <table className="compact">
           <thead>
             <tr>
@@ -52,6 +54,7 @@ export function PersonalizationPanel({ config, rounds }: { config: FederationCon
             ))}
           </tbody>
         </table>
+        </ScrollX>
       )}
     </section>
   );

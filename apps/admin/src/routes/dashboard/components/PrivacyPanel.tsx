@@ -1,3 +1,4 @@
+import { ScrollX } from '../../../features/scroll-x/ScrollX';
 import type { DpRoundView, PrivacyView, RoundView } from '@fedward/protocol';
 
 const eps = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : '∞');
@@ -71,6 +72,7 @@ export function PrivacyPanel({ privacy, rounds, stopReason }: { privacy: Privacy
         </p>
       ))}
       {dpRounds.length > 0 && (
+        <ScrollX label="Privacy by round">
         <table className="compact" data-testid="dp-rounds">
           <caption className="muted">Per round: public settings and released (noised) values only.</caption>
           <thead>
@@ -115,6 +117,7 @@ export function PrivacyPanel({ privacy, rounds, stopReason }: { privacy: Privacy
             ))}
           </tbody>
         </table>
+        </ScrollX>
       )}
     </div>
   );

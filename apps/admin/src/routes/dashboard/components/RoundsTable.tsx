@@ -1,3 +1,4 @@
+import { ScrollX } from '../../../features/scroll-x/ScrollX';
 import type { RoundView } from '@fedward/protocol';
 
 const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)}%`);
@@ -5,6 +6,7 @@ const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)}
 export function RoundsTable({ rounds }: { rounds: RoundView[] }) {
   if (rounds.length === 0) return <p className="muted">No finished round yet.</p>;
   return (
+    <ScrollX label="Rounds">
     <table data-testid="rounds">
       <thead>
         <tr>
@@ -35,5 +37,6 @@ export function RoundsTable({ rounds }: { rounds: RoundView[] }) {
         })}
       </tbody>
     </table>
+    </ScrollX>
   );
 }

@@ -1,3 +1,4 @@
+import { ScrollX } from '../../../features/scroll-x/ScrollX';
 import type { StudySummary } from '@fedward/protocol';
 
 const STATUS_WORDS: Record<StudySummary['status'], string> = {
@@ -23,6 +24,7 @@ export function StudiesPanel({
 }) {
   return (
     <div>
+      <ScrollX label="Studies">
       <table className="compact" data-testid="studies">
         <caption className="visually-hidden">Studies on this server</caption>
         <thead>
@@ -58,6 +60,7 @@ export function StudiesPanel({
           ))}
         </tbody>
       </table>
+      </ScrollX>
       <p>
         <button type="button" onClick={onNew}>
           New study…

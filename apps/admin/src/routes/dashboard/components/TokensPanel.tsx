@@ -1,3 +1,4 @@
+import { ScrollX } from '../../../features/scroll-x/ScrollX';
 import { useState } from 'react';
 import type { TokenView } from '@fedward/protocol';
 
@@ -38,6 +39,7 @@ export function TokensPanel({
           <code data-testid="new-token-value">{created.token}</code>
         </p>
       )}
+      <ScrollX label="Enrolment tokens">
       <table className="compact" data-testid="tokens">
         <tbody>
           {tokens.map((t) => (
@@ -49,6 +51,7 @@ export function TokensPanel({
           ))}
         </tbody>
       </table>
+      </ScrollX>
     </div>
   );
 }
