@@ -81,7 +81,7 @@ test('three browser hospitals train two FedAvg rounds; the admin sees it live', 
   const accuracy = Number(await last.getAttribute('data-value'));
   console.log(`global accuracy after round ${ROUNDS} on the hospitals' held-out slices: ${(accuracy * 100).toFixed(1)}%`);
   expect(accuracy).toBeGreaterThan(MIN_ACCURACY);
-  await expect(admin.getByTestId('metrics-chart')).toBeVisible();
+  await expect(admin.getByTestId('accuracy-chart')).toBeVisible();
 
   // A reload keeps the imported slices (IndexedDB) and the token.
   await pages[0]!.reload();

@@ -5,14 +5,15 @@ export interface Series {
 }
 
 /** A dependency-free SVG line chart: rounds on x, one or more metrics on y. */
-export function LineChart({ series, yLabel, testId }: { series: Series[]; yLabel: string; testId?: string }) {
+export function LineChart({ series, yLabel, testId, yMax: fixedMax }: { series: Series[]; yLabel: string; testId?: string; yMax?: number }) {
   const width = 520;
   const height = 220;
   const pad = { left: 48, right: 16, top: 12, bottom: 32 };
   const all = series.flatMap((s) => s.points);
   if (all.length === 0) return null;
   const xMax = Math.max(1, ...all.map((p) => p.x));
-  const yMax = Math.max(1, ...all.map((p) => p.y));
+  // A fixed top (1 for accuracy) keeps charts comparable; loss scales to its largest value.
+  const yMax = fixedMax ?? Math.max(1e-9, ...all.map((p) => p.y));
   const sx = (x: number) => pad.left + (x / xMax) * (width - pad.left - pad.right);
   const sy = (y: number) => height - pad.bottom - (y / yMax) * (height - pad.top - pad.bottom);
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((t) => t * yMax);
@@ -39,7 +40,7 @@ export function LineChart({ series, yLabel, testId }: { series: Series[]; yLabel
         </g>
       ))}
       {series.map((s, i) => (
-        <text key={s.name} x={pad.left + 8 + i * 110} y={pad.top + 10} fill={s.color} fontSize="11">{s.name}</text>
+        <text key={s.name} x={pad.left + 8 + (i % 4) * 110} y={pad.top + 10 + Math.floor(i / 4) * 13} fill={s.color} fontSize="11">{s.name}</text>
       ))}
     </svg>
   );

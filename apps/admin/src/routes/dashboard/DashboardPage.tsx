@@ -4,7 +4,7 @@ import type { ConnectionState } from '../../api/admin-socket';
 import type { AdminActions } from '../../features/admin-session/admin-actions';
 import { ConnectionIndicator } from '../../features/connection/ConnectionIndicator';
 import { StaleNotice } from '../../features/connection/StaleNotice';
-import { LineChart } from '../../features/line-chart/LineChart';
+import { MetricCharts } from './components/MetricCharts';
 import { AuditLogPanel } from './components/AuditLogPanel';
 import { ChangePasswordForm } from './components/ChangePasswordForm';
 import { FederationSummary } from './components/FederationSummary';
@@ -44,7 +44,6 @@ export function DashboardPage({
   onSignOut: () => void;
 }) {
   const { config } = snapshot;
-  const measured = snapshot.rounds.filter((r) => r.accuracy !== null);
   const stale = isStale(connection, snapshotAt);
   const live = !stale;
   const [form, setForm] = useState<'create' | 'edit' | null>(null);
@@ -113,14 +112,7 @@ export function DashboardPage({
         </section>
         <section className="card">
           <h2>Rounds</h2>
-          <LineChart
-            testId="metrics-chart"
-            yLabel="Global model on the hospitals' held-out slices"
-            series={[
-              { name: 'accuracy', color: '#2e7d32', points: measured.map((r) => ({ x: r.round, y: r.accuracy! })) },
-              { name: 'loss', color: '#c62828', points: measured.map((r) => ({ x: r.round, y: r.loss! })) },
-            ]}
-          />
+          <MetricCharts rounds={snapshot.rounds} />
           <RoundsTable rounds={snapshot.rounds} />
         </section>
         <PersonalizationPanel config={config} rounds={snapshot.rounds} />
