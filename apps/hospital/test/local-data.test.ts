@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { patientFraction, type DatasetSummary } from '@fedward/data';
 import { MINIMUM_SLICES, readinessProblems, splitLabelCounts, splitSizes, TRAIN_FRACTION } from '../src/api/local-data';
 
-/** Patient hashes whose split side is known (the split is a fraction of the hash's first 32 bits). */
+/** Patient hashes whose split side is known (the held-out patients are the ⌈20 %⌉ whose hash fractions rank highest). */
 const TRAIN = (i: number) => `0000${String(i).padStart(4, '0')}`; // fraction ~0: training
 const HELD = (i: number) => `ffff${String(i).padStart(4, '0')}`; // fraction ~1: held out
 
@@ -41,6 +41,18 @@ describe('minimum slices before joining', () => {
   it('the hashes used here fall on the intended side of the split', () => {
     expect(patientFraction(TRAIN(1))).toBeLessThan(TRAIN_FRACTION);
     expect(patientFraction(HELD(1))).toBeGreaterThanOrEqual(TRAIN_FRACTION);
+  });
+
+  it('holds out the top-ranked fifth of the patients, at least one, even when every hash is low', () => {
+    // Five patients whose hashes all fall below the old threshold: a per-hash rule held none of them out.
+    const five = summaryOf(Object.fromEntries([1, 2, 3, 4, 5].map((i) => [TRAIN(i), { lesion: 2, normal: 2 }])));
+    expect(splitSizes(five)).toEqual({ train: 16, test: 4 });
+    expect(splitLabelCounts(five).test).toEqual({ lesion: 2, normal: 2 });
+    // Ten patients: two held out, the two highest-ranked.
+    const ten = summaryOf(Object.fromEntries([...Array(10).keys()].map((i) => [i < 2 ? HELD(i) : TRAIN(i), { lesion: 1 }])));
+    expect(splitSizes(ten)).toEqual({ train: 8, test: 2 });
+    // One patient: nothing to hold out, which readinessProblems then says.
+    expect(splitSizes(summaryOf({ [HELD(1)]: { lesion: 3 } }))).toEqual({ train: 3, test: 0 });
   });
 
   it('counts labels on each side of the split from the summary alone', () => {

@@ -17,15 +17,31 @@ export const MINIMUM_SLICES = { trainingPerLabel: 2, heldOut: 4 } as const;
 let storePromise: Promise<SliceStore> | null = null;
 export const localStore = (): Promise<SliceStore> => (storePromise ??= openSliceStore());
 
-const inSplit = (split: 'train' | 'test') => (patientHash: string) =>
-  split === 'train' ? patientFraction(patientHash) < TRAIN_FRACTION : patientFraction(patientHash) >= TRAIN_FRACTION;
+/**
+ * The held-out patients: the ⌈20 %⌉ of this hospital's patients whose salted hashes rank highest
+ * (at least one, once there are two). A threshold on each hash alone would leave a hospital with
+ * few patients with no held-out slice at all about one time in four; a rank never does, and the
+ * split stays patient-disjoint, fixed for the stored data and secret (it follows the salt).
+ */
+function heldOutPatients(patients: readonly string[]): Set<string> {
+  const n = patients.length;
+  const k = n < 2 ? 0 : Math.max(1, Math.ceil(n * (1 - TRAIN_FRACTION)));
+  return new Set([...patients].sort((a, b) => patientFraction(b) - patientFraction(a) || (a < b ? -1 : 1)).slice(0, k));
+}
+
+/** Which side of the split each patient of this summary is on. */
+function inSplit(summary: DatasetSummary, split: 'train' | 'test'): (patientHash: string) => boolean {
+  const test = heldOutPatients(Object.keys(summary.patients));
+  return split === 'test' ? (hash) => test.has(hash) : (hash) => !test.has(hash);
+}
 
 /** Counts per split, from the summary's per-patient counts (so no slice has to be read). */
 export function splitSizes(summary: DatasetSummary): { train: number; test: number } {
   let train = 0;
   let test = 0;
+  const isTrain = inSplit(summary, 'train');
   for (const [hash, n] of Object.entries(summary.patients)) {
-    if (inSplit('train')(hash)) train += n;
+    if (isTrain(hash)) train += n;
     else test += n;
   }
   return { train, test };
@@ -35,8 +51,9 @@ export function splitSizes(summary: DatasetSummary): { train: number; test: numb
 export function splitLabelCounts(summary: DatasetSummary): { train: Record<string, number>; test: Record<string, number> } {
   const train: Record<string, number> = {};
   const test: Record<string, number> = {};
+  const isTrain = inSplit(summary, 'train');
   for (const [hash, labels] of Object.entries(summary.labelsByPatient)) {
-    const side = inSplit('train')(hash) ? train : test;
+    const side = isTrain(hash) ? train : test;
     for (const [label, n] of Object.entries(labels)) side[label] = (side[label] ?? 0) + n;
   }
   return { train, test };
@@ -91,7 +108,7 @@ export function storeDataset(
   split: 'train' | 'test',
   normalization: 'unit' | 'zscore',
 ): PatientDataset {
-  const keep = inSplit(split);
+  const keep = inSplit(summary, split);
   const patients = Object.fromEntries(Object.entries(summary.patients).filter(([hash]) => keep(hash)));
   const classes = Object.keys(summary.labels).sort();
   const streamOf = (filter: (hash: string) => boolean, size: number): Dataset => ({
