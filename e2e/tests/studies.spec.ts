@@ -139,4 +139,14 @@ test('the admin creates and runs a second study; hospitals see only theirs and a
   await c.reload();
   await expect(c.getByTestId('receipt-count')).toHaveText(before!);
   await check(c);
+
+  // The admin takes the second study's model home: TF.js files of its round-2 global model.
+  const [download] = await Promise.all([admin.waitForEvent('download'), admin.getByRole('button', { name: 'Model (TF.js): model.json' }).click()]);
+  expect(download.suggestedFilename()).toBe('second-study-model.json');
+  const modelJson = JSON.parse(readFileSync(await download.path(), 'utf8')) as { format: string; weightsManifest: { paths: string[] }[]; userDefinedMetadata: { fedward: { round: number } } };
+  expect(modelJson.format).toBe('layers-model');
+  expect(modelJson.weightsManifest[0]!.paths).toEqual(['weights.bin']);
+  expect(modelJson.userDefinedMetadata.fedward.round).toBe(2);
+  const [weights] = await Promise.all([admin.waitForEvent('download'), admin.getByRole('button', { name: 'Model (TF.js): weights.bin' }).click()]);
+  expect(readFileSync(await weights.path()).byteLength).toBeGreaterThan(1000);
 });

@@ -46,6 +46,7 @@ import { resolveFederation } from './federation-settings';
 import { serveApp } from './static-files';
 import { Store } from './store';
 import { Studies } from './studies';
+import { EXPORT_FILES, exportStudyFile, type ExportName } from './study-export';
 
 export interface FederationOverrides extends Partial<Omit<FederationConfig, 'model' | 'training'>> {
   model?: Partial<ModelSpec>;
@@ -468,6 +469,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     res.end(auditCsv(store.auditEntries(1_000_000)));
   };
 
+  /** GET /api/admin/studies/<id>/<file> with the admin session: a study's exports (study-export.ts). */
+  const studyExport = async (req: IncomingMessage, res: ServerResponse, id: string, name: ExportName): Promise<void> => {
+    const auth = req.headers.authorization ?? '';
+    if (verifySession(sessionSecret(), auth.startsWith('Bearer ') ? auth.slice(7) : null) === null) {
+      return sendJson(res, 401, { error: 'admin session missing, expired or ended: log in again' });
+    }
+    const c = studies.get(id);
+    if (!c) return sendJson(res, 404, { error: `no study ${id}` });
+    const file = await exportStudyFile(c, store, name);
+    audit(`admin ${req.socket.remoteAddress ?? 'unknown'}`, 'study-exported', `${id}: ${file.filename}`);
+    res.writeHead(200, {
+      'content-type': file.type,
+      'content-disposition': `attachment; filename="${id}-${file.filename}"`,
+      'cache-control': 'no-store',
+    });
+    res.end(file.body);
+  };
+
   // WebSocket (or h2c) upgrades outside Socket.io's path, and CONNECT, get a status line, not a silent close.
   http.on('upgrade', (req, socket) => {
     if (req.url?.startsWith('/socket.io/')) return;
@@ -510,6 +529,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return;
     }
     if (req.url === '/api/admin/audit.csv') return auditCsvFile(req, res);
+    const exported = /^\/api\/admin\/studies\/([a-z0-9-]{1,63})\/([a-z.-]+)$/.exec(req.url ?? '');
+    if (exported && req.method === 'GET' && (EXPORT_FILES as readonly string[]).includes(exported[2]!)) {
+      studyExport(req, res, exported[1]!, exported[2] as ExportName).catch((e: unknown) => {
+        coordinator.record('error', `export ${exported[1]}/${exported[2]} failed: ${(e as Error).message}`);
+        if (!res.headersSent) sendJson(res, 500, { error: `export failed: ${(e as Error).message}` });
+      });
+      return;
+    }
     if (req.url?.startsWith('/api/')) return sendJson(res, 404, { error: 'no such API' });
     if (req.url === '/admin') {
       res.writeHead(301, { location: '/admin/' }).end();

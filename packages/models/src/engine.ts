@@ -116,6 +116,38 @@ export class LayersEngine implements ModelEngine {
     return { epoch: options.epoch, loss: samples ? lossSum / samples : Number.NaN, samples, steps: index };
   }
 
+  /**
+   * The network's outputs for `count` inputs (NHWC float32, already normalised), in one batch and
+   * in evaluation mode, exactly as `evaluate` computes them: logits [count, K] (classifiers) or
+   * [count, H, W, 1] (U-Net). One batch because the batch-stat norms make a sample's output depend
+   * on the rest of its batch. Package-internal (the export test compares against it).
+   */
+  predict(x: Float32Array, count: number): Float32Array {
+    const out = tf.tidy(() => this.model.apply(this.inputs({ x, y: new Int32Array(count), size: count }), { training: false }) as tf.Tensor);
+    // A copy: on cpu dataSync hands out the tensor's own backing array, which dispose frees.
+    const values = Float32Array.from(out.dataSync() as Float32Array);
+    out.dispose();
+    return values;
+  }
+
+  /**
+   * The network as TF.js Layers artifacts (topology, weight specs, one weight buffer), with the
+   * current weights. Package-internal: `exportLayersModel` turns them into model.json and
+   * weights.bin, so TF.js types never reach the callers of ModelEngine.
+   */
+  async layersArtifacts(): Promise<tf.io.ModelArtifacts> {
+    // `as`: assigned inside the callback, which TypeScript's narrowing does not see.
+    let saved = null as tf.io.ModelArtifacts | null;
+    await this.model.save(
+      tf.io.withSaveHandler(async (artifacts) => {
+        saved = artifacts;
+        return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+      }),
+    );
+    if (!saved) throw new Error(`TF.js did not hand over the ${this.spec.kind} model's artifacts`);
+    return saved;
+  }
+
   async evaluate(data: Dataset, batchSize = 64): Promise<Metrics> {
     return this.task === 'segmentation' ? this.evaluateSegmentation(data, batchSize) : this.evaluateClassification(data, batchSize);
   }

@@ -18,3 +18,13 @@ export {
 } from './det-engine';
 export { SGD_WEIGHT_DECAY } from './sgd';
 export { FUSED_ADAM_KERNEL, type FusedAdamAttrs } from './fused-adam';
+export {
+  exportLayersModel,
+  onnxSupport,
+  LAYERS_WEIGHTS_FILE,
+  type ExportedModelInfo,
+  type LayersExport,
+  type LayersExportOptions,
+  type LayersModelJson,
+  type LayersWeightSpec,
+} from './export-layers';

@@ -1,7 +1,8 @@
 import type { AdminSession, AuditView, StudySettings } from '@fedward/protocol';
 import { changePassword } from '../../api/account';
 import type { AdminChannel, AdminSocket } from '../../api/admin-socket';
-import { AuditExportError, downloadAuditCsv, loadAuditLog } from '../../api/audit';
+import { downloadAuditCsv, loadAuditLog } from '../../api/audit';
+import { DownloadError, downloadWithSession } from '../../api/download';
 import { endRound, setDeadline, skipHospital } from '../../api/round-control';
 import { controlStudy, createStudy, enrolHospital, updateStudy, type StudyAction } from '../../api/studies';
 import { createToken, revokeToken } from '../../api/tokens';
@@ -21,6 +22,8 @@ export interface AdminActions {
   changePassword: (current: string, next: string) => Promise<void>;
   loadAuditLog: (limit: number) => Promise<AuditView>;
   exportAuditCsv: () => Promise<void>;
+  /** Downloads one of the shown study's exports (model.json, weights.bin, …). */
+  exportStudyFile: (file: string) => Promise<void>;
 }
 
 export interface ActionHooks {
@@ -36,6 +39,15 @@ export interface ActionHooks {
 export function bindAdminActions(channel: AdminChannel, session: AdminSession, hooks: ActionHooks, study: () => string): AdminActions {
   const { afterAction, onSessionEnded, onPasswordChanged } = hooks;
   const { socket } = channel;
+  /** A download the server refused because the session ended signs this tab out. */
+  const withSession = async (download: () => Promise<void>): Promise<void> => {
+    try {
+      await download();
+    } catch (e) {
+      if (e instanceof DownloadError && e.sessionEnded) onSessionEnded(e.message);
+      throw e;
+    }
+  };
   const audited =
     <A extends unknown[], R>(action: (socket: AdminSocket, ...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
@@ -61,13 +73,7 @@ export function bindAdminActions(channel: AdminChannel, session: AdminSession, h
       onPasswordChanged();
     }),
     loadAuditLog: (limit) => loadAuditLog(socket, limit),
-    exportAuditCsv: async () => {
-      try {
-        await downloadAuditCsv(session.session);
-      } catch (e) {
-        if (e instanceof AuditExportError && e.sessionEnded) onSessionEnded(e.message);
-        throw e;
-      }
-    },
+    exportAuditCsv: () => withSession(() => downloadAuditCsv(session.session)),
+    exportStudyFile: (file: string) => withSession(() => downloadWithSession(session.session, `/api/admin/studies/${study()}/${file}`, `${study()}-${file}`)),
   };
 }

@@ -15,6 +15,7 @@ import { RoundControls } from './components/RoundControls';
 import { RoundsTable } from './components/RoundsTable';
 import { ServerLog } from './components/ServerLog';
 import { EnrolmentPanel } from './components/EnrolmentPanel';
+import { ExportPanel } from './components/ExportPanel';
 import { StudiesPanel } from './components/StudiesPanel';
 import { StudyControls } from './components/StudyControls';
 import { StudyForm } from './components/StudyForm';
@@ -114,6 +115,10 @@ export function DashboardPage({
           <h2>Rounds</h2>
           <MetricCharts rounds={snapshot.rounds} />
           <RoundsTable rounds={snapshot.rounds} />
+        </section>
+        <section className="card">
+          <h2>Take the model home</h2>
+          <ExportPanel round={snapshot.rounds.at(-1)?.round ?? 0} controlsEnabled={live} onExport={actions.exportStudyFile} />
         </section>
         <PersonalizationPanel config={config} rounds={snapshot.rounds} />
         <section className="card">

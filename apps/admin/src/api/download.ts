@@ -1,0 +1,37 @@
+/** A failed download; `sessionEnded` when the server no longer accepts the session. */
+export class DownloadError extends Error {
+  constructor(
+    message: string,
+    readonly sessionEnded: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** Fetches an admin file with the session and saves it through an `<a download>` named `filename`. */
+export async function downloadWithSession(session: string, path: string, filename: string): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(path, { headers: { authorization: `Bearer ${session}` }, cache: 'no-store' });
+  } catch (e) {
+    throw new DownloadError(`cannot reach the server (${(e as Error).message})`, false);
+  }
+  if (res.status === 401 || res.status === 403) throw new DownloadError('the server no longer accepts this session', true);
+  if (!res.ok) {
+    const body = (await res.json().catch(() => ({}))) as { error?: string };
+    throw new DownloadError(body.error ?? `the server answered HTTP ${res.status}`, false);
+  }
+  const url = URL.createObjectURL(await res.blob());
+  try {
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = filename;
+    a.hidden = true;
+    document.body.append(a);
+    a.click();
+    a.remove();
+  } finally {
+    // The click has started the download; the object URL is not needed after this task.
+    setTimeout(() => URL.revokeObjectURL(url), 0);
+  }
+}

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import type { LayersModelJson } from '@fedward/models';
+import { adminSession, client, hospitalData, runToEnd, serverPerTest, tempDb } from './helpers';
+
+const servers = serverPerTest();
+const PASSWORD = 'export-admin-password';
+const SIZE = 16;
+
+/** Accuracy of a loaded model on a dataset the way the hospitals measure it: argmax against the label. */
+async function accuracyOf(model: tf.LayersModel, seed: number): Promise<number> {
+  const data = hospitalData(SIZE, 24, seed);
+  let right = 0;
+  for await (const b of data.batches(64)) {
+    const predicted = tf.tidy(() => (model.predict(tf.tensor4d(b.x, [b.size, SIZE, SIZE, 1])) as tf.Tensor).argMax(-1).dataSync());
+    for (let i = 0; i < b.size; i++) if (predicted[i] === b.y[i]) right += 1;
+  }
+  return right / data.size;
+}
+
+describe('study export', () => {
+  it('exports the final model as TF.js files that reproduce each hospital’s reported held-out accuracy', async () => {
+    const server = await servers.start({
+      dbPath: tempDb(),
+      adminPassword: PASSWORD,
+      federation: { id: 'exported', name: 'Exported', rounds: 2, minClients: 2, model: { inputSize: SIZE }, training: { epochs: 2, batchSize: 8 } },
+    });
+    const tokens = [server.createToken('hospital-a'), server.createToken('hospital-b')];
+    await Promise.all([runToEnd(client(server.url, tokens[0]!, SIZE, 1)), runToEnd(client(server.url, tokens[1]!, SIZE, 2))]);
+
+    const session = await adminSession(server.url, PASSWORD);
+    const get = (file: string, auth = `Bearer ${session}`) => fetch(`${server.url}/api/admin/studies/exported/${file}`, { headers: { authorization: auth } });
+    expect((await get('model.json', 'Bearer nope')).status).toBe(401);
+    expect((await fetch(`${server.url}/api/admin/studies/missing/model.json`, { headers: { authorization: `Bearer ${session}` } })).status).toBe(404);
+    const modelJson = (await (await get('model.json')).json()) as LayersModelJson;
+    const weights = new Uint8Array(await (await get('weights.bin')).arrayBuffer());
+    expect(modelJson.userDefinedMetadata.fedward.round).toBe(2);
+    // weights.bin holds the stored global weights of round 2, to the bit, in the manifest's order.
+    const stored = new Map(server.store.latestRound('exported').weights.map((t) => [t.name, t.values]));
+    const floats = new Float32Array(weights.buffer, weights.byteOffset, weights.byteLength / 4);
+    expect(floats.length).toBe([...stored.values()].reduce((n, v) => n + v.length, 0));
+    expect([...floats]).toEqual(modelJson.weightsManifest[0]!.weights.flatMap((w) => [...(stored.get(w.name) ?? [])]));
+
+    const model = await tf.loadLayersModel(
+      tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest[0]!.weights, weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) }),
+    );
+    // The hospitals' held-out sets are hospitalData(SIZE, 24, seed + 1000) (helpers.client).
+    const reported = server.store.evaluations('exported').filter((e) => e.round === 2);
+    expect(reported.map((e) => e.hospital).sort()).toEqual(['hospital-a', 'hospital-b']);
+    for (const [hospital, seed] of [['hospital-a', 1001], ['hospital-b', 1002]] as const) {
+      expect(await accuracyOf(model, seed)).toBeCloseTo(reported.find((e) => e.hospital === hospital)!.accuracy, 10);
+    }
+    model.dispose();
+  });
+});
