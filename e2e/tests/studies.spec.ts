@@ -149,4 +149,14 @@ test('the admin creates and runs a second study; hospitals see only theirs and a
   expect(modelJson.userDefinedMetadata.fedward.round).toBe(2);
   const [weights] = await Promise.all([admin.waitForEvent('download'), admin.getByRole('button', { name: 'Model (TF.js): weights.bin' }).click()]);
   expect(readFileSync(await weights.path()).byteLength).toBeGreaterThan(1000);
+
+  // Its privacy card: the ledger's last ε is what the admin page shows as spent.
+  const [cardFile] = await Promise.all([admin.waitForEvent('download'), admin.getByRole('button', { name: 'Privacy model card (JSON)' }).click()]);
+  const card = JSON.parse(readFileSync(await cardFile.path(), 'utf8')) as { privacy: { ledger: { round: number; epsilon: { patient: number; hospital: number } }[] } };
+  expect(card.privacy.ledger.map((e) => e.round)).toEqual([1, 2]);
+  const last = card.privacy.ledger.at(-1)!.epsilon;
+  const shown = Number(await admin.getByTestId('privacy').getByTestId('epsilon-patient').textContent());
+  expect(Math.abs(shown - last.patient)).toBeLessThan(0.0011);
+  const [html] = await Promise.all([admin.waitForEvent('download'), admin.getByRole('button', { name: 'Privacy model card (printable page)' }).click()]);
+  expect(readFileSync(await html.path(), 'utf8')).toContain('Second study');
 });

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { exportLayersModel } from '@fedward/models';
+import { buildPrivacyCard, ledgerCsv, renderPrivacyCardHtml, roundsCsv, type PrivacyCard } from '@fedward/model-card';
 import type { Coordinator } from './coordinator';
 import type { Store } from './store';
 
@@ -10,7 +12,7 @@ export interface ExportFile {
 }
 
 /** The files a study exports, by the last part of their URL. */
-export const EXPORT_FILES = ['model.json', 'weights.bin'] as const;
+export const EXPORT_FILES = ['model.json', 'weights.bin', 'privacy-card.json', 'privacy-card.html', 'rounds.csv', 'ledger.csv'] as const;
 export type ExportName = (typeof EXPORT_FILES)[number];
 
 /**
@@ -19,8 +21,26 @@ export type ExportName = (typeof EXPORT_FILES)[number];
  * PRR-FL this is the plain average the server keeps; each hospital's own model stays with it.
  */
 export async function exportStudyFile(c: Coordinator, store: Store, name: ExportName): Promise<ExportFile> {
+  if (name === 'rounds.csv') return { filename: name, type: 'text/csv; charset=utf-8', body: roundsCsv(snapshotOf(c, store).rounds, { model: c.config.model.kind }) };
+  if (name === 'privacy-card.json') return { filename: name, type: 'application/json', body: JSON.stringify(privacyCard(c, store), null, 1) };
+  if (name === 'privacy-card.html') return { filename: name, type: 'text/html; charset=utf-8', body: renderPrivacyCardHtml(privacyCard(c, store)) };
+  if (name === 'ledger.csv') return { filename: name, type: 'text/csv; charset=utf-8', body: ledgerCsv(privacyCard(c, store)) };
   const latest = store.latestRound(c.config.id);
   const exported = await exportLayersModel(c.config.model, latest.weights, { round: latest.round });
   if (name === 'model.json') return { filename: 'model.json', type: 'application/json', body: JSON.stringify(exported.modelJson, null, 1) };
   return { filename: 'weights.bin', type: 'application/octet-stream', body: exported.weightsBin };
+}
+
+const snapshotOf = (c: Coordinator, store: Store) => c.snapshot(store.tokens(c.config.id), store.enrolled(c.config.id));
+
+const SOFTWARE_VERSION = `fedward ${(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version}`;
+
+/**
+ * The study's privacy model card: built from the same snapshot the admin sees (public settings,
+ * released values, the ledger's ε per round, the hospitals' reported evaluations), so the card's
+ * ledger is the server's.
+ */
+export function privacyCard(c: Coordinator, store: Store): PrivacyCard {
+  const s = snapshotOf(c, store);
+  return buildPrivacyCard({ config: s.config, rounds: s.rounds, hospitals: s.hospitals, privacy: s.privacy, softwareVersion: SOFTWARE_VERSION, planDigest: c.planDigest });
 }

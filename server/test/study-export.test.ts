@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import type { LayersModelJson } from '@fedward/models';
+import { parsePrivacyCard } from '@fedward/model-card';
 import { adminSession, client, hospitalData, runToEnd, serverPerTest, tempDb } from './helpers';
 
 const servers = serverPerTest();
@@ -52,4 +53,39 @@ describe('study export', () => {
     }
     model.dispose();
   });
+
+  it('exports a privacy card whose ledger is the server’s, and the rounds and ledger as CSV', async () => {
+    const server = await servers.start({
+      dbPath: tempDb(),
+      adminPassword: PASSWORD,
+      federation: {
+        id: 'carded',
+        name: 'Carded <b>study</b>',
+        rounds: 2,
+        minClients: 2,
+        model: { inputSize: SIZE },
+        training: { epochs: 1, batchSize: 8 },
+        privacy: { noiseMultiplier: 2, clipNorm: 1, targetEpsilon: 50, delta: 1e-5, unit: 'patient', accountant: 'rdp', virtualClients: 1 },
+      },
+    });
+    const tokens = [server.createToken('hospital-a'), server.createToken('hospital-b')];
+    await Promise.all([runToEnd(client(server.url, tokens[0]!, SIZE, 1)), runToEnd(client(server.url, tokens[1]!, SIZE, 2))]);
+    const session = await adminSession(server.url, PASSWORD);
+    const get = (file: string) => fetch(`${server.url}/api/admin/studies/carded/${file}`, { headers: { authorization: `Bearer ${session}` } });
+
+    const card = parsePrivacyCard(await (await get('privacy-card.json')).json());
+    const stored = server.store.rounds('carded');
+    expect(card.privacy!.ledger.map((e) => [e.round, e.noiseMultiplier, e.clip, e.updates, e.epsilon])).toEqual(
+      stored.map((r) => [r.round, r.dp!.noiseMultiplier, r.dp!.clip, r.dp!.updates, r.dp!.epsilon]),
+    );
+    expect(card.planDigest).toBe(server.coordinator.planDigest);
+    const html = await (await get('privacy-card.html')).text();
+    expect(html).toContain('Carded &lt;b&gt;study&lt;/b&gt;');
+    expect(html).not.toContain('<b>study</b>');
+    const ledger = await (await get('ledger.csv')).text();
+    expect(ledger.trim().split('\n')).toHaveLength(1 + stored.length);
+    const rounds = await (await get('rounds.csv')).text();
+    expect(rounds).toContain('hospital-a');
+  });
 });
+

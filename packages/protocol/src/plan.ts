@@ -46,7 +46,7 @@ export function studyPlan(config: FederationConfig, updateBytes: number): StudyP
       inputSize: config.model.inputSize,
       channels: config.model.channels,
       classes: config.model.numClasses,
-      normalization: config.model.normalization ?? 'unit',
+      normalization: config.model.normalization ?? 'zscore',
     },
     training: {
       epochs: config.training.epochs,
