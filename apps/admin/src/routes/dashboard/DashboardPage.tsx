@@ -114,7 +114,7 @@ export function DashboardPage({
         <section className="card">
           <h2>Rounds</h2>
           <MetricCharts rounds={snapshot.rounds} />
-          <RoundsTable rounds={snapshot.rounds} />
+          <RoundsTable rounds={snapshot.rounds} segmentation={config.model.kind === 'unet'} />
         </section>
         <section className="card">
           <h2>Take the model home</h2>

@@ -1,9 +1,22 @@
 import { ScrollX } from '../../../features/scroll-x/ScrollX';
+import { accuracyInterval, MIN_TEST_SLICES } from '@fedward/model-card';
 import type { RoundView } from '@fedward/protocol';
 
 const pct = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)}%`);
 
-export function RoundsTable({ rounds }: { rounds: RoundView[] }) {
+/**
+ * The 95% Wilson interval of a hospital's held-out accuracy, with its slice count; a held-out set
+ * under MIN_TEST_SLICES is flagged as too small to mean much. (Slices of one patient are not
+ * independent, so the true uncertainty is wider.)
+ */
+function interval(accuracy: number, slices: number): string {
+  const ci = accuracyInterval(accuracy, slices);
+  const range = `95% CI ${Math.round(ci.low * 100)}–${Math.round(ci.high * 100)}%, ${slices} slices`;
+  return slices < MIN_TEST_SLICES ? `(${range}: too few to rely on)` : `(${range})`;
+}
+
+/** `segmentation`: accuracy is a share of pixels, which are not independent draws: no interval. */
+export function RoundsTable({ rounds, segmentation = false }: { rounds: RoundView[]; segmentation?: boolean }) {
   if (rounds.length === 0) return <p className="muted">No finished round yet.</p>;
   return (
     <ScrollX label="Rounds">
@@ -31,7 +44,7 @@ export function RoundsTable({ rounds }: { rounds: RoundView[] }) {
               <td>{trainLoss.toFixed(3)}</td>
               <td data-testid="round-accuracy" data-value={r.accuracy ?? ''}>{pct(r.accuracy)}</td>
               <td>{r.loss === null ? '—' : r.loss.toFixed(3)}</td>
-              <td className="muted">{r.evaluations.map((e) => `${e.hospital} ${pct(e.accuracy)}`).join(' · ')}</td>
+              <td className="muted">{r.evaluations.map((e) => `${e.hospital} ${pct(e.accuracy)}${segmentation ? '' : ` ${interval(e.accuracy, e.testSamples)}`}`).join(' · ')}</td>
             </tr>
           );
         })}
