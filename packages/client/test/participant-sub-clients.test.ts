@@ -56,6 +56,9 @@ class FakeEngine implements ModelEngine {
   evaluate(): Promise<never> {
     return Promise.reject(new Error('no held-out data in this test'));
   }
+  predict(): never {
+    throw new Error('participation never predicts');
+  }
   getOptimizerState(): OptimizerState | null {
     return this.state;
   }

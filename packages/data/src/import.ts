@@ -11,7 +11,8 @@ import { FileReads } from './file-reads';
 import { DataError } from './errors';
 import { labelFromFolder, ManifestError, parseManifest, patientFromPath, type ManifestEntry } from './labels';
 import { decodePng, isPng } from './png';
-import { dicomToUnit, maskToSquare, pngToUnit, quantize, resizeSquare, type WindowChoice } from './preprocess';
+import { dicomToUnit, maskToSquare, pngToUnit, quantize, type WindowChoice } from './preprocess';
+import { DEFAULT_WINDOW, dicomSquare, pngSquare } from './slice-file';
 import { saltedBytesHash, saltedHash } from './privacy';
 import { checkStorageSpace, patientIdCoverage, StorageSpaceError, type DatasetSummary, type PatientIdCoverage, type PatientSource, type SliceStore } from './store';
 import type { FederationTask } from './federation';
@@ -146,7 +147,7 @@ export async function importFiles(files: Iterable<ImportFile> | AsyncIterable<Im
   const started = performance.now();
   const { store, targetSize, signal, onProgress } = options;
   const task = options.task ?? 'classification';
-  const windowChoice = options.window ?? 'file';
+  const windowChoice = options.window ?? DEFAULT_WINDOW;
   const batchSize = options.batchSize ?? 64;
   if (!Number.isInteger(targetSize) || targetSize < 4 || targetSize > 1024)
     throw new RangeError(`targetSize must be an integer in 4..1024 (got ${targetSize})`);
@@ -450,7 +451,7 @@ export async function importFiles(files: Iterable<ImportFile> | AsyncIterable<Im
       // PNG carries no identifiers: the manifest's patient column or the file naming, else each file is its own unit.
       const { key: patientKey, source: patientSource } = patientKeyOf(path, entry);
       const hashes = Promise.all([saltedHash(salt, 'png-file', path), cachedHash('patient', patientKey), cachedHash('study', patientKey)]);
-      const pixels = resizeSquare(pngToUnit(png), targetSize);
+      const pixels = pngSquare(png, targetSize);
       const [instanceHash, patientHash, studyHash] = await hashes;
       if (known.has(instanceHash)) return 'same-path' as const;
       return { pixels, mask, label, patientHash, studyHash, instanceHash, modality: 'PNG', patientSource };
@@ -463,7 +464,7 @@ export async function importFiles(files: Iterable<ImportFile> | AsyncIterable<Im
       cachedHash('patient', patientKey),
       cachedHash('study', ids.studyInstanceUid ?? patientKey),
     ]);
-    const pixels = resizeSquare(dicomToUnit(slice, windowChoice), targetSize);
+    const pixels = dicomSquare(slice, targetSize, windowChoice);
     const [instanceHash, patientHash, studyHash] = await hashes;
     if (known.has(instanceHash)) return 'same-instance' as const;
     return {

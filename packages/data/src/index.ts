@@ -58,10 +58,12 @@ export {
   normalizeSlice,
   quantize,
   dequantize,
+  modelInput,
   type WindowChoice,
   type UnitImage,
   type Normalization,
 } from './preprocess';
+export { readSliceFile } from './slice-file';
 export { parseManifest, labelFromFolder, patientFromPath, ManifestError, type Manifest, type ManifestEntry, type ManifestKind } from './labels';
 export { saltedHash, randomSalt } from './privacy';
 export {

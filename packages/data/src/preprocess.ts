@@ -180,3 +180,11 @@ export function dequantize(stored: Uint16Array, out: Float32Array = new Float32A
   for (let i = 0; i < stored.length; i++) out[i] = (stored[i] ?? 0) / 65535;
   return out;
 }
+
+/**
+ * A stored slice as the model is given it: dequantised, then normalised. Training reads every
+ * slice this way (SliceStore.readBatches); prediction must too.
+ */
+export function modelInput(stored: Uint16Array, normalization: Normalization, out: Float32Array = new Float32Array(stored.length)): Float32Array {
+  return normalizeSlice(dequantize(stored, out), normalization);
+}

@@ -15,7 +15,7 @@
 import { deleteDB, openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import { createRng } from './random';
 import { randomSalt } from './privacy';
-import { dequantize, normalizeSlice, type Normalization } from './preprocess';
+import { modelInput, type Normalization } from './preprocess';
 import type { FederationTask } from './federation';
 
 export const SCHEMA_VERSION = 1;
@@ -536,9 +536,7 @@ export class SliceStore {
       const hasMasks = items.some((it) => it.mask);
       const masks = hasMasks ? new Uint8Array(items.length * area) : undefined;
       items.forEach((it, k) => {
-        const view = x.subarray(k * area, (k + 1) * area);
-        dequantize(it.pixels, view);
-        normalizeSlice(view, normalization);
+        modelInput(it.pixels, normalization, x.subarray(k * area, (k + 1) * area));
         if (masks && it.mask) masks.set(it.mask, k * area);
       });
       return {

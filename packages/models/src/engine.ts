@@ -116,12 +116,7 @@ export class LayersEngine implements ModelEngine {
     return { epoch: options.epoch, loss: samples ? lossSum / samples : Number.NaN, samples, steps: index };
   }
 
-  /**
-   * The network's outputs for `count` inputs (NHWC float32, already normalised), in one batch and
-   * in evaluation mode, exactly as `evaluate` computes them: logits [count, K] (classifiers) or
-   * [count, H, W, 1] (U-Net). One batch because the batch-stat norms make a sample's output depend
-   * on the rest of its batch. Package-internal (the export test compares against it).
-   */
+  /** See ModelEngine.predict: the logits exactly as `evaluate` computes them. */
   predict(x: Float32Array, count: number): Float32Array {
     const out = tf.tidy(() => this.model.apply(this.inputs({ x, y: new Int32Array(count), size: count }), { training: false }) as tf.Tensor);
     // A copy: on cpu dataSync hands out the tensor's own backing array, which dispose frees.

@@ -93,6 +93,13 @@ export interface ModelEngine {
    * does: a sample's output depends on the other samples of its batch.
    */
   evaluate(data: Dataset, batchSize?: number): Promise<Metrics>;
+  /**
+   * The raw outputs (logits) for `count` inputs (NHWC float32, normalised as for training), in
+   * evaluation mode and one batch: [count, numClasses] for classifiers, [count, H, W, 1] for the
+   * U-Net. The caller turns them into probabilities (softmax, sigmoid). One batch because in the
+   * batch-stat norms (DenseNet, U-Net) a sample's output depends on the rest of its batch.
+   */
+  predict(x: Float32Array, count: number): Float32Array;
   /** A copy of the optimizer's state; null before the first step (or after `setOptimizerState(null)`). */
   getOptimizerState(): OptimizerState | null;
   /** Replaces the optimizer's state (null: start afresh); throws when names or sizes do not match the model. */

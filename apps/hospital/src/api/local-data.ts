@@ -59,6 +59,12 @@ export function splitLabelCounts(summary: DatasetSummary): { train: Record<strin
   return { train, test };
 }
 
+/** The labels in the order of the model's outputs: class k is the k-th label, sorted. */
+export const modelClasses = (summary: Pick<DatasetSummary, 'labels'>): string[] => Object.keys(summary.labels).sort();
+
+/** How slices are normalised for this model, in training and in prediction alike. */
+export const modelNormalization = (spec: Pick<ModelSpec, 'normalization'>): 'unit' | 'zscore' => spec.normalization ?? 'zscore';
+
 const list = (items: readonly string[]) => items.map((l) => `"${l}"`).join(', ');
 
 /**
@@ -75,7 +81,7 @@ export function readinessProblems(summary: DatasetSummary, model: Pick<ModelSpec
   if (summary.settings?.task === 'segmentation' || model.kind === 'unet') {
     if (split.train < trainingPerLabel) problems.push(`Only ${split.train} slices to train on: at least ${trainingPerLabel} are needed.`);
   } else {
-    const labels = Object.keys(summary.labels).sort();
+    const labels = modelClasses(summary);
     if (labels.length !== model.numClasses)
       problems.push(
         `This federation's model tells ${model.numClasses} classes apart, but your slices carry ${labels.length} label${labels.length === 1 ? '' : 's'} ` +
@@ -110,7 +116,7 @@ export function storeDataset(
 ): PatientDataset {
   const keep = inSplit(summary, split);
   const patients = Object.fromEntries(Object.entries(summary.patients).filter(([hash]) => keep(hash)));
-  const classes = Object.keys(summary.labels).sort();
+  const classes = modelClasses(summary);
   const streamOf = (filter: (hash: string) => boolean, size: number): Dataset => ({
     size,
     async *batches(batchSize: number, options: { shuffleSeed?: number } = {}): AsyncIterable<Batch> {

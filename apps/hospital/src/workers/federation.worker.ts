@@ -8,9 +8,10 @@ import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wa
 import { registerWasmTrainingKernels, startWasmTrainingThreads } from '@fedward/wasm-training';
 import { participate, ParticipantError, type ClientEvent, type SentMessage } from '@fedward/client';
 import { activateBackend, createDetEngine, createModel, parseBackendOverride, runBackendLadder, type LadderOutcome, type LadderStep } from '@fedward/models';
-import type { BackendName, FederationConfig } from '@fedward/protocol';
+import { encodeWeights, type BackendName, type FederationConfig, type NamedTensor } from '@fedward/protocol';
 import { patientIdStatus, type DatasetSummary } from '@fedward/data';
-import { localStore, storeDataset } from '../api/local-data';
+import { saveLatestModel } from '../api/latest-model';
+import { localStore, modelClasses, modelNormalization, storeDataset } from '../api/local-data';
 import { indexedDbTrainingState } from '../api/training-state';
 
 /**
@@ -83,7 +84,9 @@ async function run(msg: FederationRequest): Promise<void> {
   const wasmThreads = outcome.chosen === 'wasm' ? { backend: getThreadsCount(), kernels: await startWasmTrainingThreads() } : null;
   post({ type: 'ladder', outcome, wasmThreads });
   const store = await localStore();
-  const normalization = msg.config.model.normalization ?? 'zscore';
+  const normalization = modelNormalization(msg.config.model);
+  /** Reads the weights of the model this hospital uses, once the participant has built it. */
+  const used: { weights: (() => NamedTensor[]) | null; personalized: boolean } = { weights: null, personalized: false };
   const events = participate({
     url: self.location.origin,
     token: msg.token,
@@ -98,11 +101,54 @@ async function run(msg: FederationRequest): Promise<void> {
     // this browser and stays the same as long as the local data does ("Remove local data" makes a new one).
     subClientSecret: await store.salt(),
     patientIds: patientIdStatus(msg.summary).patientIds,
-    createModel: (config) => createModel(config.model),
-    createDetEngine: (config) => createDetEngine(config.model),
+    createModel: (config) => {
+      const model = createModel(config.model);
+      used.weights = () => model.getWeights();
+      return model;
+    },
+    createDetEngine: (config) => {
+      const det = createDetEngine(config.model);
+      used.weights = () => det.getPersonalWeights();
+      used.personalized = true;
+      return det;
+    },
   });
-  for await (const event of events) post({ type: 'event', event });
+  let config = msg.config;
+  for await (const event of events) {
+    if (event.type === 'connected') config = event.config;
+    // The participant evaluates the model it has just set (the round's global model, this
+    // hospital's FedBN model, or its PRR-FL personalized one) and pauses at this event: the
+    // weights read now are the ones it measured.
+    if (event.type === 'evaluated' && used.weights) await keepModel(msg, config, event, used.weights(), used.personalized);
+    post({ type: 'event', event });
+  }
   post({ type: 'end' });
+}
+
+/** Keeps the model this hospital has just evaluated for "Try the model"; a failure loses only that, not the round. */
+async function keepModel(
+  msg: FederationRequest,
+  config: FederationConfig,
+  event: Extract<ClientEvent, { type: 'evaluated' }>,
+  weights: NamedTensor[],
+  personalized: boolean,
+): Promise<void> {
+  try {
+    await saveLatestModel({
+      study: msg.study,
+      studyName: config.name,
+      round: event.round,
+      spec: config.model,
+      classes: modelClasses(msg.summary),
+      batchSize: config.training.batchSize,
+      personalized,
+      accuracy: event.accuracy,
+      weights: encodeWeights(weights),
+      receivedAt: Date.now(),
+    });
+  } catch (e) {
+    console.warn(`the model of round ${event.round} could not be kept for "Try the model": ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 let started = false;
