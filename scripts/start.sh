@@ -7,10 +7,11 @@ bash scripts/ensure-deps.sh
 export TURBO_TELEMETRY_DISABLED=1
 echo "› building the hospital and admin apps…"
 npx turbo run build --output-logs=errors-only
-# Regenerate when missing, or when an older generator wrote PNG manifests without patient ids.
-if [ ! -f demo-data/png/federation.json ] || ! head -n1 demo-data/png/hospital-a/manifest.csv 2>/dev/null | grep -q patient; then
+# Regenerate when missing, or when an older generator wrote PNG manifests without patient ids or the easy task.
+if [ ! -f demo-data/png/federation.json ] || ! head -n1 demo-data/png/hospital-a/manifest.csv 2>/dev/null | grep -q patient \
+  || ! grep -q '"difficulty": "hard"' demo-data/png/federation.json; then
   rm -rf demo-data
-  echo "› generating the demo federation (3 hospitals, PNG and DICOM) in demo-data/…"
+  echo "› generating the demo federation (3 hospitals, PNG and DICOM, the hard task) in demo-data/…"
   npm run -s generate-federation -- --out demo-data/png --format png --hospitals 3 --size 32 --slices-per-hospital 120 --seed 7
   npm run -s generate-federation -- --out demo-data/dicom --format dicom --hospitals 3 --size 64 --slices-per-hospital 120 --seed 7
 fi

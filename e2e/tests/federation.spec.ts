@@ -20,7 +20,8 @@ let dataDir: string;
 
 test.beforeAll(async () => {
   dataDir = tempDir('fedward-e2e-data-');
-  generateFederation(dataDir, ['--format', 'png', '--hospitals', '3', '--size', '32', '--slices-per-hospital', '120', '--seed', '11']);
+  // The easy task: two rounds must show that the pipeline learns; the hard demo task needs many more.
+  generateFederation(dataDir, ['--format', 'png', '--hospitals', '3', '--size', '32', '--slices-per-hospital', '120', '--seed', '11', '--difficulty', 'easy']);
   server = await startServer(
     ['--db', join(tempDir('fedward-e2e-db-'), 'fedward.sqlite'), '--rounds', String(ROUNDS), '--min-clients', '3',
       '--input-size', '32', '--epochs', '4', '--batch-size', '16', '--learning-rate', '0.01'],

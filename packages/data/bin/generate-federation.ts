@@ -1,6 +1,6 @@
 /**
  * npm run -s generate-federation -- --out DIR [--hospitals 3] [--format dicom|png]
- *   [--task classification|segmentation] [--size 64] [--slices-per-hospital 120] [--seed 1]
+ *   [--task classification|segmentation] [--size 64] [--slices-per-hospital 120] [--seed 1] [--difficulty hard|easy]
  */
 import { parseArgs } from 'node:util';
 import { generateFederation } from '../src/node/generate';
@@ -9,7 +9,9 @@ import type { FederationTask } from '../src/federation';
 
 const usage =
   'usage: generate-federation --out DIR [--hospitals 3] [--format dicom|png] [--task classification|segmentation] ' +
-  '[--size 64] [--slices-per-hospital 120] [--seed 1]';
+  '[--size 64] [--slices-per-hospital 120] [--seed 1] [--difficulty hard|easy]\n' +
+  '  --difficulty hard (default): small low-contrast lesions and strongly shifted scanners;\n' +
+  '               easy: large bright lesions and mild shifts, learned in a round or two';
 
 function fail(message: string): never {
   process.stderr.write(`generate-federation: ${message}\n${usage}\n`);
@@ -33,6 +35,7 @@ try {
       size: { type: 'string', default: '64' },
       'slices-per-hospital': { type: 'string', default: '120' },
       seed: { type: 'string', default: '1' },
+      difficulty: { type: 'string', default: 'hard' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -48,6 +51,7 @@ if (!values.out) fail('--out DIR is required');
 if (values.format !== 'dicom' && values.format !== 'png') fail(`--format must be dicom or png (got "${values.format}")`);
 if (values.task !== 'classification' && values.task !== 'segmentation')
   fail(`--task must be classification or segmentation (got "${values.task}")`);
+if (values.difficulty !== 'hard' && values.difficulty !== 'easy') fail(`--difficulty must be hard or easy (got "${values.difficulty}")`);
 
 const started = performance.now();
 try {
@@ -55,6 +59,7 @@ try {
     outDir: values.out,
     format: values.format as FederationFormat,
     task: values.task as FederationTask,
+    difficulty: values.difficulty,
     hospitals: integer('hospitals', values.hospitals),
     size: integer('size', values.size),
     slicesPerHospital: integer('slices-per-hospital', values['slices-per-hospital']),

@@ -6,9 +6,25 @@
  * memory (tests, simulators).
  */
 import { createRng, deterministicUid } from './random';
-import { renderPhantomSlice, samplePhantomVolume, type PhantomSlice, type PhantomVolume, type ScannerSettings } from './phantom';
+import {
+  OBVIOUS_LESIONS,
+  renderPhantomSlice,
+  samplePhantomVolume,
+  SUBTLE_LESIONS,
+  type LesionLook,
+  type PhantomSlice,
+  type PhantomVolume,
+  type ScannerSettings,
+} from './phantom';
 
 export type FederationTask = 'classification' | 'segmentation';
+/**
+ * 'hard' (the default): subtle lesions and strongly shifted scanners, so rounds, DP, personalization and
+ * the number of hospitals show in the accuracy. 'easy': large bright lesions and mild shifts, solved in a
+ * round or two (for tests that need a model that learns fast).
+ */
+export type FederationDifficulty = 'hard' | 'easy';
+export const FEDERATION_DIFFICULTIES: readonly FederationDifficulty[] = ['hard', 'easy'];
 export type SliceLabel = 'lesion' | 'normal';
 export const SLICE_LABELS: readonly SliceLabel[] = ['lesion', 'normal'];
 
@@ -35,8 +51,8 @@ export interface HospitalProfile {
   pngBitDepth: 8 | 16;
 }
 
-/** The three hand-tuned hospitals of the demo: different enough to be non-IID, all learnable. */
-const BASE_PROFILES: readonly Omit<HospitalProfile, 'id' | 'name'>[] = [
+/** The three hand-tuned hospitals of the easy task: different enough to be non-IID, all learnable. */
+const EASY_PROFILES: readonly Omit<HospitalProfile, 'id' | 'name'>[] = [
   {
     manufacturer: 'Fedward Phantom Systems CT-A',
     scanner: { intensityScale: 1, intensityOffsetHu: 0, noiseSigmaHu: 12, blurSigmaFraction: 0, fieldOfViewScale: 1 },
@@ -66,6 +82,36 @@ const BASE_PROFILES: readonly Omit<HospitalProfile, 'id' | 'name'>[] = [
   },
 ];
 
+/**
+ * The hard task's first three hospitals: a clean scanner, a noisy miscalibrated one with a wide field of
+ * view (small anatomy), and a blurred one with a narrow field of view; prevalence differs too.
+ */
+const HARD_PROFILES: readonly Omit<HospitalProfile, 'id' | 'name'>[] = [
+  {
+    ...(EASY_PROFILES[0] as Omit<HospitalProfile, 'id' | 'name'>),
+    scanner: { intensityScale: 1, intensityOffsetHu: 0, noiseSigmaHu: 18, blurSigmaFraction: 0, fieldOfViewScale: 1 },
+    lesionPrevalence: 0.5,
+  },
+  {
+    ...(EASY_PROFILES[1] as Omit<HospitalProfile, 'id' | 'name'>),
+    scanner: { intensityScale: 1.15, intensityOffsetHu: 60, noiseSigmaHu: 34, blurSigmaFraction: 0.01, fieldOfViewScale: 1.25 },
+    lesionPrevalence: 0.25,
+  },
+  {
+    ...(EASY_PROFILES[2] as Omit<HospitalProfile, 'id' | 'name'>),
+    scanner: { intensityScale: 0.85, intensityOffsetHu: -50, noiseSigmaHu: 24, blurSigmaFraction: 0.03, fieldOfViewScale: 0.85 },
+    lesionPrevalence: 0.7,
+  },
+];
+
+/** How far drawn hospitals (beyond the first three) may stray from the reference scanner. */
+const SHIFT_RANGES: Record<FederationDifficulty, { scale: number; offsetHu: number; noiseHu: [number, number]; blur: number; fov: [number, number] }> = {
+  easy: { scale: 0.1, offsetHu: 25, noiseHu: [10, 24], blur: 0.02, fov: [0.9, 1.12] },
+  hard: { scale: 0.15, offsetHu: 60, noiseHu: [16, 36], blur: 0.03, fov: [0.85, 1.25] },
+};
+
+export const LESION_LOOKS: Record<FederationDifficulty, LesionLook> = { easy: OBVIOUS_LESIONS, hard: SUBTLE_LESIONS };
+
 function hospitalLetter(index: number): string {
   // a..z, then aa, ab, ... — ids stay filesystem-safe for any count.
   let n = index;
@@ -77,25 +123,26 @@ function hospitalLetter(index: number): string {
   return s;
 }
 
-/** Profile of hospital number `index` (0-based); beyond the demo three they are drawn from the seed. */
-export function hospitalProfile(index: number, seed: string): HospitalProfile {
+/** Profile of hospital number `index` (0-based); beyond the first three they are drawn from the seed. */
+export function hospitalProfile(index: number, seed: string, difficulty: FederationDifficulty = 'hard'): HospitalProfile {
   const letter = hospitalLetter(index);
   const id = `hospital-${letter}`;
   const name = `Hospital ${letter.toUpperCase()}`;
-  const base = BASE_PROFILES[index];
+  const base = (difficulty === 'hard' ? HARD_PROFILES : EASY_PROFILES)[index];
   if (base) return { id, name, ...base, scanner: { ...base.scanner }, storage: { ...base.storage }, window: { ...base.window } };
   const rng = createRng(`profile:${seed}:${index}`);
+  const shift = SHIFT_RANGES[difficulty];
   const signed = rng.next() < 0.5;
   return {
     id,
     name,
     manufacturer: `Fedward Phantom Systems CT-${letter.toUpperCase()}`,
     scanner: {
-      intensityScale: rng.uniform(0.9, 1.1),
-      intensityOffsetHu: rng.uniform(-25, 25),
-      noiseSigmaHu: rng.uniform(10, 24),
-      blurSigmaFraction: rng.uniform(0, 0.02),
-      fieldOfViewScale: rng.uniform(0.9, 1.12),
+      intensityScale: rng.uniform(1 - shift.scale, 1 + shift.scale),
+      intensityOffsetHu: rng.uniform(-shift.offsetHu, shift.offsetHu),
+      noiseSigmaHu: rng.uniform(...shift.noiseHu),
+      blurSigmaFraction: rng.uniform(0, shift.blur),
+      fieldOfViewScale: rng.uniform(...shift.fov),
     },
     lesionPrevalence: rng.uniform(0.25, 0.7),
     slicesPerPatient: 2 + Math.floor(rng.uniform(0, 6)),
@@ -114,6 +161,8 @@ export interface FederationOptions {
   size: number;
   slicesPerHospital: number;
   seed: string | number;
+  /** Default 'hard'. */
+  difficulty?: FederationDifficulty;
 }
 
 export interface PlannedPatient {
@@ -166,6 +215,8 @@ export function validateFederationOptions(options: FederationOptions): void {
     throw new RangeError(`slicesPerHospital must be a positive integer (got ${slicesPerHospital})`);
   if (options.task !== 'classification' && options.task !== 'segmentation')
     throw new RangeError(`task must be "classification" or "segmentation" (got ${String(options.task)})`);
+  if (options.difficulty !== undefined && !FEDERATION_DIFFICULTIES.includes(options.difficulty))
+    throw new RangeError(`difficulty must be "hard" or "easy" (got ${String(options.difficulty)})`);
 }
 
 /** Chooses exactly round(prevalence × n) positive patients, shuffled by the seed. */
@@ -185,9 +236,10 @@ function patientLabels(count: number, prevalence: number, key: string): SliceLab
 export function planFederation(options: FederationOptions): FederationPlan {
   validateFederationOptions(options);
   const seed = String(options.seed);
+  const difficulty = options.difficulty ?? 'hard';
   const hospitals: PlannedHospital[] = [];
   for (let h = 0; h < options.hospitals; h++) {
-    const profile = hospitalProfile(h, seed);
+    const profile = hospitalProfile(h, seed, difficulty);
     const perPatient = profile.slicesPerPatient;
     const patientCount = Math.ceil(options.slicesPerHospital / perPatient);
     const labels = patientLabels(patientCount, profile.lesionPrevalence, `${seed}:${profile.id}`);
@@ -206,7 +258,11 @@ export function planFederation(options: FederationOptions): FederationPlan {
         studyInstanceUid: deterministicUid(`${key}:study`),
         seriesInstanceUid: deterministicUid(`${key}:series`),
         label,
-        volume: samplePhantomVolume(createRng(`volume:${key}`), { withLesion: label === 'lesion', sliceOffsets: offsets }),
+        volume: samplePhantomVolume(createRng(`volume:${key}`), {
+          withLesion: label === 'lesion',
+          sliceOffsets: offsets,
+          lesions: LESION_LOOKS[difficulty],
+        }),
       };
       patients.push(patient);
       offsets.forEach((z, k) => {
@@ -226,7 +282,7 @@ export function planFederation(options: FederationOptions): FederationPlan {
     }
     hospitals.push({ profile, patients, slices });
   }
-  return { options: { ...options }, hospitals };
+  return { options: { ...options, difficulty }, hospitals };
 }
 
 /** Renders a planned slice through its hospital's scanner. */

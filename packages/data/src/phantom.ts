@@ -32,6 +32,8 @@ export interface PhantomVolume {
   inner: { rx: number; ry: number; hu: number };
   texture: Array<{ fx: number; fy: number; phase: number; amplitudeHu: number }>;
   lesion: PhantomLesion | null;
+  /** Vessels: constant cross-section along z (empty for the easy task). */
+  mimics: Array<{ x: number; y: number; radius: number; contrastHu: number }>;
 }
 
 /** How one hospital's scanner distorts the true anatomy. */
@@ -65,8 +67,32 @@ export interface PhantomSlice {
   hasLesion: boolean;
 }
 
+/** What a lesion looks like: the ranges its size and contrast are drawn from. */
+export interface LesionLook {
+  /** In-plane radius at the centre, in normalised image units (the field of view spans 2). */
+  radius: readonly [number, number];
+  /** HU added on top of the surrounding tissue. */
+  contrastHu: readonly [number, number];
+  /**
+   * Lesion mimics in every patient, lesion or not: thin bright vessels running along z, seen as
+   * small dots in each cut. A detector must tell them from a lesion by size and shape, not brightness.
+   */
+  mimics?: { count: readonly [number, number]; radius: readonly [number, number]; contrastHu: readonly [number, number] };
+}
+
+/** Large, bright lesions: a task a small CNN solves in one round. */
+export const OBVIOUS_LESIONS: LesionLook = { radius: [0.16, 0.22], contrastHu: [130, 190] };
+/** Smaller lesions of lower contrast, among vessels as bright as they are. */
+export const SUBTLE_LESIONS: LesionLook = {
+  radius: [0.11, 0.16],
+  contrastHu: [80, 130],
+  mimics: { count: [1, 3], radius: [0.04, 0.07], contrastHu: [90, 160] },
+};
+
 export interface SampleVolumeOptions {
   withLesion: boolean;
+  /** Default OBVIOUS_LESIONS. */
+  lesions?: LesionLook;
   /** z offsets (relative to the lesion centre) that must show the lesion clearly. */
   sliceOffsets?: readonly number[];
 }
@@ -96,7 +122,8 @@ export function samplePhantomVolume(rng: Rng, options: SampleVolumeOptions): Pha
     // Lesion sits between the inner structure and the body edge.
     const theta = rng.uniform(0, 2 * Math.PI);
     const rho = rng.uniform(0.42, 0.55);
-    const radius = rng.uniform(0.16, 0.22);
+    const look = options.lesions ?? OBVIOUS_LESIONS;
+    const radius = rng.uniform(look.radius[0], look.radius[1]);
     const maxOffset = Math.max(0, ...(options.sliceOffsets ?? [0]).map(Math.abs));
     lesion = {
       x: rho * rx * Math.cos(theta),
@@ -105,10 +132,26 @@ export function samplePhantomVolume(rng: Rng, options: SampleVolumeOptions): Pha
       radius,
       // Outermost requested slice still cuts ≥ 80% of the radius (|dz| ≤ 0.6 halfDepth).
       halfDepth: Math.max(radius, maxOffset / 0.6),
-      contrastHu: rng.uniform(130, 190),
+      contrastHu: rng.uniform(look.contrastHu[0], look.contrastHu[1]),
     };
   }
-  return { body, inner, texture, lesion };
+  // Drawn after everything else, so a look without mimics gives the same volumes as before they existed.
+  const mimicLook = (options.lesions ?? OBVIOUS_LESIONS).mimics;
+  const mimics: PhantomVolume['mimics'] = [];
+  if (mimicLook) {
+    const count = Math.floor(rng.uniform(mimicLook.count[0], mimicLook.count[1] + 1));
+    for (let i = 0; i < count; i++) {
+      const theta = rng.uniform(0, 2 * Math.PI);
+      const rho = rng.uniform(0.35, 0.75);
+      mimics.push({
+        x: rho * rx * Math.cos(theta),
+        y: rho * ry * Math.sin(theta),
+        radius: rng.uniform(mimicLook.radius[0], mimicLook.radius[1]),
+        contrastHu: rng.uniform(mimicLook.contrastHu[0], mimicLook.contrastHu[1]),
+      });
+    }
+  }
+  return { body, inner, texture, lesion, mimics };
 }
 
 /** Radius of the lesion's cross-section at height z, or 0 when the cut misses it. */
@@ -130,6 +173,7 @@ function anatomyHu(volume: PhantomVolume, x: number, y: number, z: number): numb
   let hu = body.hu;
   for (const t of volume.texture) hu += t.amplitudeHu * Math.sin(Math.PI * (t.fx * bx + t.fy * by) + t.phase + z);
   if ((bx / inner.rx) ** 2 + (by / inner.ry) ** 2 <= 1) hu = inner.hu;
+  for (const m of volume.mimics) if ((bx - m.x) ** 2 + (by - m.y) ** 2 <= m.radius * m.radius) hu = body.hu + m.contrastHu;
   const lesion = volume.lesion;
   if (lesion) {
     const r = lesionRadiusAt(lesion, z);

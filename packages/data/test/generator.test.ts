@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeDicom, decodePng, federationFiles, planFederation, renderPlannedSlice, type FederationSummary } from '../src/index';
+import { decodeDicom, decodePng, federationFiles, planFederation, renderPlannedSlice, type FederationDifficulty, type FederationSummary } from '../src/index';
 import { generateFederation } from '../src/node/index';
 import { referencePixels } from './corpus';
 
@@ -120,37 +120,71 @@ describe('generateFederation', () => {
   });
 });
 
-describe('phantom slices are learnable at 32×32', () => {
-  it('the lesion stands out from noise in every hospital (contrast-to-noise ≥ 4)', () => {
-    const plan = planFederation({ hospitals: 3, task: 'segmentation', size: 32, slicesPerHospital: 30, seed: 11 });
-    for (const h of plan.hospitals) {
-      for (const s of h.slices.filter((x) => x.label === 'lesion')) {
+/** Each lesion slice's contrast-to-noise ratio against the body around it, per hospital. */
+function lesionCnrs(difficulty: FederationDifficulty): number[][] {
+  const plan = planFederation({ hospitals: 3, task: 'segmentation', size: 32, slicesPerHospital: 30, seed: 11, difficulty });
+  return plan.hospitals.map((h) => {
+    for (const s of h.slices.filter((x) => x.label === 'normal')) expect(renderPlannedSlice(s, h.profile, 32).mask.every((m) => m === 0)).toBe(true);
+    return h.slices
+      .filter((x) => x.label === 'lesion')
+      .map((s) => {
         const r = renderPlannedSlice(s, h.profile, 32);
         expect(r.hasLesion).toBe(true);
         const inside: number[] = [];
         const around: number[] = [];
         r.mask.forEach((m, i) => (m ? inside : (r.hu[i] ?? -1000) > -300 ? around : []).push(r.hu[i] ?? 0));
         const mean = (a: number[]): number => a.reduce((x, y) => x + y, 0) / a.length;
-        const cnr = (mean(inside) - mean(around)) / h.profile.scanner.noiseSigmaHu;
-        expect(cnr).toBeGreaterThanOrEqual(4);
-      }
-      for (const s of h.slices.filter((x) => x.label === 'normal')) expect(renderPlannedSlice(s, h.profile, 32).mask.every((m) => m === 0)).toBe(true);
+        return (mean(inside) - mean(around)) / h.profile.scanner.noiseSigmaHu;
+      });
+  });
+}
+
+/** Accuracy of "lesion when ≥ 4 pixels are brighter than 150 HU" over three hospitals. */
+function thresholdAccuracy(difficulty: FederationDifficulty): number {
+  const plan = planFederation({ hospitals: 3, task: 'classification', size: 32, slicesPerHospital: 40, seed: 12, difficulty });
+  let correct = 0;
+  let total = 0;
+  for (const h of plan.hospitals)
+    for (const s of h.slices) {
+      const bright = renderPlannedSlice(s, h.profile, 32).hu.filter((v) => v > 150).length;
+      correct += (bright >= 4) === (s.label === 'lesion') ? 1 : 0;
+      total++;
     }
+  return correct / total;
+}
+
+const median = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1] ?? NaN;
+
+describe('the easy task: learnable at 32×32 in a round or two', () => {
+  it('the lesion stands out from noise in every hospital (contrast-to-noise ≥ 4)', () => {
+    for (const cnrs of lesionCnrs('easy')) for (const c of cnrs) expect(c).toBeGreaterThanOrEqual(4);
   });
 
   it('a fixed threshold detector separates the classes (a tiny CNN can learn at least this)', () => {
-    // Count pixels brighter than tissue could plausibly be: lesions have several, normals ~none.
-    const plan = planFederation({ hospitals: 3, task: 'classification', size: 32, slicesPerHospital: 40, seed: 12 });
-    let correct = 0;
-    let total = 0;
-    for (const h of plan.hospitals)
-      for (const s of h.slices) {
-        const r = renderPlannedSlice(s, h.profile, 32);
-        const bright = r.hu.filter((v) => v > 150).length;
-        correct += (bright >= 4) === (s.label === 'lesion') ? 1 : 0;
-        total++;
-      }
-    expect(correct / total).toBeGreaterThan(0.95);
+    expect(thresholdAccuracy('easy')).toBeGreaterThan(0.95);
+  });
+});
+
+describe('the hard task (the default): visible lesions, but no shortcut', () => {
+  it('every lesion is still visible (contrast-to-noise ≥ 2) yet subtler than in the easy task in every hospital', () => {
+    const hard = lesionCnrs('hard');
+    const easy = lesionCnrs('easy');
+    hard.forEach((cnrs, h) => {
+      for (const c of cnrs) expect(c).toBeGreaterThanOrEqual(2);
+      expect(median(cnrs)).toBeLessThan(median(easy[h]!) * 0.75);
+    });
+  });
+
+  it('the scanner shift defeats a fixed threshold: a model has to learn each scanner', () => {
+    expect(thresholdAccuracy('hard')).toBeLessThan(0.8);
+  });
+
+  it('is the default of planFederation and is recorded in the plan', () => {
+    const plan = planFederation({ hospitals: 1, task: 'classification', size: 16, slicesPerHospital: 4, seed: 1 });
+    expect(plan.options.difficulty).toBe('hard');
+    expect(() => planFederation({ hospitals: 1, task: 'classification', size: 16, slicesPerHospital: 4, seed: 1, difficulty: 'medium' as FederationDifficulty })).toThrow(
+      /difficulty must be "hard" or "easy"/,
+    );
   });
 });
 

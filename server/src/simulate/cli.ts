@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { VnRule } from '../adaptive-intermediary';
 import type { ClipRuleName, StrategyName } from '../dp';
+import type { FederationDifficulty } from '@fedward/data';
 import { createModel } from '@fedward/models';
 import { runGrid } from './grid';
 import { simulateFederation, type SimulatedRound } from './run-federation';
@@ -12,7 +13,7 @@ import { nodeTrainingBackend } from './wasm-node';
 const USAGE = `usage: npm run simulate -- --hospitals N --rounds R --strategy fedavg|fedadam|fednova --z Z --vn K|heuristic|adaptive --seed S [--json]
   [--clip-rule fixed|median|quantile] [--clip C] [--median-cap 25] [--count-noise σ_b] [--target-quantile γ]
   [--server-lr η_s] [--vn-rule default|ada_stable|ada_prog] [--size PX] [--slices-per-hospital N]
-  [--batch-size B] [--learning-rate LR] [--delta D] [--out DIR]
+  [--batch-size B] [--learning-rate LR] [--delta D] [--difficulty hard|easy] [--out DIR]
   npm run simulate -- --grid [--grid-epsilon 4,16] [--grid-seeds 0,1,2,3,4,5] [--resume] [same size flags]`;
 
 function fail(message: string): never {
@@ -40,6 +41,7 @@ const { values: a } = parseArgs({
     'batch-size': { type: 'string', default: '16' },
     'learning-rate': { type: 'string', default: '0.01' },
     delta: { type: 'string', default: '1e-5' },
+    difficulty: { type: 'string', default: 'hard' },
     out: { type: 'string' },
     json: { type: 'boolean', default: false },
     grid: { type: 'boolean', default: false },
@@ -64,6 +66,9 @@ const clipRule = a['clip-rule'];
 if (!isClipRule(clipRule)) fail(`--clip-rule must be fixed, median or quantile (got ${clipRule})`);
 const rule = a['vn-rule'];
 if (!isRule(rule)) fail(`--vn-rule must be default, ada_stable or ada_prog (got ${rule})`);
+const isDifficulty = (d: string | undefined): d is FederationDifficulty => d === 'hard' || d === 'easy';
+const difficulty = a.difficulty;
+if (!isDifficulty(difficulty)) fail(`--difficulty must be hard or easy (got ${difficulty})`);
 const z = Number(a.z);
 if (!(z >= 0)) fail(`--z must be ≥ 0 (got ${a.z})`);
 const vn: number | 'heuristic' | 'adaptive' = a.vn === 'adaptive' || a.vn === 'heuristic' ? a.vn : positive('vn', a.vn);
@@ -92,6 +97,7 @@ const base = {
   batchSize: positive('batch-size', a['batch-size']),
   learningRate: positive('learning-rate', a['learning-rate'], false),
   delta: positive('delta', a.delta, false),
+  difficulty,
 };
 
 if (a.grid) {
@@ -137,7 +143,7 @@ mkdirSync(outDir, { recursive: true });
 const stem = `${strategy}-z${z}-vn${vn}${z > 0 ? `-${clipRule}` : ''}-seed${options.seed}`;
 writeFileSync(
   resolve(outDir, `${stem}.md`),
-  `# Simulated federation: ${label}\n\n${options.hospitals} hospitals, ${options.rounds} rounds, ${options.size}×${options.size}, ${options.slicesPerHospital} slices per hospital, δ = ${options.delta}, TF.js backend ${backend}, ${((Date.now() - started) / 1000).toFixed(0)} s.\n\n${table}\n`,
+  `# Simulated federation: ${label}\n\n${options.hospitals} hospitals (${difficulty} task), ${options.rounds} rounds, ${options.size}×${options.size}, ${options.slicesPerHospital} slices per hospital, δ = ${options.delta}, TF.js backend ${backend}, ${((Date.now() - started) / 1000).toFixed(0)} s.\n\n${table}\n`,
 );
 writeFileSync(
   resolve(outDir, `${stem}.svg`),

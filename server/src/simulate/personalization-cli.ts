@@ -14,7 +14,7 @@ import { nodeTrainingBackend } from './wasm-node';
 
 const USAGE = `usage: npm run simulate:personalization -- --strategies fedavg,fedbn,prr-fl --hospitals 4 --rounds R --local-epochs E --seed S [--json]
   [--size PX] [--slices-per-hospital N] [--batch-size B] [--learning-rate LR] [--width W]
-  [--normalization unit|zscore] [--l-rate 0.7] [--out DIR]`;
+  [--normalization unit|zscore] [--l-rate 0.7] [--difficulty hard|easy] [--out DIR]`;
 
 function fail(message: string): never {
   console.error(`simulate:personalization: ${message}\n${USAGE}`);
@@ -37,6 +37,7 @@ try {
       width: { type: 'string', default: '8' },
       normalization: { type: 'string', default: 'unit' },
       'l-rate': { type: 'string', default: '0.7' },
+      difficulty: { type: 'string', default: 'hard' },
       out: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
@@ -56,6 +57,8 @@ for (const s of strategies) if (!PERSONALIZATION_STRATEGIES.includes(s as Person
 if (new Set(strategies).size !== strategies.length) fail('--strategies lists a strategy twice');
 const normalization = a.normalization;
 if (normalization !== 'unit' && normalization !== 'zscore') fail(`--normalization must be unit or zscore (got ${normalization})`);
+const difficulty = a.difficulty;
+if (difficulty !== 'hard' && difficulty !== 'easy') fail(`--difficulty must be hard or easy (got ${difficulty})`);
 const seed = Number(a.seed);
 if (!Number.isInteger(seed) || seed < 0) fail(`--seed must be a non-negative integer (got ${a.seed})`);
 const lRate = Number(a['l-rate']);
@@ -74,6 +77,7 @@ const options = {
   width: positive('width', a.width),
   normalization,
   lRate,
+  difficulty,
 } as const;
 
 const backend = await nodeTrainingBackend();

@@ -1,4 +1,4 @@
-import { normalizeSlice, syntheticFederationTensors, type HospitalTensors } from '@fedward/data';
+import { normalizeSlice, syntheticFederationTensors, type FederationDifficulty, type HospitalTensors } from '@fedward/data';
 import {
   MemoryDataset,
   createDetEngine,
@@ -26,6 +26,8 @@ export interface PersonalizationSimOptions {
   /** Slice side in pixels (default 32). */
   size?: number;
   slicesPerHospital?: number;
+  /** The generated task (default 'hard'). */
+  difficulty?: FederationDifficulty;
   batchSize?: number;
   /** Round 0's SGD learning rate; halved every 5 rounds (the seed's schedule, for every strategy). */
   learningRate?: number;
@@ -214,7 +216,7 @@ export async function simulatePersonalization(options: PersonalizationSimOptions
   };
   if (o.strategies.length === 0) throw new Error('no strategy to simulate');
   for (const s of o.strategies) if (!PERSONALIZATION_STRATEGIES.includes(s)) throw new Error(`unknown strategy "${String(s)}"`);
-  const tensors = syntheticFederationTensors({ hospitals: o.hospitals, task: 'classification', size: o.size, slicesPerHospital: o.slicesPerHospital, seed: o.seed });
+  const tensors = syntheticFederationTensors({ hospitals: o.hospitals, task: 'classification', size: o.size, slicesPerHospital: o.slicesPerHospital, seed: o.seed, difficulty: o.difficulty });
   const hospitals = tensors.map((t) => prepare(t, o.normalization));
   for (const h of hospitals) if (h.trainSize < 2 || h.test.size < 1) throw new Error(`${h.id} has too few slices (${h.trainSize} train, ${h.test.size} test): raise slicesPerHospital`);
   const spec: ModelSpec = { kind: 'vgg-slim', inputSize: o.size, channels: 1, numClasses: 2, seed: o.seed, normalization: o.normalization, ...(o.width !== undefined && { width: o.width }) };

@@ -1,4 +1,4 @@
-import { normalizeSlice, syntheticFederationTensors, type HospitalTensors } from '@fedward/data';
+import { normalizeSlice, syntheticFederationTensors, type FederationDifficulty, type HospitalTensors } from '@fedward/data';
 import { MemoryDataset, createModel, type ModelEngine } from '@fedward/models';
 import type { FederationConfig, ModelSpec, NamedTensor } from '@fedward/protocol';
 import { splitIntoSubClients } from '@fedward/client';
@@ -33,6 +33,8 @@ export interface SimulationOptions {
   seed: number;
   size: number;
   slicesPerHospital: number;
+  /** The generated task (default 'hard'). */
+  difficulty?: FederationDifficulty;
   batchSize: number;
   learningRate: number;
   delta: number;
@@ -126,7 +128,7 @@ export function engineConfigOf(o: SimulationOptions): EngineConfig {
  * exactly VN. The server side is the real server's round engine (`../round-engine`).
  */
 export async function simulateFederation(o: SimulationOptions): Promise<SimulatedRound[]> {
-  const tensors = syntheticFederationTensors({ hospitals: o.hospitals, task: 'classification', size: o.size, slicesPerHospital: o.slicesPerHospital, seed: o.seed });
+  const tensors = syntheticFederationTensors({ hospitals: o.hospitals, task: 'classification', size: o.size, slicesPerHospital: o.slicesPerHospital, seed: o.seed, difficulty: o.difficulty ?? 'hard' });
   const hospitals = tensors.map(prepare);
   const spec: ModelSpec = { kind: 'small-cnn', inputSize: o.size, channels: 1, numClasses: 2, seed: o.seed, normalization: 'zscore' };
   const evaluator = createModel(spec);

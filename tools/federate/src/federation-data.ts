@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FederationSummary } from '@fedward/data';
+import type { FederationDifficulty, FederationSummary } from '@fedward/data';
 import { generateFederation } from '@fedward/data/node';
 import { UsageError } from './options';
 
@@ -30,7 +30,7 @@ export async function prepareData(o: {
   count: number | null;
   outDir: string;
   imageSize: number;
-  generate: { format: 'png' | 'dicom'; slicesPerHospital: number; seed: number };
+  generate: { format: 'png' | 'dicom'; slicesPerHospital: number; seed: number; difficulty: FederationDifficulty };
 }): Promise<FederationData> {
   let dir = o.data;
   if (!dir) {
@@ -43,6 +43,7 @@ export async function prepareData(o: {
       size: o.imageSize,
       slicesPerHospital: o.generate.slicesPerHospital,
       seed: o.generate.seed,
+      difficulty: o.generate.difficulty,
     });
   }
   const summary = readSummary(dir);

@@ -22,7 +22,7 @@ export interface FederateOptions {
   backend: Backend | null;
   data: string | null;
   /** Only for generated data. */
-  generate: { format: 'png' | 'dicom'; slicesPerHospital: number; seed: number };
+  generate: { format: 'png' | 'dicom'; slicesPerHospital: number; seed: number; difficulty: 'hard' | 'easy' };
   headed: boolean;
   out: string;
   timeoutMs: number;
@@ -58,6 +58,11 @@ const TOOL: Record<string, ToolOption> = {
   format: { arg: 'png|dicom', help: 'file format of generated data', default: 'png' },
   'slices-per-hospital': { arg: 'n', help: 'slices per hospital in generated data (the image side is the study --input-size)', default: '120' },
   seed: { arg: 'n', help: 'generator seed', default: '1' },
+  difficulty: {
+    arg: 'hard|easy',
+    help: 'generated task: hard = small low-contrast lesions and strongly shifted scanners; easy = large bright lesions, learned in a round or two',
+    default: 'hard',
+  },
   headed: { help: 'show the browser windows (hospitals and the admin dashboard)' },
   out: { arg: 'dir', help: 'where report.md, report.json, the charts and logs go', default: 'bench-results/federate-<date-time>' },
   'timeout-min': { arg: 'minutes', help: 'give up (exit 1) when the study has not finished after this long', default: '60' },
@@ -100,12 +105,14 @@ export function parseOptions(argv: string[], repoRoot: string, now = new Date())
   const backend = values.backend === undefined ? null : backendFor(mode, values.backend as string);
   const data = values.data === undefined ? null : callerPath(values.data as string);
   if (data) {
-    for (const name of ['format', 'slices-per-hospital', 'seed']) {
+    for (const name of ['format', 'slices-per-hospital', 'seed', 'difficulty']) {
       if (values[name] !== undefined) throw new UsageError(`--${name} is for generated data and cannot be used with --data`);
     }
   }
   const format = (values.format as string | undefined) ?? 'png';
   if (format !== 'png' && format !== 'dicom') throw new UsageError(`--format expects png or dicom, got '${format}'`);
+  const difficulty = (values.difficulty as string | undefined) ?? 'hard';
+  if (difficulty !== 'hard' && difficulty !== 'easy') throw new UsageError(`--difficulty expects hard or easy, got '${difficulty}'`);
   if (values.headed && mode === 'node') throw new UsageError('--headed shows browser windows and needs --browser');
 
   const studyArgs = STUDY_FLAGS.flatMap(([name]) => (values[name] === undefined ? [] : [`--${name}`, values[name] as string]));
@@ -128,6 +135,7 @@ export function parseOptions(argv: string[], repoRoot: string, now = new Date())
         format,
         slicesPerHospital: values['slices-per-hospital'] === undefined ? 120 : positiveInteger('slices-per-hospital', values['slices-per-hospital'] as string),
         seed: values.seed === undefined ? 1 : integer('seed', values.seed as string),
+        difficulty,
       },
       headed: values.headed === true,
       out: values.out === undefined ? resolve(repoRoot, 'bench-results', `federate-${stamp(now)}`) : callerPath(values.out as string),
