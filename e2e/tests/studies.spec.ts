@@ -159,4 +159,19 @@ test('the admin creates and runs a second study; hospitals see only theirs and a
   expect(Math.abs(shown - last.patient)).toBeLessThan(0.0011);
   const [html] = await Promise.all([admin.waitForEvent('download'), admin.getByRole('button', { name: 'Privacy model card (printable page)' }).click()]);
   expect(readFileSync(await html.path(), 'utf8')).toContain('Second study');
+
+  // The hospital takes the same model home from its own page, with its own copy of the card:
+  // the same ledger, and only its own counts and results.
+  const home = c.getByTestId('take-home');
+  await expect(home).toContainText('after 2 rounds');
+  const [hospitalModel] = await Promise.all([c.waitForEvent('download'), home.getByRole('button', { name: 'Model (TF.js): weights.bin' }).click()]);
+  expect(hospitalModel.suggestedFilename()).toBe('second-study-weights.bin');
+  expect(readFileSync(await hospitalModel.path())).toEqual(readFileSync(await weights.path()));
+  const [copyFile] = await Promise.all([c.waitForEvent('download'), home.getByRole('button', { name: 'Privacy model card (JSON)' }).click()]);
+  const copy = JSON.parse(readFileSync(await copyFile.path(), 'utf8')) as typeof card & { copyFor: string; data: { hospital: string }[]; evaluation: { hospital: string }[] };
+  expect(copy.copyFor).toBe('hospital-c2');
+  expect(copy.privacy.ledger).toEqual(card.privacy.ledger);
+  expect(copy.data.map((d) => d.hospital)).toEqual(['hospital-c2']);
+  expect(copy.evaluation.length).toBeGreaterThan(0);
+  expect(copy.evaluation.every((e) => e.hospital === 'hospital-c2')).toBe(true);
 });

@@ -46,7 +46,7 @@ import { resolveFederation } from './federation-settings';
 import { serveApp } from './static-files';
 import { Store } from './store';
 import { Studies } from './studies';
-import { EXPORT_FILES, exportStudyFile, type ExportName } from './study-export';
+import { EXPORT_FILES, HOSPITAL_EXPORT_FILES, exportStudyFile, type ExportName } from './study-export';
 
 export interface FederationOverrides extends Partial<Omit<FederationConfig, 'model' | 'training'>> {
   model?: Partial<ModelSpec>;
@@ -407,25 +407,59 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
    * open studies it is enrolled in, each with its settings, plan and plan digest (what the
    * hospital reviews before joining) and its privacy budget. Wrong tokens count like wrong-token handshakes.
    */
-  const studiesForToken = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  /** The hospital whose enrolment token the request carries, or null once a 401/429 has been sent. */
+  const hospitalOfRequest = async (req: IncomingMessage, res: ServerResponse): Promise<string | null> => {
     const address = req.socket.remoteAddress ?? 'unknown';
     const wait = await handshakeLimits.retryAfter(address);
-    if (wait > 0) return sendJson(res, 429, { error: `too many wrong enrolment tokens: try again in ${wait} s` }, { 'retry-after': String(wait) });
+    if (wait > 0) {
+      sendJson(res, 429, { error: `too many wrong enrolment tokens: try again in ${wait} s` }, { 'retry-after': String(wait) });
+      return null;
+    }
     const auth = req.headers.authorization ?? '';
     const found = auth.startsWith('Bearer ') && auth.length <= 300 ? store.findToken(hashToken(auth.slice(7))) : undefined;
     if (!found) {
       await handshakeLimits.failed(address);
-      return sendJson(res, 401, { error: 'unknown or revoked enrolment token: ask the federation admin for a new one' });
+      sendJson(res, 401, { error: 'unknown or revoked enrolment token: ask the federation admin for a new one' });
+      return null;
     }
     await handshakeLimits.succeeded(address);
-    const open = studies.forHospital(found.hospital).map((c) => ({
+    return found.hospital;
+  };
+
+  const studiesForToken = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const hospital = await hospitalOfRequest(req, res);
+    if (hospital === null) return;
+    const open = studies.forHospital(hospital).map((c) => ({
       ...studies.summary(c),
       config: c.config,
       plan: c.plan,
       planDigest: c.planDigest,
       privacy: c.hospitalPrivacy(),
     }));
-    sendJson(res, 200, { hospital: found.hospital, studies: open }, { 'cache-control': 'no-store' });
+    sendJson(res, 200, { hospital, studies: open }, { 'cache-control': 'no-store' });
+  };
+
+  /**
+   * GET /api/studies/<id>/<file> with the hospital's enrolment token: the study's model and this
+   * hospital's own copy of the privacy card, for a study it is enrolled in.
+   */
+  const hospitalExport = async (req: IncomingMessage, res: ServerResponse, id: string, name: ExportName): Promise<void> => {
+    const hospital = await hospitalOfRequest(req, res);
+    if (hospital === null) return;
+    const c = studies.forHospital(hospital).find((s) => s.config.id === id);
+    if (!c) return sendJson(res, 404, { error: `${hospital} is not enrolled in a study ${id}` });
+    await sendExport(res, c, name, hospital);
+    audit(`hospital ${hospital}`, 'study-exported', `${id}: ${name}`);
+  };
+
+  const sendExport = async (res: ServerResponse, c: Coordinator, name: ExportName, forHospital: string | null): Promise<void> => {
+    const file = await exportStudyFile(c, store, name, forHospital);
+    res.writeHead(200, {
+      'content-type': file.type,
+      'content-disposition': `attachment; filename="${c.config.id}-${file.filename}"`,
+      'cache-control': 'no-store',
+    });
+    res.end(file.body);
   };
 
   /** POST /api/admin/login: the password once, a signed session back; wrong guesses are limited. */
@@ -477,14 +511,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     const c = studies.get(id);
     if (!c) return sendJson(res, 404, { error: `no study ${id}` });
-    const file = await exportStudyFile(c, store, name);
-    audit(`admin ${req.socket.remoteAddress ?? 'unknown'}`, 'study-exported', `${id}: ${file.filename}`);
-    res.writeHead(200, {
-      'content-type': file.type,
-      'content-disposition': `attachment; filename="${id}-${file.filename}"`,
-      'cache-control': 'no-store',
-    });
-    res.end(file.body);
+    await sendExport(res, c, name, null);
+    audit(`admin ${req.socket.remoteAddress ?? 'unknown'}`, 'study-exported', `${id}: ${name}`);
   };
 
   // WebSocket (or h2c) upgrades outside Socket.io's path, and CONNECT, get a status line, not a silent close.
@@ -533,6 +561,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (exported && req.method === 'GET' && (EXPORT_FILES as readonly string[]).includes(exported[2]!)) {
       studyExport(req, res, exported[1]!, exported[2] as ExportName).catch((e: unknown) => {
         coordinator.record('error', `export ${exported[1]}/${exported[2]} failed: ${(e as Error).message}`);
+        if (!res.headersSent) sendJson(res, 500, { error: `export failed: ${(e as Error).message}` });
+      });
+      return;
+    }
+    const hospitalFile = /^\/api\/studies\/([a-z0-9-]{1,63})\/([a-z.-]+)$/.exec(req.url ?? '');
+    if (hospitalFile && req.method === 'GET' && (HOSPITAL_EXPORT_FILES as readonly string[]).includes(hospitalFile[2]!)) {
+      hospitalExport(req, res, hospitalFile[1]!, hospitalFile[2] as ExportName).catch((e: unknown) => {
+        coordinator.record('error', `hospital export ${hospitalFile[1]}/${hospitalFile[2]} failed: ${(e as Error).message}`);
         if (!res.headersSent) sendJson(res, 500, { error: `export failed: ${(e as Error).message}` });
       });
       return;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { exportLayersModel } from '@fedward/models';
-import { buildPrivacyCard, ledgerCsv, renderPrivacyCardHtml, roundsCsv, type PrivacyCard } from '@fedward/model-card';
+import { buildPrivacyCard, hospitalCopy, ledgerCsv, renderPrivacyCardHtml, roundsCsv, type PrivacyCard } from '@fedward/model-card';
 import type { Coordinator } from './coordinator';
 import type { Store } from './store';
 
@@ -14,16 +14,23 @@ export interface ExportFile {
 /** The files a study exports, by the last part of their URL. */
 export const EXPORT_FILES = ['model.json', 'weights.bin', 'privacy-card.json', 'privacy-card.html', 'rounds.csv', 'ledger.csv'] as const;
 export type ExportName = (typeof EXPORT_FILES)[number];
+/**
+ * What an enrolled hospital may take home: the model and its own copy of the card. The rounds CSV
+ * holds every hospital's reports, so it stays the admin's.
+ */
+export const HOSPITAL_EXPORT_FILES = ['model.json', 'weights.bin', 'privacy-card.json', 'privacy-card.html'] as const satisfies readonly ExportName[];
 
 /**
  * A study's latest global model as a TF.js Layers model: model.json (topology, weights manifest,
  * and how to prepare a slice) and weights.bin, loadable by `tf.loadLayersModel`. Under FedBN and
  * PRR-FL this is the plain average the server keeps; each hospital's own model stays with it.
  */
-export async function exportStudyFile(c: Coordinator, store: Store, name: ExportName): Promise<ExportFile> {
+export async function exportStudyFile(c: Coordinator, store: Store, name: ExportName, forHospital: string | null = null): Promise<ExportFile> {
+  if (forHospital !== null && !(HOSPITAL_EXPORT_FILES as readonly string[]).includes(name)) throw new Error(`${name} is not a hospital's to export`);
+  const card = () => (forHospital === null ? privacyCard(c, store) : hospitalCopy(privacyCard(c, store), forHospital));
   if (name === 'rounds.csv') return { filename: name, type: 'text/csv; charset=utf-8', body: roundsCsv(snapshotOf(c, store).rounds, { model: c.config.model.kind }) };
-  if (name === 'privacy-card.json') return { filename: name, type: 'application/json', body: JSON.stringify(privacyCard(c, store), null, 1) };
-  if (name === 'privacy-card.html') return { filename: name, type: 'text/html; charset=utf-8', body: renderPrivacyCardHtml(privacyCard(c, store)) };
+  if (name === 'privacy-card.json') return { filename: name, type: 'application/json', body: JSON.stringify(card(), null, 1) };
+  if (name === 'privacy-card.html') return { filename: name, type: 'text/html; charset=utf-8', body: renderPrivacyCardHtml(card()) };
   if (name === 'ledger.csv') return { filename: name, type: 'text/csv; charset=utf-8', body: ledgerCsv(privacyCard(c, store)) };
   const latest = store.latestRound(c.config.id);
   const exported = await exportLayersModel(c.config.model, latest.weights, { round: latest.round });

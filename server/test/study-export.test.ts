@@ -86,6 +86,24 @@ describe('study export', () => {
     expect(ledger.trim().split('\n')).toHaveLength(1 + stored.length);
     const rounds = await (await get('rounds.csv')).text();
     expect(rounds).toContain('hospital-a');
+
+    // Each hospital takes home the model and its own copy of the card: the same ledger, only its own rows.
+    const mine = (file: string, token: string, study = 'carded') => fetch(`${server.url}/api/studies/${study}/${file}`, { headers: { authorization: `Bearer ${token}` } });
+    const copy = parsePrivacyCard(await (await mine('privacy-card.json', tokens[0]!)).json());
+    expect(copy.copyFor).toBe('hospital-a');
+    expect(copy.privacy!.ledger).toEqual(card.privacy!.ledger);
+    expect(copy.data.map((d) => d.hospital)).toEqual(['hospital-a']);
+    expect(new Set(copy.evaluation.map((e) => e.hospital))).toEqual(new Set(['hospital-a']));
+    expect(copy.evaluation).toEqual(card.evaluation.filter((e) => e.hospital === 'hospital-a'));
+    expect(await (await mine('privacy-card.html', tokens[1]!)).text()).not.toContain('>hospital-a<');
+    const adminWeights = new Uint8Array(await (await get('weights.bin')).arrayBuffer());
+    expect(new Uint8Array(await (await mine('weights.bin', tokens[1]!)).arrayBuffer())).toEqual(adminWeights);
+    // Not for hospitals: every hospital's rows (rounds.csv), a study it is not enrolled in, a wrong token.
+    expect((await mine('rounds.csv', tokens[0]!)).status).toBe(404);
+    const elsewhere = await mine('model.json', tokens[0]!, 'exported');
+    expect(elsewhere.status).toBe(404);
+    expect(((await elsewhere.json()) as { error: string }).error).toBe('hospital-a is not enrolled in a study exported');
+    expect((await mine('model.json', 'fwd_wrong')).status).toBe(401);
   });
 });
 

@@ -54,6 +54,7 @@ export function buildPrivacyCard(input: PrivacyCardInput): PrivacyCard {
     createdAt: (input.createdAt ?? new Date()).toISOString(),
     software: { name: 'Fedward', version: input.softwareVersion },
     planDigest: input.planDigest,
+    copyFor: null,
     study: {
       id: config.id,
       name: config.name,
@@ -141,4 +142,18 @@ function evaluationRow(round: number, e: RoundView['evaluations'][number], segme
       ? `Only ${e.testSamples} held-out slice${e.testSamples === 1 ? '' : 's'} (fewer than ${MIN_TEST_SLICES}): a rough guide${segmentation ? '' : ', read it with its interval'}.`
       : null,
   };
+}
+
+/**
+ * A hospital's own copy of the card: the study, its privacy settings and ledger (public settings
+ * and released values, the same for everyone), and only this hospital's own counts and results.
+ * What other hospitals reported about themselves is theirs to share, not the server's.
+ */
+export function hospitalCopy(card: PrivacyCard, hospital: string): PrivacyCard {
+  return privacyCardSchema.parse({
+    ...card,
+    copyFor: hospital,
+    data: card.data.filter((d) => d.hospital === hospital),
+    evaluation: card.evaluation.filter((e) => e.hospital === hospital),
+  });
 }

@@ -105,6 +105,7 @@ export function renderPrivacyCardHtml(card: PrivacyCard): string {
 <dt>Made</dt><dd>${formatDate(card.createdAt)}</dd>
 <dt>Software</dt><dd>${card.software.name} ${card.software.version}</dd>
 <dt>Study plan digest</dt><dd>${card.planDigest ?? 'none (no study plan was reviewed by the hospitals)'}</dd>
+${card.copyFor === null ? '' : html`<dt>Copy for</dt><dd>${card.copyFor}: only this hospital’s own counts and results are listed</dd>`}
 </dl>
 </header>
 ${summary(card)}

@@ -1,5 +1,5 @@
 export * from './schema';
-export { buildPrivacyCard, ledgerEntry, EVALUATION_NOTES, type PrivacyCardInput } from './build';
+export { buildPrivacyCard, hospitalCopy, ledgerEntry, EVALUATION_NOTES, type PrivacyCardInput } from './build';
 export { releasePolicy } from './release-policy';
 export { wilsonInterval, accuracyInterval, Z_95, MIN_TEST_SLICES } from './wilson';
 export { renderPrivacyCardHtml, escapeHtml } from './html';

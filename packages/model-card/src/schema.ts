@@ -128,6 +128,8 @@ export const privacyCardSchema = z.object({
   software: z.object({ name: z.literal('Fedward'), version: z.string().min(1) }),
   /** SHA-256 of the study plan the hospitals accepted; null when there is none. */
   planDigest: z.string().min(1).nullable(),
+  /** A hospital's own copy (its name): other hospitals' counts and results are left out. Null: the study's full card. */
+  copyFor: z.string().min(1).nullable(),
   study: cardStudySchema,
   data: z.array(cardHospitalDataSchema),
   /** Null: the study ran without differential privacy. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FederationConfig, RoundView } from '@fedward/protocol';
-import { EVALUATION_NOTES, buildPrivacyCard, parsePrivacyCard, privacyCardSchema } from '../src';
+import { EVALUATION_NOTES, buildPrivacyCard, hospitalCopy, parsePrivacyCard, privacyCardSchema, renderPrivacyCardHtml } from '../src';
 import { HOSTILE, dpConfig, dpInput, hospitals, privacyView, rounds } from './fixtures';
 
 describe('buildPrivacyCard', () => {
@@ -151,5 +151,32 @@ describe('buildPrivacyCard', () => {
 
   it('uses the hospitals as given', () => {
     expect(buildPrivacyCard({ ...dpInput, hospitals: hospitals.slice(0, 1) }).data).toHaveLength(1);
+  });
+});
+
+describe('hospitalCopy', () => {
+  it("keeps the study, the settings and the whole ledger, and only that hospital's own counts and results", () => {
+    const card = buildPrivacyCard(dpInput);
+    const copy = hospitalCopy(card, 'North');
+    expect(card.copyFor).toBeNull();
+    expect(copy.copyFor).toBe('North');
+    expect(copy.privacy).toEqual(card.privacy);
+    expect(copy.study).toEqual(card.study);
+    expect(copy.releasePolicy).toEqual(card.releasePolicy);
+    expect(copy.data.map((d) => d.hospital)).toEqual(['North']);
+    expect(copy.evaluation.length).toBeGreaterThan(0);
+    expect(copy.evaluation.every((e) => e.hospital === 'North')).toBe(true);
+    expect(copy.evaluation).toEqual(card.evaluation.filter((e) => e.hospital === 'North'));
+    const page = renderPrivacyCardHtml(copy);
+    expect(page).toContain('Copy for');
+    expect(page).not.toContain('&lt;img'); // the hostile hospital's name is not on North's copy at all
+    expect(renderPrivacyCardHtml(card)).not.toContain('Copy for');
+  });
+
+  it('a hospital that reported nothing gets the study and the ledger with empty own rows', () => {
+    const copy = hospitalCopy(buildPrivacyCard(dpInput), 'Nowhere');
+    expect(copy.data).toEqual([]);
+    expect(copy.evaluation).toEqual([]);
+    expect(copy.privacy!.ledger.length).toBeGreaterThan(0);
   });
 });

@@ -1,4 +1,9 @@
-/** A failed download; `sessionEnded` when the server no longer accepts the session. */
+/**
+ * Browser downloads of files the server hands out only with a credential (the admin's session, a
+ * hospital's enrolment token): fetch with the bearer, then save through an `<a download>`.
+ */
+
+/** A failed download; `sessionEnded` when the server no longer accepts the credential. */
 export class DownloadError extends Error {
   constructor(
     message: string,
@@ -8,15 +13,15 @@ export class DownloadError extends Error {
   }
 }
 
-/** Fetches an admin file with the session and saves it through an `<a download>` named `filename`. */
-export async function downloadWithSession(session: string, path: string, filename: string): Promise<void> {
+/** Fetches `path` with `Authorization: Bearer <credential>` and saves it as `filename`. */
+export async function downloadWithBearer(credential: string, path: string, filename: string, refused = 'the server no longer accepts this session'): Promise<void> {
   let res: Response;
   try {
-    res = await fetch(path, { headers: { authorization: `Bearer ${session}` }, cache: 'no-store' });
+    res = await fetch(path, { headers: { authorization: `Bearer ${credential}` }, cache: 'no-store' });
   } catch (e) {
     throw new DownloadError(`cannot reach the server (${(e as Error).message})`, false);
   }
-  if (res.status === 401 || res.status === 403) throw new DownloadError('the server no longer accepts this session', true);
+  if (res.status === 401 || res.status === 403) throw new DownloadError(refused, true);
   if (!res.ok) {
     const body = (await res.json().catch(() => ({}))) as { error?: string };
     throw new DownloadError(body.error ?? `the server answered HTTP ${res.status}`, false);

@@ -1,7 +1,7 @@
 import type { AuditView } from '@fedward/protocol';
 import type { AdminSocket } from './admin-socket';
 import { adminRequest } from './admin-request';
-import { downloadWithSession } from './download';
+import { downloadWithBearer } from '@fedward/ui/download';
 
 export async function loadAuditLog(socket: AdminSocket, limit: number): Promise<AuditView> {
   const { entries, verified } = await adminRequest(socket, 'audit-log', { limit });
@@ -10,5 +10,5 @@ export async function loadAuditLog(socket: AdminSocket, limit: number): Promise<
 
 /** Fetches GET /api/admin/audit.csv with the session and saves it. */
 export function downloadAuditCsv(session: string, now = new Date()): Promise<void> {
-  return downloadWithSession(session, '/api/admin/audit.csv', `fedward-audit-${now.toISOString().slice(0, 10)}.csv`);
+  return downloadWithBearer(session, '/api/admin/audit.csv', `fedward-audit-${now.toISOString().slice(0, 10)}.csv`);
 }

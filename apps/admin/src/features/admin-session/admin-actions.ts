@@ -2,7 +2,7 @@ import type { AdminSession, AuditView, StudySettings } from '@fedward/protocol';
 import { changePassword } from '../../api/account';
 import type { AdminChannel, AdminSocket } from '../../api/admin-socket';
 import { downloadAuditCsv, loadAuditLog } from '../../api/audit';
-import { DownloadError, downloadWithSession } from '../../api/download';
+import { DownloadError, downloadWithBearer } from '@fedward/ui/download';
 import { endRound, setDeadline, skipHospital } from '../../api/round-control';
 import { controlStudy, createStudy, enrolHospital, updateStudy, type StudyAction } from '../../api/studies';
 import { createToken, revokeToken } from '../../api/tokens';
@@ -74,6 +74,6 @@ export function bindAdminActions(channel: AdminChannel, session: AdminSession, h
     }),
     loadAuditLog: (limit) => loadAuditLog(socket, limit),
     exportAuditCsv: () => withSession(() => downloadAuditCsv(session.session)),
-    exportStudyFile: (file: string) => withSession(() => downloadWithSession(session.session, `/api/admin/studies/${study()}/${file}`, `${study()}-${file}`)),
+    exportStudyFile: (file: string) => withSession(() => downloadWithBearer(session.session, `/api/admin/studies/${study()}/${file}`, `${study()}-${file}`)),
   };
 }

@@ -7,6 +7,7 @@ import { DataCard } from './components/DataCard';
 import { PrivacySpent } from './components/PrivacySpent';
 import { ReceiptsCard } from './components/ReceiptsCard';
 import { StudyCard } from './components/StudyCard';
+import { TakeHomeCard } from './components/TakeHomeCard';
 import { TokenCard } from './components/TokenCard';
 import { TrainingCard } from './components/TrainingCard';
 import { isRunning } from './hooks/federation-state';
@@ -134,6 +135,14 @@ export function JoinPage() {
       />
       {study && <PrivacySpent privacy={federation.privacy ?? study.privacy} history={federation.history} classes={study.config.model.numClasses} />}
       <ReceiptsCard receipts={federation.receipts} />
+      {enrolment && study && (
+        <TakeHomeCard
+          token={enrolment.token}
+          studyId={study.id}
+          studyName={study.name}
+          rounds={Math.max(study.round, ...federation.history.map((h) => h.round))}
+        />
+      )}
     </main>
   );
 }
