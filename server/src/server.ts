@@ -28,6 +28,7 @@ import {
   updateBeginSchema,
   updateChunkSchema,
   updateEndSchema,
+  receiptFields,
   type AdminToServer,
   type FederationConfig,
   type HospitalToServer,
@@ -723,7 +724,7 @@ function wireHospital(socket: HospitalSocket, coordinator: Coordinator, record?:
       study: coordinator.config.id,
       hospital: socket.data.hospital as string,
       message,
-      fields: Object.fromEntries(Object.entries(msg).map(([k, v]) => [k, v instanceof Uint8Array || v instanceof ArrayBuffer || Buffer.isBuffer(v) ? { binaryBytes: (v as Uint8Array).byteLength } : v])),
+      fields: receiptFields(msg).fields,
     });
   const link: HospitalLink = {
     id: socket.id,

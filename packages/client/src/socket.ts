@@ -1,5 +1,5 @@
 import type { Socket } from 'socket.io-client';
-import type { Ack, HospitalToServer, ServerToHospital } from '@fedward/protocol';
+import { hasFields, receiptFields, type Ack, type HospitalToServer, type ServerToHospital } from '@fedward/protocol';
 import type { ClientEvent } from './events';
 
 export type HospitalSocket = Socket<ServerToHospital, HospitalToServer>;
@@ -16,8 +16,6 @@ export interface SentMessage {
   bytes: number;
 }
 
-const isBinary = (v: unknown): v is ArrayBuffer | ArrayBufferView => v instanceof ArrayBuffer || ArrayBuffer.isView(v);
-
 /**
  * Reports every message the socket sends, at the one place they all pass (socket.emit; `timeout()`
  * returns the same socket), so a receipt cannot miss one that a new code path adds.
@@ -26,16 +24,9 @@ export function recordSent(socket: HospitalSocket, onSent: (m: SentMessage) => v
   const emit = socket.emit.bind(socket) as (event: string, ...args: unknown[]) => HospitalSocket;
   (socket as unknown as { emit: (event: string, ...args: unknown[]) => HospitalSocket }).emit = (event, ...args) => {
     const payload = args[0];
-    if (typeof payload === 'object' && payload !== null && !isBinary(payload)) {
-      let binary = 0;
-      const fields = Object.fromEntries(
-        Object.entries(payload).map(([k, v]) => {
-          if (!isBinary(v)) return [k, v];
-          binary += v.byteLength;
-          return [k, { binaryBytes: v.byteLength }];
-        }),
-      );
-      onSent({ at: Date.now(), message: event, fields, bytes: JSON.stringify(fields).length + binary });
+    if (hasFields(payload)) {
+      const { fields, binaryBytes } = receiptFields(payload);
+      onSent({ at: Date.now(), message: event, fields, bytes: JSON.stringify(fields).length + binaryBytes });
     }
     return emit(event, ...args);
   };

@@ -5,3 +5,4 @@ export * from './messages';
 export * from './validate';
 export * from './plan';
 export * from './study-settings';
+export * from './receipt';

@@ -26,7 +26,11 @@ const ARMS: readonly Arm[] = [
   { name: 'hard-3', what: 'hard task (the demo), 3 hospitals, FedAvg', args: ['--hospitals', '3'] },
   { name: 'hard-1', what: 'hard task, 1 hospital alone', args: ['--hospitals', '1'] },
   { name: 'hard-6', what: 'hard task, 6 hospitals, FedAvg', args: ['--hospitals', '6'] },
-  { name: 'hard-6-dp', what: 'hard task, 6 hospitals, DP-FedAvg z = 1, C = 1', args: ['--hospitals', '6', '--dp-noise', '1', '--dp-clip', '1', '--dp-vn', '1'] },
+  {
+    name: 'hard-6-dp',
+    what: 'hard task, 6 hospitals, DP-FedAvg z = 1, C = 1, one update per hospital (budget raised to ε = 100 so every round runs)',
+    args: ['--hospitals', '6', '--dp-noise', '1', '--dp-clip', '1', '--dp-vn', '1', '--dp-epsilon', '100'],
+  },
   { name: 'vgg-fedavg', what: 'hard task, 3 hospitals, vgg-slim, FedAvg', args: ['--hospitals', '3', '--model', 'vgg-slim'] },
   { name: 'vgg-fedbn', what: 'hard task, 3 hospitals, vgg-slim, FedBN', args: ['--hospitals', '3', '--model', 'vgg-slim', '--personalization', 'fedbn'] },
   { name: 'vgg-prr-fl', what: 'hard task, 3 hospitals, vgg-slim, PRR-FL', args: ['--hospitals', '3', '--model', 'vgg-slim', '--personalization', 'prr-fl'] },
