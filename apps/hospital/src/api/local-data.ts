@@ -79,7 +79,7 @@ export function readinessProblems(summary: DatasetSummary, model: Pick<ModelSpec
   const { trainingPerLabel, heldOut } = MINIMUM_SLICES;
   const split = splitSizes(summary);
   if (summary.settings?.task === 'segmentation' || model.kind === 'unet') {
-    if (split.train < trainingPerLabel) problems.push(`Only ${split.train} slices to train on: at least ${trainingPerLabel} are needed.`);
+    if (split.train < trainingPerLabel) problems.push(`Only ${split.train} slice${split.train === 1 ? '' : 's'} to train on: at least ${trainingPerLabel} are needed.`);
   } else {
     const labels = modelClasses(summary);
     if (labels.length !== model.numClasses)

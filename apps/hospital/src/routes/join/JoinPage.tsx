@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
+import { patientIdStatus } from '@fedward/data';
 import { checkToken, forgetToken, savedStudy, savedToken, saveStudy, saveToken } from '../../api/enrolment';
 import { acceptance, acceptPlan, type Acceptance } from '../../api/plan-acceptance';
 import { readinessProblems } from '../../api/local-data';
@@ -57,7 +58,7 @@ export function JoinPage() {
     if (data.progress) return ['An import is running: wait for it to finish.'];
     if (data.pending) return ['Answer the question about the folder you picked (step 3).'];
     if (!data.summary) return ['Import your slices first (step 3).'];
-    if (sizeMismatch) return [`Your stored slices are ${stored}×${stored}; this study's model needs ${inputSize}×${inputSize} (see step 3).`];
+    if (sizeMismatch) return [`Your stored slices are ${stored}×${stored} pixels; this study's model needs ${inputSize}×${inputSize} pixels (see step 3).`];
     return readinessProblems(data.summary, study.config.model);
   })();
   const canJoin = Boolean(enrolment && study && planAccepted && data.summary && !data.loading && blockers.length === 0);
@@ -79,9 +80,11 @@ export function JoinPage() {
       <header>
         <h1>Fedward</h1>
         <p className="muted">
-          Federated learning in your browser: your slices never leave this computer. What is sent to the server: the model updates, and for each round the
-          number of slices, the training loss, the accuracy and loss on your held-out slices, progress while training, the TF.js backend, and whether your
-          slices carry patient ids. Step 2 lists every message and field before you join; step 5 shows every one that was sent.
+          Federated learning in your browser: hospitals train a shared model together, and your slices never leave this computer. What is sent to the
+          server: the model updates (numbers that describe how the model changed), and for each round the number of slices, the training loss (how far the
+          model’s answers were from the labels; lower is better), the accuracy and loss on your held-out slices (slices set aside to test the model, never
+          trained on), progress while training, the TF.js backend (the engine that runs the training on this computer), and whether your slices carry
+          patient ids. Step 2 lists every message and field before you join. Step 5 shows every one that was sent.
         </p>
       </header>
       <TokenCard
@@ -89,6 +92,7 @@ export function JoinPage() {
         error={tokenError}
         onCheck={check}
         onForget={() => {
+          if (!window.confirm('Forget the enrolment token saved in this browser? To take part again, you will need to paste a token again.')) return;
           forgetToken();
           setToken('');
           setStudyId('');
@@ -116,7 +120,7 @@ export function JoinPage() {
         error={
           data.error ??
           (sizeMismatch
-            ? `Your stored slices are ${stored}×${stored} but this federation's model needs ${inputSize}×${inputSize}: import the folder again and choose "Replace", or remove local data.`
+            ? `Your stored slices are ${stored}×${stored} pixels, but this study's model needs ${inputSize}×${inputSize} pixels. Import the folder again and choose "Replace", or remove local data.`
             : null)
         }
         inputSize={inputSize}
@@ -128,6 +132,7 @@ export function JoinPage() {
       />
       <TrainingCard
         state={federation}
+        allPatientIds={data.summary ? patientIdStatus(data.summary).patientIds === 'all' : true}
         canJoin={canJoin}
         blockers={blockers}
         onJoin={() => enrolment && study && data.summary && join(enrolment.token, study, data.summary)}

@@ -7,6 +7,12 @@ import { PatientIdsNotice } from './PatientIdsNotice';
 import { FileProblemList } from './FileProblemList';
 import { SliceThumbnails } from './SliceThumbnails';
 
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** What the patient count counts: without an id for every slice, some "patients" are single slices. */
+const patientWords = (n: number, allPatients: boolean) =>
+  allPatients ? (n === 1 ? 'patient' : 'patients') : n === 1 ? 'patient or single slice (see the note below)' : 'patients or single slices (see the note below)';
+
 /**
  * Asked when a folder is picked while slices are stored: picking a folder again used to add to
  * them, so a parent folder then the right one counted a hospital twice and mixed others in.
@@ -20,7 +26,7 @@ function ReimportQuestion({ files, stored, onChoose }: { files: number; stored: 
     <div className="notice" role="group" aria-labelledby={headingId} data-testid="reimport-question">
       <h3 id={headingId}>Replace the stored slices or add to them?</h3>
       <p>
-        This browser already stores {stored} slices; the folder you picked holds {files} files.
+        This browser already stores {plural(stored, 'slice')}. The folder you picked holds {plural(files, 'file')}.
       </p>
       <ul>
         <li>
@@ -28,7 +34,7 @@ function ReimportQuestion({ files, stored, onChoose }: { files: number; stored: 
         </li>
         <li>
           <strong>Add</strong>: its slices are added to the stored ones. A file already stored is never stored twice (it is recognised by
-          its contents, and a DICOM slice also by its SOP Instance UID).
+          its contents, and a DICOM slice also by its SOP Instance UID, the unique id every DICOM image carries).
         </li>
       </ul>
       <div className="row">
@@ -40,17 +46,38 @@ function ReimportQuestion({ files, stored, onChoose }: { files: number; stored: 
   );
 }
 
-/** Says that an import was cut short (reload, closed tab, crash): its slices are part of a folder only. */
-function UnfinishedImport({ unfinished, locked, onRemove }: { unfinished: NonNullable<DatasetSummary['unfinishedImport']>; locked: boolean; onRemove: () => void }) {
+/**
+ * Says that an import was cut short (reload, closed tab, crash): its slices are part of a folder only.
+ * Removing asks first when it would also remove slices of earlier imports that finished; the cut
+ * import's own slices cannot be used as they are, so removing only them asks nothing.
+ */
+function UnfinishedImport({
+  unfinished,
+  stored,
+  locked,
+  onRemove,
+}: {
+  unfinished: NonNullable<DatasetSummary['unfinishedImport']>;
+  stored: number;
+  locked: boolean;
+  onRemove: () => void;
+}) {
+  const earlier = stored - unfinished.slices;
+  const remove = () => {
+    const question =
+      `Remove all ${stored} slices stored in this browser, including the ${earlier === 1 ? '1 slice' : `${earlier} slices`} from earlier imports that finished? ` +
+      'This cannot be undone: to use them again, import the folder again.';
+    if (earlier <= 0 || window.confirm(question)) onRemove();
+  };
   return (
     <div className="notice" role="alert" data-testid="unfinished-import">
       <h3>The last import did not finish</h3>
       <p>
-        It started at {new Date(unfinished.startedAt).toLocaleString()} and stopped before the end (the page was closed or reloaded, or the
-        browser stopped it): {unfinished.slices} of the stored slices come from only part of that folder. Joining is blocked until you
-        choose the folder again (it replaces or completes them) or remove local data.
+        It started at {new Date(unfinished.startedAt).toLocaleString()} and stopped before the end: the page was closed or reloaded, or the
+        browser stopped it. {unfinished.slices} of the stored slices {unfinished.slices === 1 ? 'comes' : 'come'} from only part of that folder.
+        Joining is blocked until you choose the folder again (it replaces or completes them) or remove local data.
       </p>
-      <button className="danger" onClick={onRemove} disabled={locked}>Remove local data</button>
+      <button className="danger" onClick={remove} disabled={locked}>Remove local data</button>
     </div>
   );
 }
@@ -114,9 +141,10 @@ export function DataCard({
     <section className="card">
       <h2>3 · Local data</h2>
       <p className="muted">
-        Pick the folder that holds your slices (DICOM or PNG; one subfolder per label, or a manifest.csv). They are
-        decoded in this browser and stay on this computer; patient identifiers are never stored (only a salted hash, to
-        keep each patient's slices together). PNG slices need a <code>patient</code> column in manifest.csv for that.
+        Pick the folder that holds your slices (DICOM or PNG; one subfolder per label, or a manifest.csv file that lists each
+        file and its label). They are decoded in this browser and stay on this computer. Patient identifiers are never stored:
+        only a salted hash (a scrambled code made from the id), to keep each patient's slices together. PNG slices need a{' '}
+        <code>patient</code> column in manifest.csv for that.
       </p>
       <label className={`file-button ${pickDisabled ? 'disabled' : ''}`}>
         Choose folder…
@@ -142,7 +170,7 @@ export function DataCard({
           <ProgressBar
             label={progress.currentFile ? `Importing ${progress.currentFile}` : 'Importing'}
             value={progress.total ? progress.processed / progress.total : null}
-            detail={`${progress.processed} / ${progress.total} files`}
+            detail={`${progress.processed} of ${plural(progress.total, 'file')}`}
             testId="import-progress"
           />
           <button className="link" onClick={onCancel}>Cancel import</button>
@@ -150,13 +178,13 @@ export function DataCard({
       )}
       {error && <p className="error" role="alert">{error}</p>}
       {report && <ImportReportView report={report} />}
-      {summary?.unfinishedImport && !progress && <UnfinishedImport unfinished={summary.unfinishedImport} locked={locked} onRemove={onRemove} />}
+      {summary?.unfinishedImport && !progress && <UnfinishedImport unfinished={summary.unfinishedImport} stored={summary.slices} locked={locked} onRemove={onRemove} />}
       {summary && split && summary.slices > 0 && (
         <div data-testid="data-summary">
           <p>
-            <strong data-testid="slice-count">{summary.slices}</strong> slices from{' '}
-            <span data-testid="patient-count">{summary.patientCount}</span> {allPatients ? 'patients' : 'patients or single slices (see the note below)'} ·{' '}
-            {summary.settings?.size}×{summary.settings?.size}
+            <strong data-testid="slice-count">{summary.slices}</strong> {summary.slices === 1 ? 'slice' : 'slices'} from{' '}
+            <span data-testid="patient-count">{summary.patientCount}</span> {patientWords(summary.patientCount, allPatients)} ·{' '}
+            {summary.settings?.size}×{summary.settings?.size} pixels
           </p>
           <table className="compact">
             <tbody>
@@ -169,14 +197,24 @@ export function DataCard({
             </tbody>
           </table>
           <p className="muted">
-            Training on <span data-testid="train-count">{split.train}</span> slices; <span data-testid="test-count">{split.test}</span>{' '}
-            held out ({allPatients ? 'whole patients' : 'whole patients where the id is known, single slices otherwise'}) to measure each
-            global model.
+            Training on <span data-testid="train-count">{split.train}</span> {split.train === 1 ? 'slice' : 'slices'}.{' '}
+            <span data-testid="test-count">{split.test}</span> {split.test === 1 ? 'slice is' : 'slices are'} held out (set aside and never
+            trained on) to test each new shared model. Whole patients are held out{allPatients ? '' : ' where the id is known, single slices otherwise'}.
           </p>
           <SliceThumbnails samples={samples} />
           <PatientIdsNotice summary={summary} />
           {!summary.unfinishedImport && (
-            <button className="link danger" onClick={onRemove} disabled={locked}>Remove local data</button>
+            <button
+              className="link danger"
+              onClick={() => {
+                const one = summary.slices === 1;
+                const question = `Remove ${one ? 'the slice' : `all ${summary.slices} slices`} stored in this browser? This cannot be undone: to use ${one ? 'it' : 'them'} again, import the folder again.`;
+                if (window.confirm(question)) onRemove();
+              }}
+              disabled={locked}
+            >
+              Remove local data
+            </button>
           )}
         </div>
       )}

@@ -22,12 +22,14 @@ export function PatientIdsNotice({ summary }: { summary: DatasetSummary }) {
         {perSlice > 0 && ' (no patient column in manifest.csv, no DICOM PatientID, no patient in the file or folder name)'}.
         {perSlice > 0 &&
           ` ${perSlice === without ? 'Those slices are' : `${plural(perSlice, 'slice is', 'slices are')}`} treated as one person each: privacy ` +
-            'figures for them are per slice, not per patient, and the held-out split may put slices of one person on both sides.'}
+            'figures for them are per slice, not per patient, and the held-out split may put slices of one person on both sides (some ' +
+            'trained on, some held out to test the model).'}
       </p>
       {byStudy > 0 && (
         <p>
           {plural(byStudy, 'DICOM slice has', 'DICOM slices have')} no PatientID and {byStudy === 1 ? 'is' : 'are'} grouped by study
-          instead: privacy figures for them are per study, and a person with two studies counts as two.
+          instead (the imaging study recorded in the DICOM file): privacy figures for them are per imaging study, and a person with two imaging
+          studies counts as two.
         </p>
       )}
       {unchecked > 0 && (
@@ -53,7 +55,7 @@ export function PatientIdsNotice({ summary }: { summary: DatasetSummary }) {
           <li>
             One folder per patient named <code>patient-&lt;id&gt;</code>, inside the label folder: <code>lesion/patient-A-0001/slice-03.png</code>.
           </li>
-          <li>DICOM files keep their PatientID; Fedward stores only a salted hash of it.</li>
+          <li>DICOM files keep their PatientID; Fedward stores only a salted hash of it (a scrambled code made from it).</li>
         </ul>
       </details>
     </section>

@@ -1,6 +1,7 @@
 import type { RoundRecord, SentRound } from '../../../types/federation';
 
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /**
  * Everything this hospital sent to the server, round by round: its model updates (one per
@@ -20,7 +21,7 @@ export function SentTable({ sent, history }: { sent: SentRound[]; history: Round
             <th>Model updates</th>
             <th>Trained on</th>
             <th>Size</th>
-            <th>Training loss</th>
+            <th title="How far the model’s answers were from the labels during training; lower is better">Training loss</th>
             <th>Evaluation reported</th>
           </tr>
         </thead>
@@ -32,10 +33,10 @@ export function SentTable({ sent, history }: { sent: SentRound[]; history: Round
               <tr key={round} data-testid={`sent-round-${round}`}>
                 <td>{round === 0 ? 'start' : round}</td>
                 <td data-testid="sent-updates">{s ? s.updates : '—'}</td>
-                <td>{s ? `${s.slices} slices` : '—'}</td>
+                <td>{s ? plural(s.slices, 'slice') : '—'}</td>
                 <td>{s ? kib(s.bytes) : '—'}</td>
                 <td>{s?.trainLoss != null ? s.trainLoss.toFixed(3) : '—'}</td>
-                <td>{h ? `accuracy ${(h.accuracy * 100).toFixed(1)}%, loss ${h.loss.toFixed(3)} on ${h.samples} held-out slices` : '—'}</td>
+                <td>{h ? `accuracy ${(h.accuracy * 100).toFixed(1)}%, loss ${h.loss.toFixed(3)} on ${plural(h.samples, 'held-out slice')}` : '—'}</td>
               </tr>
             );
           })}

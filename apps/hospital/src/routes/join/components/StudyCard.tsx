@@ -3,10 +3,10 @@ import type { Acceptance } from '../../../api/plan-acceptance';
 import type { StudyOffer } from '../../../types/federation';
 
 const MODEL_WORDS: Record<StudyPlan['task']['model'], string> = {
-  'small-cnn': 'a small convolutional network that classifies slices',
-  densenet: 'a DenseNet that classifies slices',
-  unet: 'a U-Net that outlines lesions on slices',
-  'vgg-slim': 'a VGG-style network that classifies slices',
+  'small-cnn': 'a small convolutional neural network (a common kind of image model) that sorts each slice into one of the classes',
+  densenet: 'a DenseNet (a kind of image model) that sorts each slice into one of the classes',
+  unet: 'a U-Net (a kind of image model) that outlines lesions on slices',
+  'vgg-slim': 'a VGG-style network (a kind of image model) that sorts each slice into one of the classes',
 };
 
 const STATUS_WORDS: Record<StudyOffer['status'], string> = { draft: 'not started', running: 'running', paused: 'paused', stopped: 'stopped' };
@@ -89,17 +89,23 @@ function PlanReview({ study }: { study: StudyOffer }) {
       <ul>
         <li>
           Train {MODEL_WORDS[plan.task.model]} ({plan.task.inputSize}×{plan.task.inputSize} pixels, {plural(plan.task.classes, 'class', 'classes')}) on
-          this computer, {plural(plan.training.epochs, 'pass', 'passes')} over your training slices per round, for up to {plural(plan.rounds, 'round')}.
+          this computer: {plural(plan.training.epochs, 'pass', 'passes')} over your training slices per round, for up to {plural(plan.rounds, 'round')}.
         </li>
         <li>
-          Each round, send {typeof updates === 'number' ? plural(updates, 'model update') : 'a number of model updates the server chooses each round (sub-clients)'} of{' '}
-          {kib(plan.updateBytes)} each: numbers that describe how the model changed, never the slices themselves.
+          Each round, send{' '}
+          {typeof updates === 'number'
+            ? plural(updates, 'model update')
+            : 'as many model updates as the server asks for that round (one per sub-client: a separate part of your training slices, trained on its own)'}{' '}
+          of {kib(plan.updateBytes)} each: numbers that describe how the model changed, never the slices themselves.
         </li>
         <li>
           {p ? (
             <>
-              The server adds noise to every model it releases (differential privacy) and stops the study before the privacy budget of ε = {p.targetEpsilon} per{' '}
-              {p.unit === 'patient' ? 'patient' : 'hospital'} (δ = {p.delta}) is spent. Noise multiplier z = {p.noiseMultiplier}, clip bound C = {p.clipNorm}.
+              The server adds random noise to every model it releases (differential privacy: a limit on how much the released models can reveal about any
+              one {p.unit === 'patient' ? 'patient' : 'hospital'}) and stops the study before the privacy budget of ε = {p.targetEpsilon} per{' '}
+              {p.unit === 'patient' ? 'patient' : 'hospital'} (δ = {p.delta}) is spent. ε (epsilon) is the privacy loss: smaller is more private. δ (delta) is
+              the small chance that this limit does not hold. Noise multiplier z = {p.noiseMultiplier} (how strong the noise is, relative to C; larger is more
+              private). Clip bound C = {p.clipNorm} (the largest change any one model update may make to the model; larger ones are scaled down).
             </>
           ) : (
             <strong>No differential privacy: the server does not add noise, and no privacy budget applies.</strong>
@@ -128,7 +134,7 @@ function PlanReview({ study }: { study: StudyOffer }) {
         </table>
       </details>
       <p className="muted small">
-        Plan digest (SHA-256): <code data-testid="plan-digest">{study.planDigest}</code>
+        Plan digest (SHA-256, a fingerprint of this exact plan: it changes if the plan changes): <code data-testid="plan-digest">{study.planDigest}</code>
       </p>
     </div>
   );

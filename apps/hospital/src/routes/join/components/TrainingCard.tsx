@@ -16,7 +16,7 @@ const PHASE_TEXT: Record<FederationState['phase'], string> = {
   waiting: 'Waiting for the next round',
   training: 'Training on local slices',
   uploading: 'Sending the model update',
-  evaluating: 'Measuring the new global model',
+  evaluating: 'Measuring the new shared model',
   done: 'Federation finished',
   error: 'Stopped',
 };
@@ -24,17 +24,22 @@ const PHASE_TEXT: Record<FederationState['phase'], string> = {
 /** "2 threads", or which part runs on fewer where the training kernels' workers did not start. */
 function threadsLabel(t: { backend: number; kernels: number }): string {
   const threads = `${t.backend} thread${t.backend === 1 ? '' : 's'}`;
-  return t.kernels === t.backend ? threads : `${threads}, training kernels on ${t.kernels}`;
+  return t.kernels === t.backend ? threads : `${threads}, training calculations (kernels) on ${t.kernels}`;
 }
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 export function TrainingCard({
   state,
+  allPatientIds = true,
   canJoin,
   blockers,
   onJoin,
   onLeave,
 }: {
   state: FederationState;
+  /** Whether every local slice has a patient id: otherwise "each patient" holds only where the id is known. */
+  allPatientIds?: boolean;
   canJoin: boolean;
   /** Why joining is not possible yet, in plain words. */
   blockers: string[];
@@ -49,12 +54,26 @@ export function TrainingCard({
       <h2>4 · Federated training</h2>
       <div className="row">
         <button onClick={onJoin} disabled={!canJoin || running}>Join round</button>
-        {running && <button className="link" onClick={onLeave}>Leave</button>}
+        {running && (
+          <button
+            className="link"
+            onClick={() => {
+              const question = 'Leave this study now? Training on this computer stops, and this hospital sends nothing more until you press “Join round” again.';
+              if (window.confirm(question)) onLeave();
+            }}
+          >
+            Leave
+          </button>
+        )}
         <span data-testid="phase" className={`phase phase-${state.phase}`}>
           {state.phase === 'error' && state.refused ? 'Stopped by the server' : PHASE_TEXT[state.phase]}
         </span>
         {state.round !== null && <span className="muted">round <span data-testid="round">{state.round}</span></span>}
-        {state.backend && <span className="muted">TF.js backend: <span data-testid="backend">{state.backend}</span></span>}
+        {state.backend && (
+          <span className="muted">
+            Training engine (TF.js backend): <span data-testid="backend">{state.backend}</span>
+          </span>
+        )}
       </div>
       {!running && blockers.length > 0 && (
         <div role="status" data-testid="join-blockers">
@@ -77,13 +96,13 @@ export function TrainingCard({
         ))}
       {state.ladder.length > 0 && (
         <details data-testid="ladder">
-          <summary>Backends tried on this computer</summary>
+          <summary>Training engines (TF.js backends) tried on this computer</summary>
           <table>
             <thead>
               <tr>
-                <th>Backend</th>
+                <th>Engine</th>
                 <th>Result</th>
-                <th>ms per training step</th>
+                <th>Milliseconds per training step</th>
               </tr>
             </thead>
             <tbody>
@@ -104,18 +123,21 @@ export function TrainingCard({
       {state.subClients && state.subClients.slices.length > 1 && (
         <div data-testid="sub-clients" data-count={state.subClients.slices.length}>
           <p className="muted">
-            The server asked for {state.subClients.requested} sub-clients (patient-disjoint parts of this hospital’s
-            training data, each trained from the global model and clipped separately). Each patient is placed by a keyed hash, so
-            one patient only ever changes one sub-client’s update; every sub-client sends an update, an empty one the unchanged
-            model.
-            {state.subClients.probe && ' This is the probe round: the server measures the updates’ noise-to-signal ratio and discards this round’s aggregate.'}
+            The server asked for {plural(state.subClients.requested, 'sub-client')}: this hospital’s training slices are split into that many
+            parts, and each part trains its own copy of the shared model and sends its own update, whose size is capped (clipped) separately.
+            {allPatientIds
+              ? ' Each patient is in one part only (placed by a keyed hash: a fixed rule with a key that never leaves this browser), so one patient only ever changes one part’s update.'
+              : ' Where the patient id is known, each patient is in one part only (placed by a keyed hash: a fixed rule with a key that never leaves this browser), so one patient only ever changes one part’s update; for slices without a patient id, see the note in step 3.'}{' '}
+            Every part sends an update: a part with no patients sends the unchanged model.
+            {state.subClients.probe &&
+              ' This is the probe round (a trial round): the server measures how strong the noise is compared with the updates, and throws away this round’s combined model.'}
           </p>
           {state.subClients.slices.map((n, i) => (
             <ProgressBar
               key={i}
               label={`Sub-client ${i + 1} of ${state.subClients!.slices.length}`}
               value={state.subClients!.progress[i] ?? 0}
-              detail={`${n === 0 ? 'no patients this round (sends the unchanged model)' : `${n} slices`}${state.subClients!.uploaded[i] ? ' · uploaded' : ''}`}
+              detail={`${n === 0 ? 'no patients this round (sends the unchanged model)' : plural(n, 'slice')}${state.subClients!.uploaded[i] ? ' · uploaded' : ''}`}
               testId={`sub-client-${i + 1}`}
             />
           ))}
@@ -123,17 +145,19 @@ export function TrainingCard({
       )}
       {state.det && state.phase === 'training' && (
         <p data-testid="det-stage" data-stage={state.det.stage}>
-          Deputy-Enhanced Transfer, epoch {state.det.epoch}: <strong>{DET_TEXT[state.det.stage]}</strong>{' '}
+          Deputy-Enhanced Transfer (PRR-FL: this hospital trains a personalized model that never leaves this computer, and a “deputy” that it exchanges with
+          the server), pass {state.det.epoch} over the training slices: <strong>{DET_TEXT[state.det.stage]}</strong>{' '}
           <span className="muted">
-            (training macro-F1: personalized {state.det.personalF1.toFixed(1)}%, deputy {state.det.deputyF1.toFixed(1)}%)
+            (training macro-F1, a score from 0 to 100% that counts every class equally: personalized {state.det.personalF1.toFixed(1)}%, deputy{' '}
+            {state.det.deputyF1.toFixed(1)}%)
           </span>
         </p>
       )}
       {e && (state.phase === 'training' || state.phase === 'uploading') && (
         <ProgressBar
-          label={`Epoch ${e.epoch} of ${e.epochs}`}
+          label={`Pass ${e.epoch} of ${e.epochs} over the training slices`}
           value={e.batch / e.batches}
-          detail={`batch ${e.batch}/${e.batches}${Number.isFinite(e.loss) ? ` · loss ${e.loss.toFixed(3)}` : ''}`}
+          detail={`step ${e.batch} of ${e.batches}${Number.isFinite(e.loss) ? ` · training loss ${e.loss.toFixed(3)}` : ''}`}
           testId="epoch-progress"
         />
       )}
@@ -145,7 +169,7 @@ export function TrainingCard({
           testId="upload-progress"
         />
       )}
-      <h3>{personalized ? 'This hospital’s personalized model' : 'Global model'} on its held-out slices</h3>
+      <h3>{personalized ? 'This hospital’s personalized model, tested on its held-out slices' : 'The shared model, tested on this hospital’s held-out slices'}</h3>
       {state.history.length === 0 ? (
         <p className="muted">No measurement yet.</p>
       ) : (
@@ -154,9 +178,9 @@ export function TrainingCard({
             <tr>
               <th>After round</th>
               <th>Accuracy</th>
-              {personalized && <th>Deputy accuracy</th>}
-              <th>Loss</th>
-              <th>Slices</th>
+              {personalized && <th title="Accuracy of the deputy: the model this hospital exchanges with the server">Deputy accuracy</th>}
+              <th title="How far the model’s answers were from the labels; lower is better">Loss</th>
+              <th title="Held-out slices the model was tested on">Slices</th>
             </tr>
           </thead>
           <tbody>

@@ -145,9 +145,9 @@ export function useFederation(token: string | null, study: string | null) {
       };
       w.onerror = (e) => {
         e.preventDefault();
-        fail(`the training worker failed: ${e.message || 'could not start'}${e.filename ? ` (${e.filename.split('/').pop()}:${e.lineno})` : ''}`, false);
+        fail(`the training stopped in this browser (its background task failed: ${e.message || 'it could not start'}${e.filename ? `, ${e.filename.split('/').pop()}:${e.lineno}` : ''})`, false);
       };
-      w.onmessageerror = () => fail('the training worker sent a message that could not be read', false);
+      w.onmessageerror = () => fail('the training stopped in this browser: its background task sent a message that could not be read', false);
       w.postMessage({
         type: 'start',
         token,

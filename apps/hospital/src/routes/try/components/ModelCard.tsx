@@ -10,6 +10,14 @@ const KINDS: Record<ModelSpec['kind'], string> = {
   unet: 'a U-Net segmentation model',
 };
 
+/** What each kind of model is, in a few plain words (shown on hover). */
+const KIND_NOTES: Record<ModelSpec['kind'], string> = {
+  'small-cnn': 'CNN: a convolutional neural network, a common kind of image model. A classifier sorts each slice into one of the labels.',
+  densenet: 'DenseNet: a kind of convolutional neural network (image model). A classifier sorts each slice into one of the labels.',
+  'vgg-slim': 'VGG: a kind of convolutional neural network (image model). A classifier sorts each slice into one of the labels.',
+  unet: 'U-Net: a kind of convolutional neural network (image model). Segmentation marks which pixels of the slice belong to the region it looks for.',
+};
+
 const and = (items: readonly string[]): string => (items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`);
 
 function Summary({ model }: { model: LatestModel }) {
@@ -21,12 +29,14 @@ function Summary({ model }: { model: LatestModel }) {
       <p data-testid="model-summary" data-round={model.round}>
         {model.personalized ? 'Your hospital’s personalized model' : 'The model'} from the study “{model.studyName}”,{' '}
         <strong data-testid="model-round">{model.round === 0 ? 'as the study started (round 0, before any training)' : `after round ${model.round}`}</strong>:{' '}
-        {KINDS[spec.kind]} for {spec.inputSize}×{spec.inputSize} slices{segmentation ? '' : ` that tells ${and(model.classes)} apart`}. This browser kept it on{' '}
+        <span title={KIND_NOTES[spec.kind]}>{KINDS[spec.kind]}</span> for {spec.inputSize}×{spec.inputSize} slices{segmentation ? '' : ` that tells ${and(model.classes)} apart`}. This browser kept it on{' '}
         {received}.
       </p>
       <p className="muted">
-        On your held-out slices it {segmentation ? `got ${percent(model.accuracy)} of the pixels right` : `was right ${percent(model.accuracy)} of the time`}.
-        {model.personalized && ' It was trained here under PRR-FL and never left this computer.'} A research model from a federated study: not a diagnosis.
+        On your held-out slices (set aside to test the model, never trained on) it {segmentation ? `got ${percent(model.accuracy)} of the pixels right` : `was right ${percent(model.accuracy)} of the time`}.
+        {model.personalized &&
+          ' It was trained here under PRR-FL (personalized federated learning: each hospital keeps a model of its own) and never left this computer.'}{' '}
+        A research model from a federated study: not a diagnosis.
       </p>
     </>
   );

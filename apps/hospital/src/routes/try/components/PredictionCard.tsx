@@ -25,7 +25,8 @@ function Answer({ prediction }: { prediction: Prediction }) {
       <p data-testid="try-answer" data-share={prediction.share}>
         {prediction.share > 0
           ? `The model marks ${percent(prediction.share)} of the slice as foreground (tinted red).`
-          : 'The model marks no pixel of this slice as foreground.'}
+          : 'The model marks no pixel of this slice as foreground.'}{' '}
+        <span className="muted">Foreground: the pixels the model outlines as the region it looks for.</span>
       </p>
     );
   const [top] = prediction.classes;
@@ -76,7 +77,8 @@ export function PredictionCard({ state, model }: { state: PredictionState; model
           <div>
             <Answer prediction={state.prediction} />
             <p className="muted">
-              Computed in this browser{state.batch > 1 ? `, in one batch with ${state.batch - 1} of your imported slices as your hospital’s evaluation does` : ''}.
+              Computed in this browser
+              {state.batch > 1 ? `, in one batch with ${state.batch - 1} of your imported slices (run through the model together), as your hospital’s evaluation does` : ''}.
               Nothing was sent.
             </p>
           </div>

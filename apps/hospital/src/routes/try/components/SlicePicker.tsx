@@ -15,8 +15,8 @@ function ImportedSlices({ state, inputSize, chosen, onChoose }: { state: Importe
   if (state.size !== inputSize)
     return (
       <p className="muted" data-testid="imported-size-mismatch">
-        Your imported slices are {state.size}×{state.size}, this model takes {inputSize}×{inputSize}: import your folder again at the study’s size to try them, or
-        pick a file above.
+        Your imported slices are {state.size}×{state.size} pixels, but this model takes {inputSize}×{inputSize} pixels. To try them, import your folder again
+        at the study’s size, or pick a file above.
       </p>
     );
   return (
@@ -65,7 +65,7 @@ export function SlicePicker({
         }}
       />
       <p id="try-file-hint" className="muted">
-        A DICOM file (.dcm, or a file without extension) or a PNG. It is read in this browser, windowed and resized to {inputSize}×{inputSize} exactly as an
+        A DICOM file (.dcm, or a file without extension) or a PNG. It is read in this browser, windowed and resized to {inputSize}×{inputSize} pixels exactly as an
         import would, and never stored or sent.
       </p>
       <h3>Or one of your imported slices</h3>

@@ -49,7 +49,7 @@ export function usePrediction(model: LatestModel | null) {
       e.preventDefault();
       w.terminate();
       if (worker.current === w) worker.current = null;
-      setState((s) => ({ status: 'error', subject: s.status === 'idle' ? 'the slice' : s.subject, message: `The prediction worker failed: ${e.message || 'it could not start'}. Reload the page and try again.` }));
+      setState((s) => ({ status: 'error', subject: s.status === 'idle' ? 'the slice' : s.subject, message: `The model could not run in this browser (its background task failed: ${e.message || 'it could not start'}). Reload the page and try again.` }));
     };
     return w;
   }, []);
