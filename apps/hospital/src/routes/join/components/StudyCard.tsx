@@ -99,13 +99,21 @@ function PlanReview({ study }: { study: StudyOffer }) {
           of {kib(plan.updateBytes)} each: numbers that describe how the model changed, never the slices themselves.
         </li>
         <li>
-          {p ? (
+          {p && p.clipRule === 'median' ? (
+            <strong>
+              The server adds random noise to every model it releases, but it sets the clip bound from the updates themselves (the median rule), so no privacy
+              guarantee holds (ε is infinite) and no privacy budget applies.
+            </strong>
+          ) : p ? (
             <>
               The server adds random noise to every model it releases (differential privacy: a limit on how much the released models can reveal about any
               one {p.unit === 'patient' ? 'patient' : 'hospital'}) and stops the study before the privacy budget of ε = {p.targetEpsilon} per{' '}
               {p.unit === 'patient' ? 'patient' : 'hospital'} (δ = {p.delta}) is spent. ε (epsilon) is the privacy loss: smaller is more private. δ (delta) is
               the small chance that this limit does not hold. Noise multiplier z = {p.noiseMultiplier} (how strong the noise is, relative to C; larger is more
-              private). Clip bound C = {p.clipNorm} (the largest change any one model update may make to the model; larger ones are scaled down).
+              private).{' '}
+              {p.clipRule === 'quantile'
+                ? `Clip bound C starts at ${p.clipNorm} and then follows a noised count of how many updates fit under it (the largest change any one model update may make to the model; larger ones are scaled down).`
+                : `Clip bound C = ${p.clipNorm} (the largest change any one model update may make to the model; larger ones are scaled down).`}
             </>
           ) : (
             <strong>No differential privacy: the server does not add noise, and no privacy budget applies.</strong>
