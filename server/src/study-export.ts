@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { exportLayersModel } from '@fedward/models';
+import { exportLayersModel, onnxSupport } from '@fedward/models';
+import { exportOnnx } from '@fedward/models/onnx';
 import { buildPrivacyCard, hospitalCopy, ledgerCsv, renderPrivacyCardHtml, roundsCsv, type PrivacyCard } from '@fedward/model-card';
 import type { Coordinator } from './coordinator';
 import type { Store } from './store';
@@ -12,18 +13,28 @@ export interface ExportFile {
 }
 
 /** The files a study exports, by the last part of their URL. */
-export const EXPORT_FILES = ['model.json', 'weights.bin', 'privacy-card.json', 'privacy-card.html', 'rounds.csv', 'ledger.csv'] as const;
+export const EXPORT_FILES = ['model.json', 'weights.bin', 'model.onnx', 'privacy-card.json', 'privacy-card.html', 'rounds.csv', 'ledger.csv'] as const;
 export type ExportName = (typeof EXPORT_FILES)[number];
 /**
  * What an enrolled hospital may take home: the model and its own copy of the card. The rounds CSV
  * holds every hospital's reports, so it stays the admin's.
  */
-export const HOSPITAL_EXPORT_FILES = ['model.json', 'weights.bin', 'privacy-card.json', 'privacy-card.html'] as const satisfies readonly ExportName[];
+export const HOSPITAL_EXPORT_FILES = ['model.json', 'weights.bin', 'model.onnx', 'privacy-card.json', 'privacy-card.html'] as const satisfies readonly ExportName[];
+
+/**
+ * A file this study cannot export (model.onnx for a model family whose ops have no clean ONNX
+ * mapping): `status` (409) and the message, which names the blocking op, are for the client.
+ */
+export class ExportUnavailableError extends Error {
+  readonly status = 409;
+}
 
 /**
  * A study's latest global model as a TF.js Layers model: model.json (topology, weights manifest,
- * and how to prepare a slice) and weights.bin, loadable by `tf.loadLayersModel`. Under FedBN and
- * PRR-FL this is the plain average the server keeps; each hospital's own model stays with it.
+ * and how to prepare a slice) and weights.bin, loadable by `tf.loadLayersModel`; and as
+ * model.onnx (same input, same metadata) where onnxSupport says the family's ops allow it, else
+ * an ExportUnavailableError naming the blocking op. Under FedBN and PRR-FL this is the plain
+ * average the server keeps; each hospital's own model stays with it.
  */
 export async function exportStudyFile(c: Coordinator, store: Store, name: ExportName, forHospital: string | null = null): Promise<ExportFile> {
   if (forHospital !== null && !(HOSPITAL_EXPORT_FILES as readonly string[]).includes(name)) throw new Error(`${name} is not a hospital's to export`);
@@ -33,6 +44,11 @@ export async function exportStudyFile(c: Coordinator, store: Store, name: Export
   if (name === 'privacy-card.html') return { filename: name, type: 'text/html; charset=utf-8', body: renderPrivacyCardHtml(card()) };
   if (name === 'ledger.csv') return { filename: name, type: 'text/csv; charset=utf-8', body: ledgerCsv(privacyCard(c, store)) };
   const latest = store.latestRound(c.config.id);
+  if (name === 'model.onnx') {
+    const support = onnxSupport(c.config.model);
+    if (!support.supported) throw new ExportUnavailableError(support.reason);
+    return { filename: 'model.onnx', type: 'application/octet-stream', body: exportOnnx(c.config.model, latest.weights, { round: latest.round }) };
+  }
   const exported = await exportLayersModel(c.config.model, latest.weights, { round: latest.round });
   if (name === 'model.json') return { filename: 'model.json', type: 'application/json', body: JSON.stringify(exported.modelJson, null, 1) };
   return { filename: 'weights.bin', type: 'application/octet-stream', body: exported.weightsBin };

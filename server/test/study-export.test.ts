@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import type { LayersModelJson } from '@fedward/models';
+import { onnxSupport, type LayersModelJson } from '@fedward/models';
+import { readOnnx } from '@fedward/models/onnx';
 import { parsePrivacyCard } from '@fedward/model-card';
 import { adminSession, client, hospitalData, runToEnd, serverPerTest, tempDb } from './helpers';
 
@@ -41,6 +42,21 @@ describe('study export', () => {
     const floats = new Float32Array(weights.buffer, weights.byteOffset, weights.byteLength / 4);
     expect(floats.length).toBe([...stored.values()].reduce((n, v) => n + v.length, 0));
     expect([...floats]).toEqual(modelJson.weightsManifest[0]!.weights.flatMap((w) => [...(stored.get(w.name) ?? [])]));
+
+    // model.onnx: the same round's weights as an ONNX graph (small-cnn exports), with model.json's metadata.
+    const onnxResponse = await get('model.onnx');
+    expect(onnxResponse.status).toBe(200);
+    expect(onnxResponse.headers.get('content-disposition')).toBe('attachment; filename="exported-model.onnx"');
+    const onnx = readOnnx(new Uint8Array(await onnxResponse.arrayBuffer()));
+    expect(onnx.irVersion).toBe(7);
+    expect(onnx.opsets).toEqual([{ domain: '', version: 13 }]);
+    expect(onnx.inputs).toEqual(['slice']);
+    expect(onnx.outputs).toEqual(['logits']);
+    const support = onnxSupport({ kind: 'small-cnn' });
+    expect(support.supported && onnx.ops).toEqual(support.supported && support.ops);
+    expect(onnx.initializers.sort()).toEqual([...stored.keys()].sort());
+    expect(onnx.metadata['round']).toBe('2');
+    expect(onnx.info).toMatchObject({ format: 'fedward.onnx-export', round: 2, spec: modelJson.userDefinedMetadata.fedward.spec, input: modelJson.userDefinedMetadata.fedward.input });
 
     const model = await tf.loadLayersModel(
       tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest[0]!.weights, weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) }),
@@ -98,6 +114,9 @@ describe('study export', () => {
     expect(await (await mine('privacy-card.html', tokens[1]!)).text()).not.toContain('>hospital-a<');
     const adminWeights = new Uint8Array(await (await get('weights.bin')).arrayBuffer());
     expect(new Uint8Array(await (await mine('weights.bin', tokens[1]!)).arrayBuffer())).toEqual(adminWeights);
+    const adminOnnx = new Uint8Array(await (await get('model.onnx')).arrayBuffer());
+    expect(readOnnx(adminOnnx).info!.round).toBe(2);
+    expect(new Uint8Array(await (await mine('model.onnx', tokens[0]!)).arrayBuffer())).toEqual(adminOnnx);
     // Not for hospitals: every hospital's rows (rounds.csv), a study it is not enrolled in, a wrong token.
     expect((await mine('rounds.csv', tokens[0]!)).status).toBe(404);
     const elsewhere = await mine('model.json', tokens[0]!, 'exported');

@@ -2,7 +2,12 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec, NamedTensor } from '@fedward/protocol';
 import { createModel } from './create-model';
 import { LayersEngine } from './engine';
+import { checkLabels, checkRound, describeExport, type ExportOptions, type ExportedModelInfo } from './export-info';
 import { BatchStatNorm } from './norm';
+
+export type { ExportedModelInfo } from './export-info';
+/** Which families export to ONNX (export-onnx.ts), and what blocks the others: kept with the TF.js export for the package's index. */
+export { onnxSupport } from './onnx-support';
 
 /**
  * "The model you can take home" (issue 14): the federation's global model as the two files TF.js
@@ -21,42 +26,6 @@ export interface LayersWeightSpec {
   name: string;
   shape: number[];
   dtype: 'float32';
-}
-
-/** How to reproduce the federation's predictions with the exported model. */
-export interface ExportedModelInfo {
-  format: 'fedward.layers-export';
-  version: 1;
-  spec: ModelSpec;
-  /** The round whose global weights these are. */
-  round: number;
-  /** Class names in output order (class k = labels[k]); U-Net: the foreground's name. Null when not known. */
-  labels: string[] | null;
-  input: {
-    /** [n, inputSize, inputSize, channels]: n slices, rows, columns, channels (NHWC), float32. */
-    shape: [null, number, number, number];
-    layout: 'NHWC';
-    dtype: 'float32';
-    normalization: 'unit' | 'zscore';
-    /** The preprocessing in plain words, enough to reproduce it. */
-    preprocessing: string;
-  };
-  output: {
-    shape: (number | null)[];
-    /** What the numbers are and how to turn them into probabilities. */
-    meaning: string;
-  };
-  /**
-   * Layer classes that are not part of TF.js and must be registered before `tf.loadLayersModel`
-   * (`tf.serialization.registerClass`); importing @fedward/models registers them. Empty: plain TF.js loads it.
-   */
-  customLayers: string[];
-  /**
-   * True when a slice's output depends on the other slices of its batch (DenseNet and U-Net
-   * normalise with the batch's own statistics, as the hospitals train and evaluate them).
-   */
-  batchDependent: boolean;
-  notes: string[];
 }
 
 /** model.json of a TF.js Layers model (the subset of TF.js's ModelJSON that this export writes). */
@@ -78,23 +47,8 @@ export interface LayersExport {
   info: ExportedModelInfo;
 }
 
-export interface LayersExportOptions {
-  /** The round whose global weights are exported. */
-  round: number;
-  /** Class names in the order of the model's outputs, when the study knows them. */
-  labels?: readonly string[];
-}
-
-/** The default the hospital app applies when the spec says nothing (apps/hospital's federation worker). */
-const DEFAULT_NORMALIZATION = 'zscore';
-
-/** What the hospital app does to a slice before the model sees it (packages/data: import, then read time). */
-const TO_UNIT =
-  'Each slice as one grey channel in [0, 1]: DICOM through the window chosen at import (by default the file’s, else the slice’s own min..max; MONOCHROME1 inverted), PNG as value / the bit depth’s maximum, colour as BT.601 luma; letterboxed (centred, zero-padded) to a square and area-resized to inputSize × inputSize';
-const PREPROCESSING: Record<'unit' | 'zscore', string> = {
-  unit: `${TO_UNIT}; fed as it is.`,
-  zscore: `${TO_UNIT}; then shifted and scaled over its own pixels to mean 0 and standard deviation 1 (population standard deviation; a constant slice is only shifted).`,
-};
+/** Round and labels of the export (the same options as exportOnnx's). */
+export type LayersExportOptions = ExportOptions;
 
 /**
  * Builds model.json and weights.bin for `spec` with the given global weights (in the wire order
@@ -105,7 +59,7 @@ export async function exportLayersModel(
   weights: readonly NamedTensor[],
   options: LayersExportOptions,
 ): Promise<LayersExport> {
-  if (!Number.isInteger(options.round) || options.round < 0) throw new Error(`round must be a whole number ≥ 0 (got ${options.round})`);
+  checkRound(options.round);
   const labels = checkLabels(spec, options.labels);
   const engine = createModel(spec);
   try {
@@ -124,7 +78,7 @@ export async function exportLayersModel(
       if (w.dtype !== 'float32') throw new Error(`weight "${w.name}" is ${w.dtype}, not float32`);
       return { name: w.name, shape: [...w.shape], dtype: 'float32' };
     });
-    const info = describe(spec, options.round, labels, customLayersIn(topology));
+    const info = describeExport(spec, options.round, labels, { format: 'layers', customLayers: customLayersIn(topology) });
     const modelJson: LayersModelJson = {
       format: 'layers-model',
       generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version_layers}`,
@@ -144,14 +98,6 @@ export async function exportLayersModel(
   }
 }
 
-/**
- * ONNX export (the issue asks for it where the model's ops allow it). Not written yet for any
- * family, and this says so rather than hand out a file nobody has checked.
- */
-export function onnxSupport(spec: ModelSpec): { supported: false; reason: string } {
-  return { supported: false, reason: `ONNX export is not implemented yet (${spec.kind}): download the TF.js model (model.json + weights.bin) instead.` };
-}
-
 /** Class names of Fedward's own layers, which plain TF.js does not know. */
 const CUSTOM_LAYERS: ReadonlySet<string> = new Set([BatchStatNorm.className]);
 
@@ -168,57 +114,4 @@ function customLayersIn(topology: unknown): string[] {
   };
   walk(topology);
   return [...found].sort();
-}
-
-function checkLabels(spec: ModelSpec, labels: readonly string[] | undefined): string[] | null {
-  if (labels === undefined) return null;
-  const expected = spec.kind === 'unet' ? 1 : spec.numClasses;
-  if (labels.length !== expected) {
-    throw new Error(
-      spec.kind === 'unet'
-        ? `a unet has one output (foreground): give one label, not ${labels.length}`
-        : `the ${spec.kind} has ${spec.numClasses} classes: give ${spec.numClasses} labels, not ${labels.length}`,
-    );
-  }
-  return [...labels];
-}
-
-function describe(spec: ModelSpec, round: number, labels: string[] | null, customLayers: string[]): ExportedModelInfo {
-  const normalization = spec.normalization ?? DEFAULT_NORMALIZATION;
-  const segmentation = spec.kind === 'unet';
-  const batchDependent = customLayers.includes(BatchStatNorm.className);
-  const notes: string[] = [];
-  if (batchDependent) {
-    notes.push(
-      `Its normalisation layers (${BatchStatNorm.className}: per channel, (x − mean) / sqrt(variance + 1e-5) over the batch, rows and columns, biased variance, no weights) use the statistics of the batch they are given, as in the hospitals' training and evaluation: predict a set of slices in one call (model.predict(x, { batchSize: n })); a slice predicted alone gets different outputs.`,
-      `${BatchStatNorm.className} is not part of TF.js: register a layer class of that name before tf.loadLayersModel (importing @fedward/models does it; see its README for a stand-alone definition).`,
-    );
-  }
-  if (spec.kind === 'vgg-slim') notes.push('Its BatchNorm layers use the moving statistics averaged during training (evaluation mode).');
-  return {
-    format: 'fedward.layers-export',
-    version: 1,
-    spec: { ...spec },
-    round,
-    labels,
-    input: {
-      shape: [null, spec.inputSize, spec.inputSize, spec.channels],
-      layout: 'NHWC',
-      dtype: 'float32',
-      normalization,
-      preprocessing: PREPROCESSING[normalization],
-    },
-    output: segmentation
-      ? {
-          shape: [null, spec.inputSize, spec.inputSize, 1],
-          meaning: 'Logits, one per pixel: sigmoid(logit) is the probability the pixel is foreground (Fedward counts ≥ 0.5 as foreground).',
-        }
-      : {
-          shape: [null, spec.numClasses],
-          meaning: 'Logits, one per class: softmax over the last axis gives the class probabilities; class k is labels[k].',
-        },
-    customLayers,
-    batchDependent,
-    notes,
-  };
 }

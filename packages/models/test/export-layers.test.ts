@@ -183,9 +183,9 @@ describe('TF.js Layers export', () => {
     await expect(exportLayersModel(spec, weights, { round: -1 })).rejects.toThrow(/round/);
   });
 
-  it('says plainly that ONNX is not implemented', () => {
+  it('says which families export to ONNX (export-onnx.test.ts checks the files)', () => {
     const r = onnxSupport({ kind: 'small-cnn', inputSize: 16, channels: 1, numClasses: 2, seed: 1 });
-    expect(r.supported).toBe(false);
-    expect(r.reason).toMatch(/not implemented/);
+    expect(r.supported).toBe(true);
+    expect(r.reason).toMatch(/model\.onnx, opset 13/);
   });
 });

@@ -118,7 +118,7 @@ export function DashboardPage({
         </section>
         <section className="card">
           <h2>Take the model home</h2>
-          <ExportPanel round={snapshot.rounds.at(-1)?.round ?? 0} controlsEnabled={live} onExport={actions.exportStudyFile} />
+          <ExportPanel modelKind={config.model.kind} round={snapshot.rounds.at(-1)?.round ?? 0} controlsEnabled={live} onExport={actions.exportStudyFile} />
         </section>
         <PersonalizationPanel config={config} rounds={snapshot.rounds} />
         <section className="card">

@@ -145,6 +145,7 @@ export function JoinPage() {
           token={enrolment.token}
           studyId={study.id}
           studyName={study.name}
+          modelKind={study.config.model.kind}
           rounds={Math.max(study.round, ...federation.history.map((h) => h.round))}
         />
       )}
