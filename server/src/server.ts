@@ -47,7 +47,7 @@ import { resolveFederation } from './federation-settings';
 import { serveApp } from './static-files';
 import { Store } from './store';
 import { Studies } from './studies';
-import { EXPORT_FILES, HOSPITAL_EXPORT_FILES, exportStudyFile, type ExportName } from './study-export';
+import { EXPORT_FILES, ExportUnavailableError, HOSPITAL_EXPORT_FILES, exportStudyFile, type ExportName } from './study-export';
 
 export interface FederationOverrides extends Partial<Omit<FederationConfig, 'model' | 'training'>> {
   model?: Partial<ModelSpec>;
@@ -454,7 +454,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 
   const sendExport = async (res: ServerResponse, c: Coordinator, name: ExportName, forHospital: string | null): Promise<void> => {
-    const file = await exportStudyFile(c, store, name, forHospital);
+    let file;
+    try {
+      file = await exportStudyFile(c, store, name, forHospital);
+    } catch (e) {
+      // A file this study's model cannot be exported as (e.g. an op ONNX lacks): say which, not 500.
+      if (e instanceof ExportUnavailableError) return sendJson(res, e.status, { error: e.message });
+      throw e;
+    }
     res.writeHead(200, {
       'content-type': file.type,
       'content-disposition': `attachment; filename="${c.config.id}-${file.filename}"`,
