@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
+import { readOnnx } from '@fedward/models/onnx';
 import { startDemoFederation, tempDir, type DemoFederation } from './fedward-server';
 import { acceptPlan, closePages, newPage, openAdmin } from './pages';
 
@@ -143,12 +144,19 @@ test('the admin creates and runs a second study; hospitals see only theirs and a
   // The admin takes the second study's model home: TF.js files of its round-2 global model.
   const [download] = await Promise.all([admin.waitForEvent('download'), admin.getByRole('button', { name: 'Model (TF.js): model.json' }).click()]);
   expect(download.suggestedFilename()).toBe('second-study-model.json');
-  const modelJson = JSON.parse(readFileSync(await download.path(), 'utf8')) as { format: string; weightsManifest: { paths: string[] }[]; userDefinedMetadata: { fedward: { round: number } } };
+  const modelJson = JSON.parse(readFileSync(await download.path(), 'utf8')) as { format: string; weightsManifest: { paths: string[] }[]; userDefinedMetadata: { fedward: { round: number; spec: { kind: string } } } };
   expect(modelJson.format).toBe('layers-model');
   expect(modelJson.weightsManifest[0]!.paths).toEqual(['weights.bin']);
   expect(modelJson.userDefinedMetadata.fedward.round).toBe(2);
   const [weights] = await Promise.all([admin.waitForEvent('download'), admin.getByRole('button', { name: 'Model (TF.js): weights.bin' }).click()]);
   expect(readFileSync(await weights.path()).byteLength).toBeGreaterThan(1000);
+  // The same round as an ONNX file: a ModelProto that names its round and model, standard operators only.
+  const [onnxFile] = await Promise.all([admin.waitForEvent('download'), admin.getByRole('button', { name: 'Model (ONNX): model.onnx' }).click()]);
+  expect(onnxFile.suggestedFilename()).toBe('second-study-model.onnx');
+  const onnx = readOnnx(readFileSync(await onnxFile.path()));
+  expect(onnx.opsets).toEqual([{ domain: '', version: 13 }]);
+  expect(onnx.info?.round).toBe(2);
+  expect(onnx.info?.spec.kind).toBe(modelJson.userDefinedMetadata.fedward.spec.kind);
 
   // Its privacy card: the ledger's last ε is what the admin page shows as spent.
   const [cardFile] = await Promise.all([admin.waitForEvent('download'), admin.getByRole('button', { name: 'Privacy model card (JSON)' }).click()]);
@@ -167,6 +175,8 @@ test('the admin creates and runs a second study; hospitals see only theirs and a
   const [hospitalModel] = await Promise.all([c.waitForEvent('download'), home.getByRole('button', { name: 'Model (TF.js): weights.bin' }).click()]);
   expect(hospitalModel.suggestedFilename()).toBe('second-study-weights.bin');
   expect(readFileSync(await hospitalModel.path())).toEqual(readFileSync(await weights.path()));
+  const [hospitalOnnx] = await Promise.all([c.waitForEvent('download'), home.getByRole('button', { name: 'Model (ONNX): model.onnx' }).click()]);
+  expect(readFileSync(await hospitalOnnx.path())).toEqual(readFileSync(await onnxFile.path()));
   const [copyFile] = await Promise.all([c.waitForEvent('download'), home.getByRole('button', { name: 'Privacy model card (JSON)' }).click()]);
   const copy = JSON.parse(readFileSync(await copyFile.path(), 'utf8')) as typeof card & { copyFor: string; data: { hospital: string }[]; evaluation: { hospital: string }[] };
   expect(copy.copyFor).toBe('hospital-c2');
