@@ -29,7 +29,10 @@ import {
   updateChunkSchema,
   updateEndSchema,
   receiptFields,
+  isExportName,
+  isHospitalExportName,
   type AdminToServer,
+  type ExportName,
   type FederationConfig,
   type HospitalToServer,
   type ModelSpec,
@@ -47,7 +50,7 @@ import { resolveFederation } from './federation-settings';
 import { serveApp } from './static-files';
 import { Store } from './store';
 import { Studies } from './studies';
-import { EXPORT_FILES, ExportUnavailableError, HOSPITAL_EXPORT_FILES, exportStudyFile, type ExportName } from './study-export';
+import { ExportUnavailableError, exportStudyFile } from './study-export';
 
 export interface FederationOverrides extends Partial<Omit<FederationConfig, 'model' | 'training'>> {
   model?: Partial<ModelSpec>;
@@ -566,16 +569,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     if (req.url === '/api/admin/audit.csv') return auditCsvFile(req, res);
     const exported = /^\/api\/admin\/studies\/([a-z0-9-]{1,63})\/([a-z.-]+)$/.exec(req.url ?? '');
-    if (exported && req.method === 'GET' && (EXPORT_FILES as readonly string[]).includes(exported[2]!)) {
-      studyExport(req, res, exported[1]!, exported[2] as ExportName).catch((e: unknown) => {
+    const exportName = exported?.[2];
+    if (exported && req.method === 'GET' && exportName !== undefined && isExportName(exportName)) {
+      studyExport(req, res, exported[1]!, exportName).catch((e: unknown) => {
         coordinator.record('error', `export ${exported[1]}/${exported[2]} failed: ${(e as Error).message}`);
         if (!res.headersSent) sendJson(res, 500, { error: `export failed: ${(e as Error).message}` });
       });
       return;
     }
     const hospitalFile = /^\/api\/studies\/([a-z0-9-]{1,63})\/([a-z.-]+)$/.exec(req.url ?? '');
-    if (hospitalFile && req.method === 'GET' && (HOSPITAL_EXPORT_FILES as readonly string[]).includes(hospitalFile[2]!)) {
-      hospitalExport(req, res, hospitalFile[1]!, hospitalFile[2] as ExportName).catch((e: unknown) => {
+    const hospitalName = hospitalFile?.[2];
+    if (hospitalFile && req.method === 'GET' && hospitalName !== undefined && isHospitalExportName(hospitalName)) {
+      hospitalExport(req, res, hospitalFile[1]!, hospitalName).catch((e: unknown) => {
         coordinator.record('error', `hospital export ${hospitalFile[1]}/${hospitalFile[2]} failed: ${(e as Error).message}`);
         if (!res.headersSent) sendJson(res, 500, { error: `export failed: ${(e as Error).message}` });
       });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { exportLayersModel, onnxSupport } from '@fedward/models';
 import { exportOnnx } from '@fedward/models/onnx';
 import { buildPrivacyCard, hospitalCopy, ledgerCsv, renderPrivacyCardHtml, roundsCsv, type PrivacyCard } from '@fedward/model-card';
+import { isHospitalExportName, type ExportName } from '@fedward/protocol';
 import type { Coordinator } from './coordinator';
 import type { Store } from './store';
 
@@ -11,15 +12,6 @@ export interface ExportFile {
   type: string;
   body: string | Uint8Array;
 }
-
-/** The files a study exports, by the last part of their URL. */
-export const EXPORT_FILES = ['model.json', 'weights.bin', 'model.onnx', 'privacy-card.json', 'privacy-card.html', 'rounds.csv', 'ledger.csv'] as const;
-export type ExportName = (typeof EXPORT_FILES)[number];
-/**
- * What an enrolled hospital may take home: the model and its own copy of the card. The rounds CSV
- * holds every hospital's reports, so it stays the admin's.
- */
-export const HOSPITAL_EXPORT_FILES = ['model.json', 'weights.bin', 'model.onnx', 'privacy-card.json', 'privacy-card.html'] as const satisfies readonly ExportName[];
 
 /**
  * A file this study cannot export (model.onnx for a model family whose ops have no clean ONNX
@@ -37,7 +29,7 @@ export class ExportUnavailableError extends Error {
  * average the server keeps; each hospital's own model stays with it.
  */
 export async function exportStudyFile(c: Coordinator, store: Store, name: ExportName, forHospital: string | null = null): Promise<ExportFile> {
-  if (forHospital !== null && !(HOSPITAL_EXPORT_FILES as readonly string[]).includes(name)) throw new Error(`${name} is not a hospital's to export`);
+  if (forHospital !== null && !isHospitalExportName(name)) throw new Error(`${name} is not a hospital's to export`);
   const card = () => (forHospital === null ? privacyCard(c, store) : hospitalCopy(privacyCard(c, store), forHospital));
   if (name === 'rounds.csv') return { filename: name, type: 'text/csv; charset=utf-8', body: roundsCsv(snapshotOf(c, store).rounds, { model: c.config.model.kind }) };
   if (name === 'privacy-card.json') return { filename: name, type: 'application/json', body: JSON.stringify(card(), null, 1) };

@@ -6,3 +6,4 @@ export * from './validate';
 export * from './plan';
 export * from './study-settings';
 export * from './receipt';
+export * from './study-exports';

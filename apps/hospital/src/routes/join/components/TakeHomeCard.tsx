@@ -1,19 +1,8 @@
 import { useState } from 'react';
-import type { ModelSpec } from '@fedward/protocol';
-import { onnxSupport } from '@fedward/models/onnx-support';
+import type { ExportName, ModelSpec } from '@fedward/protocol';
 import { downloadWithBearer } from '@fedward/ui/download';
-
-const FILES: { file: string; label: string; note: string }[] = [
-  { file: 'model.json', label: 'Model (TF.js): model.json', note: 'the shared model after the last finished round, and how to prepare a slice for it' },
-  { file: 'weights.bin', label: 'Model (TF.js): weights.bin', note: 'save it next to model.json; tf.loadLayersModel reads both' },
-  {
-    file: 'model.onnx',
-    label: 'Model (ONNX): model.onnx',
-    note: 'the same model as one file for ONNX Runtime and other ONNX tools; it takes the same prepared slices and says in its metadata how to prepare them',
-  },
-  { file: 'privacy-card.html', label: 'Privacy model card (printable page)', note: "the study's settings, its full privacy record, and your own counts and results" },
-  { file: 'privacy-card.json', label: 'Privacy model card (JSON)', note: 'the same card, for machines' },
-];
+import { offeredExports } from '@fedward/ui/export-files';
+import { ExportFileList } from '@fedward/ui/ExportFileList';
 
 /**
  * Step 6: the study's shared model (TF.js files, and model.onnx where the model's family exports
@@ -34,16 +23,15 @@ export function TakeHomeCard({
   rounds: number;
   modelKind?: ModelSpec['kind'];
 }) {
-  const [error, setError] = useState<string | null>(null);
-  const onnx = modelKind === undefined ? null : onnxSupport({ kind: modelKind });
-  const files = onnx?.supported ? FILES : FILES.filter((f) => f.file !== 'model.onnx');
-  const [busy, setBusy] = useState<string | null>(null);
-  const save = (file: string) => {
-    setError(null);
-    setBusy(file);
-    downloadWithBearer(token, `/api/studies/${encodeURIComponent(studyId)}/${file}`, `${studyId}-${file}`, 'the server no longer accepts this enrolment token')
-      .catch((e: Error) => setError(`${file} could not be downloaded: ${e.message}`))
-      .finally(() => setBusy(null));
+  const { files, onnxNote } = offeredExports('hospital', modelKind);
+  const [busy, setBusy] = useState(false);
+  const save = async (file: ExportName) => {
+    setBusy(true);
+    try {
+      await downloadWithBearer(token, `/api/studies/${encodeURIComponent(studyId)}/${file}`, `${studyId}-${file}`, 'the server no longer accepts this enrolment token');
+    } finally {
+      setBusy(false);
+    }
   };
   return (
     <section className="card" aria-labelledby="take-home-heading" data-testid="take-home">
@@ -52,23 +40,9 @@ export function TakeHomeCard({
         {rounds === 0
           ? `No round of ${studyName} has finished yet: the files hold the starting model.`
           : `The shared model of ${studyName} after ${rounds === 1 ? 'round 1' : `${rounds} rounds`}.`}{' '}
-        {onnx && !onnx.supported ? `ONNX: ${onnx.reason}` : null}
+        {onnxNote}
       </p>
-      <ul>
-        {files.map((f) => (
-          <li key={f.file}>
-            <button type="button" className="link" disabled={busy !== null} onClick={() => save(f.file)}>
-              {f.label}
-            </button>{' '}
-            <span className="muted small">({f.note})</span>
-          </li>
-        ))}
-      </ul>
-      {error && (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ExportFileList files={files} disabled={busy} save={save} failure={(file, message) => `${file} could not be downloaded: ${message}`} />
     </section>
   );
 }
