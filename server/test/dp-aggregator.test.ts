@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { discreteGaussianParameters, encodeOnGrid, gridFor, gridNormFloor } from '@fedward/privacy';
+import { GridContribution, discreteGaussianParameters, encodeOnGrid, gridFor, gridNormFloor, updateDelta } from '@fedward/privacy';
 import type { NamedTensor } from '@fedward/protocol';
 import {
   createDpAggregator,
@@ -371,5 +371,56 @@ describe('memory', () => {
       // ‖Δ‖ = 2 = C: each coordinate is 1·2^12/2 = 2048 grid units, decoded exactly.
       expect(flat(agg.result().weights)).toEqual([1, 1, 1, 1]);
     }
+  });
+});
+
+describe('secure aggregation input (addSum)', () => {
+  /** A deterministic word stream, so two aggregators draw the same noise in the same order. */
+  const counterFill = (): ((b: Uint32Array) => void) => {
+    let x = 0x9e3779b9;
+    return (b) => {
+      for (let k = 0; k < b.length; k++) {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        b[k] = x >>> 0;
+      }
+    };
+  };
+
+  it('the sum of hospitals\u2019 own grid contributions releases exactly what the server would have summed itself', () => {
+    const d = 64;
+    const global = model(d, (k) => Math.cos(k) / 10);
+    // Norms on both sides of C, so the quantile count is neither 0 nor M.
+    const updates = [0.2, 3, 0.7, 5, 1.1, 0.4].map((n, j) => withNorm(d, n, j).map((t, i) => ({ ...t, values: t.values.map((v, k) => v + global[i]!.values[k]!) })));
+    const options = { global, z: 0.8, clipRule: { kind: 'quantile', initialClip: 1, countNoise: 1 } as ClipRule, normSumNoise: 2, strategy: 'fedadam' as const };
+    const direct = createDpAggregator({ ...options, random: counterFill() });
+    for (const u of updates) direct.add(u);
+    const viaSum = createDpAggregator({ ...options, random: counterFill() });
+    const { grid, shape } = viaSum.contribution!;
+    const total = new GridContribution(shape, grid);
+    for (const hospital of [updates.slice(0, 2), updates.slice(2, 4), updates.slice(4)]) {
+      const own = new GridContribution(shape, grid);
+      for (const u of hospital) {
+        const { delta, norm: n } = updateDelta(u, global);
+        own.addDelta(delta, n);
+      }
+      total.addFlat(own.toFlat(), own.updates);
+    }
+    viaSum.addSum(total.toFlat(), total.updates);
+    const a = direct.result();
+    const b = viaSum.result();
+    expect(b.record.updates).toBe(6);
+    expect(flat(b.weights)).toEqual(flat(a.weights));
+    expect(b.record.quantile).toEqual(a.record.quantile);
+    expect(b.record.noisedNormSum).toBe(a.record.noisedNormSum);
+  });
+
+  it('refuses a sum under the median rule and a malformed sum', () => {
+    const global = model(4, () => 0);
+    expect(() => createDpAggregator({ global, z: 1, clipRule: { kind: 'median' } }).addSum(new Float64Array(4), 1)).toThrow(/median/);
+    const agg = createDpAggregator({ global, z: 1, clipRule: { kind: 'fixed', clip: 1 } });
+    expect(() => agg.addSum(new Float64Array(5), 1)).toThrow(/4 values/);
+    expect(() => agg.addSum(Float64Array.from([0.5, 0, 0, 0]), 1)).toThrow(/not an integer/);
   });
 });

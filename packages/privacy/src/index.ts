@@ -60,3 +60,4 @@ export { DP_ACCOUNTING_ORDERS, OPACUS_ORDERS, TF_PRIVACY_ORDERS, resolveOrders, 
 export { MAX_QUADRATURE_NODES, rdpCurve, rdpSubsampledGaussian } from "./rdp";
 export { erf, erfc, logErfc, logNdtr, ndtr } from "./special";
 export { addOnGrid, decodeMean, encodeOnGrid, gridFor, gridNormFloor, type Grid } from "./fixed-point";
+export { GridContribution, contributionLength, maxUpdatesOnRing, updateDelta, type ContributionShape } from "./grid-contribution";

@@ -1,13 +1,13 @@
 import {
+  GridContribution,
   addDiscreteGaussianNoise,
-  addOnGrid,
   cryptoRandomFill,
   decodeMean,
   discreteGaussianParameters,
   discreteGaussianSample,
-  encodeOnGrid,
   gridFor,
-  gridNormFloor,
+  updateDelta,
+  type ContributionShape,
   type Grid,
   type RandomFill,
 } from '@fedward/privacy';
@@ -73,21 +73,6 @@ function stepsOf(strategy: Strategy, info: UpdateInfo | undefined): number {
   return steps;
 }
 
-/** Δ = (update − global)/τ per tensor in float64 (into `scratch` when given), and its L2 norm. */
-function deltaOf(update: readonly NamedTensor[], global: readonly NamedTensor[], tau: number, scratch?: Float64Array[]): { delta: Float64Array[]; norm: number } {
-  let squares = 0;
-  const delta = update.map((t, i) => {
-    const g = global[i]!.values;
-    const d = scratch?.[i] ?? new Float64Array(t.values.length);
-    for (let k = 0; k < d.length; k++) {
-      d[k] = (t.values[k]! - g[k]!) / tau;
-      squares += d[k]! * d[k]!;
-    }
-    return d;
-  });
-  return { delta, norm: Math.sqrt(squares) };
-}
-
 const stdOf = (requested: number) => (requested > 0 ? discreteGaussianParameters(requested).sigma : 0);
 
 /**
@@ -145,16 +130,12 @@ export class DpAggregator implements Aggregator<DpRelease> {
   private readonly quantile: ResolvedQuantileRule | null;
   private readonly random: RandomFill;
   private readonly dimension: number;
-  /** The grid for the streaming rules (fixed, quantile); null for the median rule until `result`. */
-  private readonly streamingGrid: Grid | null;
-  private readonly sums: Float64Array[];
+  private readonly shape: ContributionShape;
+  /** The streaming rules' (fixed, quantile) sums on the grid; null for the median rule until `result`. */
+  private streaming: GridContribution | null;
   private buffered: { delta: Float64Array[]; norm: number }[] = [];
-  /** Streaming rules: two reusable float64 models, for Δ_j and for its encoding. */
-  private readonly scratchModels: Float64Array[][] = [];
-  /** Quantile rule: b = #{‖Δ_j‖ ≤ C_t}. */
-  private unclipped = 0;
-  /** Σ_j ⌊‖x̃_j‖⌋ on the grid (adaptive rule). */
-  private gridNormSum = 0;
+  /** Streaming rules: a reusable float64 model for Δ_j. */
+  private deltaScratch: Float64Array[] | null = null;
   private done = false;
   count = 0;
 
@@ -175,36 +156,40 @@ export class DpAggregator implements Aggregator<DpRelease> {
     this.dimension = o.global.reduce((n, t) => n + t.values.length, 0);
     this.quantile = o.clipRule.kind === 'quantile' ? resolveQuantileRule(o.clipRule, o.z) : null;
     const clip = o.clipRule.kind === 'fixed' ? o.clipRule.clip : this.quantile ? (this.state.clip ?? this.quantile.initialClip) : null;
-    this.streamingGrid = clip === null ? null : gridFor(clip, this.dimension);
-    this.sums = o.global.map((t) => new Float64Array(t.values.length));
+    this.shape = { sizes: o.global.map((t) => t.values.length), probe: o.probe ?? false, countUnclipped: this.quantile !== null, normSum: o.normSumNoise != null };
+    this.streaming = clip === null ? null : new GridContribution(this.shape, gridFor(clip, this.dimension));
+  }
+
+  /** The round's grid (public: from C and d) and the shape of a contribution; null under the median rule. */
+  get contribution(): { grid: Grid; shape: ContributionShape } | null {
+    return this.streaming && { grid: this.streaming.grid, shape: this.shape };
   }
 
   add(update: readonly NamedTensor[], info?: UpdateInfo): void {
     if (this.done) throw new Error('this round was already aggregated');
     checkShape(update, this.o.global);
     const tau = stepsOf(this.strategy, info);
-    // Streaming rules reuse one scratch model for Δ and its encoding: memory stays O(d) in M.
-    const { delta, norm } = deltaOf(update, this.o.global, tau, this.streamingGrid ? this.scratch(0) : undefined);
+    // Streaming rules reuse one scratch model for Δ: memory stays O(d) in M.
+    if (this.streaming) this.deltaScratch ??= this.o.global.map((t) => new Float64Array(t.values.length));
+    const { delta, norm } = updateDelta(update, this.o.global, tau, this.deltaScratch ?? undefined);
     if (!Number.isFinite(norm)) throw new Error('the update is not finite');
-    if (this.streamingGrid === null) {
-      // Median rule: keep Δ_j until every norm is known.
-      this.buffered.push({ delta, norm });
-    } else {
-      this.accumulate(delta, norm, this.streamingGrid);
-      if (norm <= this.streamingGrid.clip) this.unclipped += 1;
-    }
+    // Median rule: keep Δ_j until every norm is known.
+    if (this.streaming === null) this.buffered.push({ delta, norm });
+    else this.streaming.addDelta(delta, norm);
     this.count += 1;
   }
 
-  private scratch(which: 0 | 1): Float64Array[] {
-    this.scratchModels[which] ??= this.o.global.map((t) => new Float64Array(t.values.length));
-    return this.scratchModels[which]!;
-  }
-
-  private accumulate(delta: Float64Array[], norm: number, grid: Grid): void {
-    const encoded = encodeOnGrid(delta, norm, grid, this.streamingGrid ? this.scratch(1) : undefined);
-    if (this.o.normSumNoise != null) this.gridNormSum += gridNormFloor(encoded);
-    if (!this.o.probe) addOnGrid(this.sums, encoded);
+  /**
+   * Secure aggregation: adds the unmasked sum of the hospitals' contributions (each hospital's
+   * GridContribution over its own updates, with the same grid and shape), holding `updates`
+   * updates in all. The server never sees a single update; what it adds here is what it would
+   * have summed itself.
+   */
+  addSum(flat: Float64Array, updates: number): void {
+    if (this.done) throw new Error('this round was already aggregated');
+    if (this.streaming === null) throw new Error('the median clip rule needs every update norm: it cannot run under secure aggregation');
+    this.streaming.addFlat(flat, updates);
+    this.count += updates;
   }
 
   result(): AggregateResult<DpRelease> {
@@ -213,18 +198,17 @@ export class DpAggregator implements Aggregator<DpRelease> {
     this.done = true;
     const m = this.count;
     const rule = this.o.clipRule;
-    let grid: Grid;
-    if (this.streamingGrid === null) {
+    let sums = this.streaming;
+    if (sums === null) {
       const clip = medianClip(
         this.buffered.map((b) => b.norm),
         rule.kind === 'median' ? (rule.cap ?? DEFAULT_MEDIAN_CAP) : DEFAULT_MEDIAN_CAP,
       );
-      grid = gridFor(clip, this.dimension);
-      for (const b of this.buffered) this.accumulate(b.delta, b.norm, grid);
+      sums = new GridContribution(this.shape, gridFor(clip, this.dimension));
+      for (const b of this.buffered) sums.addDelta(b.delta, b.norm);
       this.buffered = [];
-    } else {
-      grid = this.streamingGrid;
     }
+    const grid = sums.grid;
     const releases = roundReleases({
       z: this.o.z,
       bound: grid.bound,
@@ -238,8 +222,8 @@ export class DpAggregator implements Aggregator<DpRelease> {
     let sigma = 0;
     if (!this.o.probe) {
       const std = releases[0]!.sigma;
-      if (std > 0) for (const sum of this.sums) addDiscreteGaussianNoise(sum, this.o.z * grid.bound, this.random);
-      const mean = decodeMean(this.sums, grid, m);
+      if (std > 0) for (const sum of sums.sums) addDiscreteGaussianNoise(sum, this.o.z * grid.bound, this.random);
+      const mean = decodeMean(sums.sums, grid, m);
       if (tauEff !== 1) for (const a of mean) for (let k = 0; k < a.length; k++) a[k]! *= tauEff;
       ({ weights, adam } = applyStrategy(this.strategy, this.o.global, mean, this.state));
       sigma = (std * tauEff) / (grid.scale * m);
@@ -248,7 +232,7 @@ export class DpAggregator implements Aggregator<DpRelease> {
     let nextClip: number | null = null;
     if (this.quantile) {
       const q = this.quantile;
-      const noisedCount = this.unclipped + (q.countNoise > 0 ? discreteGaussianSample(q.countNoise, this.random) : 0);
+      const noisedCount = sums.unclipped + (q.countNoise > 0 ? discreteGaussianSample(q.countNoise, this.random) : 0);
       // M is public, and the fraction is clamped to [0, 1]: the step is post-processing of b̃.
       const fraction = Math.min(1, Math.max(0, noisedCount / m));
       nextClip = nextQuantileClip(grid.clip, fraction, q.targetQuantile, q.learningRate);
@@ -256,10 +240,10 @@ export class DpAggregator implements Aggregator<DpRelease> {
     }
     let noisedNormSum: number | null = null;
     if (this.o.normSumNoise != null) {
-      noisedNormSum = (this.gridNormSum + discreteGaussianSample(this.o.normSumNoise * grid.bound, this.random)) / grid.scale;
+      noisedNormSum = (sums.gridNormSum + discreteGaussianSample(this.o.normSumNoise * grid.bound, this.random)) / grid.scale;
     }
-    this.sums.length = 0;
-    this.scratchModels.length = 0;
+    sums.clear();
+    this.deltaScratch = null;
     return {
       // A probe round leaves the model where it was.
       weights: weights ?? this.o.global.map((t) => ({ name: t.name, shape: [...t.shape], values: t.values.slice() })),
