@@ -97,6 +97,9 @@ export const FLAGS: Record<string, FlagSpec> = {
   'dp-clip-rule': { help: 'fixed | median (the seed’s, NOT private) | quantile (Andrew et al., private)', arg: 'rule', kind: text, setting: 'privacy.clipRule', needs: 'dp-noise' },
   'dp-count-noise': { help: "σ_b of the quantile rule's noised count (default z)", arg: 'x', kind: number, setting: 'privacy.countNoise', needs: 'dp-noise' },
   'dp-norm-sum-noise': { help: "noise multiplier of the adaptive rule's noised norm sum (default z)", arg: 'x', kind: number, setting: 'privacy.normSumNoise', needs: 'dp-noise' },
+  secagg: { help: 'secure aggregation (needs --dp-noise and --secagg-threshold): hospitals upload masked sums; the server unmasks only the total' },
+  'secagg-threshold': { help: 'secure aggregation: t, the participants needed to unmask (2 ≤ t ≤ min-clients); a round completes while t remain', arg: 't', kind: number, setting: 'secureAggregation.threshold', needs: 'secagg' },
+  'secagg-stage-timeout-s': { help: 'secure aggregation: how long each stage after the keys waits for answers (default 60)', arg: 'seconds', kind: seconds, setting: 'secureAggregation.stageTimeoutMs', needs: 'secagg' },
   strategy: { help: 'server optimizer: fedavg | fedadam | fednova', arg: 'name', kind: text, setting: 'aggregation.strategy' },
   'server-lr': { help: "the server optimizer's learning rate", arg: 'x', kind: number, setting: 'aggregation.serverLearningRate', needs: 'strategy' },
   'server-tau': { help: "FedNova under DP: the public local step count of one hospital's round", arg: 'n', kind: number, setting: 'aggregation.publicSteps', needs: 'strategy' },
@@ -167,6 +170,7 @@ function toOptions(given: Record<string, string | boolean | undefined>, env: Nod
     if (f.needs && given[f.needs] === undefined) throw new CliError(`--${name} needs --${f.needs}`);
     setPath(federation, f.setting, value(name));
   }
+  if (given.secagg === true && given['secagg-threshold'] === undefined) throw new CliError('--secagg needs --secagg-threshold t (the participants needed to unmask the sum; 2 ≤ t ≤ --min-clients)');
   const enrol = value('enrol') as string | undefined;
   return {
     host: value('host') as string,

@@ -20,6 +20,10 @@ import {
   type Phase,
   type ProtocolError,
   type RoundView,
+  type SecAggKeys,
+  type SecAggReveal,
+  type SecAggShares,
+  type SecAggView,
   type ServerToHospital,
   type StudyPlan,
   type StudyStatus,
@@ -27,7 +31,9 @@ import {
   type UpdateBegin,
   type Welcome,
 } from '@fedward/protocol';
-import { decodeServerState, encodeServerState } from './dp';
+import { contributionLength, maxUpdatesOnRing } from '@fedward/privacy';
+import { decodeServerState, encodeServerState, type DpAggregator } from './dp';
+import { SecAggRound } from './secagg-round';
 import { RoundEngine, type RoundAggregator, type RoundPlan } from './round-engine';
 import type { HospitalUpdate } from './personalization/aggregate';
 import { PersonalizationWorker } from './personalization/pfa-pool';
@@ -138,6 +144,12 @@ export class Coordinator {
   /** Fires when the earliest back-off ends, so a round waiting for that hospital can start. */
   private backOffTimer: ReturnType<typeof setTimeout> | null = null;
   private startPending = false;
+  /** Secure aggregation of the current round (null without it, or between rounds). */
+  private secagg: SecAggRound | null = null;
+  /** The last round's secure aggregation, as the admin and hospitals see it. */
+  private lastSecagg: SecAggView | null = null;
+  /** Counts secure aggregation attempts, so every attempt derives its own keys. */
+  private secaggAttempts = 0;
   /** What hospitals review before joining, and its digest (their hello must carry it, when they send one). */
   readonly plan: StudyPlan;
   readonly planDigest: string;
@@ -183,6 +195,7 @@ export class Coordinator {
     this.backOffTimer = null;
     for (const t of this.stallTimers.values()) clearTimeout(t);
     this.stallTimers.clear();
+    this.endSecagg();
     void this.worker.close();
   }
 
@@ -221,6 +234,7 @@ export class Coordinator {
       for (const h of this.participants) this.clearStall(h);
       this.participants.clear();
       this.uploads.clear();
+      this.endSecagg();
       this.aggregator = null;
       this.roundPlan = null;
       this.phase = 'done';
@@ -284,6 +298,8 @@ export class Coordinator {
       this.warn(`${c.hospital} left during round ${this.round}; the round goes on without it`);
       this.maybeAggregate();
     }
+    // Under secure aggregation a hospital that left is dropped from the stage it was at, uploaded or not.
+    if (this.phase === 'training' && this.secagg) this.secagg.left(c.hospital);
     if (c.ready) this.audit(c.hospital, 'hospital-left', `disconnected during ${this.phase} round ${this.round}`, { soon: true });
     this.changed();
   }
@@ -367,6 +383,7 @@ export class Coordinator {
     this.progress.clear();
     this.buffered = [];
     this.aggregator = this.engine.open(plan, this.global);
+    if (this.config.secureAggregation && !this.openSecagg(plan.virtualClients)) return;
     this.deadline = Date.now() + this.config.roundDeadlineMs;
     this.timer = setTimeout(() => this.onDeadline(), this.config.roundDeadlineMs);
     this.audit('server', 'round-started', `round ${this.round} with ${[...this.participants].join(', ')}`);
@@ -383,9 +400,119 @@ export class Coordinator {
         weights: this.payloadFor(c.hospital),
         virtualClients: plan.virtualClients,
         probe: plan.probe,
+        ...(this.secagg && { secagg: this.secagg.settings }),
       });
     }
     this.changed();
+  }
+
+  /**
+   * Opens the round's secure aggregation (issue 15) on the DP aggregator's grid: hospitals encode
+   * their own updates with the same C and shape. Refuses (and ends the study with the reason) when
+   * the round's largest possible sum would not fit the 32-bit ring.
+   */
+  private openSecagg(virtualClients: number): boolean {
+    const settings = this.config.secureAggregation!;
+    const contribution = (this.aggregator as DpAggregator).contribution;
+    const participants = [...this.participants].sort();
+    const reason =
+      contribution === null
+        ? 'secure aggregation needs a clip rule that works on single updates (fixed or quantile)'
+        : participants.length * virtualClients > maxUpdatesOnRing(contribution.grid)
+          ? `secure aggregation: ${participants.length} hospitals × ${virtualClients} updates could overflow the 32-bit ring at C on a grid of ${contribution.grid.bound} (at most ${maxUpdatesOnRing(contribution.grid)} updates); lower the sub-clients per hospital`
+          : null;
+    if (reason !== null || contribution === null) {
+      this.phase = 'done';
+      this.stopReason = reason;
+      this.aggregator = null;
+      this.roundPlan = null;
+      this.warn(`round ${this.round} refused: ${reason}`);
+      this.audit('server', 'round-refused', `round ${this.round}: ${reason}`);
+      for (const c of this.connected.values()) c.link.emit('federation-done', { round: this.round - 1, reason: reason ?? '' });
+      this.changed();
+      return false;
+    }
+    this.secaggAttempts += 1;
+    const round = this.round;
+    this.secagg = new SecAggRound(
+      round,
+      {
+        threshold: settings.threshold,
+        context: `fedward-secagg/${this.config.id}/round-${round}/attempt-${this.secaggAttempts}`,
+        clip: contribution.grid.clip,
+        countUnclipped: contribution.shape.countUnclipped,
+        normSum: contribution.shape.normSum,
+        length: contributionLength(contribution.shape),
+        stageTimeoutMs: settings.stageTimeoutMs ?? 60_000,
+      },
+      participants,
+      {
+        send: (hospital, event, ...args) => {
+          for (const c of this.connected.values()) if (c.hospital === hospital) c.link.emit(event, ...args);
+        },
+        done: (result) => this.secaggDone(round, result),
+        failed: (reason) => this.secaggFailed(round, reason),
+        changed: () => this.changed(),
+        info: (message) => this.info(message),
+      },
+    );
+    this.info(`round ${round}: secure aggregation among ${participants.length} hospitals, threshold ${settings.threshold}; the server will see only the sum`);
+    return true;
+  }
+
+  /** The masks are off: the sum goes into the DP aggregator, which noises and releases it as always. */
+  private secaggDone(round: number, result: { sum: Float64Array; updates: number; summed: string[] }): void {
+    if (this.phase !== 'training' || this.round !== round || !this.aggregator) return;
+    try {
+      (this.aggregator as DpAggregator).addSum(result.sum, result.updates);
+    } catch (e) {
+      this.secaggFailed(round, `secure aggregation failed: the unmasked sum was refused (${(e as Error).message})`);
+      return;
+    }
+    this.aggregate();
+  }
+
+  /** Too few participants at a stage (or the unmasking failed): nothing was released; the round runs again. */
+  private secaggFailed(round: number, reason: string): void {
+    if (this.phase !== 'training' || this.round !== round) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.warn(`round ${round} failed: ${reason}; running it again`);
+    this.audit('server', 'round-cancelled', `round ${round}: ${reason}`);
+    this.runAgain();
+  }
+
+  /** Keeps the round's secure aggregation view for the admin and stops its timers. */
+  private endSecagg(): void {
+    if (!this.secagg) return;
+    this.secagg.dispose();
+    this.lastSecagg = this.secagg.view();
+    this.secagg = null;
+  }
+
+  /** Stage 1 of secure aggregation: a hospital's public keys. */
+  secaggKeys(link: HospitalLink, msg: SecAggKeys): Result {
+    return this.secaggMessage(link, 'secagg-keys', msg.round, (h) => this.secagg!.keys(h, msg));
+  }
+
+  /** Stage 2: a hospital's encrypted shares. */
+  secaggShares(link: HospitalLink, msg: SecAggShares): Result {
+    return this.secaggMessage(link, 'secagg-shares', msg.round, (h) => this.secagg!.sharesFrom(h, msg));
+  }
+
+  /** Stage 4: a survivor's revealed shares. */
+  secaggReveal(link: HospitalLink, msg: SecAggReveal): Result {
+    return this.secaggMessage(link, 'secagg-reveal', msg.round, (h) => this.secagg!.reveal(h, msg));
+  }
+
+  private secaggMessage(link: HospitalLink, event: string, round: number, handle: (hospital: string) => Result): Result {
+    const c = this.connected.get(link.id);
+    if (!c) return this.reject(link, event, { code: 'unauthorized', message: 'say hello first' });
+    if (!this.secagg || this.phase !== 'training' || round !== this.round) {
+      return this.reject(link, event, { code: 'wrong-round', message: `round ${round} has no secure aggregation under way (the server is ${this.phase} round ${this.round})`, round });
+    }
+    const r = handle(c.hospital);
+    return r.ok ? r : this.reject(link, event, r.error);
   }
 
   /**
@@ -394,6 +521,13 @@ export class Coordinator {
    * what arrived if that is enough, otherwise it is run again without them.
    */
   private closeRoundNow(why: string): 'aggregated' | 'cancelled' {
+    if (this.secagg) {
+      // Secure aggregation: the stage under way closes with whoever answered; the round completes
+      // if at least t remain (later stages have their own timeouts), otherwise it runs again.
+      const secagg = this.secagg;
+      secagg.closeStage(why);
+      return secagg.stage === 'failed' ? 'cancelled' : 'aggregated';
+    }
     const round = this.round;
     const now = Date.now();
     for (const hospital of this.participants) {
@@ -503,7 +637,8 @@ export class Coordinator {
   }
 
   private maybeAggregate(): void {
-    if (this.phase !== 'training') return;
+    // Under secure aggregation the round aggregates when the sum is unmasked (secaggDone).
+    if (this.phase !== 'training' || this.secagg) return;
     const outstanding = [...this.participants].filter((h) => !this.hasContributed(h));
     if (outstanding.length === 0 && this.contributions().length >= this.minUpdates) this.aggregate();
   }
@@ -515,6 +650,7 @@ export class Coordinator {
   private aggregate(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.endSecagg();
     this.phase = 'aggregating';
     this.changed();
     if (this.personalization) {
@@ -579,6 +715,7 @@ export class Coordinator {
 
   /** The round released nothing: back to waiting, and start it again when enough hospitals are ready. */
   private runAgain(): void {
+    this.endSecagg();
     this.phase = 'waiting';
     this.deadline = null;
     this.changed();
@@ -595,7 +732,7 @@ export class Coordinator {
     for (const [hospital, own] of perHospital ?? []) this.hospitalPayloads.set(hospital, encodeWeights(own));
     const privacy = this.hospitalPrivacy();
     for (const c of this.connected.values()) {
-      if (c.ready) c.link.emit('round-result', { round, participants, privacy, weights: this.payloadFor(c.hospital) });
+      if (c.ready) c.link.emit('round-result', { round, participants, privacy, weights: this.payloadFor(c.hospital), ...(this.lastSecagg && this.config.secureAggregation && { secagg: this.lastSecagg }) });
     }
     if (this.phase === 'done') {
       this.info(`federation finished after round ${round}`);
@@ -625,6 +762,7 @@ export class Coordinator {
         round: msg.round,
       });
     }
+    if (this.secagg || msg.masked) return this.beginMaskedUpload(c, msg);
     const subClients = msg.subClients ?? 1;
     const subClient = msg.subClient ?? 0;
     const allowed = this.roundPlan?.virtualClients ?? 1;
@@ -664,6 +802,30 @@ export class Coordinator {
         message: `update of ${msg.totalBytes} bytes does not match the model (${this.expectedBytes} bytes)`,
         round: msg.round,
       });
+    }
+    this.uploads.set(c.hospital, { begin: msg, chunks: [], received: 0 });
+    this.armStall(c, msg.round);
+    return { ok: true };
+  }
+
+  /** Secure aggregation's stage 3: a hospital's masked sum, uploaded in chunks like an update. */
+  private beginMaskedUpload(c: Connected, msg: UpdateBegin): Result {
+    if (!this.secagg || !msg.masked) {
+      return this.dropParticipant(c, 'update-begin', {
+        code: 'bad-message',
+        message: this.secagg ? `round ${msg.round} uses secure aggregation: upload the masked input (masked), never the update itself` : `round ${msg.round} does not use secure aggregation`,
+        round: msg.round,
+      });
+    }
+    const refusal = this.secagg.uploadRefusal(c.hospital);
+    if (refusal) return this.reject(c.link, 'update-begin', { code: 'not-participant', message: refusal, round: msg.round });
+    const allowed = this.roundPlan?.virtualClients ?? 1;
+    if (msg.masked.updates > allowed) {
+      return this.dropParticipant(c, 'update-begin', { code: 'bad-message', message: `${msg.masked.updates} updates in the masked sum; round ${msg.round} asked for at most ${allowed}`, round: msg.round });
+    }
+    const bytes = 4 * this.secagg.settings.length;
+    if (msg.totalBytes !== bytes) {
+      return this.dropParticipant(c, 'update-begin', { code: 'bad-weights', message: `a masked input of ${msg.totalBytes} bytes; round ${msg.round} takes ${bytes} (${this.secagg.settings.length} ring elements)`, round: msg.round });
     }
     this.uploads.set(c.hospital, { begin: msg, chunks: [], received: 0 });
     this.armStall(c, msg.round);
@@ -720,6 +882,7 @@ export class Coordinator {
       bytes.set(chunk, at);
       at += chunk.length;
     }
+    if (upload.begin.masked) return this.endMaskedUpload(c, upload.begin, bytes);
     let update: NamedTensor[];
     try {
       update = decodeWeights(bytes);
@@ -746,6 +909,19 @@ export class Coordinator {
       `${c.hospital} uploaded round ${msg.round}${subClients > 1 ? ` sub-client ${subClient + 1}/${subClients}` : ''} (${trainSamples} samples, loss ${trainLoss.toFixed(3)})`,
     );
     queueMicrotask(() => this.maybeAggregate());
+    this.changed();
+    return { ok: true };
+  }
+
+  private endMaskedUpload(c: Connected, begin: UpdateBegin, bytes: Uint8Array): Result {
+    if (!this.secagg) return this.reject(c.link, 'update-end', { code: 'wrong-round', message: `round ${begin.round} has no secure aggregation under way`, round: begin.round });
+    // Ring elements travel little-endian (the byte order of every platform Fedward runs on; a fresh, aligned buffer).
+    const vector = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    const r = this.secagg.maskedFrom(c.hospital, vector, begin.masked!.updates);
+    if (!r.ok) return this.reject(c.link, 'update-end', r.error);
+    this.progress.set(c.hospital, { expected: 1, received: new Set([0]), samples: begin.trainSamples, lossSum: begin.trainLoss * begin.trainSamples, backend: begin.backend });
+    this.backOffs.delete(c.hospital);
+    this.info(`${c.hospital} uploaded its masked input for round ${begin.round} (${begin.masked!.updates} updates summed)`);
     this.changed();
     return { ok: true };
   }
@@ -872,6 +1048,7 @@ export class Coordinator {
       }
     }
     return {
+      secagg: this.secagg?.view() ?? this.lastSecagg,
       config: this.config,
       status: this.studyStatus,
       frozen: this.frozen,

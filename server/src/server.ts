@@ -30,6 +30,9 @@ import {
   updateEndSchema,
   receiptFields,
   isExportName,
+  secaggKeysSchema,
+  secaggRevealSchema,
+  secaggSharesSchema,
   isHospitalExportName,
   type AdminToServer,
   type ExportName,
@@ -774,6 +777,9 @@ function wireHospital(socket: HospitalSocket, coordinator: Coordinator, record?:
   on('update-chunk', updateChunkSchema, (msg) => coordinator.addChunk(link, { ...msg, data: toUint8Array(msg.data) }));
   on('update-end', updateEndSchema, (msg) => coordinator.endUpdate(link, msg));
   on('evaluation', evaluationSchema, (msg) => coordinator.evaluation(link, msg));
+  on('secagg-keys', secaggKeysSchema, (msg) => coordinator.secaggKeys(link, msg));
+  on('secagg-shares', secaggSharesSchema, (msg) => coordinator.secaggShares(link, msg));
+  on('secagg-reveal', secaggRevealSchema, (msg) => coordinator.secaggReveal(link, msg));
   socket.on('status', (msg: unknown) => {
     const parsed = parseMessage(hospitalStatusSchema, msg);
     if (!parsed.ok) return;

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { afterEach, beforeAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryPatientDataset, participate, type ClientEvent, type SentMessage, type TrainingStateStore } from '@fedward/client';
+import { MemoryPatientDataset, participate, type ClientEvent, type SecAggTestHooks, type SentMessage, type TrainingStateStore } from '@fedward/client';
 import { MemoryDataset, activateBackend, createDetEngine, createModel, seededRandom, type ModelEngine } from '@fedward/models';
 import type { NamedTensor } from '@fedward/protocol';
 
@@ -95,6 +95,7 @@ export function client(
     study?: string;
     planDigest?: string;
     onSent?: (m: SentMessage) => void;
+    secaggTest?: SecAggTestHooks;
   } = {},
 ) {
   return participate({
@@ -103,6 +104,7 @@ export function client(
     ...(extra.study && { study: extra.study }),
     ...(extra.planDigest && { planDigest: extra.planDigest }),
     ...(extra.onSent && { onSent: extra.onSent }),
+    ...(extra.secaggTest && { secaggTest: extra.secaggTest }),
     backend: 'cpu',
     ...(extra.signal && { signal: extra.signal }),
     ...(extra.trainingState && { trainingState: extra.trainingState }),

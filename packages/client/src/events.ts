@@ -1,4 +1,4 @@
-import type { BackendName, FederationConfig, HospitalPrivacyView, ProtocolError } from '@fedward/protocol';
+import type { BackendName, FederationConfig, HospitalPrivacyView, ProtocolError, SecAggStage, SecAggView } from '@fedward/protocol';
 
 /**
  * What a participant reports while it runs. The hospital app renders these as progress bars;
@@ -16,7 +16,10 @@ export type ClientEvent =
   | { type: 'epoch-end'; round: number; subClient: number; subClients: number; epoch: number; epochs: number; loss: number }
   | { type: 'upload'; round: number; subClient: number; subClients: number; sentBytes: number; totalBytes: number }
   | { type: 'uploaded'; round: number; subClient: number; subClients: number }
-  | { type: 'round-result'; round: number; participants: number; privacy: HospitalPrivacyView | null }
+  /** Under secure aggregation: `secagg` says who took part at each stage and that the server saw only the sum. */
+  | { type: 'round-result'; round: number; participants: number; privacy: HospitalPrivacyView | null; secagg?: SecAggView }
+  /** Secure aggregation: a stage this hospital finished, in plain words. */
+  | { type: 'secagg'; round: number; stage: SecAggStage; detail: string }
   /** Accuracy of the model the hospital uses: the global one, or its personalized model under PRR-FL (then with the deputy's). */
   | { type: 'evaluated'; round: number; accuracy: number; loss: number; samples: number; deputy?: { accuracy: number; loss: number } }
   /** PRR-FL: the DET stage chosen before a local epoch, from both models' training macro-F1 (%). */

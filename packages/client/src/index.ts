@@ -5,3 +5,4 @@ export * from './sub-clients';
 export * from './training-state';
 export * from './memory-patient-dataset';
 export type { SentMessage } from './socket';
+export * from './secagg-client';

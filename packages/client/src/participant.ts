@@ -9,6 +9,9 @@ import {
   type ProtocolError,
   type RoundResult,
   type RoundStart,
+  type SecAggRoster,
+  type SecAggSharesIn,
+  type SecAggUnmask,
   type Welcome,
 } from '@fedward/protocol';
 import {
@@ -25,6 +28,7 @@ import type { ClientEvent } from './events';
 import { splitFingerprint, splitIntoSubClients } from './sub-clients';
 import { localEpoch } from './local-epoch';
 import { recordSent, request, uploadUpdate, type HospitalSocket, type SentMessage } from './socket';
+import { SecAggClientRound, type SecAggTestHooks, type StageOutcome } from './secagg-client';
 import { isPatientDataset, memoryTrainingStateStore, type TrainingStateStore } from './training-state';
 
 export interface ParticipantOptions {
@@ -61,6 +65,8 @@ export interface ParticipantOptions {
   onSent?: (m: SentMessage) => void;
   /** How long hello may wait for its answer before reconnecting (default 30 s). */
   helloTimeoutMs?: number;
+  /** Tests only: drop out of one secure aggregation stage, or see the plain input (SecAggTestHooks). */
+  secaggTest?: SecAggTestHooks;
   signal?: AbortSignal;
 }
 
@@ -81,6 +87,9 @@ type Inbox =
   | { kind: 'disconnect'; reason: string }
   | { kind: 'round-start'; msg: RoundStart }
   | { kind: 'round-result'; msg: RoundResult }
+  | { kind: 'secagg-roster'; msg: SecAggRoster }
+  | { kind: 'secagg-shares-in'; msg: SecAggSharesIn }
+  | { kind: 'secagg-unmask'; msg: SecAggUnmask }
   | { kind: 'done'; round: number; reason?: string }
   | { kind: 'protocol-error'; error: ProtocolError }
   | { kind: 'abort' };
@@ -111,6 +120,9 @@ export async function* participate(options: ParticipantOptions): AsyncGenerator<
   socket.on('disconnect', (reason) => inbox.push({ kind: 'disconnect', reason }));
   socket.on('round-start', (msg) => inbox.push({ kind: 'round-start', msg }));
   socket.on('round-result', (msg) => inbox.push({ kind: 'round-result', msg }));
+  socket.on('secagg-roster', (msg) => inbox.push({ kind: 'secagg-roster', msg }));
+  socket.on('secagg-shares-in', (msg) => inbox.push({ kind: 'secagg-shares-in', msg }));
+  socket.on('secagg-unmask', (msg) => inbox.push({ kind: 'secagg-unmask', msg }));
   socket.on('federation-done', (msg) => inbox.push({ kind: 'done', round: msg.round, ...(msg.reason ? { reason: msg.reason } : {}) }));
   socket.on('protocol-error', (error) => inbox.push({ kind: 'protocol-error', error }));
   const onAbort = () => inbox.push({ kind: 'abort' });
@@ -119,6 +131,14 @@ export async function* participate(options: ParticipantOptions): AsyncGenerator<
   let model: ModelEngine | null = null;
   let det: DetEngine | null = null;
   let config: FederationConfig | null = null;
+  let hospital = '';
+  /** The round's secure aggregation, between its stages (null without it). */
+  let secagg: SecAggClientRound | null = null;
+  /** Runs one secure aggregation stage; 'leave' ends the participation (a dropout test). */
+  const stage = async function* (run: (s: SecAggClientRound) => AsyncGenerator<ClientEvent, StageOutcome>): AsyncGenerator<ClientEvent, boolean> {
+    if (!secagg) return false;
+    return (yield* run(secagg)) === 'leave';
+  };
   /** The server's last refusal of this connection (revoked token, replaced by a newer connection). */
   let refusal: ProtocolError | null = null;
   let retry: ReturnType<typeof setTimeout> | null = null;
@@ -169,6 +189,7 @@ export async function* participate(options: ParticipantOptions): AsyncGenerator<
           const welcome = answer.welcome;
           refusal = null;
           config = welcome.config;
+          hospital = welcome.hospital;
           const weights = decodeWeights(welcome.weights);
           yield { type: 'connected', hospital: welcome.hospital, config, backend: options.backend, privacy: welcome.privacy ?? null };
           if (config.personalization?.strategy === 'prr-fl') {
@@ -184,12 +205,40 @@ export async function* participate(options: ParticipantOptions): AsyncGenerator<
           break;
         }
         case 'round-start':
+          secagg = null;
           if (det && config) yield* trainDetRound(socket, det, config, options, trainingState, item.msg);
-          else if (model && config) yield* trainRound(socket, model, config, options, trainingState, item.msg);
+          else if (model && config) {
+            const s = item.msg.secagg;
+            secagg = s
+              ? new SecAggClientRound(
+                  item.msg.round,
+                  s,
+                  hospital,
+                  decodeWeights(item.msg.weights),
+                  options.backend,
+                  config.chunkBytes,
+                  config.aggregation?.strategy === 'fednova',
+                  item.msg.probe ?? false,
+                  options.secaggTest ?? {},
+                )
+              : null;
+            yield* trainRound(socket, model, config, options, trainingState, item.msg, secagg);
+            if (yield* stage((r) => r.advertise(socket))) return;
+          }
+          break;
+        case 'secagg-roster':
+          if (yield* stage((r) => r.share(socket, item.msg))) return;
+          break;
+        case 'secagg-shares-in':
+          if (yield* stage((r) => r.mask(socket, item.msg))) return;
+          break;
+        case 'secagg-unmask':
+          if (yield* stage((r) => r.reveal(socket, item.msg))) return;
           break;
         case 'round-result':
           if (!config) break;
-          yield { type: 'round-result', round: item.msg.round, participants: item.msg.participants, privacy: item.msg.privacy ?? null };
+          secagg = null;
+          yield { type: 'round-result', round: item.msg.round, participants: item.msg.participants, privacy: item.msg.privacy ?? null, ...(item.msg.secagg && { secagg: item.msg.secagg }) };
           if (det) {
             det.setDeputyWeights(decodeWeights(item.msg.weights));
             yield* evaluateDet(socket, det, options.test, item.msg.round, config);
@@ -249,6 +298,7 @@ function hello(socket: HospitalSocket, options: ParticipantOptions): Promise<{ k
  * and refuses 0 (a zero change divided by 1 is still zero). Its loss counts for nothing.
  */
 const EMPTY_SUB_CLIENT = { trainSamples: 0, steps: 1, trainLoss: 0 } as const;
+const EMPTY_SUB_CLIENT_TRAINED = { samples: 0, steps: 1, loss: 0 } as const;
 
 /**
  * One round: split the training data into the VN patient-disjoint sub-clients the server asked
@@ -265,6 +315,7 @@ async function* trainRound(
   options: ParticipantOptions,
   trainingState: TrainingStateStore,
   start: RoundStart,
+  secagg: SecAggClientRound | null,
 ): AsyncGenerator<ClientEvent> {
   const { round } = start;
   const { epochs, batchSize, learningRate } = config.training;
@@ -295,6 +346,11 @@ async function* trainRound(
     if (options.signal?.aborted) return;
     const data = parts[subClient]!;
     const sub = { subClient, subClients };
+    if (data.size === 0 && secagg) {
+      // Secure aggregation: the hospital's own sum counts the empty sub-client as a zero change.
+      secagg.add(global, EMPTY_SUB_CLIENT_TRAINED);
+      continue;
+    }
     if (data.size === 0) {
       // An empty sub-client: no training, its optimizer state is left as it was.
       const refused = yield* uploadUpdate(
@@ -323,6 +379,11 @@ async function* trainRound(
       split: splitId,
       states: states.map((st) => (st ? encodeOptimizerState(st) : null)),
     });
+    if (secagg) {
+      // Secure aggregation: the update stays here; it enters the hospital's masked sum.
+      secagg.add(model.getWeights(), { samples: data.size, loss, steps });
+      continue;
+    }
     const refused = yield* uploadUpdate(
       socket,
       { round, trainSamples: data.size, trainLoss: loss, backend: options.backend, subClient, subClients, steps },

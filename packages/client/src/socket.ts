@@ -39,7 +39,7 @@ export function recordSent(socket: HospitalSocket, onSent: (m: SentMessage) => v
  */
 export function request<T extends object>(
   socket: HospitalSocket,
-  event: 'update-begin' | 'update-chunk' | 'update-end' | 'evaluation',
+  event: 'update-begin' | 'update-chunk' | 'update-end' | 'evaluation' | 'secagg-keys' | 'secagg-shares' | 'secagg-reveal',
   payload: unknown,
   timeoutMs = 60_000,
 ): Promise<Ack<T>> {
@@ -61,7 +61,7 @@ export function request<T extends object>(
  */
 export async function* uploadUpdate(
   socket: HospitalSocket,
-  begin: { round: number; trainSamples: number; trainLoss: number; backend: string; subClient: number; subClients: number; steps: number },
+  begin: { round: number; trainSamples: number; trainLoss: number; backend: string; subClient: number; subClients: number; steps: number; masked?: { updates: number } },
   payload: Uint8Array,
   chunkBytes: number,
 ): AsyncGenerator<ClientEvent, ClientEvent | null> {

@@ -144,6 +144,18 @@ export const federationConfigSchema = z.object({
    * exchanged through Progressive Fourier Aggregation, one result per hospital.
    */
   personalization: personalizationConfigSchema.optional(),
+  /**
+   * Secure aggregation (issue 15): hospitals clip and encode their own updates on the DP grid and
+   * upload them masked; the server unmasks only the sum of at least `threshold` participants, then
+   * adds the DP noise as without it. Needs DP with the fixed or quantile clip.
+   */
+  secureAggregation: z
+    .object({
+      threshold: z.number().int().min(2).max(1000),
+      /** How long each stage after the key advertisement waits for answers (default 60 s). */
+      stageTimeoutMs: z.number().int().min(1_000).max(3_600_000).optional(),
+    })
+    .optional(),
 })
   .refine((c) => !(c.privacy && c.personalization && c.personalization.strategy !== 'fedavg'), {
     message: 'client-level DP needs the fedavg personalization strategy: FedBN and PRR-FL release per-hospital results the DP accounting does not cover',
@@ -156,6 +168,14 @@ export const federationConfigSchema = z.object({
   .refine((c) => !(c.privacy && c.aggregation?.robust), {
     message: 'robust aggregation is for federations without DP: under DP the clip bounds every update, and the accountant covers the noised mean only',
     path: ['aggregation', 'robust'],
+  })
+  .refine((c) => !c.secureAggregation || (c.privacy !== undefined && (c.privacy.clipRule ?? 'fixed') !== 'median'), {
+    message: 'secure aggregation needs DP with the fixed or quantile clip (--dp): the server sees only the sum, so it cannot clip single updates or take the median of their norms',
+    path: ['secureAggregation'],
+  })
+  .refine((c) => !c.secureAggregation || c.secureAggregation.threshold <= c.minClients, {
+    message: 'the secure aggregation threshold must be at most the hospitals a round starts with (minClients): a round with fewer than t participants could never complete',
+    path: ['secureAggregation', 'threshold'],
   })
   .refine((c) => !(c.privacy && c.aggregation?.strategy === 'fednova' && c.aggregation.publicSteps === undefined), {
     message: 'FedNova under DP needs a public step count τ̄ (aggregation.publicSteps, --server-tau): the hospitals\' own step counts are private',

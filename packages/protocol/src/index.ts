@@ -7,3 +7,4 @@ export * from './plan';
 export * from './study-settings';
 export * from './receipt';
 export * from './study-exports';
+export * from './secagg-messages';

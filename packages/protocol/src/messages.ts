@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { federationConfigSchema } from './config';
+import type { SecAggKeys, SecAggReveal, SecAggRoster, SecAggRoundSettings, SecAggShares, SecAggSharesIn, SecAggUnmask, SecAggView } from './secagg-messages';
 
 /*
  * Every event that crosses the wire, with the schema the receiving side validates it against.
@@ -57,6 +58,11 @@ export const updateBeginSchema = z.object({
   subClients: z.number().int().positive().optional(),
   /** Optimizer steps this update took (FedNova's τ). */
   steps: z.number().int().nonnegative().optional(),
+  /**
+   * Secure aggregation: the payload is this hospital's masked sum (uint32 little-endian ring
+   * elements, not weights) over `updates` sub-client updates, at most the VN asked for.
+   */
+  masked: z.object({ updates: z.number().int().positive().max(1000) }).optional(),
 }).refine((m) => (m.subClient ?? 0) < (m.subClients ?? 1), { message: 'subClient must be below subClients' });
 export type UpdateBegin = z.infer<typeof updateBeginSchema>;
 
@@ -125,6 +131,8 @@ export interface RoundStart {
   virtualClients: number;
   /** The adaptive rule's probe round: trained and measured, its aggregate then discarded. */
   probe: boolean;
+  /** Secure aggregation's settings for this round; absent without it. */
+  secagg?: SecAggRoundSettings;
 }
 
 export interface RoundResult {
@@ -133,6 +141,8 @@ export interface RoundResult {
   /** The budget after this round (null without DP). */
   privacy: HospitalPrivacyView | null;
   weights: Uint8Array | ArrayBuffer;
+  /** Under secure aggregation: who took part at each stage, and that the server saw only the sum. */
+  secagg?: SecAggView;
 }
 
 export interface ProtocolError {
@@ -160,6 +170,9 @@ export interface HospitalToServer {
   'update-end': (msg: UpdateEnd, ack: (r: Ack) => void) => void;
   evaluation: (msg: Evaluation, ack: (r: Ack) => void) => void;
   status: (msg: HospitalStatus) => void;
+  'secagg-keys': (msg: SecAggKeys, ack: (r: Ack) => void) => void;
+  'secagg-shares': (msg: SecAggShares, ack: (r: Ack) => void) => void;
+  'secagg-reveal': (msg: SecAggReveal, ack: (r: Ack) => void) => void;
 }
 
 export interface ServerToHospital {
@@ -167,6 +180,9 @@ export interface ServerToHospital {
   'round-result': (msg: RoundResult) => void;
   'federation-done': (msg: { round: number; reason?: string }) => void;
   'protocol-error': (err: ProtocolError) => void;
+  'secagg-roster': (msg: SecAggRoster) => void;
+  'secagg-shares-in': (msg: SecAggSharesIn) => void;
+  'secagg-unmask': (msg: SecAggUnmask) => void;
 }
 
 // ---- admin ↔ server ---------------------------------------------------------------------
@@ -311,6 +327,8 @@ export interface FederationSnapshot {
   enrolled: string[];
   log: LogEntry[];
   privacy: PrivacyView | null;
+  /** Secure aggregation of the round under way, or else of the last one (null without it). */
+  secagg: SecAggView | null;
   /** Why the federation stopped before its last round (e.g. the privacy budget), if it did. */
   stopReason: string | null;
 }

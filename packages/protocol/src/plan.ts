@@ -2,6 +2,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import type { FederationConfig, PrivacyConfig } from './config';
 import { evaluationSchema, helloSchema, hospitalStatusSchema, updateBeginSchema, updateChunkSchema, updateEndSchema } from './messages';
+import { secaggKeysSchema, secaggRevealSchema, secaggSharesSchema } from './secagg-messages';
 
 /**
  * What a study will do on a hospital's data, as the hospital reviews it before joining: the task,
@@ -30,6 +31,11 @@ export interface StudyPlan {
   sends: { message: string; when: string; fields: string[] }[];
   /** The privacy settings (public, frozen once a round has run); null: no differential privacy. */
   privacy: Pick<PrivacyConfig, 'unit' | 'targetEpsilon' | 'delta' | 'noiseMultiplier' | 'clipNorm'> & { clipRule: 'fixed' | 'median' | 'quantile'; subClients: string } | null;
+  /**
+   * Secure aggregation (absent when off): the hospital clips and encodes its own updates and sends
+   * only their masked sum; `threshold` hospitals are needed to unmask the total.
+   */
+  secureAggregation?: { threshold: number };
 }
 
 const fieldsOf = (schema: { shape: Record<string, unknown> }): string[] => Object.keys(schema.shape);
@@ -58,14 +64,27 @@ export function studyPlan(config: FederationConfig, updateBytes: number): StudyP
     strategy: { aggregation: config.aggregation?.strategy ?? 'fedavg', personalization: config.personalization?.strategy ?? 'fedavg' },
     updateBytes,
     updatesPerRound: !p ? 1 : typeof vn === 'number' ? vn : 'chosen each round',
-    sends: [
-      { message: 'hello', when: 'once per connection', fields: fieldsOf(helloSchema) },
-      { message: 'update-begin', when: 'before each model update', fields: fieldsOf(updateBeginSchema) },
-      { message: 'update-chunk', when: `the model update in pieces of at most ${config.chunkBytes} bytes`, fields: fieldsOf(updateChunkSchema) },
-      { message: 'update-end', when: 'after each model update', fields: fieldsOf(updateEndSchema) },
-      { message: 'evaluation', when: 'after each round, on your held-out slices', fields: fieldsOf(evaluationSchema) },
-      { message: 'status', when: 'while training and uploading', fields: fieldsOf(hospitalStatusSchema) },
-    ],
+    sends: config.secureAggregation
+      ? [
+          { message: 'hello', when: 'once per connection', fields: fieldsOf(helloSchema) },
+          { message: 'secagg-keys', when: 'after training, each round: two fresh public keys', fields: fieldsOf(secaggKeysSchema) },
+          { message: 'secagg-shares', when: 'each round: shares of your two round secrets, each encrypted for the hospital that keeps it', fields: fieldsOf(secaggSharesSchema) },
+          { message: 'update-begin', when: 'before the masked sum of your updates (one per round)', fields: fieldsOf(updateBeginSchema) },
+          { message: 'update-chunk', when: `the masked sum (not readable alone) in pieces of at most ${config.chunkBytes} bytes`, fields: fieldsOf(updateChunkSchema) },
+          { message: 'update-end', when: 'after the masked sum', fields: fieldsOf(updateEndSchema) },
+          { message: 'secagg-reveal', when: 'each round: the shares that remove the masks, so only the total of all hospitals can be read', fields: fieldsOf(secaggRevealSchema) },
+          { message: 'evaluation', when: 'after each round, on your held-out slices', fields: fieldsOf(evaluationSchema) },
+          { message: 'status', when: 'while training and uploading', fields: fieldsOf(hospitalStatusSchema) },
+        ]
+      : [
+          { message: 'hello', when: 'once per connection', fields: fieldsOf(helloSchema) },
+          { message: 'update-begin', when: 'before each model update', fields: fieldsOf(updateBeginSchema) },
+          { message: 'update-chunk', when: `the model update in pieces of at most ${config.chunkBytes} bytes`, fields: fieldsOf(updateChunkSchema) },
+          { message: 'update-end', when: 'after each model update', fields: fieldsOf(updateEndSchema) },
+          { message: 'evaluation', when: 'after each round, on your held-out slices', fields: fieldsOf(evaluationSchema) },
+          { message: 'status', when: 'while training and uploading', fields: fieldsOf(hospitalStatusSchema) },
+        ],
+    ...(config.secureAggregation && { secureAggregation: { threshold: config.secureAggregation.threshold } }),
     privacy: p
       ? {
           unit: p.unit,

@@ -13,13 +13,17 @@ const isBinary = (v: unknown): v is ArrayBuffer | ArrayBufferView => v instanceo
 
 export function receiptFields(payload: object): ReceiptFields {
   let binaryBytes = 0;
-  const fields = Object.fromEntries(
-    Object.entries(payload).map(([k, v]) => {
-      if (!isBinary(v)) return [k, v];
+  // Nested too: secure aggregation's messages carry lists of encrypted shares.
+  const shown = (v: unknown): unknown => {
+    if (isBinary(v)) {
       binaryBytes += v.byteLength;
-      return [k, { binaryBytes: v.byteLength }];
-    }),
-  );
+      return { binaryBytes: v.byteLength };
+    }
+    if (Array.isArray(v)) return v.map(shown);
+    if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shown(x)]));
+    return v;
+  };
+  const fields = Object.fromEntries(Object.entries(payload).map(([k, v]) => [k, shown(v)]));
   return { fields, binaryBytes };
 }
 

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import type { VnRule } from '../adaptive-intermediary';
 import type { ClipRuleName, StrategyName } from '../dp';
 import type { FederationDifficulty } from '@fedward/data';
+import { SECAGG_STAGES, type SecAggStage } from '@fedward/protocol';
 import { createModel } from '@fedward/models';
 import { runGrid } from './grid';
 import { simulateFederation, type SimulatedRound } from './run-federation';
@@ -14,6 +15,7 @@ const USAGE = `usage: npm run simulate -- --hospitals N --rounds R --strategy fe
   [--clip-rule fixed|median|quantile] [--clip C] [--median-cap 25] [--count-noise σ_b] [--target-quantile γ]
   [--server-lr η_s] [--vn-rule default|ada_stable|ada_prog] [--size PX] [--slices-per-hospital N]
   [--batch-size B] [--learning-rate LR] [--delta D] [--difficulty hard|easy] [--out DIR]
+  [--secagg --secagg-threshold T [--drop K] [--drop-stage advertise|share|mask|reveal]]
   npm run simulate -- --grid [--grid-epsilon 4,16] [--grid-seeds 0,1,2,3,4,5] [--resume] [same size flags]`;
 
 function fail(message: string): never {
@@ -48,6 +50,10 @@ const { values: a } = parseArgs({
     'grid-epsilon': { type: 'string', default: '4,16' },
     'grid-seeds': { type: 'string', default: '0,1,2,3,4,5' },
     resume: { type: 'boolean', default: false },
+    secagg: { type: 'boolean', default: false },
+    'secagg-threshold': { type: 'string' },
+    drop: { type: 'string', default: '0' },
+    'drop-stage': { type: 'string', default: 'mask' },
   },
 });
 
@@ -75,6 +81,19 @@ const vn: number | 'heuristic' | 'adaptive' = a.vn === 'adaptive' || a.vn === 'h
 if (typeof vn === 'string' && z === 0 && !a.grid) fail(`--vn ${vn} needs DP noise (--z > 0): both rules are about the noise`);
 const countNoise = a['count-noise'] === undefined ? undefined : Number(a['count-noise']);
 if (countNoise !== undefined && !(countNoise >= 0)) fail(`--count-noise must be ≥ 0 (got ${a['count-noise']})`);
+const dropStage = a['drop-stage'];
+const isStage = (v: string | undefined): v is SecAggStage => (SECAGG_STAGES as readonly string[]).includes(v ?? '');
+if (!isStage(dropStage)) fail(`--drop-stage must be one of ${SECAGG_STAGES.join(', ')} (got ${dropStage})`);
+let secagg: { threshold: number; drop: number; dropStage: SecAggStage } | undefined;
+if (a.secagg) {
+  if (!(z > 0)) fail('--secagg needs DP (--z > 0): the server unmasks the sum and noises it as without secure aggregation');
+  if (clipRule === 'median') fail('--secagg needs the fixed or quantile clip: the server never sees single update norms');
+  if (a['secagg-threshold'] === undefined) fail('--secagg needs --secagg-threshold T (the participants needed to unmask the sum)');
+  const threshold = positive('secagg-threshold', a['secagg-threshold']);
+  const drop = Number(a.drop);
+  if (!Number.isInteger(drop) || drop < 0) fail(`--drop must be a whole number ≥ 0 (got ${a.drop})`);
+  secagg = { threshold, drop, dropStage };
+} else if (a['secagg-threshold'] !== undefined || a.drop !== '0') fail('--secagg-threshold and --drop need --secagg');
 // An error inside TF.js's WebAssembly module would otherwise print the whole module's source.
 process.on('uncaughtException', (e) => {
   console.error(`simulate: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
@@ -119,14 +138,18 @@ if (a.grid) {
   process.exit(0);
 }
 
-const options = { ...base, z, vn, strategy, seed: Number(a.seed) };
+if (secagg && (secagg.threshold < 2 || secagg.threshold > base.hospitals)) fail(`--secagg-threshold must be between 2 and --hospitals (${base.hospitals}); got ${secagg.threshold}`);
+const options = { ...base, z, vn, strategy, seed: Number(a.seed), ...(secagg && { secagg }) };
 const label = `${strategy} z=${z} vn=${vn}${vn === 'adaptive' && rule !== 'default' ? `(${rule})` : ''}${z > 0 ? ` clip=${clipRule}` : ''} seed=${options.seed}`;
 const started = Date.now();
 const fmt = (v: number | null, digits = 3) => (v === null ? '—' : Number.isFinite(v) ? v.toFixed(digits) : '∞');
 const rows: SimulatedRound[] = await simulateFederation({
   ...options,
   onRound: (r) => {
-    if (!a.json) console.log(`round ${r.round}${r.probe ? ' (probe, discarded)' : ''}: accuracy ${fmt(r.metric)} · VN ${r.vn} · C ${fmt(r.clip)} · ε per patient ${fmt(r.epsilon_patient)} / per hospital ${fmt(r.epsilon_hospital)}`);
+    if (a.json) return;
+    console.log(`round ${r.round}${r.probe ? ' (probe, discarded)' : ''}: accuracy ${fmt(r.metric)} · VN ${r.vn} · C ${fmt(r.clip)} · ε per patient ${fmt(r.epsilon_patient)} / per hospital ${fmt(r.epsilon_hospital)}`);
+    for (const f of r.secagg?.failed ?? []) console.log(`  secure aggregation: ${f.reason}; the round was redone`);
+    if (r.secagg) console.log(`  secure aggregation: ${r.secagg.participants} hospitals, threshold ${r.secagg.threshold}, ${r.secagg.dropped} dropped, completed`);
   },
 });
 
@@ -150,7 +173,7 @@ writeFileSync(
   linePlotSvg([{ name: label, points: rows.map((r) => ({ x: r.round, y: r.metric })) }], { title: 'Global model, mean held-out accuracy', xLabel: 'round', yLabel: 'accuracy' }),
 );
 if (a.json) {
-  console.log(JSON.stringify({ rounds: rows.map((r) => ({ round: r.round, metric: r.metric, vn: r.vn, updates: r.updates, clip: r.clip, sigma: r.sigma, epsilon_patient: r.epsilon_patient, epsilon_hospital: r.epsilon_hospital })) }));
+  console.log(JSON.stringify({ rounds: rows.map((r) => ({ round: r.round, metric: r.metric, vn: r.vn, updates: r.updates, clip: r.clip, sigma: r.sigma, epsilon_patient: r.epsilon_patient, epsilon_hospital: r.epsilon_hospital, ...(r.secagg && { secagg: r.secagg }) })) }));
 } else {
   console.log(`\n${table}\n\nwrote ${resolve(outDir, stem)}.{md,svg} (backend ${backend}, ${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }

@@ -1,9 +1,11 @@
 import { normalizeSlice, syntheticFederationTensors, type FederationDifficulty, type HospitalTensors } from '@fedward/data';
 import { MemoryDataset, createModel, type ModelEngine } from '@fedward/models';
-import type { FederationConfig, ModelSpec, NamedTensor } from '@fedward/protocol';
+import type { FederationConfig, ModelSpec, NamedTensor, SecAggStage } from '@fedward/protocol';
+import { GridContribution, contributionLength, updateDelta } from '@fedward/privacy';
+import { ThresholdError, fromRing, runSecAggRound, toRing } from '@fedward/secagg';
 import { splitIntoSubClients } from '@fedward/client';
 import type { VnRule } from '../adaptive-intermediary';
-import type { ClipRuleName, StrategyName } from '../dp';
+import type { ClipRuleName, DpAggregator, StrategyName } from '../dp';
 import { RoundEngine, type EngineConfig } from '../round-engine';
 
 export interface SimulationOptions {
@@ -39,6 +41,12 @@ export interface SimulationOptions {
   learningRate: number;
   delta: number;
   onRound?: (row: SimulatedRound) => void;
+  /**
+   * Secure aggregation among the hospitals (DP only): each hospital encodes its own sub-clients'
+   * updates and the protocol unmasks only the sum. `drop` hospitals (a different set each round)
+   * drop out at `dropStage` of every round's first attempt; a round that fails is redone with all.
+   */
+  secagg?: { threshold: number; drop: number; dropStage: SecAggStage };
   /** After every (re-)split: the round it follows (−1 for the initial split), the new VN and each hospital's group sizes in slices. */
   onSplit?: (event: { afterRound: number; vn: number; slices: number[][] }) => void;
 }
@@ -62,6 +70,18 @@ export interface SimulatedRound {
   steps: number;
   /** True for the adaptive probe round whose aggregate is measured, then discarded. */
   probe: boolean;
+  /** Secure aggregation of the round's last attempt, and the attempts that failed before it (absent without it). */
+  secagg?: SimulatedSecAgg;
+}
+
+export interface SimulatedSecAgg {
+  participants: number;
+  threshold: number;
+  /** Hospitals dropped in the attempt that completed. */
+  dropped: number;
+  completed: boolean;
+  /** Attempts that failed before (too few left at a stage), each with its message. */
+  failed: { dropped: number; stage: SecAggStage; reason: string }[];
 }
 
 interface Hospital {
@@ -164,12 +184,19 @@ export async function simulateFederation(o: SimulationOptions): Promise<Simulate
       const plan = engine.plan(round + 1, hospitals.length);
       if (plan.virtualClients !== vn) split(round - 1, plan.virtualClients);
       const aggregator = engine.open(plan, global);
+      // Secure aggregation: each hospital sums its own sub-clients on the round's grid (as a browser hospital does).
+      const own = o.secagg ? hospitals.map(() => secaggContribution(aggregator as DpAggregator)) : null;
       let stepSum = 0;
-      for (const list of subClients) {
+      for (const [i, list] of subClients.entries()) {
+        const add = (weights: readonly NamedTensor[], info: { steps: number; samples: number }) => {
+          if (!own) return aggregator.add(weights, info);
+          const { delta, norm } = updateDelta(weights, global, o.strategy === 'fednova' ? info.steps : 1);
+          own[i]!.addDelta(delta, norm);
+        };
         for (const { engine: model, data } of list) {
           if (data.size === 0) {
             // An empty sub-client still sends its (zero) update.
-            aggregator.add(global, { steps: 1, samples: 1 });
+            add(global, { steps: 1, samples: 1 });
             continue;
           }
           model.setWeights(global);
@@ -182,9 +209,10 @@ export async function simulateFederation(o: SimulationOptions): Promise<Simulate
           }
           const steps = r.value.steps ?? counted;
           stepSum += steps;
-          aggregator.add(model.getWeights(), { steps, samples: data.size });
+          add(model.getWeights(), { steps, samples: data.size });
         }
       }
+      const secagg = own ? await secureSum(aggregator as DpAggregator, own, o.secagg!, `simulation/${o.seed}/round-${round + 1}`, round) : undefined;
       const updates = aggregator.count;
       const closed = engine.close(plan, aggregator);
       engine.commit(closed);
@@ -202,6 +230,7 @@ export async function simulateFederation(o: SimulationOptions): Promise<Simulate
         lambda: dp?.adaptive?.lambda ?? null,
         steps: stepSum / updates,
         probe: plan.probe,
+        ...(secagg && { secagg }),
       };
       evaluator.setWeights(global);
       let sum = 0;
@@ -215,4 +244,57 @@ export async function simulateFederation(o: SimulationOptions): Promise<Simulate
     evaluator.dispose();
   }
   return rows;
+}
+
+/** A hospital's own sum on the round's grid: the shape and grid of the server's DP aggregator. */
+function secaggContribution(aggregator: DpAggregator): GridContribution {
+  const c = aggregator.contribution;
+  if (!c) throw new Error('secure aggregation needs the fixed or quantile clip rule');
+  return new GridContribution(c.shape, c.grid);
+}
+
+/**
+ * Runs the secure aggregation protocol among the hospitals' own sums (in memory, every stage as
+ * the real server and clients run it) and gives the unmasked total to the aggregator. The first
+ * attempt drops `drop` hospitals (rotating with the round) at `dropStage`; if too few remain the
+ * attempt fails and the round is redone with everyone, as the server runs a failed round again.
+ */
+async function secureSum(aggregator: DpAggregator, own: GridContribution[], o: { threshold: number; drop: number; dropStage: SecAggStage }, context: string, round: number): Promise<SimulatedSecAgg> {
+  const ids = own.map((_, i) => `hospital-${String(i + 1).padStart(3, '0')}`);
+  const inputs = new Map(own.map((c, i) => [ids[i]!, toRing(c.toFlat())]));
+  const updates = new Map(own.map((c, i) => [ids[i]!, c.updates]));
+  const failed: SimulatedSecAgg['failed'] = [];
+  const first = Array.from({ length: Math.min(o.drop, ids.length) }, (_, k) => ids[(round * o.drop + k) % ids.length]!);
+  for (const dropping of o.drop > 0 ? [first, []] : [[]]) {
+    try {
+      // A hospital that drops at 'advertise' never appears; the others answer up to the stage
+      // before theirs (the driver names a dropout by the last stage it completed).
+      let present = inputs;
+      if (o.dropStage === 'advertise' && dropping.length > 0) {
+        present = new Map([...inputs].filter(([id]) => !dropping.includes(id)));
+        if (present.size < o.threshold) {
+          throw new Error(`secure aggregation failed at stage "advertise": ${present.size} of ${ids.length} participants advertised their keys; the threshold is ${o.threshold}`);
+        }
+      }
+      const after = { advertise: null, share: 'advertise', mask: 'mask', reveal: 'reveal' } as const;
+      const stage = after[o.dropStage];
+      const result = await runSecAggRound({
+        context: `${context}/attempt-${failed.length + 1}`,
+        threshold: o.threshold,
+        inputs: present,
+        dropAfter: dropping.length && stage ? [{ stage, ids: dropping }] : [],
+      });
+      const summed = result.survivors.reduce((n, id) => n + updates.get(id)!, 0);
+      const length = contributionLength(own[0]!.shape);
+      const sum = fromRing(result.sum);
+      if (sum.length !== length) throw new Error(`the unmasked sum has ${sum.length} values, ${length} expected`);
+      aggregator.addSum(sum, summed);
+      return { participants: ids.length, threshold: o.threshold, dropped: dropping.length, completed: true, failed };
+    } catch (e) {
+      if (dropping.length === 0) throw e;
+      const reason = e instanceof ThresholdError ? `secure aggregation failed at ${e.message}` : (e as Error).message;
+      failed.push({ dropped: dropping.length, stage: o.dropStage, reason });
+    }
+  }
+  throw new Error('unreachable: the attempt without dropouts either completes or throws');
 }

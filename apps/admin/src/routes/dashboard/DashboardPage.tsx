@@ -16,6 +16,7 @@ import { RoundsTable } from './components/RoundsTable';
 import { ServerLog } from './components/ServerLog';
 import { EnrolmentPanel } from './components/EnrolmentPanel';
 import { ExportPanel } from './components/ExportPanel';
+import { SecureAggregationPanel } from './components/SecureAggregationPanel';
 import { StudiesPanel } from './components/StudiesPanel';
 import { StudyControls } from './components/StudyControls';
 import { StudyForm } from './components/StudyForm';
@@ -121,6 +122,7 @@ export function DashboardPage({
           <ExportPanel modelKind={config.model.kind} round={snapshot.rounds.at(-1)?.round ?? 0} controlsEnabled={live} onExport={actions.exportStudyFile} />
         </section>
         <PersonalizationPanel config={config} rounds={snapshot.rounds} />
+        <SecureAggregationPanel config={config} secagg={snapshot.secagg} />
         <section className="card">
           <h2>Privacy</h2>
           <PrivacyPanel privacy={snapshot.privacy} rounds={snapshot.rounds} stopReason={snapshot.stopReason} />

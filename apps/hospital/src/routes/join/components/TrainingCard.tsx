@@ -1,3 +1,4 @@
+import type { SecAggStage } from '@fedward/protocol';
 import { ProgressBar } from '../../../features/progress-bar/ProgressBar';
 import { isRunning } from '../hooks/federation-state';
 import type { FederationState } from '../hooks/useFederation';
@@ -28,6 +29,35 @@ function threadsLabel(t: { backend: number; kernels: number }): string {
 }
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+const SECAGG_STAGE_TEXT: Record<SecAggStage, string> = {
+  advertise: 'sending keys',
+  share: 'sharing keys',
+  mask: 'sending the masked sum',
+  reveal: 'removing the masks',
+};
+
+/** Secure aggregation: what it means, the stage this hospital finished, and the last round's outcome. */
+function SecureAggregationNote({ secagg }: { secagg: NonNullable<FederationState['secagg']> }) {
+  const r = secagg.result;
+  return (
+    <div data-testid="secagg" data-stage={secagg.stage}>
+      <p className="muted">
+        Secure aggregation is on: this hospital’s update never leaves this computer as it is. Only the sum of this round’s updates, hidden under
+        masks that cancel out when the hospitals’ sums are added, is sent, and the server can read only the total of several hospitals.
+      </p>
+      <p>
+        Round {secagg.round}, {SECAGG_STAGE_TEXT[secagg.stage]}: {secagg.detail}
+      </p>
+      {r && (
+        <p data-testid="secagg-result" data-summed={r.summed ?? ''}>
+          Last round: the server read only the total of {r.summed ?? 0} hospitals’ updates (at least {r.threshold} of {r.participants} were needed)
+          {r.dropped.length > 0 ? `; dropped: ${r.dropped.map((d) => `${d.hospital} (at ${SECAGG_STAGE_TEXT[d.stage]})`).join(', ')}` : ''}.
+        </p>
+      )}
+    </div>
+  );
+}
 
 export function TrainingCard({
   state,
@@ -143,6 +173,7 @@ export function TrainingCard({
           ))}
         </div>
       )}
+      {state.secagg && <SecureAggregationNote secagg={state.secagg} />}
       {state.det && state.phase === 'training' && (
         <p data-testid="det-stage" data-stage={state.det.stage}>
           Deputy-Enhanced Transfer (PRR-FL: this hospital trains a personalized model that never leaves this computer, and a “deputy” that it exchanges with

@@ -1,6 +1,6 @@
 import type { ClientEvent } from '@fedward/client';
 import type { LadderStep } from '@fedward/models';
-import type { BackendName } from '@fedward/protocol';
+import type { BackendName, SecAggStage, SecAggView } from '@fedward/protocol';
 import type { FederationEnd, RoundRecord, SentRound } from '../../../types/federation';
 import { mergeRounds } from '../../../api/round-history';
 
@@ -55,6 +55,8 @@ export interface FederationState {
   trainSlices: number;
   /** This round's last epoch loss per sub-client: the loss its update reports. */
   roundLosses: Record<number, number>;
+  /** Secure aggregation: the last stage this hospital finished, and the last round's outcome (null without it). */
+  secagg: { round: number; stage: SecAggStage; detail: string; result: SecAggView | null } | null;
 }
 
 export const initialFederationState: FederationState = {
@@ -75,6 +77,7 @@ export const initialFederationState: FederationState = {
   wasmThreads: null,
   trainSlices: 0,
   roundLosses: {},
+  secagg: null,
 };
 
 /** The phases in which a participation is under way (the worker runs). */
@@ -102,6 +105,21 @@ function addUpdate(s: FederationState, e: Extract<ClientEvent, { type: 'uploaded
     bytes: (before?.bytes ?? 0) + (s.upload?.total ?? 0),
     trainLoss: loss === undefined ? (before?.trainLoss ?? null) : ((before?.trainLoss ?? 0) * earlier + loss * slices) / (earlier + slices),
   });
+}
+
+/** Under secure aggregation one masked sum stands for all of the round's sub-clients. */
+function addMaskedSum(s: FederationState, round: number): SentRound[] {
+  const slices = s.subClients?.slices ?? [s.trainSlices];
+  let total = 0;
+  let weighted = 0;
+  slices.forEach((n, i) => {
+    const loss = s.roundLosses[i];
+    if (n > 0 && loss !== undefined) {
+      total += n;
+      weighted += loss * n;
+    }
+  });
+  return byRound(s.sent, { round, updates: slices.length, slices: slices.reduce((a, b) => a + b, 0), bytes: s.upload?.total ?? 0, trainLoss: total > 0 ? weighted / total : null });
 }
 
 export function reduce(s: FederationState, e: ClientEvent): FederationState {
@@ -147,7 +165,15 @@ export function reduce(s: FederationState, e: ClientEvent): FederationState {
       };
     }
     case 'round-result':
-      return { ...s, phase: 'evaluating' };
+      return { ...s, phase: 'evaluating', ...(e.secagg && s.secagg && { secagg: { ...s.secagg, result: e.secagg } }) };
+    case 'secagg':
+      return {
+        ...s,
+        // Between stages the hospital waits for the others.
+        phase: 'waiting',
+        secagg: { round: e.round, stage: e.stage, detail: e.detail, result: s.secagg?.result ?? null },
+        ...(e.stage === 'mask' && { sent: addMaskedSum(s, e.round) }),
+      };
     case 'det-stage':
       return { ...s, det: { epoch: e.epoch, stage: e.stage, personalF1: e.personalF1, deputyF1: e.deputyF1 } };
     case 'evaluated': {
