@@ -254,7 +254,13 @@ export class SecAggRound {
 
   private answered(hospital: string): void {
     this.expected.delete(hospital);
-    if (this.expected.size === 0) this.closeStage('every participant answered');
+    if (this.expected.size > 0) return;
+    // After the current message's acknowledgement has gone out: the last participant hears that
+    // its answer arrived before it hears the next stage's request.
+    const stage = this.stage;
+    queueMicrotask(() => {
+      if (this.stage === stage && this.expected.size === 0) this.closeStage('every participant answered');
+    });
   }
 
   private refuse(stage: SecAggStage, hospital: string, already: boolean, what: string): Result | null {

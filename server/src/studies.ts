@@ -192,6 +192,7 @@ export class Studies {
           noiseMultiplier: s.privacy.noiseMultiplier ?? noiseMultiplier ?? 1,
         },
       }),
+      ...(s.privacy?.secureAggregationThreshold !== undefined && { secureAggregation: { threshold: s.privacy.secureAggregationThreshold } }),
     };
   }
 

@@ -48,6 +48,23 @@ describe('studies', () => {
     expect(() => calibrateNoise({ ...privacy, virtualClients: 'adaptive' }, 10, 5000, 3)).toThrow(/adaptive/);
   });
 
+  it('creates a study with secure aggregation from the form settings, and refuses a threshold above the minimum hospitals', async () => {
+    const server = await servers.start({ dbPath: tempDb(), adminPassword: PASSWORD, federation: { id: 'first', name: 'First study', model: { inputSize: 16 } } });
+    const admin = await adminSocket(server.url, await adminSession(server.url, PASSWORD));
+    const withSecagg = { ...SETTINGS, name: 'Masked study', minClients: 3, privacy: { ...SETTINGS.privacy!, noiseMultiplier: 1, secureAggregationThreshold: 2 } };
+    const created = await ask<{ id: string }>(admin, 'create-study', { settings: withSecagg });
+    expect(created.ok).toBe(true);
+    const study = server.studies.get(created.id)!;
+    expect(study.config.secureAggregation).toEqual({ threshold: 2 });
+    // The plan hospitals accept says so, and lists the secure aggregation messages.
+    expect(study.plan.secureAggregation).toEqual({ threshold: 2 });
+    expect(study.plan.sends.map((m) => m.message)).toContain('secagg-reveal');
+    const tooHigh = await ask(admin, 'create-study', { settings: { ...withSecagg, name: 'Too high', privacy: { ...withSecagg.privacy, secureAggregationThreshold: 4 } } });
+    expect(tooHigh.ok).toBe(false);
+    expect(tooHigh.error!.message).toMatch(/threshold must be at most the hospitals a round starts with/);
+    admin.disconnect();
+  });
+
   it('runs two studies at once; each hospital sees and joins only its studies; a changed plan needs a new acceptance', async () => {
     const received: ReceivedMessage[] = [];
     const server = await servers.start({

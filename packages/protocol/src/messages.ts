@@ -420,6 +420,8 @@ export const studySettingsSchema = z.object({
       /** Absent: calibrated from the target ε. */
       noiseMultiplier: z.number().positive().max(64).optional(),
       virtualClients: z.union([z.number().int().min(1).max(1000), z.literal('heuristic'), z.literal('adaptive')]),
+      /** Secure aggregation's threshold t (absent: off). */
+      secureAggregationThreshold: z.number().int().min(2).max(1000).optional(),
     })
     .nullable(),
 });

@@ -21,6 +21,7 @@ export function studySettingsOf(config: FederationConfig): StudySettings {
           clipNorm: p.clipNorm,
           noiseMultiplier: p.noiseMultiplier,
           virtualClients: p.virtualClients ?? 'heuristic',
+          ...(config.secureAggregation && { secureAggregationThreshold: config.secureAggregation.threshold }),
         }
       : null,
   };

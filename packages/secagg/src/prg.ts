@@ -7,6 +7,7 @@
  * one giant WebCrypto call; chunk i starts at counter block i·(chunk blocks), so the output does not
  * depend on the chunk size.
  */
+import { subtle } from './webcrypto';
 import { bufferOf, isBytes } from './bytes';
 
 /** Words per WebCrypto call: 4 MiB of keystream. A multiple of 4, so chunks start on block boundaries. */
@@ -39,13 +40,13 @@ async function keystream(
   chunkWords: number,
   consume: (offset: number, words: Uint32Array) => void,
 ): Promise<void> {
-  const aes = await globalThis.crypto.subtle.importKey('raw', bufferOf(key), { name: 'AES-CTR' }, false, ['encrypt']);
+  const aes = await subtle().importKey('raw', bufferOf(key), { name: 'AES-CTR' }, false, ['encrypt']);
   for (let offset = 0; offset < length; offset += chunkWords) {
     const words = Math.min(chunkWords, length - offset);
     // The counter block is a 128-bit big-endian integer; its low 64 bits count (offset / 4 words per block).
     const counter = new Uint8Array(16);
     new DataView(counter.buffer).setBigUint64(8, BigInt(offset / 4));
-    const stream = await globalThis.crypto.subtle.encrypt(
+    const stream = await subtle().encrypt(
       { name: 'AES-CTR', counter, length: 64 },
       aes,
       zeroBytes(4 * words),

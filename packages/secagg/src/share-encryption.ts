@@ -7,6 +7,7 @@
  * Plaintext: the holder's share of the sender's s_sk, then of its b (68 bytes each, see encodeShare).
  * Wire format: IV (12) ‖ ciphertext (136) ‖ tag (16) = 164 bytes.
  */
+import { subtle } from './webcrypto';
 import { bufferOf, concatBytes, encodeFields, isBytes, randomBytes } from './bytes';
 import { SHARE_BYTES, decodeShare, encodeShare } from './shamir';
 import type { ShamirShare } from './shamir';
@@ -27,7 +28,7 @@ function associatedData(context: string, from: string, to: string): Uint8Array<A
 
 async function importGcmKey(key: Uint8Array, usage: 'encrypt' | 'decrypt'): Promise<CryptoKey> {
   if (!isBytes(key, 32)) throw new RangeError('share encryption: the key must be 32 bytes');
-  return globalThis.crypto.subtle.importKey('raw', bufferOf(key), { name: 'AES-GCM' }, false, [usage]);
+  return subtle().importKey('raw', bufferOf(key), { name: 'AES-GCM' }, false, [usage]);
 }
 
 export async function encryptSharePair(
@@ -38,7 +39,7 @@ export async function encryptSharePair(
   pair: SharePair,
 ): Promise<Uint8Array> {
   const iv = randomBytes(IV_BYTES);
-  const sealed = await globalThis.crypto.subtle.encrypt(
+  const sealed = await subtle().encrypt(
     { name: 'AES-GCM', iv, additionalData: associatedData(context, from, to), tagLength: 8 * TAG_BYTES },
     await importGcmKey(key, 'encrypt'),
     concatBytes(encodeShare(pair.s), encodeShare(pair.b)),
@@ -62,7 +63,7 @@ export async function decryptSharePair(
   }
   let plain: ArrayBuffer;
   try {
-    plain = await globalThis.crypto.subtle.decrypt(
+    plain = await subtle().decrypt(
       {
         name: 'AES-GCM',
         iv: bufferOf(ciphertext.subarray(0, IV_BYTES)),

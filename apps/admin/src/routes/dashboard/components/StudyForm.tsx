@@ -36,6 +36,8 @@ function fieldsOf(s: StudySettings): Fields {
     z: String(p?.noiseMultiplier ?? 1),
     vn: typeof p?.virtualClients === 'number' ? 'fixed' : (p?.virtualClients ?? 'heuristic'),
     vnFixed: String(typeof p?.virtualClients === 'number' ? p.virtualClients : 1),
+    secagg: p?.secureAggregationThreshold !== undefined ? 'on' : 'off',
+    secaggThreshold: String(p?.secureAggregationThreshold ?? 2),
   };
 }
 
@@ -59,6 +61,7 @@ function settingsOf(f: Fields): unknown {
             clipNorm: n('clipNorm'),
             ...(f.noise === 'set' && { noiseMultiplier: n('z') }),
             virtualClients: f.vn === 'fixed' ? n('vnFixed') : f.vn,
+            ...(f.secagg === 'on' && { secureAggregationThreshold: n('secaggThreshold') }),
           }
         : null,
   };
@@ -204,6 +207,16 @@ export function StudyForm({
               fixed: 'A fixed number',
             })}
             {f.vn === 'fixed' && field('vnFixed', 'Updates per hospital per round', { step: '1', min: '1' })}
+            {select('secagg', 'Secure aggregation', {
+              off: 'Off: the server sees each hospital’s clipped updates (never stored)',
+              on: 'On: the server sees only the total of several hospitals’ updates',
+            })}
+            {f.secagg === 'on' &&
+              field('secaggThreshold', 'Hospitals needed to read the total (threshold t)', {
+                step: '1',
+                min: '2',
+                hint: 'At most the minimum hospitals per round; more than half of them keeps two separate groups from each reading a total.',
+              })}
           </>
         )}
       </fieldset>

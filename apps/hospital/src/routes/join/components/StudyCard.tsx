@@ -119,6 +119,13 @@ function PlanReview({ study }: { study: StudyOffer }) {
             <strong>No differential privacy: the server does not add noise, and no privacy budget applies.</strong>
           )}
         </li>
+        {plan.secureAggregation && (
+          <li data-testid="plan-secagg">
+            Secure aggregation: your updates are clipped and added up on this computer, and only that sum leaves it, hidden under masks that cancel out
+            only when the sums of at least {plan.secureAggregation.threshold} hospitals are added together. The server can read the total, never your
+            sum alone. If too few hospitals remain during a round, the round is run again.
+          </li>
+        )}
       </ul>
       <details>
         <summary>Every message this hospital sends, with its fields</summary>
