@@ -28,8 +28,20 @@ export async function importFolder(page: Page, folder: string, slices: number): 
   await expect(page.getByTestId('slice-count')).toHaveText(String(slices), { timeout: NO_LIMIT });
 }
 
+/**
+ * Joins once the page allows it: right after an import the page re-reads its stored slices (and a
+ * busy machine may take a while), so the button is waited for, not clicked at once; if it stays
+ * disabled, the page's own reasons are the error.
+ */
 export async function joinStudy(page: Page): Promise<void> {
-  await page.getByRole('button', { name: 'Join round' }).click();
+  const button = page.getByRole('button', { name: 'Join round' });
+  try {
+    await expect(button).toBeEnabled({ timeout: 10 * 60_000 });
+  } catch {
+    const why = (await page.getByTestId('join-blockers').allTextContents()).join(' ');
+    throw new Error(`"Join round" stayed disabled for 10 minutes${why ? `: ${why}` : ' (the page gave no reason)'}`);
+  }
+  await button.click();
 }
 
 /** Resolves when the page says the federation finished; throws with the page's reason when it stopped. */
