@@ -10,12 +10,18 @@ import type {
   Batch,
   BatchProgress,
   Dataset,
+  DpSgdOptions,
   EpochResult,
   Metrics,
   ModelEngine,
   OptimizerState,
+  RecordDataset,
   TrainEpochOptions,
 } from './types';
+import { NoisedGradient } from './dp-sgd/noised-gradient';
+import { poissonBatch, uniformBatch } from './dp-sgd/samplers';
+import { assertPerExample } from './dp-sgd/surgery';
+import { cryptoRandomFill } from '@fedward/privacy';
 
 /**
  * What the network's output means: 'classification' → [N, K] logits, softmax cross-entropy,
@@ -85,6 +91,7 @@ export class LayersEngine implements ModelEngine {
   }
 
   async *trainEpoch(data: Dataset, options: TrainEpochOptions): AsyncGenerator<BatchProgress, EpochResult> {
+    if (options.dpSgd) return yield* this.trainDpSgdEpoch(data, options, options.dpSgd);
     const optimizer = options.optimizer ?? 'amsgrad';
     const amsgrad = optimizer === 'amsgrad';
     const params = this.params;
@@ -114,6 +121,81 @@ export class LayersEngine implements ModelEngine {
       yield { epoch: options.epoch, batch: index, batches, loss };
     }
     return { epoch: options.epoch, loss: samples ? lossSum / samples : Number.NaN, samples, steps: index };
+  }
+
+  /**
+   * One epoch of DP-SGD, the reference implementation: ⌈records/B⌉ steps, each sampling records
+   * (Poisson at q = B/records, or B uniformly without replacement) from the CSPRNG, taking each
+   * sampled record's own gradient (one backward pass per record: the plain per-example loop that
+   * a faster path must match), and stepping the optimizer with G = (Σ clip(g_i) + noise)/B from
+   * `NoisedGradient`. The model must not mix examples (`assertPerExample`).
+   */
+  private async *trainDpSgdEpoch(data: Dataset, options: TrainEpochOptions, dp: DpSgdOptions): AsyncGenerator<BatchProgress, EpochResult> {
+    assertPerExample(this.model, this.spec.kind);
+    const records = 'recordBatches' in data ? await (data as RecordDataset).recordBatches() : await slicesAsRecords(data);
+    const n = records.length;
+    if (n === 0) return { epoch: options.epoch, loss: Number.NaN, samples: 0, steps: 0 };
+    if (!(dp.batchRecords >= 1 && dp.batchRecords <= n)) throw new RangeError(`DP-SGD takes 1 to ${n} records per step (got ${dp.batchRecords})`);
+    const random = dp.random ?? cryptoRandomFill;
+    const optimizer = options.optimizer ?? 'amsgrad';
+    const params = this.params;
+    const varList = params.map((p) => p.variable);
+    const sizes = params.map((p) => p.variable.size);
+    const steps = Math.max(1, Math.round(n / dp.batchRecords));
+    let lossSum = 0;
+    let lossCount = 0;
+    for (let step = 1; step <= steps; step++) {
+      const picked = dp.sampling === 'poisson' ? poissonBatch(n, dp.batchRecords / n, random) : uniformBatch(n, dp.batchRecords, random);
+      const noised = new NoisedGradient(sizes, { clip: dp.clip, noiseMultiplier: dp.noiseMultiplier, random });
+      for (const r of picked) {
+        const { gradient, norm, loss } = this.recordGradient(records[r]!, varList);
+        noised.add(gradient, norm);
+        lossSum += loss;
+        lossCount += 1;
+      }
+      const g = noised.result(dp.batchRecords);
+      tf.tidy(() => {
+        const grads: Record<string, tf.Tensor> = {};
+        const byName = new Map<string, tf.Tensor>();
+        params.forEach((p, i) => {
+          const t = tf.tensor(Float32Array.from(g[i]!), p.variable.shape);
+          grads[p.variable.name] = t;
+          byName.set(p.name, t);
+        });
+        if (optimizer === 'sgd') sgdStep(params, grads as tf.NamedTensorMap, options.learningRate, options.weightDecay ?? SGD_WEIGHT_DECAY);
+        else this.optimizer.apply(byName, options.learningRate, optimizer === 'amsgrad');
+      });
+      // The loss shown is the sampled records' own (a local figure, never sent as DP output).
+      yield { epoch: options.epoch, batch: step, batches: steps, loss: lossCount ? lossSum / lossCount : Number.NaN };
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    return { epoch: options.epoch, loss: lossCount ? lossSum / lossCount : Number.NaN, samples: lossCount, steps };
+  }
+
+  /** One record's gradient of its mean loss, per trainable tensor in float64, with its L2 norm. */
+  private recordGradient(record: Batch, varList: tf.Variable[]): { gradient: Float64Array[]; norm: number; loss: number } {
+    let result: { gradient: Float64Array[]; norm: number; loss: number } | null = null;
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => this.loss(record), varList);
+      let squares = 0;
+      const gradient = this.params.map((p) => {
+        const gt = grads[p.variable.name];
+        const g = gt ? Float64Array.from(gt.dataSync() as Float32Array) : new Float64Array(p.variable.size);
+        for (let k = 0; k < g.length; k++) squares += g[k]! * g[k]!;
+        return g;
+      });
+      result = { gradient, norm: Math.sqrt(squares), loss: value.dataSync()[0]! };
+    });
+    return result!;
+  }
+
+  /** Per-record gradients, unclipped: the reference a faster path is tested against. */
+  perRecordGradients(records: readonly Batch[]): { gradient: Float64Array[]; norm: number }[] {
+    const varList = this.params.map((p) => p.variable);
+    return records.map((r) => {
+      const { gradient, norm } = this.recordGradient(r, varList);
+      return { gradient, norm };
+    });
   }
 
   /** See ModelEngine.predict: the logits exactly as `evaluate` computes them. */
@@ -212,4 +294,19 @@ export class LayersEngine implements ModelEngine {
     const labels = tf.oneHot(tf.tensor1d(batch.y, 'int32'), this.spec.numClasses);
     return tf.losses.softmaxCrossEntropy(labels, logits as tf.Tensor2D) as tf.Scalar;
   }
+}
+
+/** Without patient records, each slice is its own record (the slice-level relation). */
+async function slicesAsRecords(data: Dataset): Promise<Batch[]> {
+  const out: Batch[] = [];
+  for await (const b of data.batches(Math.max(1, data.size))) {
+    const area = b.x.length / b.size;
+    const maskArea = b.mask ? b.mask.length / b.size : 0;
+    for (let i = 0; i < b.size; i++) {
+      const x = b.x.slice(i * area, (i + 1) * area);
+      const y = b.y.slice(i, i + 1);
+      out.push(b.mask ? { x, y, size: 1, mask: b.mask.slice(i * maskArea, (i + 1) * maskArea) } : { x, y, size: 1 });
+    }
+  }
+  return out;
 }

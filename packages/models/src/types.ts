@@ -72,6 +72,35 @@ export interface TrainEpochOptions {
   optimizer?: OptimizerName;
   /** SGD only: torch-style weight decay added to every gradient (default 1e-6, seed 2's). */
   weightDecay?: number;
+  /** Train with DP-SGD (per-record clipping and noise) instead of plain mini-batches. */
+  dpSgd?: DpSgdOptions;
+}
+
+/**
+ * DP-SGD (Abadi et al. 2016) as the accountant assumes it: each step samples records (Poisson, or
+ * uniformly without replacement), clips each record's gradient to L2 norm C, sums them on the
+ * integer grid, adds discrete Gaussian noise of std σ·C (on the grid: σ·bound) from the CSPRNG,
+ * and divides by the expected batch size: G = (Σ clip(g_i) + N(0, σ²C²))/B.
+ */
+export interface DpSgdOptions {
+  /** σ, the noise multiplier (0: no noise, for tests of the clipping only). */
+  noiseMultiplier: number;
+  /** C, the L2 bound of one record's gradient. */
+  clip: number;
+  sampling: 'poisson' | 'uniform';
+  /** Expected (Poisson) or exact (uniform) records per step; q = batchRecords/records. */
+  batchRecords: number;
+  /** CSPRNG words for sampling and noise (default WebCrypto; tests inject a seeded one). */
+  random?: (buffer: Uint32Array) => void;
+}
+
+/**
+ * A dataset whose records (e.g. patients: all of a patient's slices) are the unit DP-SGD protects.
+ * Without it, each slice is its own record.
+ */
+export interface RecordDataset extends Dataset {
+  /** Every record as one batch of its slices. */
+  recordBatches(): Promise<Batch[]>;
 }
 
 /**
