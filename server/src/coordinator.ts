@@ -70,6 +70,8 @@ interface SubClientUploads {
   samples: number;
   lossSum: number;
   backend: BackendName;
+  /** DP-SGD: the hospital's own ε per record, from its latest update. */
+  dpSgdEpsilon?: number;
 }
 
 type Result<T = object> = ({ ok: true } & T) | { ok: false; error: ProtocolError };
@@ -633,6 +635,7 @@ export class Coordinator {
         trainLoss: p.samples > 0 ? p.lossSum / p.samples : 0,
         backend: p.backend,
         subClients: p.received.size,
+        ...(p.dpSgdEpsilon !== undefined && { dpSgdEpsilon: p.dpSgdEpsilon }),
       }));
   }
 
@@ -901,6 +904,7 @@ export class Coordinator {
     const { subClient = 0, subClients = 1, trainSamples, trainLoss } = upload.begin;
     const p = this.progress.get(c.hospital) ?? { expected: subClients, received: new Set<number>(), samples: 0, lossSum: 0, backend: upload.begin.backend };
     p.received.add(subClient);
+    if (upload.begin.dpSgdEpsilon !== undefined) p.dpSgdEpsilon = upload.begin.dpSgdEpsilon;
     p.samples += trainSamples;
     p.lossSum += trainLoss * trainSamples;
     this.progress.set(c.hospital, p);

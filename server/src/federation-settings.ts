@@ -11,6 +11,9 @@ import type { Store } from './store';
  */
 
 /** What a DP federation gets for each privacy setting not given (DP is on once a noise multiplier is). */
+/** What a new federation's DP-SGD gets for the settings not given with --dp-sgd-noise. */
+export const DP_SGD_DEFAULTS = { clip: 1, targetEpsilon: 8, delta: 1e-5, sampling: 'poisson' } as const;
+
 export const PRIVACY_DEFAULTS = {
   clipNorm: 1,
   targetEpsilon: 8,
@@ -112,7 +115,8 @@ function nextId(current: string, ids: ReadonlySet<string>): string {
 
 /** The command line gives only the privacy settings the user typed; a new DP federation needs all of them. */
 function withPrivacyDefaults(overrides: FederationOverrides): FederationOverrides {
-  return overrides.privacy ? { ...overrides, privacy: { ...PRIVACY_DEFAULTS, ...overrides.privacy } } : overrides;
+  const withDp = overrides.privacy ? { ...overrides, privacy: { ...PRIVACY_DEFAULTS, ...overrides.privacy } } : overrides;
+  return withDp.dpSgd ? { ...withDp, dpSgd: { ...DP_SGD_DEFAULTS, ...withDp.dpSgd } } : withDp;
 }
 
 function leaves(value: object, prefix = ''): [string, unknown][] {

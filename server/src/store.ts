@@ -99,6 +99,8 @@ export interface Contribution {
   trainLoss: number;
   backend: BackendName;
   subClients: number;
+  /** DP-SGD: the hospital's own ε per record, as it reported it with its update. */
+  dpSgdEpsilon?: number;
 }
 
 export interface EvaluationRow {
@@ -151,6 +153,7 @@ export class Store {
     const has = (table: string, column: string) =>
       (this.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
     if (!has('participants', 'sub_clients')) this.db.exec('ALTER TABLE participants ADD COLUMN sub_clients INTEGER NOT NULL DEFAULT 1');
+    if (!has('participants', 'dp_sgd_epsilon')) this.db.exec('ALTER TABLE participants ADD COLUMN dp_sgd_epsilon REAL');
     if (!has('rounds', 'server_state')) this.db.exec('ALTER TABLE rounds ADD COLUMN server_state BLOB');
     if (!has('federations', 'status')) {
       // Before studies, only the newest federation ran; the older ones (replaced by --reset) are over.
@@ -290,7 +293,7 @@ export class Store {
       'INSERT INTO rounds (federation_id, round, weights, completed_at, dp, ledger, server_state) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     const insertParticipant = this.db.prepare(
-      'INSERT INTO participants (federation_id, round, hospital, train_samples, train_loss, backend, sub_clients) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO participants (federation_id, round, hospital, train_samples, train_loss, backend, sub_clients, dp_sgd_epsilon) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.db.transaction(() => {
       insertRound.run(
@@ -303,7 +306,7 @@ export class Store {
         serverState,
       );
       for (const c of contributions) {
-        insertParticipant.run(federationId, round, c.hospital, c.trainSamples, c.trainLoss, c.backend, c.subClients);
+        insertParticipant.run(federationId, round, c.hospital, c.trainSamples, c.trainLoss, c.backend, c.subClients, c.dpSgdEpsilon ?? null);
       }
       for (const [hospital, w] of perHospital ?? []) insertHospital.run(federationId, round, hospital, encodeWeights(w));
     })();
@@ -316,12 +319,14 @@ export class Store {
     const rounds = rows.map((r) => ({ ...r, dp: r.dp ? (JSON.parse(r.dp) as DpRoundView) : null }));
     const participants = this.db
       .prepare(
-        'SELECT round, hospital, train_samples AS trainSamples, train_loss AS trainLoss, backend, sub_clients AS subClients FROM participants WHERE federation_id = ? ORDER BY round, hospital',
+        'SELECT round, hospital, train_samples AS trainSamples, train_loss AS trainLoss, backend, sub_clients AS subClients, dp_sgd_epsilon AS dpSgdEpsilon FROM participants WHERE federation_id = ? ORDER BY round, hospital',
       )
-      .all(federationId) as (Contribution & { round: number })[];
+      .all(federationId) as (Omit<Contribution, 'dpSgdEpsilon'> & { round: number; dpSgdEpsilon: number | null })[];
     return rounds.map((r) => ({
       ...r,
-      participants: participants.filter((p) => p.round === r.round).map(({ round: _round, ...c }) => c),
+      participants: participants
+        .filter((p) => p.round === r.round)
+        .map(({ round: _round, dpSgdEpsilon, ...c }) => (dpSgdEpsilon === null ? c : { ...c, dpSgdEpsilon })),
     }));
   }
 

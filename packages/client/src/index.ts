@@ -6,3 +6,4 @@ export * from './training-state';
 export * from './memory-patient-dataset';
 export type { SentMessage } from './socket';
 export * from './secagg-client';
+export * from './dp-sgd-local';

@@ -21,6 +21,7 @@ import {
   type DetEngine,
   type ModelEngine,
   type OptimizerState,
+  type RecordDataset,
 } from '@fedward/models';
 import { evaluateDet, startDet, trainDetRound } from './det-round';
 import { AsyncQueue } from './async-queue';
@@ -29,6 +30,7 @@ import { splitFingerprint, splitIntoSubClients } from './sub-clients';
 import { localEpoch } from './local-epoch';
 import { recordSent, request, uploadUpdate, type HospitalSocket, type SentMessage } from './socket';
 import { SecAggClientRound, type SecAggTestHooks, type StageOutcome } from './secagg-client';
+import { addSteps, dpSgdRecords, localEpsilon, stepsPerEpoch, type DpSgdRuns } from './dp-sgd-local';
 import { isPatientDataset, memoryTrainingStateStore, type TrainingStateStore } from './training-state';
 
 export interface ParticipantOptions {
@@ -222,7 +224,8 @@ export async function* participate(options: ParticipantOptions): AsyncGenerator<
                   options.secaggTest ?? {},
                 )
               : null;
-            yield* trainRound(socket, model, config, options, trainingState, item.msg, secagg);
+            // DP-SGD's watchdog: a hospital whose next round would pass its own budget stops here.
+            if ((yield* trainRound(socket, model, config, options, trainingState, item.msg, secagg)) === true) return;
             if (yield* stage((r) => r.advertise(socket))) return;
           }
           break;
@@ -316,7 +319,7 @@ async function* trainRound(
   trainingState: TrainingStateStore,
   start: RoundStart,
   secagg: SecAggClientRound | null,
-): AsyncGenerator<ClientEvent> {
+): AsyncGenerator<ClientEvent, boolean | void> {
   const { round } = start;
   const { epochs, batchSize, learningRate } = config.training;
   const optimizer = config.training.optimizer ?? 'amsgrad';
@@ -342,6 +345,9 @@ async function* trainRound(
   yield { type: 'sub-clients', round, requested, slices: parts.map((p) => p.size), probe: start.probe ?? false, note };
   const splitId = splitFingerprint(key);
   const states = await optimizerStates(trainingState, config.id, subClients, splitId);
+  // DP-SGD: the local accountant's record of every step taken in this federation so far.
+  const kept = await trainingState.load();
+  let dpRuns: DpSgdRuns = kept?.federationId === config.id ? (kept.dpSgd ?? []) : [];
   for (let subClient = 0; subClient < subClients; subClient++) {
     if (options.signal?.aborted) return;
     const data = parts[subClient]!;
@@ -363,21 +369,45 @@ async function* trainRound(
       yield { type: 'uploaded', round, ...sub };
       continue;
     }
+    // DP-SGD: records (patients where known), q, and the watchdog before anything is trained.
+    const dp = config.dpSgd;
+    let plan: { records: RecordDataset; unit: 'patient' | 'slice'; q: number; batchRecords: number; perEpoch: number } | null = null;
+    if (dp) {
+      const { records, unit, count } = dpSgdRecords(data);
+      const batchRecords = Math.min(batchSize, count);
+      const perEpoch = stepsPerEpoch(count, batchRecords);
+      plan = { records, unit, q: batchRecords / count, batchRecords, perEpoch };
+      const spent = localEpsilon(dp, dpRuns);
+      const projected = localEpsilon(dp, addSteps(dpRuns, plan.q, epochs * perEpoch));
+      if (projected > dp.targetEpsilon) {
+        yield { type: 'dp-sgd-stopped', round, spent, projected, target: dp.targetEpsilon, unit };
+        return true;
+      }
+    }
     model.setWeights(global);
     model.setOptimizerState(states[subClient] ?? null);
     let loss = Number.NaN;
     let steps = 0;
     for (let epoch = 1; epoch <= epochs; epoch++) {
-      const batches = model.trainEpoch(data, { epoch, batchSize, learningRate, optimizer, shuffleSeed: round * 1000 + epoch });
+      const batches = plan
+        ? model.trainEpoch(plan.records, { epoch, batchSize, learningRate, optimizer, dpSgd: { noiseMultiplier: dp!.noiseMultiplier, clip: dp!.clip, sampling: 'poisson', batchRecords: plan.batchRecords } })
+        : model.trainEpoch(data, { epoch, batchSize, learningRate, optimizer, shuffleSeed: round * 1000 + epoch });
       const result = yield* localEpoch(socket, { round, epoch, epochs, ...sub }, batches, (r) => r.loss);
       loss = result.loss;
       steps += result.steps;
+      if (plan) {
+        const epsilon = localEpsilon(dp!, addSteps(dpRuns, plan.q, epoch * plan.perEpoch));
+        yield { type: 'dp-sgd', round, epoch, epsilon, target: dp!.targetEpsilon, unit: plan.unit };
+      }
     }
+    if (plan) dpRuns = addSteps(dpRuns, plan.q, epochs * plan.perEpoch);
     states[subClient] = model.getOptimizerState();
+    // Saved before the update leaves: the steps it cost are on record even if the page goes away.
     await trainingState.save({
       federationId: config.id,
       split: splitId,
       states: states.map((st) => (st ? encodeOptimizerState(st) : null)),
+      ...(dp && { dpSgd: dpRuns }),
     });
     if (secagg) {
       // Secure aggregation: the update stays here; it enters the hospital's masked sum.
@@ -386,7 +416,7 @@ async function* trainRound(
     }
     const refused = yield* uploadUpdate(
       socket,
-      { round, trainSamples: data.size, trainLoss: loss, backend: options.backend, subClient, subClients, steps },
+      { round, trainSamples: data.size, trainLoss: loss, backend: options.backend, subClient, subClients, steps, ...(dp && { dpSgdEpsilon: localEpsilon(dp, dpRuns) }) },
       encodeWeights(model.getWeights()),
       config.chunkBytes,
     );

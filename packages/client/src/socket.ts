@@ -61,7 +61,7 @@ export function request<T extends object>(
  */
 export async function* uploadUpdate(
   socket: HospitalSocket,
-  begin: { round: number; trainSamples: number; trainLoss: number; backend: string; subClient: number; subClients: number; steps: number; masked?: { updates: number } },
+  begin: { round: number; trainSamples: number; trainLoss: number; backend: string; subClient: number; subClients: number; steps: number; masked?: { updates: number }; dpSgdEpsilon?: number },
   payload: Uint8Array,
   chunkBytes: number,
 ): AsyncGenerator<ClientEvent, ClientEvent | null> {

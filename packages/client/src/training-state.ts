@@ -36,6 +36,11 @@ export interface SubClientStates {
    * reload); each round still starts from the server's PFA result for this hospital.
    */
   deputy?: Uint8Array | null;
+  /**
+   * DP-SGD: every local step this hospital has taken in this federation, per sampling probability
+   * (the local accountant's input). Saved before an update leaves, so a reload cannot reset it.
+   */
+  dpSgd?: { samplingProbability: number; steps: number }[];
 }
 
 /** Where those states (and PRR-FL's personalized model) live: IndexedDB in the hospital app, memory by default. */

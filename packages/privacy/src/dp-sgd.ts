@@ -52,14 +52,16 @@ export interface DpSgdEpsilon {
 }
 
 /**
- * ε at δ after `steps` DP-SGD steps with Poisson sampling probability q and noise multiplier σ,
- * for one record (a patient when records are patients). RDP composes by addition over steps.
+ * ε at δ after DP-SGD runs of `steps` steps each at Poisson sampling probability q (a hospital's
+ * record count, and so q, may change between rounds), noise multiplier σ, for one record (a
+ * patient when records are patients). RDP composes by addition over every step.
  */
-export function dpSgdEpsilon(o: { samplingProbability: number; noiseMultiplier: number; steps: number; delta: number }): DpSgdEpsilon {
-  if (!Number.isInteger(o.steps) || o.steps < 0) throw new RangeError(`steps must be a whole number ≥ 0 (got ${o.steps})`);
-  if (o.steps === 0) return { epsilon: 0, order: Number.NaN, continuousEpsilon: 0 };
-  const bound = INTEGER_ORDERS.map((a) => o.steps * rdpPoissonDiscreteGaussian(o.samplingProbability, o.noiseMultiplier, a));
-  const continuous = INTEGER_ORDERS.map((a) => o.steps * rdpSubsampledGaussian(o.samplingProbability, o.noiseMultiplier, a));
-  const b = rdpToEpsilon(INTEGER_ORDERS, bound, o.delta);
-  return { epsilon: b.epsilon, order: b.bestOrder, continuousEpsilon: rdpToEpsilon(INTEGER_ORDERS, continuous, o.delta).epsilon };
+export function dpSgdEpsilon(o: { runs: readonly { samplingProbability: number; steps: number }[]; noiseMultiplier: number; delta: number }): DpSgdEpsilon {
+  for (const r of o.runs) if (!Number.isInteger(r.steps) || r.steps < 0) throw new RangeError(`steps must be a whole number ≥ 0 (got ${r.steps})`);
+  const runs = o.runs.filter((r) => r.steps > 0);
+  if (runs.length === 0) return { epsilon: 0, order: Number.NaN, continuousEpsilon: 0 };
+  const curve = (one: (q: number, a: number) => number) => INTEGER_ORDERS.map((a) => runs.reduce((s, r) => s + r.steps * one(r.samplingProbability, a), 0));
+  const b = rdpToEpsilon(INTEGER_ORDERS, curve((q, a) => rdpPoissonDiscreteGaussian(q, o.noiseMultiplier, a)), o.delta);
+  const c = rdpToEpsilon(INTEGER_ORDERS, curve((q, a) => rdpSubsampledGaussian(q, o.noiseMultiplier, a)), o.delta);
+  return { epsilon: b.epsilon, order: b.bestOrder, continuousEpsilon: c.epsilon };
 }

@@ -34,7 +34,7 @@ describe('DP-SGD accounting for the Poisson-subsampled discrete Gaussian (Zhu–
   });
 
   it('composes over steps: ε grows with the steps and sits at or above the continuous figure', () => {
-    const at = (steps: number) => dpSgdEpsilon({ samplingProbability: 0.05, noiseMultiplier: 1, steps, delta: 1e-5 });
+    const at = (steps: number) => dpSgdEpsilon({ runs: [{ samplingProbability: 0.05, steps }], noiseMultiplier: 1, delta: 1e-5 });
     const e = [100, 400, 1600].map(at);
     expect(e[0]!.epsilon).toBeLessThan(e[1]!.epsilon);
     expect(e[1]!.epsilon).toBeLessThan(e[2]!.epsilon);
@@ -44,5 +44,8 @@ describe('DP-SGD accounting for the Poisson-subsampled discrete Gaussian (Zhu–
       expect(r.epsilon / r.continuousEpsilon).toBeLessThan(1.5);
     }
     expect(at(0).epsilon).toBe(0);
+    // Two runs compose as one of their total steps when q is the same.
+    const split = dpSgdEpsilon({ runs: [{ samplingProbability: 0.05, steps: 150 }, { samplingProbability: 0.05, steps: 250 }], noiseMultiplier: 1, delta: 1e-5 });
+    expect(split.epsilon).toBeCloseTo(e[1]!.epsilon, 12);
   });
 });

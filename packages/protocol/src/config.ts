@@ -145,6 +145,22 @@ export const federationConfigSchema = z.object({
    */
   personalization: personalizationConfigSchema.optional(),
   /**
+   * DP-SGD inside each hospital (issue 16): every local step samples records (patients, when the
+   * slices carry patient ids; slices otherwise) with Poisson probability q = batchSize/records, clips
+   * each record's gradient to `clip`, and adds discrete Gaussian noise of std noiseMultiplier·clip
+   * to their sum. Each hospital stops its local training before its own ε per record would pass
+   * `targetEpsilon` at `delta`.
+   */
+  dpSgd: z
+    .object({
+      noiseMultiplier: z.number().positive().max(64),
+      clip: z.number().positive().max(1e6),
+      targetEpsilon: z.number().positive().max(1000),
+      delta: z.number().gt(0).lt(1),
+      sampling: z.literal('poisson'),
+    })
+    .optional(),
+  /**
    * Secure aggregation (issue 15): hospitals clip and encode their own updates on the DP grid and
    * upload them masked; the server unmasks only the sum of at least `threshold` participants, then
    * adds the DP noise as without it. Needs DP with the fixed or quantile clip.
@@ -168,6 +184,18 @@ export const federationConfigSchema = z.object({
   .refine((c) => !(c.privacy && c.aggregation?.robust), {
     message: 'robust aggregation is for federations without DP: under DP the clip bounds every update, and the accountant covers the noised mean only',
     path: ['aggregation', 'robust'],
+  })
+  .refine((c) => !c.dpSgd || c.model.kind === 'small-cnn', {
+    message: 'DP-SGD clips each record\'s own gradient, so no layer may mix the examples of a batch: the densenet, unet and vgg-slim models normalise with batch statistics; use small-cnn',
+    path: ['model', 'kind'],
+  })
+  .refine((c) => !(c.dpSgd && c.privacy && c.privacy.virtualClients !== 1), {
+    message: 'DP-SGD with client-level DP needs one update per hospital (virtualClients 1): each hospital accounts its records over one training run',
+    path: ['privacy', 'virtualClients'],
+  })
+  .refine((c) => !(c.dpSgd && c.personalization && c.personalization.strategy !== 'fedavg'), {
+    message: 'DP-SGD trains the shared model only: use the fedavg personalization strategy',
+    path: ['personalization'],
   })
   .refine((c) => !c.secureAggregation || (c.privacy !== undefined && (c.privacy.clipRule ?? 'fixed') !== 'median'), {
     message: 'secure aggregation needs DP with the fixed or quantile clip (--dp): the server sees only the sum, so it cannot clip single updates or take the median of their norms',

@@ -63,6 +63,8 @@ export const updateBeginSchema = z.object({
    * elements, not weights) over `updates` sub-client updates, at most the VN asked for.
    */
   masked: z.object({ updates: z.number().int().positive().max(1000) }).optional(),
+  /** DP-SGD: this hospital's own ε per record after the training this update came from (public: settings, step counts and its record count). */
+  dpSgdEpsilon: finite.pipe(z.number().min(0).max(1e6)).optional(),
 }).refine((m) => (m.subClient ?? 0) < (m.subClients ?? 1), { message: 'subClient must be below subClients' });
 export type UpdateBegin = z.infer<typeof updateBeginSchema>;
 
@@ -296,7 +298,8 @@ export interface PrivacyView {
 export interface RoundView {
   round: number;
   dp: DpRoundView | null;
-  participants: { hospital: string; trainSamples: number; trainLoss: number; backend: BackendName; subClients: number }[];
+  /** `dpSgdEpsilon`: under DP-SGD, the hospital's own ε per record after this round's training (its report). */
+  participants: { hospital: string; trainSamples: number; trainLoss: number; backend: BackendName; subClients: number; dpSgdEpsilon?: number }[];
   /** Sample-weighted mean over the hospitals' own held-out slices (null until one reports). */
   accuracy: number | null;
   loss: number | null;

@@ -174,6 +174,13 @@ export function TrainingCard({
         </div>
       )}
       {state.secagg && <SecureAggregationNote secagg={state.secagg} />}
+      {state.dpSgd && (
+        <p data-testid="dp-sgd" data-epsilon={state.dpSgd.epsilon} data-stopped={String(state.dpSgd.stopped)}>
+          Private training on this computer (DP-SGD): each {state.dpSgd.unit}’s influence on every training step is capped and hidden under noise.
+          Privacy spent here so far: ε = {state.dpSgd.epsilon.toFixed(3)} per {state.dpSgd.unit}, of this hospital’s budget of {state.dpSgd.target}.
+          {state.dpSgd.stopped && <strong> Training stopped: the next round would have passed the budget.</strong>}
+        </p>
+      )}
       {state.det && state.phase === 'training' && (
         <p data-testid="det-stage" data-stage={state.det.stage}>
           Deputy-Enhanced Transfer (PRR-FL: this hospital trains a personalized model that never leaves this computer, and a “deputy” that it exchanges with

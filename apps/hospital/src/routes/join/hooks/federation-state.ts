@@ -57,6 +57,8 @@ export interface FederationState {
   roundLosses: Record<number, number>;
   /** Secure aggregation: the last stage this hospital finished, and the last round's outcome (null without it). */
   secagg: { round: number; stage: SecAggStage; detail: string; result: SecAggView | null } | null;
+  /** DP-SGD: this hospital's own ε per record so far, its budget, and whether the watchdog stopped training. */
+  dpSgd: { epsilon: number; target: number; unit: 'patient' | 'slice'; stopped: boolean } | null;
 }
 
 export const initialFederationState: FederationState = {
@@ -78,6 +80,7 @@ export const initialFederationState: FederationState = {
   trainSlices: 0,
   roundLosses: {},
   secagg: null,
+  dpSgd: null,
 };
 
 /** The phases in which a participation is under way (the worker runs). */
@@ -166,6 +169,16 @@ export function reduce(s: FederationState, e: ClientEvent): FederationState {
     }
     case 'round-result':
       return { ...s, phase: 'evaluating', ...(e.secagg && s.secagg && { secagg: { ...s.secagg, result: e.secagg } }) };
+    case 'dp-sgd':
+      return { ...s, dpSgd: { epsilon: e.epsilon, target: e.target, unit: e.unit, stopped: false } };
+    case 'dp-sgd-stopped':
+      return {
+        ...s,
+        phase: 'done',
+        dpSgd: { epsilon: e.spent, target: e.target, unit: e.unit, stopped: true },
+        finished: { round: e.round - 1, reason: `this hospital's own privacy budget: round ${e.round} would take ε per ${e.unit} to ${e.projected.toFixed(2)}, past ${e.target}` },
+        messages: [...s.messages, `Local training stopped before round ${e.round}: it would take ε per ${e.unit} from ${e.spent.toFixed(2)} to ${e.projected.toFixed(2)}, past this hospital's budget of ${e.target}. Nothing more is sent.`],
+      };
     case 'secagg':
       return {
         ...s,
