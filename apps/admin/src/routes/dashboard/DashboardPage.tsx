@@ -17,6 +17,7 @@ import { ServerLog } from './components/ServerLog';
 import { EnrolmentPanel } from './components/EnrolmentPanel';
 import { ExportPanel } from './components/ExportPanel';
 import { SecureAggregationPanel } from './components/SecureAggregationPanel';
+import { DpSgdPanel } from './components/DpSgdPanel';
 import { StudiesPanel } from './components/StudiesPanel';
 import { StudyControls } from './components/StudyControls';
 import { StudyForm } from './components/StudyForm';
@@ -123,6 +124,7 @@ export function DashboardPage({
         </section>
         <PersonalizationPanel config={config} rounds={snapshot.rounds} />
         <SecureAggregationPanel config={config} secagg={snapshot.secagg} />
+        <DpSgdPanel config={config} rounds={snapshot.rounds} />
         <section className="card">
           <h2>Privacy</h2>
           <PrivacyPanel privacy={snapshot.privacy} rounds={snapshot.rounds} stopReason={snapshot.stopReason} />
