@@ -116,3 +116,14 @@ describe('grid statistics', () => {
     holm([0.01, 0.04, 0.03, 0.2]).forEach((q, i) => expect(q).toBeCloseTo([0.04, 0.09, 0.09, 0.2][i]!, 12));
   });
 });
+
+describe('simulate --dp-sgd', () => {
+  it('trains every hospital with DP-SGD on patient records and reports the largest ε per patient, growing each round', async () => {
+    const rows = await simulateFederation({ ...small, hospitals: 2, rounds: 2, z: 0, vn: 1, dpSgd: { noiseMultiplier: 1, clip: 1 } });
+    const eps = rows.map((r) => r.dpSgdEpsilon!);
+    expect(eps[0]).toBeGreaterThan(0);
+    expect(eps[1]).toBeGreaterThan(eps[0]!);
+    // Without DP-SGD there is no such figure.
+    expect((await simulateFederation({ ...small, hospitals: 2, rounds: 1, z: 0, vn: 1 }))[0]!.dpSgdEpsilon).toBeUndefined();
+  }, 120_000);
+});

@@ -15,7 +15,7 @@ const USAGE = `usage: npm run simulate -- --hospitals N --rounds R --strategy fe
   [--clip-rule fixed|median|quantile] [--clip C] [--median-cap 25] [--count-noise σ_b] [--target-quantile γ]
   [--server-lr η_s] [--vn-rule default|ada_stable|ada_prog] [--size PX] [--slices-per-hospital N]
   [--batch-size B] [--learning-rate LR] [--delta D] [--difficulty hard|easy] [--out DIR]
-  [--secagg --secagg-threshold T [--drop K] [--drop-stage advertise|share|mask|reveal]]
+  [--secagg --secagg-threshold T [--drop K] [--drop-stage advertise|share|mask|reveal]] [--dp-sgd-noise σ [--dp-sgd-clip C]]
   npm run simulate -- --grid [--grid-epsilon 4,16] [--grid-seeds 0,1,2,3,4,5] [--resume] [same size flags]`;
 
 function fail(message: string): never {
@@ -54,6 +54,8 @@ const { values: a } = parseArgs({
     'secagg-threshold': { type: 'string' },
     drop: { type: 'string', default: '0' },
     'drop-stage': { type: 'string', default: 'mask' },
+    'dp-sgd-noise': { type: 'string' },
+    'dp-sgd-clip': { type: 'string', default: '1' },
   },
 });
 
@@ -139,7 +141,8 @@ if (a.grid) {
 }
 
 if (secagg && (secagg.threshold < 2 || secagg.threshold > base.hospitals)) fail(`--secagg-threshold must be between 2 and --hospitals (${base.hospitals}); got ${secagg.threshold}`);
-const options = { ...base, z, vn, strategy, seed: Number(a.seed), ...(secagg && { secagg }) };
+const dpSgd = a['dp-sgd-noise'] === undefined ? undefined : { noiseMultiplier: positive('dp-sgd-noise', a['dp-sgd-noise'], false), clip: positive('dp-sgd-clip', a['dp-sgd-clip'], false) };
+const options = { ...base, z, vn, strategy, seed: Number(a.seed), ...(secagg && { secagg }), ...(dpSgd && { dpSgd }) };
 const label = `${strategy} z=${z} vn=${vn}${vn === 'adaptive' && rule !== 'default' ? `(${rule})` : ''}${z > 0 ? ` clip=${clipRule}` : ''} seed=${options.seed}`;
 const started = Date.now();
 const fmt = (v: number | null, digits = 3) => (v === null ? '—' : Number.isFinite(v) ? v.toFixed(digits) : '∞');
@@ -147,7 +150,10 @@ const rows: SimulatedRound[] = await simulateFederation({
   ...options,
   onRound: (r) => {
     if (a.json) return;
-    console.log(`round ${r.round}${r.probe ? ' (probe, discarded)' : ''}: accuracy ${fmt(r.metric)} · VN ${r.vn} · C ${fmt(r.clip)} · ε per patient ${fmt(r.epsilon_patient)} / per hospital ${fmt(r.epsilon_hospital)}`);
+    console.log(
+      `round ${r.round}${r.probe ? ' (probe, discarded)' : ''}: accuracy ${fmt(r.metric)} · VN ${r.vn} · C ${fmt(r.clip)} · ε per patient ${fmt(r.epsilon_patient)} / per hospital ${fmt(r.epsilon_hospital)}` +
+        (r.dpSgdEpsilon !== undefined ? ` · DP-SGD ε per patient (largest hospital) ${fmt(r.dpSgdEpsilon)}` : ''),
+    );
     for (const f of r.secagg?.failed ?? []) console.log(`  secure aggregation: ${f.reason}; the round was redone`);
     if (r.secagg) console.log(`  secure aggregation: ${r.secagg.participants} hospitals, threshold ${r.secagg.threshold}, ${r.secagg.dropped} dropped, completed`);
   },
@@ -173,7 +179,7 @@ writeFileSync(
   linePlotSvg([{ name: label, points: rows.map((r) => ({ x: r.round, y: r.metric })) }], { title: 'Global model, mean held-out accuracy', xLabel: 'round', yLabel: 'accuracy' }),
 );
 if (a.json) {
-  console.log(JSON.stringify({ rounds: rows.map((r) => ({ round: r.round, metric: r.metric, vn: r.vn, updates: r.updates, clip: r.clip, sigma: r.sigma, epsilon_patient: r.epsilon_patient, epsilon_hospital: r.epsilon_hospital, ...(r.secagg && { secagg: r.secagg }) })) }));
+  console.log(JSON.stringify({ rounds: rows.map((r) => ({ round: r.round, metric: r.metric, vn: r.vn, updates: r.updates, clip: r.clip, sigma: r.sigma, epsilon_patient: r.epsilon_patient, epsilon_hospital: r.epsilon_hospital, ...(r.secagg && { secagg: r.secagg }), ...(r.dpSgdEpsilon !== undefined && { dp_sgd_epsilon: r.dpSgdEpsilon }) })) }));
 } else {
   console.log(`\n${table}\n\nwrote ${resolve(outDir, stem)}.{md,svg} (backend ${backend}, ${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }

@@ -1,9 +1,9 @@
 import { normalizeSlice, syntheticFederationTensors, type FederationDifficulty, type HospitalTensors } from '@fedward/data';
-import { MemoryDataset, createModel, type ModelEngine } from '@fedward/models';
+import { MemoryDataset, createModel, type Batch, type ModelEngine, type RecordDataset } from '@fedward/models';
 import type { FederationConfig, ModelSpec, NamedTensor, SecAggStage } from '@fedward/protocol';
-import { GridContribution, contributionLength, updateDelta } from '@fedward/privacy';
+import { GridContribution, contributionLength, dpSgdEpsilon, updateDelta } from '@fedward/privacy';
 import { ThresholdError, fromRing, runSecAggRound, toRing } from '@fedward/secagg';
-import { splitIntoSubClients } from '@fedward/client';
+import { addSteps, splitIntoSubClients } from '@fedward/client';
 import type { VnRule } from '../adaptive-intermediary';
 import type { ClipRuleName, DpAggregator, StrategyName } from '../dp';
 import { RoundEngine, type EngineConfig } from '../round-engine';
@@ -47,6 +47,11 @@ export interface SimulationOptions {
    * drop out at `dropStage` of every round's first attempt; a round that fails is redone with all.
    */
   secagg?: { threshold: number; drop: number; dropStage: SecAggStage };
+  /**
+   * DP-SGD inside every hospital (issue 16): records are patients, Poisson sampling at
+   * q = batch/patients, clip C, noise σ; each hospital's ε per patient is accounted from its steps.
+   */
+  dpSgd?: { noiseMultiplier: number; clip: number };
   /** After every (re-)split: the round it follows (−1 for the initial split), the new VN and each hospital's group sizes in slices. */
   onSplit?: (event: { afterRound: number; vn: number; slices: number[][] }) => void;
 }
@@ -70,6 +75,8 @@ export interface SimulatedRound {
   steps: number;
   /** True for the adaptive probe round whose aggregate is measured, then discarded. */
   probe: boolean;
+  /** DP-SGD: the largest ε per patient of any hospital after this round (its own accountant); absent without DP-SGD. */
+  dpSgdEpsilon?: number;
   /** Secure aggregation of the round's last attempt, and the attempts that failed before it (absent without it). */
   secagg?: SimulatedSecAgg;
 }
@@ -91,8 +98,11 @@ interface Hospital {
 
 interface SubClient {
   engine: ModelEngine;
-  data: MemoryDataset;
+  data: MemoryDataset & RecordDataset;
+  /** Patients in it (DP-SGD's records). */
+  records: number;
 }
+
 
 /** Every fifth patient is held out, so test slices never share a patient with training. */
 function prepare(t: HospitalTensors): Hospital {
@@ -172,13 +182,22 @@ export async function simulateFederation(o: SimulationOptions): Promise<Simulate
       subClients[i] = groups.map((group, g) => {
         const engine = engines[g]!;
         engine.setOptimizerState(null);
-        return { engine, data: new MemoryDataset(group.flatMap((p) => h.train.get(Number(p))!)) };
+        const samples = group.map((p) => h.train.get(Number(p))!);
+        // Under DP-SGD each patient is one record: one batch of its slices.
+        const recordBatches = async (): Promise<Batch[]> => {
+          const out: Batch[] = [];
+          for (const s of samples) for await (const b of new MemoryDataset(s).batches(s.length)) out.push(b);
+          return out;
+        };
+        return { engine, data: Object.assign(new MemoryDataset(samples.flat()), { recordBatches }), records: samples.length };
       });
     });
     o.onSplit?.({ afterRound, vn, slices });
   };
 
   const rows: SimulatedRound[] = [];
+  /** DP-SGD steps per hospital, per sampling probability (each hospital's own accountant). */
+  const dpRuns: { samplingProbability: number; steps: number }[][] = [];
   try {
     for (let round = 0; round < o.rounds; round++) {
       const plan = engine.plan(round + 1, hospitals.length);
@@ -188,19 +207,27 @@ export async function simulateFederation(o: SimulationOptions): Promise<Simulate
       const own = o.secagg ? hospitals.map(() => secaggContribution(aggregator as DpAggregator)) : null;
       let stepSum = 0;
       for (const [i, list] of subClients.entries()) {
+        dpRuns[i] ??= [];
         const add = (weights: readonly NamedTensor[], info: { steps: number; samples: number }) => {
           if (!own) return aggregator.add(weights, info);
           const { delta, norm } = updateDelta(weights, global, o.strategy === 'fednova' ? info.steps : 1);
           own[i]!.addDelta(delta, norm);
         };
-        for (const { engine: model, data } of list) {
+        for (const { engine: model, data, records } of list) {
           if (data.size === 0) {
             // An empty sub-client still sends its (zero) update.
             add(global, { steps: 1, samples: 1 });
             continue;
           }
           model.setWeights(global);
-          const it = model.trainEpoch(data, { epoch: 1, batchSize: o.batchSize, learningRate: o.learningRate, shuffleSeed: o.seed + round });
+          const batchRecords = Math.min(o.batchSize, records);
+          const it = model.trainEpoch(data, {
+            epoch: 1,
+            batchSize: o.batchSize,
+            learningRate: o.learningRate,
+            shuffleSeed: o.seed + round,
+            ...(o.dpSgd && { dpSgd: { noiseMultiplier: o.dpSgd.noiseMultiplier, clip: o.dpSgd.clip, sampling: 'poisson' as const, batchRecords } }),
+          });
           let counted = 0;
           let r = await it.next();
           while (!r.done) {
@@ -209,6 +236,7 @@ export async function simulateFederation(o: SimulationOptions): Promise<Simulate
           }
           const steps = r.value.steps ?? counted;
           stepSum += steps;
+          if (o.dpSgd) dpRuns[i] = addSteps(dpRuns[i]!, batchRecords / records, steps);
           add(model.getWeights(), { steps, samples: data.size });
         }
       }
@@ -230,6 +258,7 @@ export async function simulateFederation(o: SimulationOptions): Promise<Simulate
         lambda: dp?.adaptive?.lambda ?? null,
         steps: stepSum / updates,
         probe: plan.probe,
+        ...(o.dpSgd && { dpSgdEpsilon: Math.max(...dpRuns.map((runs) => dpSgdEpsilon({ runs, noiseMultiplier: o.dpSgd!.noiseMultiplier, delta: o.delta }).epsilon)) }),
         ...(secagg && { secagg }),
       };
       evaluator.setWeights(global);
