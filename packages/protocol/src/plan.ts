@@ -36,6 +36,8 @@ export interface StudyPlan {
    * only their masked sum; `threshold` hospitals are needed to unmask the total.
    */
   secureAggregation?: { threshold: number };
+  /** DP-SGD inside the hospital (absent when off): the local noise, clip and this hospital's own budget. */
+  dpSgd?: { noiseMultiplier: number; clip: number; targetEpsilon: number; delta: number };
 }
 
 const fieldsOf = (schema: { shape: Record<string, unknown> }): string[] => Object.keys(schema.shape);
@@ -85,6 +87,7 @@ export function studyPlan(config: FederationConfig, updateBytes: number): StudyP
           { message: 'status', when: 'while training and uploading', fields: fieldsOf(hospitalStatusSchema) },
         ],
     ...(config.secureAggregation && { secureAggregation: { threshold: config.secureAggregation.threshold } }),
+    ...(config.dpSgd && { dpSgd: { noiseMultiplier: config.dpSgd.noiseMultiplier, clip: config.dpSgd.clip, targetEpsilon: config.dpSgd.targetEpsilon, delta: config.dpSgd.delta } }),
     privacy: p
       ? {
           unit: p.unit,

@@ -119,6 +119,13 @@ function PlanReview({ study }: { study: StudyOffer }) {
             <strong>No differential privacy: the server does not add noise, and no privacy budget applies.</strong>
           )}
         </li>
+        {plan.dpSgd && (
+          <li data-testid="plan-dp-sgd">
+            Private training on this computer (DP-SGD): every training step caps how much any one patient (any one slice, where slices have no patient
+            id) can change the model (clip C = {plan.dpSgd.clip}) and adds random noise (σ = {plan.dpSgd.noiseMultiplier}). This computer keeps count of
+            the privacy spent and stops training before ε per patient would pass {plan.dpSgd.targetEpsilon} (δ = {plan.dpSgd.delta}).
+          </li>
+        )}
         {plan.secureAggregation && (
           <li data-testid="plan-secagg">
             Secure aggregation: your updates are clipped and added up on this computer, and only that sum leaves it, hidden under masks that cancel out
