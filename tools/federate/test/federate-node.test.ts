@@ -15,7 +15,7 @@ describe('npm run federate -- --node', () => {
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
   it('runs two Node hospitals through two rounds and writes a complete report', async () => {
-    const run = await runFederate(['--hospitals', '2', '--node', '--rounds', '2', '--slices-per-hospital', '40', '--epochs', '1', '--out', out]);
+    const run = await runFederate(['--hospitals', '2', '--node', '--rounds', '2', '--slices-per-hospital', '80', '--epochs', '1', '--out', out]);
     expect(run.stderr).not.toMatch(/federate: /);
     expect(run.code).toBe(0);
     // Progress: one line per round as it is measured, then the headline.
