@@ -131,7 +131,10 @@ export class SecAggRound {
     const refused = this.refuse('reveal', hospital, this.reveals.has(hospital), 'shares to reveal');
     if (refused) return refused;
     const droppedIds = this.u2.filter((h) => !this.u3.includes(h));
-    const same = (a: string[], b: string[]) => a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
+    const same = (a: string[], b: string[]) => {
+      const sortedB = [...b].sort();
+      return a.length === b.length && [...a].sort().every((x, i) => x === sortedB[i]);
+    };
     if (!same(msg.sShares.map((s) => s.of), droppedIds) || !same(msg.bShares.map((s) => s.of), this.u3)) {
       return this.bad(`reveal mask-key shares of exactly the ${droppedIds.length} who dropped and self-mask shares of exactly the ${this.u3.length} who uploaded`);
     }
