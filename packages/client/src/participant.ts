@@ -31,7 +31,7 @@ import { localEpoch } from './local-epoch';
 import { recordSent, request, uploadUpdate, type HospitalSocket, type SentMessage } from './socket';
 import { SecAggClientRound, type SecAggTestHooks, type StageOutcome } from './secagg-client';
 import { addSteps, dpSgdRecords, localEpsilon, stepsPerEpoch, type DpSgdRuns } from './dp-sgd-local';
-import { isPatientDataset, memoryTrainingStateStore, type TrainingStateStore } from './training-state';
+import { isPatientDataset, memoryTrainingStateStore, type SubClientStates, type TrainingStateStore } from './training-state';
 
 export interface ParticipantOptions {
   /** Server origin, e.g. http://127.0.0.1:8080 (the browser app passes its own origin). */
@@ -344,9 +344,9 @@ async function* trainRound(
   const subClients = parts.length;
   yield { type: 'sub-clients', round, requested, slices: parts.map((p) => p.size), probe: start.probe ?? false, note };
   const splitId = splitFingerprint(key);
-  const states = await optimizerStates(trainingState, config.id, subClients, splitId);
-  // DP-SGD: the local accountant's record of every step taken in this federation so far.
   const kept = await trainingState.load();
+  const states = optimizerStates(kept, config.id, subClients, splitId);
+  // DP-SGD: the local accountant's record of every step taken in this federation so far.
   let dpRuns: DpSgdRuns = kept?.federationId === config.id ? (kept.dpSgd ?? []) : [];
   for (let subClient = 0; subClient < subClients; subClient++) {
     if (options.signal?.aborted) return;
@@ -438,8 +438,7 @@ const NO_SLICES: Dataset = { size: 0, async *batches() {} };
  * into every new sub-client, and the per-patient guarantee needs one patient to influence one
  * sub-client only. (`mergeOptimizerStates` in @fedward/models is no longer used here.)
  */
-async function optimizerStates(store: TrainingStateStore, federationId: string, subClients: number, split: string): Promise<(OptimizerState | null)[]> {
-  const kept = await store.load();
+function optimizerStates(kept: SubClientStates | null, federationId: string, subClients: number, split: string): (OptimizerState | null)[] {
   const fresh = !kept || kept.federationId !== federationId || kept.split !== split || kept.states.length !== subClients;
   if (fresh) return new Array<OptimizerState | null>(subClients).fill(null);
   return kept.states.map((b) => (b ? decodeOptimizerState(b) : null));
