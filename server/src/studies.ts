@@ -177,7 +177,7 @@ export class Studies {
       maxUpdateBytes: d.maxUpdateBytes,
       chunkBytes: d.chunkBytes,
       ...(d.uploadStallMs !== undefined && { uploadStallMs: d.uploadStallMs }),
-      model: { kind: s.model.kind, inputSize: s.model.inputSize, channels: 1, numClasses: s.model.numClasses, seed: d.model.seed, normalization: 'zscore' },
+      model: { kind: s.model.kind, inputSize: s.model.inputSize, channels: 1, numClasses: s.model.numClasses, seed: d.model.seed, normalization: 'zscore', ...(s.model.norm === 'group' && { norm: 'group' }) },
       training: s.training,
       aggregation: { strategy: s.aggregation },
       personalization: { strategy: s.personalization },

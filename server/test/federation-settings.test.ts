@@ -100,3 +100,16 @@ describe('resolveFederation', () => {
     await expect(resolveFederation(store, { id: 'demo' }, { create, reset: true })).rejects.toThrow('already has a federation demo');
   });
 });
+
+describe('DP-SGD flags', () => {
+  it('--dp-sgd-sampling uniform and --dp-sgd-reduction mean reach the new federation, with the DP-SGD defaults filled in', async () => {
+    const { config } = await stored(flags('--dp-sgd-noise', '1.2', '--dp-sgd-sampling', 'uniform', '--dp-sgd-reduction', 'mean'));
+    expect(config.dpSgd).toEqual({ noiseMultiplier: 1.2, clip: 1, targetEpsilon: 8, delta: 1e-5, sampling: 'uniform', reduction: 'mean' });
+    store?.close();
+    const { config: plain } = await stored(flags('--dp-sgd-noise', '1.2'));
+    expect(plain.dpSgd).toEqual({ noiseMultiplier: 1.2, clip: 1, targetEpsilon: 8, delta: 1e-5, sampling: 'poisson' });
+    store?.close();
+    await expect(stored(flags('--dp-sgd-noise', '1.2', '--dp-sgd-sampling', 'shuffle'))).rejects.toThrow();
+    expect(parseCli(['--dp-sgd-reduction', 'mean'], {}).ok).toBe(false);
+  });
+});

@@ -1,6 +1,9 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runGrid } from '../src/simulate/grid';
 import { holm, pairedT, studentTwoSidedP } from '../src/simulate/stats';
@@ -10,6 +13,8 @@ import { nodeTrainingBackend } from '../src/simulate/wasm-node';
 beforeAll(async () => {
   await nodeTrainingBackend();
 });
+
+const run = promisify(execFile);
 
 const small = { hospitals: 2, rounds: 3, clip: 1, seed: 3, size: 16, slicesPerHospital: 40, batchSize: 8, learningRate: 0.01, delta: 1e-5 };
 
@@ -125,5 +130,34 @@ describe('simulate --dp-sgd', () => {
     expect(eps[1]).toBeGreaterThan(eps[0]!);
     // Without DP-SGD there is no such figure.
     expect((await simulateFederation({ ...small, hospitals: 2, rounds: 1, z: 0, vn: 1 }))[0]!.dpSgdEpsilon).toBeUndefined();
+  }, 120_000);
+
+  it('from the command line, --dp-sgd-sampling uniform prints a finite dp_sgd_epsilon (deepee’s GDP CLT) other than the Poisson RDP one for the same settings', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'fedward-simulate-dp-sgd-'));
+    const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+    const simulate = async (...flags: string[]) => {
+      const args = ['--hospitals', '2', '--rounds', '1', '--z', '0', '--vn', '1', '--seed', '3', '--size', '16', '--slices-per-hospital', '40', '--batch-size', '8'];
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'server/src/simulate/cli.ts', ...args, '--dp-sgd-noise', '1', ...flags, '--json', '--out', out], {
+        cwd: root,
+        env: { ...process.env, FEDWARD_QUIET: '1' },
+        maxBuffer: 16 << 20,
+      });
+      return (JSON.parse(stdout.trim().split('\n').at(-1)!) as { rounds: { dp_sgd_epsilon?: number }[] }).rounds[0]!.dp_sgd_epsilon!;
+    };
+    try {
+      const poisson = await simulate('--dp-sgd-sampling', 'poisson');
+      const uniform = await simulate('--dp-sgd-sampling', 'uniform');
+      const mean = await simulate('--dp-sgd-sampling', 'uniform', '--dp-sgd-reduction', 'mean');
+      for (const e of [poisson, uniform, mean]) {
+        expect(Number.isFinite(e)).toBe(true);
+        expect(e).toBeGreaterThan(0);
+      }
+      expect(uniform).not.toBeCloseTo(poisson, 3);
+      // The reduction changes the gradient's scale, not the accounting.
+      expect(mean).toBe(uniform);
+      await expect(simulate('--dp-sgd-sampling', 'shuffle')).rejects.toThrow(/--dp-sgd-sampling must be poisson or uniform/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   }, 120_000);
 });

@@ -51,6 +51,18 @@ describe('what the page keeps of a participation', () => {
     expect(s.phase).toBe('done');
   });
 
+  it('DP-SGD: keeps the local ε with the round and epoch it was counted after; the watchdog’s stop keeps spent and projected', () => {
+    const epoch = (round: number, e: number, epsilon: number): ClientEvent[] => [
+      { type: 'epoch-start', round, subClient: 0, subClients: 1, epoch: e, epochs: 2 },
+      { type: 'dp-sgd', round, epoch: e, epsilon, target: 6.5, unit: 'patient' },
+    ];
+    const s = fold([{ type: 'round-start', round: 1, deadline: 0 }, ...epoch(1, 1, 2.1), ...epoch(1, 2, 3.2)]);
+    expect(s.dpSgd).toEqual({ epsilon: 3.2, target: 6.5, unit: 'patient', round: 1, epoch: 2, epochs: 2, stopped: false, projected: null });
+    const stopped = fold([{ type: 'dp-sgd-stopped', round: 3, spent: 5.08, projected: 6.74, target: 6.5, unit: 'patient' }], s);
+    expect(stopped.dpSgd).toEqual({ epsilon: 5.08, target: 6.5, unit: 'patient', round: 3, epoch: null, epochs: null, stopped: true, projected: 6.74 });
+    expect(stopped.phase).toBe('done');
+  });
+
   it('a rejoin shows "rejoining" until the server has the hospital again', () => {
     const s = fold([{ type: 'connected', hospital: 'hospital-a', config: {} as never, backend: 'cpu', privacy: null }], { ...initialFederationState, phase: 'rejoining' });
     expect(s.phase).toBe('waiting');

@@ -29,6 +29,16 @@ describe('the training card', () => {
     expect(html).toContain('>Leave</button>');
   });
 
+  it('DP-SGD: a status line with the local ε per epoch; once the watchdog stopped, why (spent, projected, budget) and not "Federation finished"', () => {
+    const dp = { epsilon: 3.2178, target: 6.5, unit: 'patient' as const, round: 1, epoch: 2, epochs: 2, stopped: false, projected: null };
+    const training = text(render({ phase: 'training', dpSgd: dp }));
+    expect(training).toContain('Local ε per patient: 3.218 of 6.5 (round 1, epoch 2 of 2)');
+    const html = render({ phase: 'done', dpSgd: { ...dp, epsilon: 5.08, round: 3, epoch: null, epochs: null, stopped: true, projected: 6.74 } });
+    expect(text(html)).toContain('Stopped: this hospital’s privacy budget is spent');
+    expect(text(html)).not.toContain('Federation finished');
+    expect(text(html)).toContain('The privacy watchdog stopped training here before round 3: that round would take ε per patient from 5.080 (spent so far) to 6.740, past this hospital’s budget of 6.5.');
+  });
+
   it('says why joining is not possible yet', () => {
     const html = render({}, ['Only 3 slices are held out to measure the model: at least 4 are needed.']);
     expect(html).toMatch(/<button disabled="">Join round<\/button>/);

@@ -30,12 +30,20 @@ export function dpSgdRecords(data: Dataset): { records: RecordDataset; unit: 'pa
   return { records: data as RecordDataset, unit: 'slice', count: data.size };
 }
 
-/** The local accountant: ε per record after `runs` (plus a planned run), for this federation's DP-SGD settings. */
+/**
+ * The local accountant: ε per record after `runs` (plus a planned run), for this federation's
+ * DP-SGD settings. The sampler picks it: Poisson, the strict RDP bound; uniform (fixed batches
+ * without replacement), deepee's GDP CLT approximation. The training loop, the watchdog and the
+ * ε sent with an update all call this, so they always use the same one.
+ */
 export function localEpsilon(config: NonNullable<FederationConfig['dpSgd']>, runs: DpSgdRuns): number {
-  return dpSgdEpsilon({ runs, noiseMultiplier: config.noiseMultiplier, delta: config.delta }).epsilon;
+  return dpSgdEpsilon({ runs, noiseMultiplier: config.noiseMultiplier, delta: config.delta, sampling: config.sampling }).epsilon;
 }
 
-/** Steps one local epoch takes over `records` records with expected batch B (as the engine runs it). */
+/**
+ * Steps one local epoch takes over `records` records with batch B (as the engine runs it): B is
+ * expected under Poisson sampling, exact under uniform sampling (then q = B/records exactly).
+ */
 export function stepsPerEpoch(records: number, batchRecords: number): number {
   return Math.max(1, Math.round(records / batchRecords));
 }

@@ -18,10 +18,14 @@ export type ClientEvent =
   | { type: 'uploaded'; round: number; subClient: number; subClients: number }
   /** Under secure aggregation: `secagg` says who took part at each stage and that the server saw only the sum. */
   | { type: 'round-result'; round: number; participants: number; privacy: HospitalPrivacyView | null; secagg?: SecAggView }
-  /** DP-SGD: this hospital's own ε per record (patient, or slice without patient ids) after a local epoch. */
-  | { type: 'dp-sgd'; round: number; epoch: number; epsilon: number; target: number; unit: 'patient' | 'slice' }
+  /**
+   * DP-SGD: this hospital's own ε per record (patient, or slice without patient ids) after a local
+   * epoch; `sampling` names its accountant (DP_SGD_ACCOUNTANT_LABELS in @fedward/protocol; the
+   * participant always sets it, absent reads as Poisson).
+   */
+  | { type: 'dp-sgd'; round: number; epoch: number; epsilon: number; target: number; unit: 'patient' | 'slice'; sampling?: 'poisson' | 'uniform' }
   /** DP-SGD's watchdog: the next round would pass this hospital's budget, so it trains no more and leaves. */
-  | { type: 'dp-sgd-stopped'; round: number; spent: number; projected: number; target: number; unit: 'patient' | 'slice' }
+  | { type: 'dp-sgd-stopped'; round: number; spent: number; projected: number; target: number; unit: 'patient' | 'slice'; sampling?: 'poisson' | 'uniform' }
   /** Secure aggregation: a stage this hospital finished, in plain words. */
   | { type: 'secagg'; round: number; stage: SecAggStage; detail: string }
   /** Accuracy of the model the hospital uses: the global one, or its personalized model under PRR-FL (then with the deputy's). */

@@ -380,7 +380,7 @@ async function* trainRound(
       const spent = localEpsilon(dp, dpRuns);
       const projected = localEpsilon(dp, addSteps(dpRuns, plan.q, epochs * perEpoch));
       if (projected > dp.targetEpsilon) {
-        yield { type: 'dp-sgd-stopped', round, spent, projected, target: dp.targetEpsilon, unit };
+        yield { type: 'dp-sgd-stopped', round, spent, projected, target: dp.targetEpsilon, unit, sampling: dp.sampling };
         return true;
       }
     }
@@ -390,14 +390,14 @@ async function* trainRound(
     let steps = 0;
     for (let epoch = 1; epoch <= epochs; epoch++) {
       const batches = plan
-        ? model.trainEpoch(plan.records, { epoch, batchSize, learningRate, optimizer, dpSgd: { noiseMultiplier: dp!.noiseMultiplier, clip: dp!.clip, sampling: 'poisson', batchRecords: plan.batchRecords } })
+        ? model.trainEpoch(plan.records, { epoch, batchSize, learningRate, optimizer, dpSgd: { noiseMultiplier: dp!.noiseMultiplier, clip: dp!.clip, sampling: dp!.sampling, reduction: dp!.reduction ?? 'sum', batchRecords: plan.batchRecords } })
         : model.trainEpoch(data, { epoch, batchSize, learningRate, optimizer, shuffleSeed: round * 1000 + epoch });
       const result = yield* localEpoch(socket, { round, epoch, epochs, ...sub }, batches, (r) => r.loss);
       loss = result.loss;
       steps += result.steps;
       if (plan) {
         const epsilon = localEpsilon(dp!, addSteps(dpRuns, plan.q, epoch * plan.perEpoch));
-        yield { type: 'dp-sgd', round, epoch, epsilon, target: dp!.targetEpsilon, unit: plan.unit };
+        yield { type: 'dp-sgd', round, epoch, epsilon, target: dp!.targetEpsilon, unit: plan.unit, sampling: dp!.sampling };
       }
     }
     if (plan) dpRuns = addSteps(dpRuns, plan.q, epochs * plan.perEpoch);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '@fedward/protocol';
 import { LayersEngine } from './engine';
 import { initializeWeights } from './init';
-import { BatchStatNorm } from './norm';
+import { BatchStatNorm, GroupNorm } from './norm';
 import type { ModelEngine } from './types';
 
 /** Dense layers per block: the seed's DenseNet-121 has (6, 12, 24, 16); spec §1.9's shrink. */
@@ -14,8 +14,8 @@ const BN_SIZE = 4;
 type Sym = tf.SymbolicTensor;
 const L = tf.layers;
 const on = (layer: tf.layers.Layer, x: Sym | Sym[]): Sym => layer.apply(x) as Sym;
-const normRelu = (x: Sym, prefix: string, suffix = ''): Sym =>
-  on(L.activation({ name: `${prefix}relu${suffix}`, activation: 'relu' }), on(new BatchStatNorm({ name: `${prefix}norm${suffix}` }), x));
+/** The spec's norm layer: BatchStatNorm (norm 'batch', the default) or GroupNorm (norm 'group'). */
+const normLayer = (spec: ModelSpec, name: string): tf.layers.Layer => (spec.norm === 'group' ? new GroupNorm({ name }) : new BatchStatNorm({ name }));
 const conv = (x: Sym, name: string, filters: number, kernelSize: number, strides = 1, padding: 'same' | 'valid' = 'same'): Sym =>
   on(L.conv2d({ name, filters, kernelSize, strides, padding, useBias: false, kernelInitializer: 'zeros' }), x);
 
@@ -33,7 +33,8 @@ export function densenetSizes(size: number): { stem: number; pool: number; block
 /**
  * Seed 1's ICH DenseNet (spec §1.9: DenseNet-121 topology with the extra ZeroPad2d(2) after
  * block 1), shrunk: growth `spec.width` (12), blocks (2, 4, 8, 6), 2·growth initial features,
- * bottleneck 4·growth, no dropout, every norm a BatchStatNorm. Padding is explicit so the
+ * bottleneck 4·growth, no dropout, every norm a BatchStatNorm (or, with `spec.norm` 'group', a
+ * GroupNorm with per-example statistics and γ/β `<norm>/gamma`, `<norm>/beta`). Padding is explicit so the
  * geometry is torch's (7×7/2 pad 3; maxpool 3/2 pad 1, where zero padding after ReLU equals
  * torch's −∞ padding), not TF's asymmetric 'same'.
  *   conv0 → norm0 → relu0 → pool0 → block1 → pad1 → transition1 → block2 → transition2 → block3
@@ -42,7 +43,7 @@ export function densenetSizes(size: number): { stem: number; pool: number; block
  * (3×3, growth), concatenated onto its input. Transition "transitionT": norm → relu → conv (1×1,
  * half the channels) → pool (avg 2/2).
  * Init: Kaiming-normal convs (std sqrt(2/fan_in)), classifier weights U(±1/sqrt(fan_in)) (torch
- * Linear's default), classifier bias 0; seeded per tensor.
+ * Linear's default), classifier bias 0; seeded per tensor; GroupNorm γ = 1, β = 0.
  */
 export function buildDenseNet(spec: ModelSpec, blocks: readonly number[] = DENSENET_BLOCKS): tf.LayersModel {
   const growth = spec.width ?? DENSENET_GROWTH;
@@ -52,6 +53,8 @@ export function buildDenseNet(spec: ModelSpec, blocks: readonly number[] = DENSE
   if (last < 1) {
     throw new Error(`densenet needs a larger input: ${spec.inputSize} px shrinks to nothing before block ${blocks.length} (use 16 px or more)`);
   }
+  const normRelu = (x: Sym, prefix: string, suffix = ''): Sym =>
+    on(L.activation({ name: `${prefix}relu${suffix}`, activation: 'relu' }), on(normLayer(spec, `${prefix}norm${suffix}`), x));
   const input = tf.input({ shape: [spec.inputSize, spec.inputSize, spec.channels], name: 'input' });
   let x = on(L.zeroPadding2d({ name: 'pad0', padding: 3 }), input);
   x = conv(x, 'conv0', 2 * growth, 7, 2, 'valid');
@@ -82,7 +85,8 @@ export function buildDenseNet(spec: ModelSpec, blocks: readonly number[] = DENSE
   const logits = on(L.dense({ name: 'classifier', units: spec.numClasses, kernelInitializer: 'zeros', biasInitializer: 'zeros' }), x);
   const model = tf.model({ name: 'densenet', inputs: input, outputs: logits });
   initializeWeights(model, spec.seed, (name, shape) => {
-    if (name === 'classifier/bias') return { kind: 'zeros' };
+    if (name === 'classifier/bias' || name.endsWith('/beta')) return { kind: 'zeros' };
+    if (name.endsWith('/gamma')) return { kind: 'ones' };
     if (name === 'classifier/kernel') return { kind: 'uniform', bound: 1 / Math.sqrt(shape[0]!) };
     const fanIn = shape[0]! * shape[1]! * shape[2]!;
     return { kind: 'normal', std: Math.sqrt(2 / fanIn) };

@@ -21,6 +21,7 @@ import type {
 import { NoisedGradient } from './dp-sgd/noised-gradient';
 import { poissonBatch, uniformBatch } from './dp-sgd/samplers';
 import { assertPerExample } from './dp-sgd/surgery';
+import { perRecordGradients, planTaps } from './dp-sgd/per-record-gradients';
 import { cryptoRandomFill } from '@fedward/privacy';
 
 /**
@@ -124,11 +125,12 @@ export class LayersEngine implements ModelEngine {
   }
 
   /**
-   * One epoch of DP-SGD, the reference implementation: ⌈records/B⌉ steps, each sampling records
-   * (Poisson at q = B/records, or B uniformly without replacement) from the CSPRNG, taking each
-   * sampled record's own gradient (one backward pass per record: the plain per-example loop that
-   * a faster path must match), and stepping the optimizer with G = (Σ clip(g_i) + noise)/B from
-   * `NoisedGradient`. The model must not mix examples (`assertPerExample`).
+   * One epoch of DP-SGD: ⌈records/B⌉ steps, each sampling records (Poisson at q = B/records, or
+   * B uniformly without replacement) from the CSPRNG, taking each sampled record's own gradient
+   * (by default from one batched pass split by record, dp-sgd/per-record-gradients.ts; with
+   * `path: 'reference'` one backward pass per record, the loop the fast path is tested against),
+   * and stepping the optimizer with G = (Σ clip(g_i) + noise)/B from `NoisedGradient`. The model
+   * must not mix examples (`assertPerExample`).
    */
   private async *trainDpSgdEpoch(data: Dataset, options: TrainEpochOptions, dp: DpSgdOptions): AsyncGenerator<BatchProgress, EpochResult> {
     assertPerExample(this.model, this.spec.kind);
@@ -146,12 +148,19 @@ export class LayersEngine implements ModelEngine {
     let lossCount = 0;
     for (let step = 1; step <= steps; step++) {
       const picked = dp.sampling === 'poisson' ? poissonBatch(n, dp.batchRecords / n, random) : uniformBatch(n, dp.batchRecords, random);
-      const noised = new NoisedGradient(sizes, { clip: dp.clip, noiseMultiplier: dp.noiseMultiplier, random });
-      for (const r of picked) {
-        const { gradient, norm, loss } = this.recordGradient(records[r]!, varList);
-        noised.add(gradient, norm);
-        lossSum += loss;
-        lossCount += 1;
+      const noised = new NoisedGradient(sizes, { clip: dp.clip, noiseMultiplier: dp.noiseMultiplier, random, reduction: dp.reduction ?? 'sum', batch: dp.batchRecords });
+      if (dp.path === 'reference') {
+        for (const r of picked) {
+          const { gradient, norm, loss } = this.recordGradient(records[r]!, varList);
+          noised.add(gradient, norm);
+          lossSum += loss;
+          lossCount += 1;
+        }
+      } else if (picked.length > 0) {
+        const fast = this.fastRecordGradients(picked.map((r) => records[r]!));
+        for (const { gradient, norm } of fast.records) noised.add(gradient, norm);
+        lossSum += fast.loss * picked.length;
+        lossCount += picked.length;
       }
       const g = noised.result(dp.batchRecords);
       tf.tidy(() => {
@@ -189,12 +198,27 @@ export class LayersEngine implements ModelEngine {
     return result!;
   }
 
-  /** Per-record gradients, unclipped: the reference a faster path is tested against. */
-  perRecordGradients(records: readonly Batch[]): { gradient: Float64Array[]; norm: number }[] {
+  /**
+   * Per-record gradients, unclipped: 'reference' takes one backward pass per record, 'fast'
+   * (what DP-SGD trains with) one batched pass split by record (dp-sgd/per-record-gradients.ts).
+   */
+  perRecordGradients(records: readonly Batch[], path: 'fast' | 'reference' = 'reference'): { gradient: Float64Array[]; norm: number }[] {
+    if (path === 'fast') return this.fastRecordGradients(records).records;
     const varList = this.params.map((p) => p.variable);
     return records.map((r) => {
       const { gradient, norm } = this.recordGradient(r, varList);
       return { gradient, norm };
+    });
+  }
+
+  private taps: ReturnType<typeof planTaps> | null = null;
+
+  private fastRecordGradients(records: readonly Batch[]): ReturnType<typeof perRecordGradients> {
+    assertPerExample(this.model, this.spec.kind);
+    this.taps ??= planTaps(this.model, this.params);
+    return perRecordGradients(this.model, this.params, this.taps, records, {
+      inputs: (batch) => this.inputs(batch),
+      lossPerSlice: (output, batch) => this.lossPerSlice(output, batch),
     });
   }
 
@@ -286,6 +310,13 @@ export class LayersEngine implements ModelEngine {
     if (!batch.mask) throw new Error(`a ${this.spec.kind} batch needs masks (Batch.mask), this one has none`);
     const { inputSize } = this.spec;
     return tf.tensor4d(batch.mask, [batch.size, inputSize, inputSize, 1]);
+  }
+
+  /** One loss per slice ([N]); their mean is `loss`. */
+  private lossPerSlice(logits: tf.Tensor, batch: Batch): tf.Tensor1D {
+    if (this.task === 'segmentation') return tf.sub(1, softDice(logits, this.masks(batch)));
+    const labels = tf.oneHot(tf.tensor1d(batch.y, 'int32'), this.spec.numClasses);
+    return tf.losses.softmaxCrossEntropy(labels, logits as tf.Tensor2D, undefined, undefined, tf.Reduction.NONE) as tf.Tensor1D;
   }
 
   private loss(batch: Batch): tf.Scalar {

@@ -1,4 +1,5 @@
 import type { ModelSpec } from '@fedward/protocol';
+import { GROUP_NORM_CLASS, GROUP_NORM_MAX_GROUPS } from './group-norm-groups';
 
 /**
  * What an exported model file says about itself: the same description goes into TF.js's
@@ -54,6 +55,7 @@ export interface ExportOptions {
 
 /** Class name of the batch-statistics norm layer (norm.ts's BatchStatNorm.className, without importing TF.js). */
 export const BATCH_STAT_NORM_CLASS = 'FedwardBatchStatNorm';
+export { GROUP_NORM_CLASS } from './group-norm-groups';
 
 /** The default the hospital app applies when the spec says nothing (apps/hospital's federation worker). */
 const DEFAULT_NORMALIZATION = 'zscore';
@@ -113,7 +115,18 @@ export function describeExport(
       );
     }
   }
-  if (spec.kind === 'vgg-slim') notes.push('Its BatchNorm layers use the moving statistics averaged during training (evaluation mode).');
+  const group = spec.norm === 'group' && spec.kind !== 'small-cnn';
+  if (spec.kind === 'vgg-slim' && !group) notes.push('Its BatchNorm layers use the moving statistics averaged during training (evaluation mode).');
+  if (group) {
+    notes.push(
+      `Its normalisation layers are GroupNorms, each slice on its own: the channels split into G contiguous groups (G the largest divisor of the channel count up to ${GROUP_NORM_MAX_GROUPS}; one group, a LayerNorm, after a dense layer), each group (x − mean) / sqrt(variance + 1e-5) over its channels, rows and columns (biased variance), then · γ + β per channel. A slice's output does not depend on its batch.`,
+    );
+    if (target.format === 'layers') {
+      notes.push(
+        `${GROUP_NORM_CLASS} is not part of TF.js: register a layer class of that name before tf.loadLayersModel (importing @fedward/models does it; see its README for a stand-alone definition).`,
+      );
+    }
+  }
   if (target.format === 'onnx') {
     notes.push(
       'ONNX graph: input "slice" is NHWC [n, rows, columns, channels] float32 as for the TF.js model; the graph transposes it to NCHW itself, and its output "logits" has the TF.js model’s shape and layout.',

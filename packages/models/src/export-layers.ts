@@ -3,7 +3,7 @@ import type { ModelSpec, NamedTensor } from '@fedward/protocol';
 import { createModel } from './create-model';
 import { LayersEngine } from './engine';
 import { checkLabels, checkRound, describeExport, type ExportOptions, type ExportedModelInfo } from './export-info';
-import { BatchStatNorm } from './norm';
+import { BatchStatNorm, GroupNorm } from './norm';
 
 export type { ExportedModelInfo } from './export-info';
 /** Which families export to ONNX (export-onnx.ts), and what blocks the others: kept with the TF.js export for the package's index. */
@@ -99,7 +99,7 @@ export async function exportLayersModel(
 }
 
 /** Class names of Fedward's own layers, which plain TF.js does not know. */
-const CUSTOM_LAYERS: ReadonlySet<string> = new Set([BatchStatNorm.className]);
+const CUSTOM_LAYERS: ReadonlySet<string> = new Set([BatchStatNorm.className, GroupNorm.className]);
 
 function customLayersIn(topology: unknown): string[] {
   const found = new Set<string>();

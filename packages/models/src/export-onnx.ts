@@ -12,6 +12,7 @@ import {
   type ValueInfoProtoSchema,
 } from 'onnx-buf';
 import { checkLabels, checkRound, describeExport, type ExportOptions, type ExportedModelInfo } from './export-info';
+import { GROUP_NORM_EPSILON, groupNormGroups } from './group-norm-groups';
 import { ONNX_IR_VERSION, ONNX_OPSET, onnxSupport } from './onnx-support';
 
 /**
@@ -76,12 +77,12 @@ export function exportOnnx(spec: ModelSpec, weights: readonly NamedTensor[], met
     case 'densenet':
       out = denseNet(g, spec, x);
       outputDims = ['N', spec.numClasses];
-      batchDependent = true;
+      batchDependent = spec.norm !== 'group';
       break;
     case 'unet':
       out = uNet(g, spec, x);
       outputDims = ['N', spec.inputSize, spec.inputSize, 1];
-      batchDependent = true;
+      batchDependent = spec.norm !== 'group';
       break;
   }
   g.finish();
@@ -181,8 +182,12 @@ function smallCnn(g: GraphBuilder, spec: ModelSpec, input: string): string {
 const VGG_SLIM_WIDTH = 8;
 const VGG_BN_EPSILON = 1e-5;
 
-/** vgg-slim.ts: blocks of [conv (no bias) → BatchNorm (moving statistics) → relu] then max pool; gap → linear1 → bn_fc1 → relu → linear2. */
+/**
+ * vgg-slim.ts: blocks of [conv (no bias) → BatchNorm (moving statistics) → relu] then max pool; gap → linear1 → bn_fc1 → relu → linear2.
+ * With norm 'group' the norms are GroupNorms, bn_fc1 a LayerNorm over the hidden features.
+ */
 function vggSlim(g: GraphBuilder, spec: ModelSpec, input: string): string {
+  const group = spec.norm === 'group';
   const w = spec.width ?? VGG_SLIM_WIDTH;
   const blocks = [[w, w], [2 * w, 2 * w], [4 * w, 4 * w]];
   const hidden = 2 * w;
@@ -192,14 +197,14 @@ function vggSlim(g: GraphBuilder, spec: ModelSpec, input: string): string {
     convs.forEach((filters, c) => {
       const id = `${b + 1}_${c + 1}`;
       x = conv(g, x, `conv${id}`, { filters, kernel: 3, padding: 'same', bias: false });
-      x = { ...x, name: batchNorm(g, x.name, `bn${id}`, filters) };
+      x = group ? groupNorm(g, x, `bn${id}`) : { ...x, name: batchNorm(g, x.name, `bn${id}`, filters) };
       x = relu(g, x);
     });
     x = maxPool(g, x, 2, 2);
   });
   let h = g.op('Flatten', [g.op('GlobalAveragePool', [x.name])], [int('axis', 1)]);
   h = dense(g, h, 'linear1', x.channels, hidden, false);
-  h = g.op('Relu', [batchNorm(g, h, 'bn_fc1', hidden)]);
+  h = g.op('Relu', [group ? layerNorm(g, h, 'bn_fc1', hidden) : batchNorm(g, h, 'bn_fc1', hidden)]);
   return dense(g, h, 'linear2', hidden, spec.numClasses, false, ONNX_OUTPUT);
 }
 
@@ -211,32 +216,34 @@ const DENSENET_BN_SIZE = 4;
  * densenet.ts: pad0 (3) → conv0 (7×7/2 valid) → norm0 → relu0 → pad_pool0 (1) → pool0 (max 3/2)
  * → blocks (norm → relu → 1×1 → norm → relu → 3×3, concatenated) with pad1 (2) after block 1 and
  * transitions (norm → relu → 1×1 → avg pool 2/2) between → norm5 → relu5 → gap → classifier.
+ * Norms: batch-statistics norms, or GroupNorms (with their γ/β) for norm 'group'.
  */
 function denseNet(g: GraphBuilder, spec: ModelSpec, input: string): string {
   const growth = spec.width ?? DENSENET_GROWTH;
+  const norm = (x: Fmap, name: string): Fmap => (spec.norm === 'group' ? groupNorm(g, x, name) : batchStatNorm(g, x));
   let x: Fmap = pad(g, { name: input, size: spec.inputSize, channels: spec.channels }, 3);
   x = conv(g, x, 'conv0', { filters: 2 * growth, kernel: 7, stride: 2, padding: 'valid', bias: false });
-  x = relu(g, batchStatNorm(g, x));
+  x = relu(g, norm(x, 'norm0'));
   x = maxPool(g, pad(g, x, 1), 3, 2);
   if (x.size < 1) throw new Error(`densenet needs a larger input (got ${spec.inputSize} px)`);
   DENSENET_BLOCKS.forEach((layers, b) => {
     for (let l = 1; l <= layers; l++) {
       const p = `block${b + 1}/layer${l}/`;
-      let h = relu(g, batchStatNorm(g, x));
+      let h = relu(g, norm(x, `${p}norm1`));
       h = conv(g, h, `${p}conv1`, { filters: DENSENET_BN_SIZE * growth, kernel: 1, padding: 'same', bias: false });
-      h = relu(g, batchStatNorm(g, h));
+      h = relu(g, norm(h, `${p}norm2`));
       h = conv(g, h, `${p}conv2`, { filters: growth, kernel: 3, padding: 'same', bias: false });
       x = { name: g.op('Concat', [x.name, h.name], [int('axis', 1)]), size: x.size, channels: x.channels + growth };
     }
     if (b === 0) x = pad(g, x, 2);
     if (b < DENSENET_BLOCKS.length - 1) {
       const p = `transition${b + 1}/`;
-      x = conv(g, relu(g, batchStatNorm(g, x)), `${p}conv`, { filters: Math.floor(x.channels / 2), kernel: 1, padding: 'same', bias: false });
+      x = conv(g, relu(g, norm(x, `${p}norm`)), `${p}conv`, { filters: Math.floor(x.channels / 2), kernel: 1, padding: 'same', bias: false });
       x = pool(g, 'AveragePool', x, 2, 2);
     }
   });
   if (x.size < 1) throw new Error(`densenet needs a larger input: ${spec.inputSize} px shrinks to nothing (use 16 px or more)`);
-  x = relu(g, batchStatNorm(g, x));
+  x = relu(g, norm(x, 'norm5'));
   const pooled = g.op('Flatten', [g.op('GlobalAveragePool', [x.name])], [int('axis', 1)]);
   return dense(g, pooled, 'classifier', x.channels, spec.numClasses, true, ONNX_OUTPUT);
 }
@@ -251,7 +258,10 @@ function uNet(g: GraphBuilder, spec: ModelSpec, input: string): string {
   const f = spec.width ?? UNET_FEATURES;
   if (spec.inputSize % 16 !== 0) throw new Error(`unet needs an input size divisible by 16 (got ${spec.inputSize})`);
   const double = (x: Fmap, block: string, filters: number): Fmap => {
-    for (const k of [1, 2]) x = relu(g, batchStatNorm(g, conv(g, x, `${block}/conv${k}`, { filters, kernel: 3, padding: 'same', bias: false })));
+    for (const k of [1, 2]) {
+      const h = conv(g, x, `${block}/conv${k}`, { filters, kernel: 3, padding: 'same', bias: false });
+      x = relu(g, spec.norm === 'group' ? groupNorm(g, h, `${block}/norm${k}`) : batchStatNorm(g, h));
+    }
     return x;
   };
   const skips: Fmap[] = [];
@@ -353,6 +363,36 @@ function batchStatNorm(g: GraphBuilder, x: Fmap): Fmap {
   return { ...x, name: g.op('Div', [centred, std]) };
 }
 
+/** (x − mean) / sqrt(var + 1e-5) over `axis` of x, per example (biased variance), as the GroupNorm layer computes it. */
+function normalizeOver(g: GraphBuilder, x: string, axis: number): string {
+  const axes = [ints('axes', [axis]), int('keepdims', 1)];
+  const centred = g.op('Sub', [x, g.op('ReduceMean', [x], axes)]);
+  const variance = g.op('ReduceMean', [g.op('Mul', [centred, centred])], axes);
+  const eps = g.constant('group_norm_epsilon', [], Float32Array.of(GROUP_NORM_EPSILON));
+  return g.op('Div', [centred, g.op('Sqrt', [g.op('Add', [variance, eps])])]);
+}
+
+/**
+ * norm.ts's GroupNorm on NCHW: channels in groupNormGroups(C) contiguous groups, each example's
+ * group normalised over its channels, rows and columns (Reshape to [n, G, C/G·H·W], normalise the
+ * last axis, Reshape back), then · γ + β per channel. Opset 13 has no GroupNormalization.
+ */
+function groupNorm(g: GraphBuilder, x: Fmap, name: string): Fmap {
+  const groups = groupNormGroups(x.channels);
+  const grouped = g.constant(`group_norm_shape_g${groups}`, [3], BigInt64Array.from([0n, BigInt(groups), -1n]));
+  const back = g.constant(`group_norm_shape_c${x.channels}_s${x.size}`, [4], BigInt64Array.from([0, x.channels, x.size, x.size].map(BigInt)));
+  const y = g.op('Reshape', [normalizeOver(g, g.op('Reshape', [x.name, grouped]), 2), back]);
+  const gamma = g.weight(`${name}/gamma`, [x.channels], undefined, [x.channels, 1, 1]);
+  const beta = g.weight(`${name}/beta`, [x.channels], undefined, [x.channels, 1, 1]);
+  return { ...x, name: g.op('Add', [g.op('Mul', [y, gamma]), beta]) };
+}
+
+/** GroupNorm on a rank-2 [n, C] input (vgg-slim's bn_fc1): one group, a LayerNorm over the features, · γ + β. */
+function layerNorm(g: GraphBuilder, x: string, name: string, channels: number): string {
+  const y = normalizeOver(g, x, 1);
+  return g.op('Add', [g.op('Mul', [y, g.weight(`${name}/gamma`, [channels])]), g.weight(`${name}/beta`, [channels])]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Graph, attributes, tensors.
 
@@ -407,9 +447,11 @@ class GraphBuilder {
 
   /**
    * The model weight `name` as an initializer, checked against the shape TF.js gives it
-   * (`shape`), its values transposed by `perm` (output axis i = input axis perm[i]).
+   * (`shape`), its values transposed by `perm` (output axis i = input axis perm[i]), stored with
+   * `dims` when given (the same values in another shape of the same size, e.g. γ [C] as [C, 1, 1]
+   * to broadcast over NCHW).
    */
-  weight(name: string, shape: number[], perm?: number[]): string {
+  weight(name: string, shape: number[], perm?: number[], dims?: number[]): string {
     const w = this.byName.get(name);
     if (!w) throw new Error(`weight "${name}" is missing`);
     if (this.taken.has(name)) throw new Error(`weight "${name}" is used twice`);
@@ -417,8 +459,9 @@ class GraphBuilder {
     const size = shape.reduce((a, b) => a * b, 1);
     if (w.values.length !== size) throw new Error(`weight "${name}" has ${w.values.length} values for shape [${shape.join(', ')}]`);
     this.taken.add(name);
-    const [values, dims] = perm ? transpose(w.values, shape, perm) : [w.values, shape];
-    this.initializers.push(tensor(name, dims, values));
+    const [values, permuted] = perm ? transpose(w.values, shape, perm) : [w.values, shape];
+    if (dims && dims.reduce((a, b) => a * b, 1) !== size) throw new Error(`weight "${name}" cannot be stored as [${dims.join(', ')}]`);
+    this.initializers.push(tensor(name, dims ?? permuted, values));
     return name;
   }
 

@@ -20,6 +20,8 @@ function streamSeed(seed: number, name: string): number {
 
 export type InitRule =
   | { kind: 'zeros' }
+  /** All ones: a norm's γ. */
+  | { kind: 'ones' }
   /** N(0, std²), untruncated (Box–Muller): torch's kaiming_normal_ with std = sqrt(2/fan_in). */
   | { kind: 'normal'; std: number }
   /** U(−bound, bound): torch's default for Conv/Linear, bound = 1/sqrt(fan_in). */
@@ -28,6 +30,7 @@ export type InitRule =
 export function initialValues(seed: number, name: string, size: number, rule: InitRule): Float32Array {
   const out = new Float32Array(size);
   if (rule.kind === 'zeros') return out;
+  if (rule.kind === 'ones') return out.fill(1);
   const rand = seededRandom(streamSeed(seed, name));
   if (rule.kind === 'uniform') {
     for (let i = 0; i < size; i++) out[i] = (rand() * 2 - 1) * rule.bound;

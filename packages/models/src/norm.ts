@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { GROUP_NORM_CLASS, GROUP_NORM_EPSILON, GROUP_NORM_MAX_GROUPS, groupNormGroups } from './group-norm-groups';
 
 export const BATCH_STAT_NORM_EPSILON = 1e-5;
 
@@ -49,6 +50,95 @@ export function batchStatNormalize(x: tf.Tensor): tf.Tensor {
         const centered = tf.batchNorm(d, tf.mean(d, axes), v, undefined, undefined, BATCH_STAT_NORM_EPSILON);
         const correction = tf.batchNorm(yy, tf.zerosLike(v), v, undefined, tf.mean(tf.mul(d, yy), axes), BATCH_STAT_NORM_EPSILON);
         return [tf.sub(centered, correction)];
+      },
+    };
+  });
+  return op(x);
+}
+
+export { GROUP_NORM_EPSILON, GROUP_NORM_MAX_GROUPS, groupNormGroups } from './group-norm-groups';
+
+/**
+ * GroupNorm (Wu & He 2018) with per-example statistics, for DP-SGD (which clips each example's own
+ * gradient, so no layer may mix the examples of a batch). Input NHWC [N, H, W, C] (or any
+ * [N, …, C]) or rank 2 [N, C]. The C channels are split into G contiguous groups
+ * (G = groupNormGroups(C, groups); 1 for rank 2, i.e. LayerNorm over the features); each example is
+ * normalised per group over its own positions and the group's channels:
+ *   y = (x − mean_{H,W,C/G}) / sqrt(var_{H,W,C/G} + 1e-5) · γ_c + β_c      (biased variance)
+ * with γ (ones) and β (zeros) per channel, weights `<layer>/gamma` and `<layer>/beta` (the names
+ * FedBN and PFA take for normalisation tensors). The same in training and evaluation, and one
+ * example's output depends on that example only. Registered as `FedwardGroupNorm`.
+ */
+export class GroupNorm extends tf.layers.Layer {
+  static className = GROUP_NORM_CLASS;
+  /** The most groups (the layer uses the largest divisor of C up to this). */
+  readonly groups: number;
+  readonly epsilon: number;
+  private gamma: tf.LayerVariable | null = null;
+  private beta: tf.LayerVariable | null = null;
+
+  constructor(args: { name?: string; groups?: number; epsilon?: number } = {}) {
+    super(args);
+    this.groups = args.groups ?? GROUP_NORM_MAX_GROUPS;
+    this.epsilon = args.epsilon ?? GROUP_NORM_EPSILON;
+    if (!(Number.isInteger(this.groups) && this.groups >= 1)) throw new Error(`GroupNorm groups must be a whole number ≥ 1 (got ${this.groups})`);
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const channels = shape[shape.length - 1];
+    if (shape.length < 2 || typeof channels !== 'number') throw new Error(`GroupNorm "${this.name}" needs a known last (channel) axis, got [${shape.join(', ')}]`);
+    this.gamma = this.addWeight('gamma', [channels], 'float32', tf.initializers.ones());
+    this.beta = this.addWeight('beta', [channels], 'float32', tf.initializers.zeros());
+    this.built = true;
+  }
+
+  override computeOutputShape(shape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    return shape;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+      const channels = x.shape[x.rank - 1]!;
+      const groups = x.rank === 2 ? 1 : groupNormGroups(channels, this.groups);
+      const y = groupNormalize(x, groups, this.epsilon);
+      return tf.add(tf.mul(y, this.gamma!.read()), this.beta!.read());
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), groups: this.groups, epsilon: this.epsilon };
+  }
+}
+tf.serialization.registerClass(GroupNorm);
+
+/**
+ * GroupNorm's normalisation without γ/β on x [N, …, C] with `groups` contiguous channel groups:
+ * statistics per example and group. Backward written out as for the batch-stat norm, with the
+ * means over each example's group: dx = rsqrt(σ² + ε) · (dy − mean(dy) − y · mean(dy · y)).
+ */
+export function groupNormalize(x: tf.Tensor, groups: number, epsilon = GROUP_NORM_EPSILON): tf.Tensor {
+  const n = x.shape[0]!;
+  const channels = x.shape[x.rank - 1]!;
+  if (channels % groups !== 0) throw new Error(`GroupNorm: ${channels} channels do not split into ${groups} groups`);
+  const grouped = [n, -1, groups, channels / groups];
+  const axes = [1, 3];
+  const op = tf.customGrad((input, saveArg) => {
+    const xi = tf.reshape(input as tf.Tensor, grouped);
+    const save = saveArg as tf.GradSaveFunc;
+    const { mean, variance } = tf.moments(xi, axes, true);
+    const r = tf.rsqrt(tf.add(variance, epsilon));
+    const y = tf.mul(tf.sub(xi, mean), r);
+    save([y, r]);
+    return {
+      value: tf.reshape(y, x.shape),
+      gradFunc: (dy, saved) => {
+        const [yy, rr] = saved as [tf.Tensor, tf.Tensor];
+        const d = tf.reshape(dy as tf.Tensor, grouped);
+        const centred = tf.sub(d, tf.mean(d, axes, true));
+        const dx = tf.mul(rr, tf.sub(centred, tf.mul(yy, tf.mean(tf.mul(d, yy), axes, true))));
+        return [tf.reshape(dx, x.shape)];
       },
     };
   });

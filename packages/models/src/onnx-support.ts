@@ -49,16 +49,30 @@ const FAMILIES: Record<ModelSpec['kind'], { ops: readonly string[] } | { blockin
   unet: { ops: ['Add', 'Concat', 'Conv', 'ConvTranspose', 'Div', 'MaxPool', 'Mul', 'ReduceMean', 'Relu', 'Sqrt', 'Sub', 'Transpose'] },
 };
 
-/** Whether `spec`'s family exports to ONNX: its operators, or the operation(s) that block it. */
-export function onnxSupport(spec: ModelSpec | { kind: ModelSpec['kind'] }): OnnxSupport {
-  const family = FAMILIES[spec.kind];
+/**
+ * The GroupNorm variants (spec.norm 'group'): each GroupNorm written out as Reshape to
+ * [n, groups, rest] → ReduceMean, Sub, Mul, ReduceMean, Add, Sqrt, Div → Reshape back → Mul γ, Add β
+ * (opset 13 has no GroupNormalization); vgg-slim's bn_fc1 (rank 2) the same without the Reshapes.
+ */
+const GROUP_NORM_FAMILIES: Record<Exclude<ModelSpec['kind'], 'small-cnn'>, { ops: readonly string[] }> = {
+  'vgg-slim': { ops: ['Add', 'Conv', 'Div', 'Flatten', 'GlobalAveragePool', 'MatMul', 'MaxPool', 'Mul', 'ReduceMean', 'Relu', 'Reshape', 'Sqrt', 'Sub', 'Transpose'] },
+  densenet: {
+    ops: ['Add', 'AveragePool', 'Concat', 'Conv', 'Div', 'Flatten', 'Gemm', 'GlobalAveragePool', 'MaxPool', 'Mul', 'Pad', 'ReduceMean', 'Relu', 'Reshape', 'Sqrt', 'Sub', 'Transpose'],
+  },
+  unet: { ops: ['Add', 'Concat', 'Conv', 'ConvTranspose', 'Div', 'MaxPool', 'Mul', 'ReduceMean', 'Relu', 'Reshape', 'Sqrt', 'Sub', 'Transpose'] },
+};
+
+/** Whether `spec`'s family (and norm, where it has one) exports to ONNX: its operators, or the operation(s) that block it. */
+export function onnxSupport(spec: ModelSpec | { kind: ModelSpec['kind']; norm?: ModelSpec['norm'] }): OnnxSupport {
+  const group = spec.norm === 'group' && spec.kind !== 'small-cnn';
+  const family = spec.kind !== 'small-cnn' && group ? GROUP_NORM_FAMILIES[spec.kind] : FAMILIES[spec.kind];
   if ('ops' in family) {
     return {
       supported: true,
       kind: spec.kind,
       opset: ONNX_OPSET,
       ops: [...family.ops],
-      reason: `ONNX export of ${spec.kind}: ${ONNX_FILE}, opset ${ONNX_OPSET}, standard operators only (${family.ops.join(', ')}).`,
+      reason: `ONNX export of ${spec.kind}${group ? ' (GroupNorm)' : ''}: ${ONNX_FILE}, opset ${ONNX_OPSET}, standard operators only (${family.ops.join(', ')}).`,
     };
   }
   return {

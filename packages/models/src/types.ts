@@ -90,8 +90,19 @@ export interface DpSgdOptions {
   sampling: 'poisson' | 'uniform';
   /** Expected (Poisson) or exact (uniform) records per step; q = batchRecords/records. */
   batchRecords: number;
+  /**
+   * 'sum' (default): the textbook G = (Σ clip_C(g_i) + N(0, σ²C²))/B. 'mean': deepee's
+   * mean-reduction scaling, G = (1/B)·Σ clip_C(g_i/B) + N(0, (σC/B)²) with B = batchRecords
+   * (`NoisedGradient`); the same σ and privacy, deepee(C, lr) = textbook(B·C, lr/B).
+   */
+  reduction?: 'sum' | 'mean';
   /** CSPRNG words for sampling and noise (default WebCrypto; tests inject a seeded one). */
   random?: (buffer: Uint32Array) => void;
+  /**
+   * How the records' gradients are taken: 'fast' (default) one batched pass split by record,
+   * 'reference' one backward pass per record (what 'fast' is tested against).
+   */
+  path?: 'fast' | 'reference';
 }
 
 /**

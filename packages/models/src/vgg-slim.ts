@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '@fedward/protocol';
 import { LayersEngine } from './engine';
 import { initialValues, weightName } from './init';
+import { GroupNorm } from './norm';
 import type { ModelEngine } from './types';
 
 /** Width knob default: the first block's channel count (the seed's vgg_nb has 32). */
@@ -25,6 +26,8 @@ const L = tf.layers;
 const on = (layer: tf.layers.Layer, x: Sym): Sym => layer.apply(x) as Sym;
 const batchNorm = (name: string) =>
   L.batchNormalization({ name, axis: -1, momentum: VGG_SLIM_BN_MOMENTUM, epsilon: VGG_SLIM_BN_EPSILON, center: true, scale: true });
+/** The spec's norm: BatchNorm (norm 'batch', the default) or GroupNorm (norm 'group'; LayerNorm for bn_fc1's rank-2 input). */
+const normLayer = (spec: ModelSpec, name: string): tf.layers.Layer => (spec.norm === 'group' ? new GroupNorm({ name }) : batchNorm(name));
 
 /**
  * The seed's `VGG16_Slim_Checked` (spec §2.7, `nets/vgg_checked.py`) shrunk to run in a browser:
@@ -39,6 +42,9 @@ const batchNorm = (name: string) =>
  * Init: torch's defaults: conv and linear kernels U(±1/√fan_in), seeded per tensor from
  * `spec.seed` and the tensor's name; γ = 1, β = 0, moving mean 0, moving variance 1.
  * Three max pools: the input must be at least 8 px.
+ * With `spec.norm` 'group' every `bn…` layer is a GroupNorm instead (per-example statistics, up to
+ * 8 groups; bn_fc1, after a dense layer, normalises each example over its features as a LayerNorm),
+ * with `bn…/{gamma,beta}` and no moving statistics, so no layer mixes the examples of a batch (DP-SGD).
  */
 export function buildVggSlim(spec: ModelSpec): tf.LayersModel {
   const { blocks, hidden } = vggSlimLayout(spec.width ?? VGG_SLIM_WIDTH);
@@ -51,14 +57,14 @@ export function buildVggSlim(spec: ModelSpec): tf.LayersModel {
     convs.forEach((filters, c) => {
       const id = `${b + 1}_${c + 1}`;
       x = on(L.conv2d({ name: `conv${id}`, filters, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: 'zeros' }), x);
-      x = on(batchNorm(`bn${id}`), x);
+      x = on(normLayer(spec, `bn${id}`), x);
       x = on(L.activation({ name: `relu${id}`, activation: 'relu' }), x);
     });
     x = on(L.maxPooling2d({ name: `pool${b + 1}`, poolSize: 2, strides: 2, padding: 'valid' }), x);
   });
   x = on(L.globalAveragePooling2d({ name: 'gap' }), x);
   x = on(L.dense({ name: 'linear1', units: hidden, useBias: false, kernelInitializer: 'zeros' }), x);
-  x = on(batchNorm('bn_fc1'), x);
+  x = on(normLayer(spec, 'bn_fc1'), x);
   x = on(L.activation({ name: 'relu_fc1', activation: 'relu' }), x);
   const logits = on(L.dense({ name: 'linear2', units: spec.numClasses, useBias: false, kernelInitializer: 'zeros' }), x);
   const model = tf.model({ name: 'vgg_slim', inputs: input, outputs: logits });

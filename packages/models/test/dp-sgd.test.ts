@@ -92,6 +92,62 @@ describe('NoisedGradient (clip, integer grid, discrete Gaussian noise)', () => {
     expect(Math.abs(std / 0.75 - 1)).toBeLessThan(0.02);
     expect(Math.abs(mean)).toBeLessThan((5 * 0.75) / Math.sqrt(sum.length));
   });
+
+  describe("'mean' reduction (deepee: G = (1/B)·Σ clip_C(g_i/B) + N(0, (σC/B)²), docs/specs/deepee.md §4.2)", () => {
+    /** B synthetic record gradients in two tensors, some above and some below B·C. */
+    const gradients = (count: number, seed: number) => {
+      const rand = seededRandom(seed);
+      return Array.from({ length: count }, (_, i) => {
+        const g = [Float64Array.from({ length: 30 }, () => (rand() - 0.5) * (i + 1)), Float64Array.from({ length: 7 }, () => (rand() - 0.5) * (i + 1))];
+        return { g, norm: Math.sqrt(g.reduce((s, t) => s + t.reduce((a, v) => a + v * v, 0), 0)) };
+      });
+    };
+
+    it('without noise gives deepee\u2019s mean of clip_C(g_i/B), to the grid\u2019s resolution, and equals the textbook form at C\u2032 = B·C divided by B', () => {
+      const B = 5;
+      const C = 0.4;
+      const per = gradients(B, 11);
+      expect(per.some((p) => p.norm / B > C) && per.some((p) => p.norm / B < C)).toBe(true);
+      const mean = new NoisedGradient([30, 7], { clip: C, noiseMultiplier: 0, reduction: 'mean', batch: B });
+      const textbook = new NoisedGradient([30, 7], { clip: B * C, noiseMultiplier: 0 });
+      for (const p of per) {
+        mean.add(p.g, p.norm);
+        textbook.add(p.g, p.norm);
+      }
+      const got = mean.result(B);
+      const viaTextbook = textbook.result(B);
+      // deepee literally: g_i/B, clipped to C, averaged over the B replicas.
+      const expected = [30, 7].map((n, t) => {
+        const e = new Float64Array(n);
+        for (const p of per) {
+          const f = Math.min(1, C / (p.norm / B));
+          for (let k = 0; k < n; k++) e[k]! += ((p.g[t]![k]! / B) * f) / B;
+        }
+        return e;
+      });
+      const norm = (x: Float64Array[]) => Math.sqrt(x.reduce((s, v) => s + v.reduce((a, u) => a + u * u, 0), 0));
+      const diff = norm(got.map((g, t) => g.map((v, k) => v - expected[t]![k]!)));
+      expect(diff / norm(expected)).toBeLessThan(1e-3);
+      // Exactly the textbook G at clip B·C, scaled by 1/B (same grid, same integers).
+      got.forEach((g, t) => g.forEach((v, k) => expect(v).toBeCloseTo(viaTextbook[t]![k]! / B, 15)));
+      // Each record adds at most C/B to the mean.
+      expect(norm(got)).toBeLessThanOrEqual(C + 1e-12);
+    });
+
+    it('adds noise of std σ·C/B per coordinate to G (statistical test), and needs B', () => {
+      const B = 4;
+      const noised = new NoisedGradient([20_000], { clip: 0.5, noiseMultiplier: 1.5, random: seededFill(10), reduction: 'mean', batch: B });
+      for (let i = 0; i < B; i++) noised.add([new Float64Array(20_000)], 0);
+      const g = Array.from(noised.result(B)[0]!);
+      const mean = g.reduce((a, b) => a + b, 0) / g.length;
+      const std = Math.sqrt(g.reduce((a, v) => a + (v - mean) ** 2, 0) / (g.length - 1));
+      // σ·C/B = 1.5·0.5/4 = 0.1875.
+      expect(Math.abs(std / 0.1875 - 1)).toBeLessThan(0.02);
+      expect(() => new NoisedGradient([3], { clip: 1, noiseMultiplier: 1, reduction: 'mean' })).toThrow(/batch size B/);
+      const other = new NoisedGradient([3], { clip: 1, noiseMultiplier: 0, reduction: 'mean', batch: 4 });
+      expect(() => other.result(5)).toThrow(/B = 4/);
+    });
+  });
 });
 
 describe('DP-SGD epochs in the engine', () => {
@@ -118,5 +174,39 @@ describe('DP-SGD epochs in the engine', () => {
       await expect(run.next()).rejects.toThrow(new RegExp(`DP-SGD needs layers that treat each example on its own; ${kind} has \\d+ that do not, first "[^"]+" \\((BatchNormalization|FedwardBatchStatNorm)`));
       mixed.dispose();
     }
+  }, 120_000);
+
+  it("uniform sampling with deepee's 'mean' reduction: one step moves the model by exactly 1/B of the textbook step at clip B·C", async () => {
+    // 8 records, B = 8: one step that takes every record; no noise, plain SGD without weight decay.
+    const step = async (reduction: 'sum' | 'mean', clip: number) => {
+      const engine = createModel(spec);
+      const before = engine.getWeights();
+      const it = engine.trainEpoch(toyData(8, 5), {
+        epoch: 1,
+        batchSize: 8,
+        learningRate: 0.5,
+        optimizer: 'sgd',
+        weightDecay: 0,
+        dpSgd: { noiseMultiplier: 0, clip, sampling: 'uniform', batchRecords: 8, reduction, random: seededFill(4), path: 'reference' },
+      });
+      let r = await it.next();
+      while (!r.done) r = await it.next();
+      const moved = engine.getWeights().map((t, i) => Float64Array.from(t.values, (v, k) => v - before[i]!.values[k]!));
+      engine.dispose();
+      return { steps: r.value.steps, moved };
+    };
+    const C = 0.25;
+    const mean = await step('mean', C);
+    const textbook = await step('sum', 8 * C);
+    expect(mean.steps).toBe(1);
+    const norm = (x: Float64Array[]) => Math.sqrt(x.reduce((s, v) => s + v.reduce((a, u) => a + u * u, 0), 0));
+    expect(norm(mean.moved)).toBeGreaterThan(0);
+    const diff = norm(mean.moved.map((m, t) => m.map((v, k) => v - textbook.moved[t]![k]! / 8)));
+    // float32 weights: the difference is rounding only.
+    expect(diff / norm(mean.moved)).toBeLessThan(1e-3);
+    // And it is not the textbook step at C (the records' gradient norms, 1.3 to 1.9, lie between C and B·C here).
+    const plain = await step('sum', C);
+    const apart = norm(mean.moved.map((m, t) => m.map((v, k) => v - plain.moved[t]![k]!)));
+    expect(apart / norm(mean.moved)).toBeGreaterThan(0.1);
   }, 120_000);
 });

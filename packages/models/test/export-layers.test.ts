@@ -71,11 +71,15 @@ const families: { spec: ModelSpec; labels?: string[]; custom: string[] }[] = [
   { spec: { kind: 'vgg-slim', inputSize: 16, channels: 1, numClasses: 2, seed: 3, normalization: 'unit' }, custom: [] },
   { spec: { kind: 'densenet', inputSize: 32, channels: 1, numClasses: 2, seed: 5 }, labels: ['no ICH', 'ICH'], custom: ['FedwardBatchStatNorm'] },
   { spec: { kind: 'unet', inputSize: 16, channels: 1, numClasses: 2, seed: 5, width: 4 }, labels: ['prostate'], custom: ['FedwardBatchStatNorm'] },
+  // The GroupNorm variants (norm 'group'): a custom layer, but per-slice statistics.
+  { spec: { kind: 'vgg-slim', inputSize: 16, channels: 1, numClasses: 2, seed: 3, norm: 'group' }, custom: ['FedwardGroupNorm'] },
+  { spec: { kind: 'densenet', inputSize: 32, channels: 1, numClasses: 2, seed: 5, norm: 'group' }, custom: ['FedwardGroupNorm'] },
+  { spec: { kind: 'unet', inputSize: 16, channels: 1, numClasses: 2, seed: 5, width: 4, norm: 'group' }, labels: ['prostate'], custom: ['FedwardGroupNorm'] },
 ];
 
 describe('TF.js Layers export', () => {
   for (const { spec, labels, custom } of families) {
-    it(`${spec.kind}: model.json + weights.bin load with tf.loadLayersModel and predict what the engine predicts`, async () => {
+    it(`${spec.kind}${spec.norm === 'group' ? ' GroupNorm' : ''}: model.json + weights.bin load with tf.loadLayersModel and predict what the engine predicts`, async () => {
       const weights = randomWeights(spec, 11);
       const exported = await exportLayersModel(spec, weights, { round: 4, labels });
       const { modelJson, weightsBin, info } = exported;
@@ -94,9 +98,9 @@ describe('TF.js Layers export', () => {
       expect(info.input.shape).toEqual([null, spec.inputSize, spec.inputSize, spec.channels]);
       expect(info.input.normalization).toBe(spec.normalization ?? 'zscore');
       expect(info.customLayers).toEqual(custom);
-      expect(info.batchDependent).toBe(custom.length > 0);
+      expect(info.batchDependent).toBe(custom.includes('FedwardBatchStatNorm'));
 
-      const folder = await writeExport(spec.kind, modelJson, weightsBin);
+      const folder = await writeExport(`${spec.kind}-${spec.norm ?? 'batch'}`, modelJson, weightsBin);
       const loaded = await tf.loadLayersModel(fileHandler(folder));
       expect((loaded.getUserDefinedMetadata() as { fedward: { round: number } }).fedward.round).toBe(4);
 
@@ -158,6 +162,68 @@ describe('TF.js Layers export', () => {
       engine.dispose();
     } finally {
       tf.serialization.registerClass(BatchStatNorm); // the package's own class again
+    }
+  }, 120_000);
+
+  it('loads a GroupNorm vgg-slim in TF.js without Fedward code, with the stand-alone layer of the README', async () => {
+    // The README's definition, verbatim apart from types.
+    class FedwardGroupNorm extends tf.layers.Layer {
+      static className = 'FedwardGroupNorm';
+      groups: number;
+      epsilon: number;
+      gamma!: tf.LayerVariable;
+      beta!: tf.LayerVariable;
+      constructor(config: { groups?: number; epsilon?: number; name?: string }) {
+        super(config);
+        this.groups = config.groups ?? 8;
+        this.epsilon = config.epsilon ?? 1e-5;
+      }
+      override build(shape: tf.Shape | tf.Shape[]) {
+        const c = (shape as number[])[(shape as number[]).length - 1]!;
+        this.gamma = this.addWeight('gamma', [c], 'float32', tf.initializers.ones());
+        this.beta = this.addWeight('beta', [c], 'float32', tf.initializers.zeros());
+      }
+      override computeOutputShape(s: tf.Shape | tf.Shape[]) {
+        return s;
+      }
+      override call(inputs: tf.Tensor | tf.Tensor[]) {
+        return tf.tidy(() => {
+          const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+          const c = x.shape[x.rank - 1]!;
+          let g = x.rank === 2 ? 1 : Math.min(this.groups, c);
+          while (c % g) g--;
+          const r = x.reshape([x.shape[0]!, -1, g, c / g]);
+          const { mean, variance } = tf.moments(r, [1, 3], true);
+          const y = r.sub(mean).div(variance.add(this.epsilon).sqrt()).reshape(x.shape);
+          return y.mul(this.gamma.read()).add(this.beta.read());
+        });
+      }
+      override getConfig() {
+        return { ...super.getConfig(), groups: this.groups, epsilon: this.epsilon };
+      }
+    }
+    const { GroupNorm } = await import('../src/norm');
+    const spec: ModelSpec = { kind: 'vgg-slim', inputSize: 16, channels: 1, numClasses: 2, seed: 3, norm: 'group' };
+    const weights = randomWeights(spec, 12);
+    const { modelJson, weightsBin } = await exportLayersModel(spec, weights, { round: 2 });
+    const folder = await writeExport('vgg-slim-group-standalone', modelJson, weightsBin);
+    tf.serialization.registerClass(FedwardGroupNorm);
+    try {
+      const loaded = await tf.loadLayersModel(fileHandler(folder));
+      expect(loaded.layers.some((l) => l instanceof FedwardGroupNorm)).toBe(true);
+      expect(loaded.layers.some((l) => l instanceof GroupNorm)).toBe(false);
+      const engine = createModel(spec) as LayersEngine;
+      engine.setWeights(weights);
+      const x = randomInputs(spec, 4, 5);
+      const expected = engine.predict(x, 4);
+      const out = loaded.predict(tf.tensor4d(x, [4, 16, 16, 1]), { batchSize: 4 }) as tf.Tensor;
+      const actual = out.dataSync();
+      for (let i = 0; i < expected.length; i++) expect(Math.abs(actual[i]! - expected[i]!)).toBeLessThanOrEqual(1e-5);
+      tf.dispose([out]);
+      loaded.dispose();
+      engine.dispose();
+    } finally {
+      tf.serialization.registerClass(GroupNorm); // the package's own class again
     }
   }, 120_000);
 

@@ -75,11 +75,15 @@ const families: { spec: ModelSpec; labels?: string[]; relative: boolean }[] = [
   { spec: { kind: 'vgg-slim', inputSize: 16, channels: 1, numClasses: 2, seed: 3, normalization: 'unit' }, relative: false },
   { spec: { kind: 'densenet', inputSize: 64, channels: 1, numClasses: 2, seed: 5 }, labels: ['no ICH', 'ICH'], relative: true },
   { spec: { kind: 'unet', inputSize: 16, channels: 1, numClasses: 2, seed: 5, width: 4 }, labels: ['prostate'], relative: true },
+  // The GroupNorm variants (norm 'group'): per-slice statistics, so the outputs do not depend on the batch.
+  { spec: { kind: 'vgg-slim', inputSize: 16, channels: 1, numClasses: 2, seed: 3, norm: 'group' }, relative: false },
+  { spec: { kind: 'densenet', inputSize: 32, channels: 1, numClasses: 2, seed: 5, norm: 'group' }, labels: ['no ICH', 'ICH'], relative: false },
+  { spec: { kind: 'unet', inputSize: 16, channels: 1, numClasses: 2, seed: 5, width: 4, norm: 'group' }, labels: ['prostate'], relative: false },
 ];
 
 describe('ONNX export', () => {
   for (const { spec, labels, relative } of families) {
-    it(`${spec.kind} ${spec.inputSize}px×${spec.channels}: ONNX Runtime's outputs equal TF.js predict's, and the metadata round-trips`, async () => {
+    it(`${spec.kind}${spec.norm === 'group' ? ' GroupNorm' : ''} ${spec.inputSize}px×${spec.channels}: ONNX Runtime's outputs equal TF.js predict's, and the metadata round-trips`, async () => {
       const weights = randomWeights(spec, 11);
       const bytes = exportOnnx(spec, weights, { round: 4, labels });
       expect(bytes).toBeInstanceOf(Uint8Array);
@@ -112,7 +116,7 @@ describe('ONNX export', () => {
       expect(info.input).toMatchObject({ shape: [null, spec.inputSize, spec.inputSize, spec.channels], layout: 'NHWC', normalization: spec.normalization ?? 'zscore' });
       expect(info.input.preprocessing).toMatch(spec.normalization === 'unit' ? /fed as it is/ : /mean 0 and standard deviation 1/);
       expect(info.customLayers).toEqual([]);
-      expect(info.batchDependent).toBe(spec.kind === 'densenet' || spec.kind === 'unet');
+      expect(info.batchDependent).toBe((spec.kind === 'densenet' || spec.kind === 'unet') && spec.norm !== 'group');
       expect(props['round']).toBe('4');
       expect(props['preprocessing']).toBe(info.input.preprocessing);
       expect(props['labels']).toBe(labels ? JSON.stringify(labels) : undefined);
@@ -140,7 +144,14 @@ describe('ONNX export', () => {
         // Not trivially equal: the outputs vary.
         expect(new Set(Array.from(expected, (v) => v.toFixed(4))).size).toBeGreaterThan(1);
       }
-      worstSeen.set(`${spec.kind} ${spec.inputSize}px×${spec.channels} (largest |logit| ${largest.toFixed(2)})`, worst);
+      if (!info.batchDependent) {
+        // A slice's output does not depend on its batch: alone, or first of three, the same.
+        const x = zscoredInputs(spec, 3, 25);
+        const alone = await runOnnx(session, spec, x.subarray(0, x.length / 3), 1);
+        const inBatch = await runOnnx(session, spec, x, 3);
+        for (let i = 0; i < alone.data.length; i++) expect(Math.abs(alone.data[i]! - inBatch.data[i]!)).toBeLessThanOrEqual(1e-6);
+      }
+      worstSeen.set(`${spec.kind}${spec.norm === 'group' ? ' GroupNorm' : ''} ${spec.inputSize}px×${spec.channels} (largest |logit| ${largest.toFixed(2)})`, worst);
       expect(worst).toBeLessThanOrEqual(relative ? 3e-5 * Math.max(1, largest) : 1e-5);
       await session.release();
       engine.dispose();
@@ -155,6 +166,14 @@ describe('ONNX export', () => {
         expect(s.opset).toBe(ONNX_OPSET);
         expect(s.ops).toEqual([...s.ops].sort());
         expect(s.reason).toContain(kind);
+      }
+      // The GroupNorm variants: the same operators, Reshape added (GroupNorm written out); small-cnn has no norm.
+      const g = onnxSupport({ kind, norm: 'group' });
+      expect(g.supported, `${kind} group`).toBe(true);
+      if (g.supported && s.supported) {
+        if (kind === 'small-cnn') expect(g.ops).toEqual(s.ops);
+        else expect(g.ops).toContain('Reshape');
+        expect(g.ops).toEqual([...g.ops].sort());
       }
     }
     // The ONNX metadata names the batch-statistics norm as norm.ts registers it.

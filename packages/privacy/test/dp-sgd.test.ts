@@ -49,3 +49,41 @@ describe('DP-SGD accounting for the Poisson-subsampled discrete Gaussian (Zhu–
     expect(split.epsilon).toBeCloseTo(e[1]!.epsilon, 12);
   });
 });
+
+describe('DP-SGD accounting for uniform sampling without replacement (deepee\u2019s GDP CLT, an approximation)', () => {
+  // Vectors from deepee (github.com/gkaissis/deepee): tests/test_privacy_accounting.py asserts
+  // compute_eps_uniform(epoch=10, σ=1, n=50000, B=200, δ=1e-5) ∈ (1.29, 1.31); μ = 0.342028 and
+  // ε = 1.30772 recomputed with numpy/scipy from deepee's formulas, and its docs' MNIST log
+  // (n 60,000, B 200, σ 1, δ 1e-5) ε = 0.27 … 0.49 at steps 200 … 600, recomputed as
+  // 0.269 / 0.336 / 0.393 / 0.444 / 0.490 (docs/specs/deepee.md §4.3).
+  const uniform = (n: number, batch: number, sigma: number, steps: number) =>
+    dpSgdEpsilon({ runs: [{ samplingProbability: batch / n, steps }], noiseMultiplier: sigma, delta: 1e-5, sampling: 'uniform' });
+
+  it('compute_eps_uniform(epoch 10, σ 1, n 50000, B 200): μ = 0.342028, ε = 1.30772', () => {
+    const r = uniform(50_000, 200, 1, (10 * 50_000) / 200);
+    expect(r.accountant).toBe('gdp-clt');
+    expect(r.mu).toBeCloseTo(0.342028, 6);
+    expect(r.epsilon).toBeCloseTo(1.30772, 5);
+    expect(r.epsilon).toBeGreaterThan(1.29);
+    expect(r.epsilon).toBeLessThan(1.31);
+  });
+
+  it('deepee\u2019s MNIST log: ε at steps 200…600 = 0.269 / 0.336 / 0.393 / 0.444 / 0.490', () => {
+    const expected = [0.269, 0.336, 0.393, 0.444, 0.49];
+    [200, 300, 400, 500, 600].forEach((steps, i) => expect(uniform(60_000, 200, 1, steps).epsilon).toBeCloseTo(expected[i]!, 3));
+  });
+
+  it('composes runs as μ = √(Σ μ_k²): split runs at one q equal one run of their total; zero steps give 0; Poisson stays the default', () => {
+    const whole = uniform(50_000, 200, 1, 2500);
+    const split = dpSgdEpsilon({ runs: [{ samplingProbability: 0.004, steps: 1000 }, { samplingProbability: 0.004, steps: 1500 }], noiseMultiplier: 1, delta: 1e-5, sampling: 'uniform' });
+    expect(split.mu).toBeCloseTo(whole.mu!, 12);
+    expect(split.epsilon).toBeCloseTo(whole.epsilon, 9);
+    const mixed = dpSgdEpsilon({ runs: [{ samplingProbability: 0.1, steps: 20 }, { samplingProbability: 0.2, steps: 30 }], noiseMultiplier: 2, delta: 1e-5, sampling: 'uniform' });
+    const one = (q: number, t: number) => dpSgdEpsilon({ runs: [{ samplingProbability: q, steps: t }], noiseMultiplier: 2, delta: 1e-5, sampling: 'uniform' }).mu!;
+    expect(mixed.mu).toBeCloseTo(Math.hypot(one(0.1, 20), one(0.2, 30)), 12);
+    expect(dpSgdEpsilon({ runs: [{ samplingProbability: 0.1, steps: 0 }], noiseMultiplier: 1, delta: 1e-5, sampling: 'uniform' }).epsilon).toBe(0);
+    const runs = [{ samplingProbability: 0.05, steps: 400 }];
+    expect(dpSgdEpsilon({ runs, noiseMultiplier: 1, delta: 1e-5 })).toEqual(dpSgdEpsilon({ runs, noiseMultiplier: 1, delta: 1e-5, sampling: 'poisson' }));
+    expect(dpSgdEpsilon({ runs, noiseMultiplier: 1, delta: 1e-5 }).accountant).toBe('rdp');
+  });
+});

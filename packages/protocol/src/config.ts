@@ -23,6 +23,13 @@ export const modelSpecSchema = z.object({
    * 12) or U-Net's first-level feature count f (default 8).
    */
   width: z.number().int().min(1).max(256).optional(),
+  /**
+   * The normalisation layers of 'densenet', 'unet' and 'vgg-slim': 'batch' (the default when not
+   * set: today's models, batch-statistics norms or BatchNorm with moving statistics, which mix the
+   * examples of a batch) or 'group' (GroupNorm with per-example statistics, γ/β per channel; needed
+   * by DP-SGD). Ignored by 'small-cnn', which has no norm. See packages/models/README.md.
+   */
+  norm: z.enum(['batch', 'group']).optional(),
 });
 export type ModelSpec = z.infer<typeof modelSpecSchema>;
 
@@ -146,10 +153,14 @@ export const federationConfigSchema = z.object({
   personalization: personalizationConfigSchema.optional(),
   /**
    * DP-SGD inside each hospital (issue 16): every local step samples records (patients, when the
-   * slices carry patient ids; slices otherwise) with Poisson probability q = batchSize/records, clips
-   * each record's gradient to `clip`, and adds discrete Gaussian noise of std noiseMultiplier·clip
-   * to their sum. Each hospital stops its local training before its own ε per record would pass
-   * `targetEpsilon` at `delta`.
+   * slices carry patient ids; slices otherwise), clips each record's gradient to `clip`, and adds
+   * discrete Gaussian noise of std noiseMultiplier·clip to their sum. Each hospital stops its local
+   * training before its own ε per record would pass `targetEpsilon` at `delta`.
+   * `sampling`: 'poisson' (each record with probability q = batchSize/records; accounted with the
+   * strict RDP bound) or 'uniform' (exactly batchSize records without replacement, deepee's sampler;
+   * accounted with deepee's GDP CLT formulas, an approximation). `reduction`: 'sum' (default, the
+   * textbook G = (Σ clip(g_i) + N(0, σ²C²))/B) or 'mean' (deepee's mean-reduction scaling,
+   * G = (1/B)·Σ clip_C(g_i/B) + N(0, (σC/B)²)).
    */
   dpSgd: z
     .object({
@@ -157,7 +168,8 @@ export const federationConfigSchema = z.object({
       clip: z.number().positive().max(1e6),
       targetEpsilon: z.number().positive().max(1000),
       delta: z.number().gt(0).lt(1),
-      sampling: z.literal('poisson'),
+      sampling: z.enum(['poisson', 'uniform']),
+      reduction: z.enum(['sum', 'mean']).optional(),
     })
     .optional(),
   /**
@@ -185,9 +197,10 @@ export const federationConfigSchema = z.object({
     message: 'robust aggregation is for federations without DP: under DP the clip bounds every update, and the accountant covers the noised mean only',
     path: ['aggregation', 'robust'],
   })
-  .refine((c) => !c.dpSgd || c.model.kind === 'small-cnn', {
-    message: 'DP-SGD clips each record\'s own gradient, so no layer may mix the examples of a batch: the densenet, unet and vgg-slim models normalise with batch statistics; use small-cnn',
-    path: ['model', 'kind'],
+  .refine((c) => !c.dpSgd || c.model.kind === 'small-cnn' || c.model.norm === 'group', {
+    message:
+      "DP-SGD clips each record's own gradient, so no layer may mix the examples of a batch: densenet, unet and vgg-slim with model.norm 'batch' (the default) normalise with batch statistics; set model.norm 'group' (GroupNorm, per-example statistics) or use small-cnn",
+    path: ['model', 'norm'],
   })
   .refine((c) => !(c.dpSgd && c.privacy && c.privacy.virtualClients !== 1), {
     message: 'DP-SGD with client-level DP needs one update per hospital (virtualClients 1): each hospital accounts its records over one training run',
@@ -210,3 +223,15 @@ export const federationConfigSchema = z.object({
     path: ['aggregation', 'publicSteps'],
   });
 export type FederationConfig = z.infer<typeof federationConfigSchema>;
+
+/** DP-SGD's sampler (`dpSgd.sampling`). */
+export type DpSgdSampling = NonNullable<FederationConfig['dpSgd']>['sampling'];
+
+/**
+ * What the pages say next to a hospital's DP-SGD ε, so nobody reads the two as the same kind of
+ * figure: Poisson's is the strict RDP bound; uniform's is deepee's GDP central-limit approximation.
+ */
+export const DP_SGD_ACCOUNTANT_LABELS: Readonly<Record<DpSgdSampling, string>> = Object.freeze({
+  poisson: 'RDP, Poisson sampling',
+  uniform: 'GDP (CLT approximation, deepee), uniform sampling',
+});

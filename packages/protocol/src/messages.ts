@@ -405,6 +405,8 @@ export const studySettingsSchema = z.object({
     kind: z.enum(['small-cnn', 'densenet', 'unet', 'vgg-slim']),
     inputSize: z.number().int().min(8).max(512),
     numClasses: z.number().int().min(2).max(100),
+    /** The model's norm layers (ModelSpec.norm); absent: 'batch'. 'group' = GroupNorm, needed by DP-SGD. */
+    norm: z.enum(['batch', 'group']).optional(),
   }),
   training: z.object({
     epochs: z.number().int().min(1).max(100),

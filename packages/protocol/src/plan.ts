@@ -19,6 +19,11 @@ export interface StudyPlan {
     channels: number;
     classes: number;
     normalization: 'unit' | 'zscore';
+    /**
+     * 'group' when the model's norm layers are GroupNorm (per-slice statistics, as DP-SGD needs);
+     * absent for the default norms (and for small-cnn, which has none), so older plans keep their digest.
+     */
+    norm?: 'group';
   };
   training: { epochs: number; batchSize: number; learningRate: number; optimizer: 'adam' | 'amsgrad' | 'sgd' };
   rounds: number;
@@ -36,8 +41,12 @@ export interface StudyPlan {
    * only their masked sum; `threshold` hospitals are needed to unmask the total.
    */
   secureAggregation?: { threshold: number };
-  /** DP-SGD inside the hospital (absent when off): the local noise, clip and this hospital's own budget. */
-  dpSgd?: { noiseMultiplier: number; clip: number; targetEpsilon: number; delta: number };
+  /**
+   * DP-SGD inside the hospital (absent when off): the local noise, clip, this hospital's own budget,
+   * the sampler (which also names the accountant: `DP_SGD_ACCOUNTANT_LABELS`), and `reduction`
+   * 'mean' where deepee's mean-reduction scaling is used (absent: the textbook 'sum').
+   */
+  dpSgd?: { noiseMultiplier: number; clip: number; targetEpsilon: number; delta: number; sampling: 'poisson' | 'uniform'; reduction?: 'mean' };
 }
 
 const fieldsOf = (schema: { shape: Record<string, unknown> }): string[] => Object.keys(schema.shape);
@@ -55,6 +64,7 @@ export function studyPlan(config: FederationConfig, updateBytes: number): StudyP
       channels: config.model.channels,
       classes: config.model.numClasses,
       normalization: config.model.normalization ?? 'zscore',
+      ...(config.model.norm === 'group' && config.model.kind !== 'small-cnn' && { norm: 'group' as const }),
     },
     training: {
       epochs: config.training.epochs,
@@ -87,7 +97,16 @@ export function studyPlan(config: FederationConfig, updateBytes: number): StudyP
           { message: 'status', when: 'while training and uploading', fields: fieldsOf(hospitalStatusSchema) },
         ],
     ...(config.secureAggregation && { secureAggregation: { threshold: config.secureAggregation.threshold } }),
-    ...(config.dpSgd && { dpSgd: { noiseMultiplier: config.dpSgd.noiseMultiplier, clip: config.dpSgd.clip, targetEpsilon: config.dpSgd.targetEpsilon, delta: config.dpSgd.delta } }),
+    ...(config.dpSgd && {
+      dpSgd: {
+        noiseMultiplier: config.dpSgd.noiseMultiplier,
+        clip: config.dpSgd.clip,
+        targetEpsilon: config.dpSgd.targetEpsilon,
+        delta: config.dpSgd.delta,
+        sampling: config.dpSgd.sampling,
+        ...(config.dpSgd.reduction === 'mean' && { reduction: 'mean' as const }),
+      },
+    }),
     privacy: p
       ? {
           unit: p.unit,

@@ -9,7 +9,13 @@ export function studySettingsOf(config: FederationConfig): StudySettings {
     rounds: config.rounds,
     minClients: config.minClients,
     roundDeadlineMs: config.roundDeadlineMs,
-    model: { kind: config.model.kind, inputSize: config.model.inputSize, numClasses: config.model.numClasses },
+    model: {
+      kind: config.model.kind,
+      inputSize: config.model.inputSize,
+      numClasses: config.model.numClasses,
+      // Only when set to GroupNorm, so the settings of every other study stay as they were.
+      ...(config.model.norm === 'group' && { norm: 'group' as const }),
+    },
     training: { ...config.training, optimizer: config.training.optimizer ?? 'amsgrad' },
     aggregation: config.aggregation?.strategy ?? 'fedavg',
     personalization: config.personalization?.strategy ?? 'fedavg',

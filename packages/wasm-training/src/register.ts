@@ -13,10 +13,12 @@ import { depthwiseBackpropFilterConfig } from './kernels/depthwise_backprop_filt
 import { depthwiseBackpropInputConfig } from './kernels/depthwise_backprop_input';
 import { leadingAxesReduceOver } from './kernels/leading_axes_reduce';
 import { maxPoolGradConfig } from './kernels/max_pool_grad';
+import { perRecordConv2dFilterGradConfig } from './kernels/per_record_conv2d_filter_grad';
 
-/** Gradient kernels tfjs-backend-wasm 4.22 lacks. */
+/** Gradient kernels tfjs-backend-wasm 4.22 lacks, and DP-SGD's per-record filter gradient. */
 const missingKernels: KernelConfig[] = [
   conv2dBackpropFilterConfig,
+  perRecordConv2dFilterGradConfig,
   depthwiseBackpropInputConfig,
   depthwiseBackpropFilterConfig,
 ];

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import type { VnRule } from '../adaptive-intermediary';
 import type { ClipRuleName, StrategyName } from '../dp';
 import type { FederationDifficulty } from '@fedward/data';
-import { SECAGG_STAGES, type SecAggStage } from '@fedward/protocol';
+import { DP_SGD_ACCOUNTANT_LABELS, SECAGG_STAGES, type SecAggStage } from '@fedward/protocol';
 import { createModel } from '@fedward/models';
 import { runGrid } from './grid';
 import { simulateFederation, type SimulatedRound } from './run-federation';
@@ -15,7 +15,8 @@ const USAGE = `usage: npm run simulate -- --hospitals N --rounds R --strategy fe
   [--clip-rule fixed|median|quantile] [--clip C] [--median-cap 25] [--count-noise σ_b] [--target-quantile γ]
   [--server-lr η_s] [--vn-rule default|ada_stable|ada_prog] [--size PX] [--slices-per-hospital N]
   [--batch-size B] [--learning-rate LR] [--delta D] [--difficulty hard|easy] [--out DIR]
-  [--secagg --secagg-threshold T [--drop K] [--drop-stage advertise|share|mask|reveal]] [--dp-sgd-noise σ [--dp-sgd-clip C]]
+  [--secagg --secagg-threshold T [--drop K] [--drop-stage advertise|share|mask|reveal]] [--dp-sgd-noise σ [--dp-sgd-clip C]
+  [--dp-sgd-sampling poisson|uniform] [--dp-sgd-reduction sum|mean]]
   npm run simulate -- --grid [--grid-epsilon 4,16] [--grid-seeds 0,1,2,3,4,5] [--resume] [same size flags]`;
 
 function fail(message: string): never {
@@ -56,6 +57,8 @@ const { values: a } = parseArgs({
     'drop-stage': { type: 'string', default: 'mask' },
     'dp-sgd-noise': { type: 'string' },
     'dp-sgd-clip': { type: 'string', default: '1' },
+    'dp-sgd-sampling': { type: 'string', default: 'poisson' },
+    'dp-sgd-reduction': { type: 'string', default: 'sum' },
   },
 });
 
@@ -141,7 +144,16 @@ if (a.grid) {
 }
 
 if (secagg && (secagg.threshold < 2 || secagg.threshold > base.hospitals)) fail(`--secagg-threshold must be between 2 and --hospitals (${base.hospitals}); got ${secagg.threshold}`);
-const dpSgd = a['dp-sgd-noise'] === undefined ? undefined : { noiseMultiplier: positive('dp-sgd-noise', a['dp-sgd-noise'], false), clip: positive('dp-sgd-clip', a['dp-sgd-clip'], false) };
+const isSampling = (s: string | undefined): s is 'poisson' | 'uniform' => s === 'poisson' || s === 'uniform';
+const isReduction = (s: string | undefined): s is 'sum' | 'mean' => s === 'sum' || s === 'mean';
+const dpSgdSampling = a['dp-sgd-sampling'];
+if (!isSampling(dpSgdSampling)) fail(`--dp-sgd-sampling must be poisson or uniform (got ${dpSgdSampling})`);
+const dpSgdReduction = a['dp-sgd-reduction'];
+if (!isReduction(dpSgdReduction)) fail(`--dp-sgd-reduction must be sum or mean (got ${dpSgdReduction})`);
+const dpSgd =
+  a['dp-sgd-noise'] === undefined
+    ? undefined
+    : { noiseMultiplier: positive('dp-sgd-noise', a['dp-sgd-noise'], false), clip: positive('dp-sgd-clip', a['dp-sgd-clip'], false), sampling: dpSgdSampling, reduction: dpSgdReduction };
 const options = { ...base, z, vn, strategy, seed: Number(a.seed), ...(secagg && { secagg }), ...(dpSgd && { dpSgd }) };
 const label = `${strategy} z=${z} vn=${vn}${vn === 'adaptive' && rule !== 'default' ? `(${rule})` : ''}${z > 0 ? ` clip=${clipRule}` : ''} seed=${options.seed}`;
 const started = Date.now();
@@ -152,7 +164,7 @@ const rows: SimulatedRound[] = await simulateFederation({
     if (a.json) return;
     console.log(
       `round ${r.round}${r.probe ? ' (probe, discarded)' : ''}: accuracy ${fmt(r.metric)} · VN ${r.vn} · C ${fmt(r.clip)} · ε per patient ${fmt(r.epsilon_patient)} / per hospital ${fmt(r.epsilon_hospital)}` +
-        (r.dpSgdEpsilon !== undefined ? ` · DP-SGD ε per patient (largest hospital) ${fmt(r.dpSgdEpsilon)}` : ''),
+        (r.dpSgdEpsilon !== undefined ? ` · DP-SGD ε per patient (largest hospital; ${DP_SGD_ACCOUNTANT_LABELS[dpSgdSampling]}) ${fmt(r.dpSgdEpsilon)}` : ''),
     );
     for (const f of r.secagg?.failed ?? []) console.log(`  secure aggregation: ${f.reason}; the round was redone`);
     if (r.secagg) console.log(`  secure aggregation: ${r.secagg.participants} hospitals, threshold ${r.secagg.threshold}, ${r.secagg.dropped} dropped, completed`);

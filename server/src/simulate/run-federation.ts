@@ -48,10 +48,12 @@ export interface SimulationOptions {
    */
   secagg?: { threshold: number; drop: number; dropStage: SecAggStage };
   /**
-   * DP-SGD inside every hospital (issue 16): records are patients, Poisson sampling at
-   * q = batch/patients, clip C, noise σ; each hospital's ε per patient is accounted from its steps.
+   * DP-SGD inside every hospital (issue 16): records are patients, sampled at q = batch/patients
+   * (Poisson, the default, accounted with the RDP bound; or uniform, exactly `batch` patients without
+   * replacement, accounted with deepee's GDP CLT approximation), clip C, noise σ, reduction 'sum'
+   * (default) or deepee's 'mean'; each hospital's ε per patient is accounted from its steps.
    */
-  dpSgd?: { noiseMultiplier: number; clip: number };
+  dpSgd?: { noiseMultiplier: number; clip: number; sampling?: 'poisson' | 'uniform'; reduction?: 'sum' | 'mean' };
   /** After every (re-)split: the round it follows (−1 for the initial split), the new VN and each hospital's group sizes in slices. */
   onSplit?: (event: { afterRound: number; vn: number; slices: number[][] }) => void;
 }
@@ -226,7 +228,9 @@ export async function simulateFederation(o: SimulationOptions): Promise<Simulate
             batchSize: o.batchSize,
             learningRate: o.learningRate,
             shuffleSeed: o.seed + round,
-            ...(o.dpSgd && { dpSgd: { noiseMultiplier: o.dpSgd.noiseMultiplier, clip: o.dpSgd.clip, sampling: 'poisson' as const, batchRecords } }),
+            ...(o.dpSgd && {
+              dpSgd: { noiseMultiplier: o.dpSgd.noiseMultiplier, clip: o.dpSgd.clip, sampling: o.dpSgd.sampling ?? 'poisson', reduction: o.dpSgd.reduction ?? 'sum', batchRecords },
+            }),
           });
           let counted = 0;
           let r = await it.next();
@@ -258,7 +262,9 @@ export async function simulateFederation(o: SimulationOptions): Promise<Simulate
         lambda: dp?.adaptive?.lambda ?? null,
         steps: stepSum / updates,
         probe: plan.probe,
-        ...(o.dpSgd && { dpSgdEpsilon: Math.max(...dpRuns.map((runs) => dpSgdEpsilon({ runs, noiseMultiplier: o.dpSgd!.noiseMultiplier, delta: o.delta }).epsilon)) }),
+        ...(o.dpSgd && {
+          dpSgdEpsilon: Math.max(...dpRuns.map((runs) => dpSgdEpsilon({ runs, noiseMultiplier: o.dpSgd!.noiseMultiplier, delta: o.delta, sampling: o.dpSgd!.sampling ?? 'poisson' }).epsilon)),
+        }),
         ...(secagg && { secagg }),
       };
       evaluator.setWeights(global);

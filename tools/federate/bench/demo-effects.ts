@@ -21,6 +21,8 @@ interface Arm {
   args: string[];
 }
 
+const DP_SGD_TASK = ['--hospitals', '3', '--slices-per-hospital', '480', '--epochs', '1'] as const;
+
 const ARMS: readonly Arm[] = [
   { name: 'easy-3', what: 'easy task (before), 3 hospitals, FedAvg', args: ['--hospitals', '3', '--difficulty', 'easy'] },
   { name: 'hard-3', what: 'hard task (the demo), 3 hospitals, FedAvg', args: ['--hospitals', '3'] },
@@ -31,6 +33,12 @@ const ARMS: readonly Arm[] = [
     what: 'hard task, 6 hospitals, DP-FedAvg z = 1, C = 1, one update per hospital (budget raised to ε = 100 so every round runs)',
     args: ['--hospitals', '6', '--dp-noise', '1', '--dp-clip', '1', '--dp-vn', '1', '--dp-epsilon', '100'],
   },
+  // DP-SGD inside each hospital (deepee's result shape: accuracy against σ at C = 1) on more patients per hospital
+  // (480 slices) and one local epoch, so that q = batch/patients is small; the budget is raised so the watchdog never
+  // stops a hospital, and the local ε per patient is reported instead.
+  { name: 'sgd-plain', what: 'hard task, 3 hospitals, 480 slices each, 1 local epoch, no DP (the DP-SGD arms’ baseline)', args: [...DP_SGD_TASK] },
+  { name: 'dp-sgd-1', what: 'as sgd-plain, DP-SGD σ = 1, C = 1 (Poisson, per patient)', args: [...DP_SGD_TASK, '--dp-sgd-noise', '1', '--dp-sgd-clip', '1', '--dp-sgd-epsilon', '1000'] },
+  { name: 'dp-sgd-3', what: 'as sgd-plain, DP-SGD σ = 3, C = 1 (Poisson, per patient)', args: [...DP_SGD_TASK, '--dp-sgd-noise', '3', '--dp-sgd-clip', '1', '--dp-sgd-epsilon', '1000'] },
   { name: 'vgg-fedavg', what: 'hard task, 3 hospitals, vgg-slim, FedAvg', args: ['--hospitals', '3', '--model', 'vgg-slim'] },
   { name: 'vgg-fedbn', what: 'hard task, 3 hospitals, vgg-slim, FedBN', args: ['--hospitals', '3', '--model', 'vgg-slim', '--personalization', 'fedbn'] },
   { name: 'vgg-prr-fl', what: 'hard task, 3 hospitals, vgg-slim, PRR-FL', args: ['--hospitals', '3', '--model', 'vgg-slim', '--personalization', 'prr-fl'] },
@@ -76,7 +84,7 @@ const out = resolve(process.env.INIT_CWD ?? process.cwd(), values.out);
 interface Report {
   final: { accuracy: number | null } | null;
   initial: { accuracy: number | null } | null;
-  rounds: Array<{ accuracy: number | null; epsilon: { patient: number; hospital: number } | null }>;
+  rounds: Array<{ accuracy: number | null; epsilon: { patient: number; hospital: number } | null; participants: { dpSgdEpsilon?: number }[] }>;
   wallMs: number;
 }
 
@@ -102,6 +110,8 @@ interface Row {
   curve: Array<number | null>;
   final: number | null;
   epsilon: { patient: number; hospital: number } | null;
+  /** DP-SGD: the largest local ε per patient any hospital reported in the last round. */
+  dpSgdEpsilon: number | null;
   seconds: number;
 }
 
@@ -120,11 +130,16 @@ for (const arm of arms)
       curve: report.rounds.map((r) => r.accuracy),
       final: report.final?.accuracy ?? null,
       epsilon: report.rounds.at(-1)?.epsilon ?? null,
+      dpSgdEpsilon: maxOrNull((report.rounds.at(-1)?.participants ?? []).map((p) => p.dpSgdEpsilon).filter((e): e is number => e !== undefined)),
       seconds: report.wallMs / 1000,
     };
     rows.push(row);
     if (!values.json) console.error(`${arm.name} seed ${seed}: final accuracy ${pct(row.final)} (${row.curve.map(pct).join(' → ')}), ${row.seconds.toFixed(0)} s`);
   }
+
+function maxOrNull(xs: number[]): number | null {
+  return xs.length ? Math.max(...xs) : null;
+}
 
 function pct(v: number | null | undefined): string {
   return v === null || v === undefined ? '—' : `${(100 * v).toFixed(1)} %`;
@@ -145,16 +160,17 @@ const summary = arms.map((arm) => {
     finalMin: finals.length ? Math.min(...finals) : null,
     finalMax: finals.length ? Math.max(...finals) : null,
     epsilon: mine[0]?.epsilon ?? null,
+    dpSgdEpsilon: maxOrNull(mine.map((r) => r.dpSgdEpsilon).filter((e): e is number => e !== null)),
   };
 });
 
 const command = `npm run bench:demo -- ${process.argv.slice(2).join(' ')}`.trim();
 const table = [
-  `| arm | what | round 1 | round 5 | round ${rounds} (mean of ${seeds.length} seeds) | min – max | ε per patient / hospital (δ = 1e-5) |`,
-  '|---|---|---|---|---|---|---|',
+  `| arm | what | round 1 | round 5 | round ${rounds} (mean of ${seeds.length} seeds) | min – max | ε per patient / hospital (δ = 1e-5) | DP-SGD local ε per patient (largest hospital) |`,
+  '|---|---|---|---|---|---|---|---|',
   ...summary.map(
     (s) =>
-      `| ${s.arm} | ${s.what} | ${pct(s.round1)} | ${pct(s.round5)} | ${pct(s.final)} | ${pct(s.finalMin)} – ${pct(s.finalMax)} | ${s.epsilon ? `${s.epsilon.patient.toFixed(1)} / ${s.epsilon.hospital.toFixed(1)}` : 'no DP'} |`,
+      `| ${s.arm} | ${s.what} | ${pct(s.round1)} | ${pct(s.round5)} | ${pct(s.final)} | ${pct(s.finalMin)} – ${pct(s.finalMax)} | ${s.epsilon ? `${s.epsilon.patient.toFixed(1)} / ${s.epsilon.hospital.toFixed(1)}` : 'no DP'} | ${s.dpSgdEpsilon === null ? '—' : s.dpSgdEpsilon.toFixed(2)} |`,
   ),
 ].join('\n');
 const minutes = (Date.now() - started) / 60000;

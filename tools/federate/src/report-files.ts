@@ -49,7 +49,9 @@ function table(head: string[], rows: string[][]): string[] {
 function studyLine(r: Report): string {
   const c = r.study?.config;
   if (!c) return '- Study: not stored (the server did not start it)';
-  const dp = c.privacy ? `DP z = ${c.privacy.noiseMultiplier}, C = ${c.privacy.clipNorm}, ε ≤ ${c.privacy.targetEpsilon} per ${c.privacy.unit}` : 'no DP';
+  const clientDp = c.privacy ? `DP z = ${c.privacy.noiseMultiplier}, C = ${c.privacy.clipNorm}, ε ≤ ${c.privacy.targetEpsilon} per ${c.privacy.unit}` : 'no client-level DP';
+  const dpSgd = c.dpSgd ? `, DP-SGD in each hospital σ = ${c.dpSgd.noiseMultiplier}, C = ${c.dpSgd.clip}, local ε ≤ ${c.dpSgd.targetEpsilon} per record (${c.dpSgd.sampling} sampling)` : '';
+  const dp = c.privacy || c.dpSgd ? `${clientDp}${dpSgd}` : 'no DP';
   const strategy = [c.aggregation?.strategy ?? 'fedavg', c.personalization?.strategy && c.personalization.strategy !== 'fedavg' ? c.personalization.strategy : null]
     .filter(Boolean)
     .join(' + ');

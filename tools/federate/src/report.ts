@@ -46,7 +46,7 @@ export interface RoundReport extends RoundMetrics {
   completedAt: string;
   /** From the admin first seeing the round train to the server releasing it. */
   wallMs: number | null;
-  participants: { hospital: string; backend: string; trainSamples: number; trainLoss: number; subClients: number }[];
+  participants: { hospital: string; backend: string; trainSamples: number; trainLoss: number; subClients: number; dpSgdEpsilon?: number }[];
   /** ε after this round, per patient and per hospital (DP studies only). */
   epsilon: { patient: number; hospital: number } | null;
 }
@@ -101,7 +101,15 @@ export function buildReport(input: ReportInput): Report {
       round: round.round,
       completedAt: new Date(round.completedAt).toISOString(),
       wallMs: started === null ? null : Math.max(0, round.completedAt - started),
-      participants: round.participants.map((p) => ({ hospital: p.hospital, backend: p.backend, trainSamples: p.trainSamples, trainLoss: p.trainLoss, subClients: p.subClients })),
+      participants: round.participants.map((p) => ({
+        hospital: p.hospital,
+        backend: p.backend,
+        trainSamples: p.trainSamples,
+        trainLoss: p.trainLoss,
+        subClients: p.subClients,
+        // DP-SGD: the hospital's own ε per record after this round, as it reported it.
+        ...(p.dpSgdEpsilon !== undefined && { dpSgdEpsilon: p.dpSgdEpsilon }),
+      })),
       ...metrics(evals(round.round)),
       epsilon: round.dp?.epsilon ?? null,
     };

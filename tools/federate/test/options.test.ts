@@ -15,6 +15,13 @@ describe('federate options', () => {
     expect(parsed.options.study).toMatchObject({ rounds: 3, privacy: { noiseMultiplier: 0.8 } });
   });
 
+  it('--model-norm group picks the GroupNorm variant (the one DP-SGD accepts)', () => {
+    const parsed = parseOptions(['--node', '--model', 'vgg-slim', '--model-norm', 'group', '--dp-sgd-noise', '1'], repoRoot);
+    if (parsed.help) throw new Error('expected options');
+    expect(parsed.options.studyArgs).toEqual(['--model', 'vgg-slim', '--model-norm', 'group', '--dp-sgd-noise', '1']);
+    expect(parsed.options.study).toMatchObject({ model: { kind: 'vgg-slim', norm: 'group' }, dpSgd: { noiseMultiplier: 1 } });
+  });
+
   it('refuses bad values and options that cannot work together, naming the option', () => {
     expect(() => parseOptions(['--browser', '--node'], repoRoot)).toThrow('--browser and --node exclude each other');
     expect(() => parseOptions(['--data', '/x', '--seed', '2'], repoRoot)).toThrow('--seed is for generated data');

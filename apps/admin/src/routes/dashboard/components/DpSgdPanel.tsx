@@ -1,4 +1,4 @@
-import type { FederationConfig, RoundView } from '@fedward/protocol';
+import { DP_SGD_ACCOUNTANT_LABELS, type FederationConfig, type RoundView } from '@fedward/protocol';
 
 /**
  * DP-SGD inside the hospitals: each hospital's own ε per record (patient, where its slices carry
@@ -14,9 +14,16 @@ export function DpSgdPanel({ config, rounds }: { config: FederationConfig; round
     <section className="card" data-testid="dp-sgd-panel">
       <h2>Private training inside hospitals (DP-SGD)</h2>
       <p className="muted">
-        Every local step clips each record’s gradient to C = {dp.clip} and adds noise σ = {dp.noiseMultiplier} (Poisson sampling); each hospital stops
-        before its own ε per record passes {dp.targetEpsilon} (δ = {dp.delta}). The released model is post-processing of both this and the study’s
-        client-level mechanism, so each guarantee holds on its own.
+        Every local step clips each record’s gradient to C = {dp.clip} and adds noise σ = {dp.noiseMultiplier} (
+        {dp.sampling === 'uniform' ? 'uniform sampling: a fixed batch drawn without replacement' : 'Poisson sampling'}
+        {dp.reduction === 'mean' && ', deepee’s mean reduction'}); each hospital stops before its own ε per record passes {dp.targetEpsilon} (δ ={' '}
+        {dp.delta}). The released model is post-processing of both this and the study’s client-level mechanism, so each guarantee holds on its own.
+      </p>
+      <p className="muted" data-testid="dp-sgd-accountant" data-sampling={dp.sampling}>
+        Accountant: {DP_SGD_ACCOUNTANT_LABELS[dp.sampling]}
+        {dp.sampling === 'uniform'
+          ? ' — deepee’s central-limit approximation, an estimate and not a strict bound.'
+          : ' — a strict bound for the discrete Gaussian noise.'}
       </p>
       {latest.size === 0 ? (
         <p className="muted">No hospital has reported yet.</p>
@@ -25,7 +32,7 @@ export function DpSgdPanel({ config, rounds }: { config: FederationConfig; round
           <thead>
             <tr>
               <th scope="col">Hospital</th>
-              <th scope="col">Its ε per record</th>
+              <th scope="col">Its ε per record ({DP_SGD_ACCOUNTANT_LABELS[dp.sampling]})</th>
               <th scope="col">As of round</th>
             </tr>
           </thead>

@@ -16,6 +16,7 @@ function fieldsOf(s: StudySettings): Fields {
   return {
     name: s.name,
     kind: s.model.kind,
+    norm: s.model.norm ?? 'batch',
     inputSize: String(s.model.inputSize),
     numClasses: String(s.model.numClasses),
     rounds: String(s.rounds),
@@ -48,7 +49,7 @@ function settingsOf(f: Fields): unknown {
     rounds: n('rounds'),
     minClients: n('minClients'),
     roundDeadlineMs: Math.round(n('deadlineMin') * 60_000),
-    model: { kind: f.kind, inputSize: n('inputSize'), numClasses: n('numClasses') },
+    model: { kind: f.kind, inputSize: n('inputSize'), numClasses: n('numClasses'), ...(f.norm === 'group' && f.kind !== 'small-cnn' && { norm: 'group' }) },
     training: { epochs: n('epochs'), batchSize: n('batchSize'), learningRate: n('learningRate'), optimizer: f.optimizer },
     aggregation: f.aggregation,
     personalization: f.personalization,
@@ -162,6 +163,11 @@ export function StudyForm({
         <legend>Study</legend>
         {field('name', 'Name', { type: 'text' })}
         {select('kind', 'Model', MODELS)}
+        {f.kind !== 'small-cnn' &&
+          select('norm', 'Normalisation layers', {
+            batch: 'Batch normalisation (the default)',
+            group: 'GroupNorm: each slice normalised on its own (needed for DP-SGD)',
+          })}
         {field('inputSize', 'Slice size (pixels per side)', { step: '1', min: '8' })}
         {field('numClasses', 'Classes (lesion / normal = 2)', { step: '1', min: '2' })}
       </fieldset>

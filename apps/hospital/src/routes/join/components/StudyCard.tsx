@@ -1,4 +1,4 @@
-import type { StudyPlan } from '@fedward/protocol';
+import { DP_SGD_ACCOUNTANT_LABELS, type StudyPlan } from '@fedward/protocol';
 import type { Acceptance } from '../../../api/plan-acceptance';
 import type { StudyOffer } from '../../../types/federation';
 
@@ -91,6 +91,12 @@ function PlanReview({ study }: { study: StudyOffer }) {
           Train {MODEL_WORDS[plan.task.model]} ({plan.task.inputSize}×{plan.task.inputSize} pixels, {plural(plan.task.classes, 'class', 'classes')}) on
           this computer: {plural(plan.training.epochs, 'pass', 'passes')} over your training slices per round, for up to {plural(plan.rounds, 'round')}.
         </li>
+        {plan.task.norm === 'group' && (
+          <li data-testid="plan-group-norm">
+            The model’s normalisation layers are GroupNorm: each slice is normalised on its own, never with the other slices of its batch (as private
+            training, DP-SGD, needs).
+          </li>
+        )}
         <li>
           Each round, send{' '}
           {typeof updates === 'number'
@@ -123,7 +129,15 @@ function PlanReview({ study }: { study: StudyOffer }) {
           <li data-testid="plan-dp-sgd">
             Private training on this computer (DP-SGD): every training step caps how much any one patient (any one slice, where slices have no patient
             id) can change the model (clip C = {plan.dpSgd.clip}) and adds random noise (σ = {plan.dpSgd.noiseMultiplier}). This computer keeps count of
-            the privacy spent and stops training before ε per patient would pass {plan.dpSgd.targetEpsilon} (δ = {plan.dpSgd.delta}).
+            the privacy spent and stops training before ε per patient would pass {plan.dpSgd.targetEpsilon} (δ = {plan.dpSgd.delta}).{' '}
+            <span data-testid="plan-dp-sgd-sampling" data-sampling={plan.dpSgd.sampling}>
+              {plan.dpSgd.sampling === 'uniform'
+                ? 'Each step takes exactly the batch size of patients, drawn at random without replacement (uniform sampling, as in deepee)'
+                : 'Each step takes each patient independently, with probability batch size ÷ patients (Poisson sampling)'}
+              ; the privacy spent is counted as {DP_SGD_ACCOUNTANT_LABELS[plan.dpSgd.sampling]}
+              {plan.dpSgd.sampling === 'uniform' ? ' (an estimate, not a strict bound)' : ' (a strict bound)'}.
+              {plan.dpSgd.reduction === 'mean' && ' Gradients are averaged before the noise is added, as deepee does (mean reduction).'}
+            </span>
           </li>
         )}
         {plan.secureAggregation && (

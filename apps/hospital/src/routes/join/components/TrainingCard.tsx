@@ -1,4 +1,4 @@
-import type { SecAggStage } from '@fedward/protocol';
+import { DP_SGD_ACCOUNTANT_LABELS, type SecAggStage } from '@fedward/protocol';
 import { ProgressBar } from '../../../features/progress-bar/ProgressBar';
 import { isRunning } from '../hooks/federation-state';
 import type { FederationState } from '../hooks/useFederation';
@@ -59,6 +59,37 @@ function SecureAggregationNote({ secagg }: { secagg: NonNullable<FederationState
   );
 }
 
+/**
+ * DP-SGD on this computer: the local ε per record after every local epoch (a live status line),
+ * and, once the watchdog stopped training, why: the budget, what is spent, and where the next
+ * round would have taken it.
+ */
+function DpSgdNote({ dp }: { dp: NonNullable<FederationState['dpSgd']> }) {
+  return (
+    <div data-testid="dp-sgd" data-epsilon={dp.epsilon} data-stopped={String(dp.stopped)}>
+      <p className="muted">
+        Private training on this computer (DP-SGD): each {dp.unit}’s influence on every training step is capped and hidden under noise. This computer
+        counts the privacy spent (ε per {dp.unit}) and stops training before it would pass this hospital’s budget of {dp.target}.
+      </p>
+      <p role="status" data-testid="dp-sgd-local-epsilon" data-epsilon={dp.epsilon} data-round={dp.round} data-epoch={dp.epoch ?? ''}>
+        Local ε per {dp.unit}: <span data-testid="dp-sgd-epsilon-value">{dp.epsilon.toFixed(3)}</span> of {dp.target}
+        {dp.epoch !== null && ` (round ${dp.round}, epoch ${dp.epoch}${dp.epochs !== null ? ` of ${dp.epochs}` : ''})`}
+        <span className="muted" data-testid="dp-sgd-accountant" data-sampling={dp.sampling ?? 'poisson'}>
+          {' '}
+          · accountant: {DP_SGD_ACCOUNTANT_LABELS[dp.sampling ?? 'poisson']}
+        </span>
+      </p>
+      {dp.stopped && dp.projected !== null && (
+        <p role="alert" data-testid="dp-sgd-stopped">
+          <strong>The privacy watchdog stopped training here before round {dp.round}:</strong> that round would take ε per {dp.unit} from{' '}
+          {dp.epsilon.toFixed(3)} (spent so far) to {dp.projected.toFixed(3)}, past this hospital’s budget of {dp.target}. Nothing more is sent; the
+          other hospitals go on without this one.
+        </p>
+      )}
+    </div>
+  );
+}
+
 export function TrainingCard({
   state,
   allPatientIds = true,
@@ -96,7 +127,11 @@ export function TrainingCard({
           </button>
         )}
         <span data-testid="phase" className={`phase phase-${state.phase}`}>
-          {state.phase === 'error' && state.refused ? 'Stopped by the server' : PHASE_TEXT[state.phase]}
+          {state.phase === 'error' && state.refused
+            ? 'Stopped by the server'
+            : state.phase === 'done' && state.dpSgd?.stopped
+              ? 'Stopped: this hospital’s privacy budget is spent'
+              : PHASE_TEXT[state.phase]}
         </span>
         {state.round !== null && <span className="muted">round <span data-testid="round">{state.round}</span></span>}
         {state.backend && (
@@ -174,13 +209,7 @@ export function TrainingCard({
         </div>
       )}
       {state.secagg && <SecureAggregationNote secagg={state.secagg} />}
-      {state.dpSgd && (
-        <p data-testid="dp-sgd" data-epsilon={state.dpSgd.epsilon} data-stopped={String(state.dpSgd.stopped)}>
-          Private training on this computer (DP-SGD): each {state.dpSgd.unit}’s influence on every training step is capped and hidden under noise.
-          Privacy spent here so far: ε = {state.dpSgd.epsilon.toFixed(3)} per {state.dpSgd.unit}, of this hospital’s budget of {state.dpSgd.target}.
-          {state.dpSgd.stopped && <strong> Training stopped: the next round would have passed the budget.</strong>}
-        </p>
-      )}
+      {state.dpSgd && <DpSgdNote dp={state.dpSgd} />}
       {state.det && state.phase === 'training' && (
         <p data-testid="det-stage" data-stage={state.det.stage}>
           Deputy-Enhanced Transfer (PRR-FL: this hospital trains a personalized model that never leaves this computer, and a “deputy” that it exchanges with

@@ -57,8 +57,23 @@ export interface FederationState {
   roundLosses: Record<number, number>;
   /** Secure aggregation: the last stage this hospital finished, and the last round's outcome (null without it). */
   secagg: { round: number; stage: SecAggStage; detail: string; result: SecAggView | null } | null;
-  /** DP-SGD: this hospital's own ε per record so far, its budget, and whether the watchdog stopped training. */
-  dpSgd: { epsilon: number; target: number; unit: 'patient' | 'slice'; stopped: boolean } | null;
+  /**
+   * DP-SGD: this hospital's own ε per record so far, its budget, the round and local epoch it was
+   * counted after (epoch null once the watchdog stopped training before `round`), and, when the
+   * watchdog stopped, where that round would have taken ε.
+   */
+  dpSgd: {
+    epsilon: number;
+    target: number;
+    unit: 'patient' | 'slice';
+    round: number;
+    epoch: number | null;
+    epochs: number | null;
+    stopped: boolean;
+    projected: number | null;
+    /** The sampler, which names the accountant (absent: Poisson); see DP_SGD_ACCOUNTANT_LABELS. */
+    sampling?: 'poisson' | 'uniform';
+  } | null;
 }
 
 export const initialFederationState: FederationState = {
@@ -170,12 +185,15 @@ export function reduce(s: FederationState, e: ClientEvent): FederationState {
     case 'round-result':
       return { ...s, phase: 'evaluating', ...(e.secagg && s.secagg && { secagg: { ...s.secagg, result: e.secagg } }) };
     case 'dp-sgd':
-      return { ...s, dpSgd: { epsilon: e.epsilon, target: e.target, unit: e.unit, stopped: false } };
+      return {
+        ...s,
+        dpSgd: { epsilon: e.epsilon, target: e.target, unit: e.unit, round: e.round, epoch: e.epoch, epochs: s.epoch?.epochs ?? null, stopped: false, projected: null, ...(e.sampling && { sampling: e.sampling }) },
+      };
     case 'dp-sgd-stopped':
       return {
         ...s,
         phase: 'done',
-        dpSgd: { epsilon: e.spent, target: e.target, unit: e.unit, stopped: true },
+        dpSgd: { epsilon: e.spent, target: e.target, unit: e.unit, round: e.round, epoch: null, epochs: null, stopped: true, projected: e.projected, ...(e.sampling && { sampling: e.sampling }) },
         finished: { round: e.round - 1, reason: `this hospital's own privacy budget: round ${e.round} would take ε per ${e.unit} to ${e.projected.toFixed(2)}, past ${e.target}` },
         messages: [...s.messages, `Local training stopped before round ${e.round}: it would take ε per ${e.unit} from ${e.spent.toFixed(2)} to ${e.projected.toFixed(2)}, past this hospital's budget of ${e.target}. Nothing more is sent.`],
       };
