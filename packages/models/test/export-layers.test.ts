@@ -77,6 +77,38 @@ const families: { spec: ModelSpec; labels?: string[]; custom: string[] }[] = [
   { spec: { kind: 'unet', inputSize: 16, channels: 1, numClasses: 2, seed: 5, width: 4, norm: 'group' }, labels: ['prostate'], custom: ['FedwardGroupNorm'] },
 ];
 
+
+type LayerClass = tf.serialization.SerializableConstructor<tf.layers.Layer> & (abstract new (...args: never[]) => tf.layers.Layer);
+
+/**
+ * Exports `spec` with random weights, loads model.json with `standalone` (a layer written without
+ * Fedward code) registered under the package's class name, and checks it predicts what the engine
+ * does; `own` (the package's class) is registered again afterwards.
+ */
+async function expectStandaloneLoad(spec: ModelSpec, folderName: string, standalone: LayerClass, own: LayerClass): Promise<void> {
+  const weights = randomWeights(spec, 12);
+  const { modelJson, weightsBin } = await exportLayersModel(spec, weights, { round: 2 });
+  const folder = await writeExport(folderName, modelJson, weightsBin);
+  tf.serialization.registerClass(standalone);
+  try {
+    const loaded = await tf.loadLayersModel(fileHandler(folder));
+    expect(loaded.layers.some((l) => l instanceof standalone)).toBe(true);
+    expect(loaded.layers.some((l) => l instanceof own)).toBe(false);
+    const engine = createModel(spec) as LayersEngine;
+    engine.setWeights(weights);
+    const x = randomInputs(spec, 4, 5);
+    const expected = engine.predict(x, 4);
+    const out = loaded.predict(tf.tensor4d(x, [4, spec.inputSize, spec.inputSize, spec.channels]), { batchSize: 4 }) as tf.Tensor;
+    const actual = out.dataSync();
+    for (let i = 0; i < expected.length; i++) expect(Math.abs(actual[i]! - expected[i]!)).toBeLessThanOrEqual(1e-5);
+    tf.dispose([out]);
+    loaded.dispose();
+    engine.dispose();
+  } finally {
+    tf.serialization.registerClass(own); // the package's own class again
+  }
+}
+
 describe('TF.js Layers export', () => {
   for (const { spec, labels, custom } of families) {
     it(`${spec.kind}${spec.norm === 'group' ? ' GroupNorm' : ''}: model.json + weights.bin load with tf.loadLayersModel and predict what the engine predicts`, async () => {
@@ -142,27 +174,7 @@ describe('TF.js Layers export', () => {
     }
     const { BatchStatNorm } = await import('../src/norm');
     const spec: ModelSpec = { kind: 'densenet', inputSize: 32, channels: 1, numClasses: 2, seed: 5 };
-    const weights = randomWeights(spec, 12);
-    const { modelJson, weightsBin } = await exportLayersModel(spec, weights, { round: 2 });
-    const folder = await writeExport('densenet-standalone', modelJson, weightsBin);
-    tf.serialization.registerClass(FedwardBatchStatNorm);
-    try {
-      const loaded = await tf.loadLayersModel(fileHandler(folder));
-      expect(loaded.layers.some((l) => l instanceof FedwardBatchStatNorm)).toBe(true);
-      expect(loaded.layers.some((l) => l instanceof BatchStatNorm)).toBe(false);
-      const engine = createModel(spec) as LayersEngine;
-      engine.setWeights(weights);
-      const x = randomInputs(spec, 4, 5);
-      const expected = engine.predict(x, 4);
-      const out = loaded.predict(tf.tensor4d(x, [4, 32, 32, 1]), { batchSize: 4 }) as tf.Tensor;
-      const actual = out.dataSync();
-      for (let i = 0; i < expected.length; i++) expect(Math.abs(actual[i]! - expected[i]!)).toBeLessThanOrEqual(1e-5);
-      tf.dispose([out]);
-      loaded.dispose();
-      engine.dispose();
-    } finally {
-      tf.serialization.registerClass(BatchStatNorm); // the package's own class again
-    }
+    await expectStandaloneLoad(spec, 'densenet-standalone', FedwardBatchStatNorm, BatchStatNorm);
   }, 120_000);
 
   it('loads a GroupNorm vgg-slim in TF.js without Fedward code, with the stand-alone layer of the README', async () => {
@@ -204,27 +216,7 @@ describe('TF.js Layers export', () => {
     }
     const { GroupNorm } = await import('../src/norm');
     const spec: ModelSpec = { kind: 'vgg-slim', inputSize: 16, channels: 1, numClasses: 2, seed: 3, norm: 'group' };
-    const weights = randomWeights(spec, 12);
-    const { modelJson, weightsBin } = await exportLayersModel(spec, weights, { round: 2 });
-    const folder = await writeExport('vgg-slim-group-standalone', modelJson, weightsBin);
-    tf.serialization.registerClass(FedwardGroupNorm);
-    try {
-      const loaded = await tf.loadLayersModel(fileHandler(folder));
-      expect(loaded.layers.some((l) => l instanceof FedwardGroupNorm)).toBe(true);
-      expect(loaded.layers.some((l) => l instanceof GroupNorm)).toBe(false);
-      const engine = createModel(spec) as LayersEngine;
-      engine.setWeights(weights);
-      const x = randomInputs(spec, 4, 5);
-      const expected = engine.predict(x, 4);
-      const out = loaded.predict(tf.tensor4d(x, [4, 16, 16, 1]), { batchSize: 4 }) as tf.Tensor;
-      const actual = out.dataSync();
-      for (let i = 0; i < expected.length; i++) expect(Math.abs(actual[i]! - expected[i]!)).toBeLessThanOrEqual(1e-5);
-      tf.dispose([out]);
-      loaded.dispose();
-      engine.dispose();
-    } finally {
-      tf.serialization.registerClass(GroupNorm); // the package's own class again
-    }
+    await expectStandaloneLoad(spec, 'vgg-slim-group-standalone', FedwardGroupNorm, GroupNorm);
   }, 120_000);
 
   it('gives the same bytes for the same weights (no TF.js counters in model.json)', async () => {
