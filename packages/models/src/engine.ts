@@ -202,7 +202,7 @@ export class LayersEngine implements ModelEngine {
    * Per-record gradients, unclipped: 'reference' takes one backward pass per record, 'fast'
    * (what DP-SGD trains with) one batched pass split by record (dp-sgd/per-record-gradients.ts).
    */
-  perRecordGradients(records: readonly Batch[], path: 'fast' | 'reference' = 'reference'): { gradient: Float64Array[]; norm: number }[] {
+  perRecordGradients(records: readonly Batch[], path: 'fast' | 'reference' = 'reference'): { gradient: (Float32Array | Float64Array)[]; norm: number }[] {
     if (path === 'fast') return this.fastRecordGradients(records).records;
     const varList = this.params.map((p) => p.variable);
     return records.map((r) => {

@@ -67,7 +67,7 @@ function squaredNormAtMost(tensors: readonly Float64Array[], limit: number): boo
  * checked exactly; `into` (same sizes, not Δ itself: a retry needs Δ) is filled instead of
  * allocating when given.
  */
-export function encodeOnGrid(delta: readonly Float64Array[], norm: number, grid: Grid, into?: Float64Array[]): Float64Array[] {
+export function encodeOnGrid(delta: readonly (Float32Array | Float64Array)[], norm: number, grid: Grid, into?: Float64Array[]): Float64Array[] {
   if (!(norm >= 0) || !Number.isFinite(norm)) throw new RangeError(`the update's norm must be finite (got ${norm})`);
   let factor = grid.scale * Math.min(1, grid.clip / (norm || 1));
   const limit = grid.bound * grid.bound;

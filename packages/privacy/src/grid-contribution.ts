@@ -52,7 +52,7 @@ export class GridContribution {
   }
 
   /** Adds one update Δ_j (model units, per tensor) with its L2 norm. Keeps no reference to Δ. */
-  addDelta(delta: readonly Float64Array[], norm: number): void {
+  addDelta(delta: readonly (Float32Array | Float64Array)[], norm: number): void {
     this.scratch ??= this.shape.sizes.map((n) => new Float64Array(n));
     const encoded = encodeOnGrid(delta, norm, this.grid, this.scratch);
     if (this.shape.normSum) this.gridNormSum += gridNormFloor(encoded);

@@ -46,7 +46,7 @@ export class NoisedGradient {
   }
 
   /** One record's gradient (per tensor, model order) and its L2 norm; clipped here. */
-  add(gradient: readonly Float64Array[], norm: number): void {
+  add(gradient: readonly (Float32Array | Float64Array)[], norm: number): void {
     if (!Number.isFinite(norm)) throw new Error('a record\u2019s gradient is not finite');
     this.sum.addDelta(gradient, norm);
   }
