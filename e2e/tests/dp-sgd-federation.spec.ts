@@ -44,10 +44,7 @@ test.afterAll(async () => {
   await server?.stop();
 });
 
-/**
- * Keeps every text the page's local-ε status line shows, in order (a MutationObserver sees each
- * render, so no epoch is missed however fast the tab trains).
- */
+/** Keeps every text the page's local-ε status line shows, in order (a MutationObserver sees each render). */
 async function recordLocalEpsilon(page: Page): Promise<void> {
   await page.evaluate(() => {
     const seen: string[] = [];
@@ -71,12 +68,16 @@ async function readings(page: Page): Promise<{ round: number; epoch: number; eps
   });
 }
 
-/** Every (round, epoch) from round 1 epoch 1 to `rounds` rounds, in order. */
-const epochsUpTo = (rounds: number) => Array.from({ length: rounds * EPOCHS }, (_, i) => ({ round: Math.floor(i / EPOCHS) + 1, epoch: (i % EPOCHS) + 1 }));
-
+/**
+ * The readings go forward epoch by epoch up to the last epoch of `rounds`, and ε grows with each.
+ * Not every epoch need be seen: on a busy machine React may render two epochs' events at once.
+ */
 function expectGrowing(name: string, r: { round: number; epoch: number; epsilon: number }[], rounds: number): void {
   console.log(`${name}: local ε per epoch ${r.map((x) => `r${x.round}e${x.epoch} ${x.epsilon}`).join(', ')}`);
-  expect(r.map(({ round, epoch }) => ({ round, epoch }))).toEqual(epochsUpTo(rounds));
+  const order = r.map(({ round, epoch }) => round * EPOCHS + epoch);
+  for (let i = 1; i < order.length; i++) expect(order[i]!).toBeGreaterThan(order[i - 1]!);
+  expect(r.length).toBeGreaterThanOrEqual(Math.min(3, rounds * EPOCHS));
+  expect(r[r.length - 1]).toMatchObject({ round: rounds, epoch: EPOCHS });
   for (let i = 1; i < r.length; i++) expect(r[i]!.epsilon).toBeGreaterThan(r[i - 1]!.epsilon);
   expect(r[r.length - 1]!.epsilon).toBeLessThanOrEqual(TARGET);
 }

@@ -39,6 +39,14 @@ describe('the training card', () => {
     expect(text(html)).toContain('The privacy watchdog stopped training here before round 3: that round would take ε per patient from 5.080 (spent so far) to 6.740, past this hospital’s budget of 6.5.');
   });
 
+  it('after a reload, a study that ended for this hospital says why (the reason kept with the history)', () => {
+    const reason = 'this hospital\u2019s own privacy budget: round 3 would take ε per patient to 6.74, past 6.5';
+    const html = render({ phase: 'done', finished: { round: 2, reason } });
+    expect(text(html)).toContain('Federation finished');
+    expect(text(html)).toContain(`Ended after round 2: ${reason}`);
+    expect(render({ phase: 'done', finished: { round: 2 } })).not.toContain('finished-reason');
+  });
+
   it('says why joining is not possible yet', () => {
     const html = render({}, ['Only 3 slices are held out to measure the model: at least 4 are needed.']);
     expect(html).toMatch(/<button disabled="">Join round<\/button>/);

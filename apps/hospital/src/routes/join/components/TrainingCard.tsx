@@ -134,6 +134,12 @@ export function TrainingCard({
               : PHASE_TEXT[state.phase]}
         </span>
         {state.round !== null && <span className="muted">round <span data-testid="round">{state.round}</span></span>}
+        {/* Kept with the history, so a reload still says why it ended (e.g. the privacy watchdog). */}
+        {state.phase === 'done' && state.finished?.reason && (
+          <span className="muted" data-testid="finished-reason">
+            Ended after round {state.finished.round}: {state.finished.reason}
+          </span>
+        )}
         {state.backend && (
           <span className="muted">
             Training engine (TF.js backend): <span data-testid="backend">{state.backend}</span>
