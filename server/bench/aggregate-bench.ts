@@ -1,45 +1,74 @@
 /**
- * DP aggregation on the integer grid: time per update and for the noised release, and the
- * aggregator's memory as M grows (it must stay O(model), not O(M·model)).
+ * Server aggregation at memory speed (issue 17): GB/s of update bytes (4·d per update, float32 as
+ * on the wire) for
+ *   copy        a plain copy of the same bytes (Uint8Array.set into a reused buffer): the yardstick;
+ *   dp add      add() of the DP aggregator on the integer grid (fixed clip: Δ, norm, clip, grid,
+ *               exact norm check, sum);
+ *   plain add   add() of plain FedAvg (sample-weighted, as the coordinator runs it), and
+ *   plain+res   the same with result() (the average and the new weights) counted in;
+ *   path dp     the coordinator's whole per-update path: the received binary chunks (256 KiB
+ *   path plain  views, as Socket.io hands them over) taken into the upload buffer, decoded, checked
+ *               (names, shapes; finiteness within add) and added (server/src/update-intake.ts, the
+ *               code the coordinator runs; its per-chunk bookkeeping, timers and logs are not here);
+ * for every model size d and every M (updates per round), with the ratio to the copy of the same
+ * repetition, the release's time, the memory the aggregator keeps and the machine load.
  *
- *   npm run bench:aggregate [-- --d 10000000 --m 1,8,32 --json]
+ *   npm run bench:aggregate [-- --d 1000000,10000000 --m 10,100 --reps 3 --big-reps 1 --json]
  *
- * Memory is the growth of array-buffer memory (where typed arrays live) over the level before the
- * aggregator existed, sampled with a forced GC after every add, when the caller's update is gone:
- * it counts what the aggregator keeps.
+ * Only a few distinct updates exist at once (memory O(model), never O(M·model)); every add still
+ * reads a whole update. "kept" is the growth of array-buffer memory over the level before the
+ * aggregator existed, after a forced GC between adds (the caller's update is gone by then): what
+ * the aggregator and the upload path keep. It must not grow with M. Each round's aggregator is
+ * new, as in the server, so the first touch of its sums is counted; the upload buffers come from one
+ * pool per model size, as the coordinator keeps one for its life.
  */
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import type { NamedTensor } from '@fedward/protocol';
-import { createDpAggregator, type DpAggregator } from '../src/dp';
+import { encodeWeights, specOf, type NamedTensor, type TensorSpec } from '@fedward/protocol';
+import { createDpAggregator, createPlainAggregator, type DpAggregator, type PlainAggregator } from '../src/dp';
+import { BufferPool, UploadBuffer, acceptUpdate } from '../src/update-intake';
 
 const { values: a } = parseArgs({
   options: {
-    d: { type: 'string', default: '10000000' },
-    m: { type: 'string', default: '1,8,32' },
+    d: { type: 'string', default: '1000000,10000000' },
+    m: { type: 'string', default: '10,100' },
+    /** Repetitions of every measurement (interleaved), and for d ≥ 10M with M ≥ 100. */
+    reps: { type: 'string', default: '3' },
+    'big-reps': { type: 'string', default: '1' },
     z: { type: 'string', default: '1' },
+    clip: { type: 'string', default: '0.5' },
+    'chunk-bytes': { type: 'string', default: String(256 * 1024) },
+    only: { type: 'string', default: 'copy,dp,plain,path-dp,path-plain' },
     json: { type: 'boolean', default: false },
   },
 });
-const d = Number(a.d);
+const dims = a.d!.split(',').map(Number);
 const ms = a.m!.split(',').map(Number);
 const z = Number(a.z);
+const clip = Number(a.clip);
+const chunkBytes = Number(a['chunk-bytes']);
+const only = new Set(a.only!.split(','));
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) {
   console.error('run with node --expose-gc (npm run bench:aggregate does)');
   process.exit(2);
 }
 const mib = (b: number) => b / 2 ** 20;
+const log = (s: string) => {
+  if (!a.json) console.log(s);
+};
+
 /** Array-buffer bytes after a GC; V8 frees large backing stores off the main thread, so let it settle. */
 async function arrays(): Promise<number> {
   for (let i = 0; i < 3; i++) {
     gc!();
-    await new Promise((r) => setTimeout(r, 30));
+    await new Promise((r) => setTimeout(r, 20));
   }
   return process.memoryUsage().arrayBuffers;
 }
 
 /** A model of d values in 4 tensors, like a real one (not one giant array). */
-function model(fill: (k: number) => number): NamedTensor[] {
+function model(d: number, fill: (k: number) => number): NamedTensor[] {
   const sizes = [Math.floor(d / 2), Math.floor(d / 4), Math.floor(d / 8)];
   sizes.push(d - sizes.reduce((s, x) => s + x, 0));
   let offset = 0;
@@ -51,41 +80,134 @@ function model(fill: (k: number) => number): NamedTensor[] {
   });
 }
 
-const global = model((k) => Math.sin(k) * 0.05);
-
-/** One fresh update, added and dropped: returns the seconds add() took. */
-function addOne(agg: DpAggregator, j: number): number {
-  const update = model((k) => Math.sin(k) * 0.05 + 1e-4 * Math.cos(k * (j + 1)));
-  const t0 = performance.now();
-  agg.add(update);
-  return (performance.now() - t0) / 1000;
+/** A few distinct updates (as tensors and as their wire bytes in chunks), reused round robin. */
+const DISTINCT = 2;
+interface Update {
+  tensors: NamedTensor[];
+  bytes: Uint8Array;
+  chunks: Uint8Array[];
+}
+function updates(d: number): Update[] {
+  return Array.from({ length: DISTINCT }, (_, j) => {
+    // Δ ≈ 1e-3 per coordinate: ‖Δ‖ ≈ 0.7 at 1M, 2.2 at 10M; clipped at C = 0.5.
+    const tensors = model(d, (k) => Math.sin(k) * 0.05 + 1e-3 * Math.cos(k * (j + 1) + j));
+    const bytes = encodeWeights(tensors);
+    const chunks: Uint8Array[] = [];
+    for (let at = 0; at < bytes.length; at += chunkBytes) chunks.push(bytes.subarray(at, Math.min(bytes.length, at + chunkBytes)));
+    return { tensors, bytes, chunks };
+  });
 }
 
-async function run(m: number) {
-  const before = await arrays();
-  const agg = createDpAggregator({ global, z, clipRule: { kind: 'fixed', clip: 1 } });
+type Kind = 'copy' | 'dp' | 'plain' | 'path-dp' | 'path-plain';
+interface Measured {
+  /** Seconds of the M per-update steps. */
+  add: number;
+  /** Seconds of result() (0 for copy). */
+  result: number;
+  /** Kept array-buffer MiB (max over samples), or null when not sampled. */
+  kept: number | null;
+}
+
+/** One repetition of one kind: M updates, timed one by one; memory sampled between adds when asked. */
+async function measure(kind: Kind, d: number, m: number, pool: Update[], global: NamedTensor[], sample: boolean): Promise<Measured> {
+  const before = sample ? await arrays() : 0;
+  const spec = specOf(global);
+  const info = { samples: 100 };
+  const dst = kind === 'copy' ? new Uint8Array(pool[0]!.bytes.length) : null;
+  // The yardstick is memory speed: the destination's pages are touched before the clock starts.
+  dst?.set(pool[0]!.bytes);
+  let agg: DpAggregator | PlainAggregator | null = null;
+  if (kind === 'dp' || kind === 'path-dp') agg = createDpAggregator({ global, z, clipRule: { kind: 'fixed', clip } });
+  if (kind === 'plain' || kind === 'path-plain') agg = createPlainAggregator({ global, weighting: 'samples' });
+  let seconds = 0;
   let kept = 0;
-  let addSeconds = 0;
+  const every = Math.max(1, Math.ceil(m / 5));
   for (let j = 0; j < m; j++) {
-    addSeconds += addOne(agg, j);
-    kept = Math.max(kept, (await arrays()) - before);
+    const u = pool[j % pool.length]!;
+    const t0 = performance.now();
+    if (kind === 'copy') dst!.set(u.bytes);
+    else if (kind === 'dp' || kind === 'plain') agg!.add(u.tensors, info);
+    else receive(u, spec, agg!, uploadBuffers);
+    seconds += (performance.now() - t0) / 1000;
+    if (sample && (j % every === every - 1 || j === m - 1)) kept = Math.max(kept, (await arrays()) - before);
   }
-  const t0 = performance.now();
-  const { record } = agg.result();
-  const releaseSeconds = (performance.now() - t0) / 1000;
-  if (record.updates !== m) throw new Error('lost an update');
-  return { m, d, addSeconds: addSeconds / m, releaseSeconds, keptMiB: mib(kept), modelMiB: mib(d * 4) };
+  let result = 0;
+  if (agg) {
+    const t0 = performance.now();
+    const r = agg.result();
+    result = (performance.now() - t0) / 1000;
+    if (r.weights.length !== global.length) throw new Error('lost the model');
+  }
+  if (dst && dst[dst.length - 1] !== pool[(m - 1) % pool.length]!.bytes.at(-1)) throw new Error('copy went wrong');
+  return { add: seconds, result, kept: sample ? mib(kept) : null };
 }
 
-const rows = [];
-for (const m of ms) {
-  const row = await run(m);
-  if (!a.json) {
-    console.log(
-      `M = ${String(m).padStart(3)}: ${row.addSeconds.toFixed(3)} s per update (Δ, clip, grid, exact norm check, sum); release ${row.releaseSeconds.toFixed(2)} s (discrete Gaussian noise, decode, new weights); the aggregator holds ${row.keptMiB.toFixed(0)} MiB (the model is ${row.modelMiB.toFixed(0)} MiB as float32)`,
-    );
-  }
-  rows.push(row);
+/** The coordinator's path for one upload (beginUpdate, addChunk × n, endUpdate: update-intake.ts). */
+function receive(u: Update, spec: TensorSpec[], agg: DpAggregator | PlainAggregator, buffers: BufferPool): void {
+  const upload = new UploadBuffer(u.bytes.length, buffers);
+  for (const chunk of u.chunks) upload.push(chunk);
+  const accepted = acceptUpdate(upload.bytes, spec, (update) => agg.add(update, { samples: 100 }));
+  if (!accepted.ok) throw new Error(accepted.message);
+  upload.release();
 }
-if (a.json) console.log(JSON.stringify({ d, z, rows }));
-else console.log(`d = ${d.toLocaleString('en')}: memory must not grow with M. The noise alone: npm run bench:privacy`);
+
+const range = (xs: number[]) => ({ min: Math.min(...xs), max: Math.max(...xs), median: [...xs].sort((p, q) => p - q)[Math.floor((xs.length - 1) / 2)]! });
+const fmtRange = (xs: number[], digits: number) => {
+  const r = range(xs);
+  return xs.length === 1 ? r.median.toFixed(digits) : `${r.median.toFixed(digits)} (${r.min.toFixed(digits)}–${r.max.toFixed(digits)})`;
+};
+const load = () => loadavg().map((l) => Number(l.toFixed(2)));
+
+const kinds = (['copy', 'dp', 'plain', 'path-dp', 'path-plain'] as const).filter((k) => k === 'copy' || only.has(k));
+const labels: Record<Kind, string> = {
+  copy: 'copy of the bytes',
+  dp: 'DP add()',
+  plain: 'plain FedAvg add()',
+  'path-dp': 'path: chunks → DP add',
+  'path-plain': 'path: chunks → plain add',
+};
+/** The coordinator keeps one pool of upload buffers for its whole life (here: one per model size). */
+let uploadBuffers = new BufferPool();
+const rows = [];
+log(`${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), node ${process.version}; GB/s of update bytes (4·d per update), median (range) over repetitions`);
+for (const d of dims) {
+  const global = model(d, (k) => Math.sin(k) * 0.05);
+  const pool = updates(d);
+  uploadBuffers = new BufferPool();
+  const bytesPerUpdate = pool[0]!.bytes.length;
+  for (const m of ms) {
+    const reps = d >= 10_000_000 && m >= 100 ? Number(a['big-reps']) : Number(a.reps);
+    const loadBefore = load();
+    const runs: Record<string, Measured[]> = {};
+    for (let r = 0; r < reps; r++) {
+      // Interleaved: every kind once per repetition, so a busy spell hits all of them.
+      for (const kind of kinds) (runs[kind] ??= []).push(await measure(kind, d, m, pool, global, r === 0 && kind !== 'copy'));
+    }
+    const loadAfter = load();
+    const gbps = (kind: Kind, withResult = false) => runs[kind]!.map((x) => (bytesPerUpdate * m) / (x.add + (withResult ? x.result : 0)) / 1e9);
+    const ratio = (kind: Kind, withResult = false) => gbps(kind, withResult).map((g, r) => g / gbps('copy')[r]!);
+    const row: Record<string, unknown> = { d, m, reps, bytesPerUpdate, load: { before: loadBefore, after: loadAfter }, peakRssMiB: mib(process.resourceUsage().maxRSS * 1024) };
+    log(`\nd = ${d.toLocaleString('en')} (${mib(bytesPerUpdate).toFixed(1)} MiB per update), M = ${m}, ${reps} rep${reps > 1 ? 's' : ''}; load ${loadBefore.join(' ')} → ${loadAfter.join(' ')}`);
+    const line = (label: string, g: number[], q: number[] | null, extra = '') =>
+      log(`  ${label.padEnd(28)} ${fmtRange(g, 3).padStart(24)} GB/s${q ? `  ${fmtRange(q, 3).padStart(24)}× copy` : ''}${extra}`);
+    for (const kind of kinds) {
+      const g = gbps(kind);
+      const q = kind === 'copy' ? null : ratio(kind);
+      const results = runs[kind]!.map((x) => x.result);
+      const kept = runs[kind]![0]!.kept;
+      row[kind] = { gbps: g, ratio: q, resultSeconds: kind === 'copy' ? null : results, keptMiB: kept };
+      line(labels[kind], g, q, kept !== null ? `  kept ${kept.toFixed(0)} MiB` : '');
+      if (kind === 'plain' || kind === 'path-plain') {
+        const gr = gbps(kind, true);
+        (row[kind] as Record<string, unknown>).withResult = { gbps: gr, ratio: ratio(kind, true) };
+        line(`  + result() ${fmtRange(results, 3)} s`, gr, ratio(kind, true));
+      }
+      if (kind === 'dp') log(`  ${''.padEnd(28)} release (noise, decode, weights) ${fmtRange(results, 2)} s`);
+    }
+    log(`  model ${mib(d * 4).toFixed(0)} MiB as float32; process peak RSS ${mib(process.resourceUsage().maxRSS * 1024).toFixed(0)} MiB`);
+    rows.push(row);
+  }
+}
+const summary = { cpus: cpus().length, cpu: cpus()[0]?.model ?? null, node: process.version, z, clip, chunkBytes, rows };
+if (a.json) console.log(JSON.stringify(summary));
+else log('\nGoals (issue 17, at 10M): DP add() ≥ 0.5× copy, the whole path ≥ 0.25× copy; "kept" must not grow with M.');

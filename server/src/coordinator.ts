@@ -1,6 +1,4 @@
 import {
-  checkWeightsAgainst,
-  decodeWeights,
   encodeWeights,
   planDigest,
   specOf,
@@ -35,6 +33,7 @@ import { contributionLength, maxUpdatesOnRing } from '@fedward/privacy';
 import { decodeServerState, encodeServerState, type DpAggregator } from './dp';
 import { SecAggRound } from './secagg-round';
 import { RoundEngine, type RoundAggregator, type RoundPlan } from './round-engine';
+import { BufferPool, UploadBuffer, acceptUpdate } from './update-intake';
 import type { HospitalUpdate } from './personalization/aggregate';
 import { PersonalizationWorker } from './personalization/pfa-pool';
 import type { Contribution, Store } from './store';
@@ -59,8 +58,7 @@ interface Connected {
 
 interface Upload {
   begin: UpdateBegin;
-  chunks: Uint8Array[];
-  received: number;
+  buffer: UploadBuffer;
 }
 
 /** One hospital's uploads in the current round: one per sub-client it announced. */
@@ -120,6 +118,8 @@ export class Coordinator {
   private readonly connected = new Map<string, Connected>();
   private participants = new Set<string>();
   private uploads = new Map<string, Upload>();
+  /** Upload buffers of finished uploads, for the next ones (a model's bytes each). */
+  private readonly uploadBuffers = new BufferPool();
   private progress = new Map<string, SubClientUploads>();
   private aggregator: RoundAggregator | null = null;
   /** Clipping, noise, VN, the ledgers and the release policy: the same engine the simulator runs. */
@@ -806,7 +806,7 @@ export class Coordinator {
         round: msg.round,
       });
     }
-    this.uploads.set(c.hospital, { begin: msg, chunks: [], received: 0 });
+    this.uploads.set(c.hospital, { begin: msg, buffer: new UploadBuffer(msg.totalBytes, this.uploadBuffers) });
     this.armStall(c, msg.round);
     return { ok: true };
   }
@@ -830,7 +830,7 @@ export class Coordinator {
     if (msg.totalBytes !== bytes) {
       return this.dropParticipant(c, 'update-begin', { code: 'bad-weights', message: `a masked input of ${msg.totalBytes} bytes; round ${msg.round} takes ${bytes} (${this.secagg.settings.length} ring elements)`, round: msg.round });
     }
-    this.uploads.set(c.hospital, { begin: msg, chunks: [], received: 0 });
+    this.uploads.set(c.hospital, { begin: msg, buffer: new UploadBuffer(msg.totalBytes) });
     this.armStall(c, msg.round);
     return { ok: true };
   }
@@ -841,15 +841,15 @@ export class Coordinator {
     if (!c || !upload || upload.begin.round !== msg.round) {
       return this.reject(link, 'update-chunk', { code: 'wrong-round', message: 'no upload in progress for this round', round: msg.round });
     }
-    if (msg.index !== upload.chunks.length) {
+    if (msg.index !== upload.buffer.chunkCount) {
       return this.dropParticipant(c, 'update-chunk', {
         code: 'bad-message',
-        message: `chunk ${msg.index} arrived, chunk ${upload.chunks.length} was expected`,
+        message: `chunk ${msg.index} arrived, chunk ${upload.buffer.chunkCount} was expected`,
         round: msg.round,
       });
     }
     // Every chunk is full size but the last: tiny chunks would cost one ack and one timer each.
-    const expected = Math.min(this.config.chunkBytes, upload.begin.totalBytes - upload.received);
+    const expected = Math.min(this.config.chunkBytes, upload.begin.totalBytes - upload.buffer.received);
     if (msg.data.length !== expected) {
       return this.dropParticipant(c, 'update-chunk', {
         code: msg.data.length > expected ? 'too-large' : 'bad-message',
@@ -857,11 +857,9 @@ export class Coordinator {
         round: msg.round,
       });
     }
-    // Copy: Socket.io may hand us a view into a buffer it reuses.
-    upload.chunks.push(msg.data.slice());
-    upload.received += msg.data.length;
+    upload.buffer.push(msg.data);
     this.armStall(c, msg.round);
-    return { ok: true, received: upload.received };
+    return { ok: true, received: upload.buffer.received };
   }
 
   endUpdate(link: HospitalLink, msg: { round: number }): Result {
@@ -872,35 +870,25 @@ export class Coordinator {
     }
     this.uploads.delete(c.hospital);
     this.clearStall(c.hospital);
-    if (upload.received !== upload.begin.totalBytes) {
+    if (upload.buffer.received !== upload.begin.totalBytes) {
       return this.dropParticipant(c, 'update-end', {
         code: 'bad-message',
-        message: `upload ended after ${upload.received} of ${upload.begin.totalBytes} bytes`,
+        message: `upload ended after ${upload.buffer.received} of ${upload.begin.totalBytes} bytes`,
         round: msg.round,
       });
     }
-    const bytes = new Uint8Array(upload.received);
-    let at = 0;
-    for (const chunk of upload.chunks) {
-      bytes.set(chunk, at);
-      at += chunk.length;
+    if (upload.begin.masked) return this.endMaskedUpload(c, upload.begin, upload.buffer.bytes);
+    const info = { samples: upload.begin.trainSamples, ...(upload.begin.steps !== undefined && { steps: upload.begin.steps }) };
+    // Refused: bad bytes, names or shapes, a non-finite value, or one the aggregator cannot use
+    // (e.g. FedNova without a step count): this update cannot be used, the others can.
+    const accepted = acceptUpdate(upload.buffer.bytes, this.spec, (update) => this.aggregator!.add(update, info));
+    if (!accepted.ok) {
+      upload.buffer.release();
+      return this.dropParticipant(c, 'update-end', { code: accepted.code, message: accepted.message, round: msg.round });
     }
-    if (upload.begin.masked) return this.endMaskedUpload(c, upload.begin, bytes);
-    let update: NamedTensor[];
-    try {
-      update = decodeWeights(bytes);
-    } catch (e) {
-      return this.dropParticipant(c, 'update-end', { code: 'bad-weights', message: (e as Error).message, round: msg.round });
-    }
-    const problem = checkWeightsAgainst(this.spec, update);
-    if (problem) return this.dropParticipant(c, 'update-end', { code: 'bad-weights', message: problem, round: msg.round });
-    try {
-      this.aggregator!.add(update, { samples: upload.begin.trainSamples, ...(upload.begin.steps !== undefined && { steps: upload.begin.steps }) });
-    } catch (e) {
-      // e.g. FedNova without a step count: this update cannot be used, the others can.
-      return this.dropParticipant(c, 'update-end', { code: 'bad-message', message: (e as Error).message, round: msg.round });
-    }
-    if (this.personalization) this.buffered.push({ hospital: c.hospital, weights: update, samples: upload.begin.trainSamples });
+    // The update's values are views into the upload's buffer: it is reused unless they are kept.
+    if (this.personalization) this.buffered.push({ hospital: c.hospital, weights: accepted.update, samples: upload.begin.trainSamples });
+    else upload.buffer.release();
     const { subClient = 0, subClients = 1, trainSamples, trainLoss } = upload.begin;
     const p = this.progress.get(c.hospital) ?? { expected: subClients, received: new Set<number>(), samples: 0, lossSum: 0, backend: upload.begin.backend };
     p.received.add(subClient);

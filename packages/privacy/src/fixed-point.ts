@@ -68,28 +68,46 @@ function squaredNormAtMost(tensors: readonly Float64Array[], limit: number): boo
  * allocating when given.
  */
 export function encodeOnGrid(delta: readonly (Float32Array | Float64Array)[], norm: number, grid: Grid, into?: Float64Array[]): Float64Array[] {
-  if (!(norm >= 0) || !Number.isFinite(norm)) throw new RangeError(`the update's norm must be finite (got ${norm})`);
-  let factor = grid.scale * Math.min(1, grid.clip / (norm || 1));
+  let factor = clipFactor(norm, grid);
   const limit = grid.bound * grid.bound;
   if (into === delta) throw new Error('encodeOnGrid: the output must not be the input (a retry needs Δ)');
   const encoded = into ?? delta.map((d) => new Float64Array(d.length));
-  for (let attempt = 0; attempt < 64; attempt++) {
-    delta.forEach((d, i) => {
+  for (let attempt = 0; attempt < ENCODE_ATTEMPTS; attempt++) {
+    for (let i = 0; i < delta.length; i++) {
+      const d = delta[i]!;
       const x = encoded[i]!;
       for (let k = 0; k < d.length; k++) x[k] = Math.trunc(d[k]! * factor);
-    });
+    }
     if (squaredNormAtMost(encoded, limit)) return encoded;
     // Float scaling overshot the bound by an ulp or two: shrink a little and encode again.
-    factor *= 1 - 2 ** -20;
+    factor *= ENCODE_SHRINK;
   }
-  throw new Error('could not encode the update within the clip bound');
+  throw new Error(ENCODE_FAILED);
 }
+
+/**
+ * The encoding's first scale factor, scale·min(1, C/‖Δ‖), for an update of norm ‖Δ‖ (checked
+ * finite and ≥ 0); each failed exact check multiplies it by ENCODE_SHRINK, at most ENCODE_ATTEMPTS
+ * tries in all. GridContribution's fused paths take exactly these steps.
+ */
+export function clipFactor(norm: number, grid: Grid): number {
+  if (!(norm >= 0) || !Number.isFinite(norm)) throw new RangeError(`the update's norm must be finite (got ${norm})`);
+  return grid.scale * Math.min(1, grid.clip / (norm || 1));
+}
+export const ENCODE_ATTEMPTS = 64;
+export const ENCODE_SHRINK = 1 - 2 ** -20;
+export const ENCODE_FAILED = 'could not encode the update within the clip bound';
 
 /** ⌊‖x̃‖₂⌋ of an encoded update, exactly (an integer in [0, bound]). */
 export function gridNormFloor(encoded: readonly Float64Array[]): number {
   let s = 0;
   for (const v of encoded) for (let k = 0; k < v.length; k++) s += v[k]! * v[k]!;
-  // s ≤ bound² ≤ 2^44 is exact; correct the float square root to the exact integer floor.
+  return floorSqrt(s);
+}
+
+/** ⌊√s⌋ of an exact integer s ≤ 2^52 (a squared grid norm, ≤ bound² ≤ 2^44), exactly. */
+export function floorSqrt(s: number): number {
+  // Correct the float square root to the exact integer floor.
   let r = Math.floor(Math.sqrt(s));
   while (r * r > s) r -= 1;
   while ((r + 1) * (r + 1) <= s) r += 1;
@@ -98,10 +116,11 @@ export function gridNormFloor(encoded: readonly Float64Array[]): number {
 
 /** sums += x̃, in place (integers; exact while |sum| < 2^53). */
 export function addOnGrid(sums: readonly Float64Array[], encoded: readonly Float64Array[]): void {
-  sums.forEach((sum, i) => {
+  for (let i = 0; i < sums.length; i++) {
+    const sum = sums[i]!;
     const x = encoded[i]!;
     for (let k = 0; k < sum.length; k++) sum[k]! += x[k]!;
-  });
+  }
 }
 
 /** The mean in model units from a released (noised) integer sum of `count` updates: Y/(scale·count). */

@@ -65,7 +65,12 @@ export function toUint8Array(data: unknown): Uint8Array {
   throw new WeightsFormatError('weights must be binary (ArrayBuffer/Uint8Array), not ' + typeof data);
 }
 
-export function decodeWeights(data: unknown): NamedTensor[] {
+/**
+ * `copy: false`: the values are views into `data` wherever its payload is 4-byte aligned (the
+ * caller owns those bytes and leaves them alone while the tensors live); otherwise, and by
+ * default, they are copied into a fresh buffer.
+ */
+export function decodeWeights(data: unknown, options: { copy?: boolean } = {}): NamedTensor[] {
   const bytes = toUint8Array(data);
   if (bytes.length < 8 || MAGIC.some((m, i) => bytes[i] !== m)) {
     throw new WeightsFormatError('not a Fedward weights payload (bad magic bytes)');
@@ -89,9 +94,13 @@ export function decodeWeights(data: unknown): NamedTensor[] {
       `weights payload has ${bytes.length - payloadOffset} value bytes, header declares ${floats * 4}`,
     );
   }
-  // Copy into a fresh buffer: a Node Buffer from the socket may sit at an unaligned offset.
-  const all = new Float32Array(floats);
-  new Uint8Array(all.buffer).set(bytes.subarray(payloadOffset));
+  let all: Float32Array;
+  if (options.copy === false && (bytes.byteOffset + payloadOffset) % 4 === 0) all = new Float32Array(bytes.buffer, bytes.byteOffset + payloadOffset, floats);
+  else {
+    // Copy into a fresh buffer: a Node Buffer from the socket may sit at an unaligned offset.
+    all = new Float32Array(floats);
+    new Uint8Array(all.buffer).set(bytes.subarray(payloadOffset));
+  }
   let at = 0;
   return parsed.data.tensors.map((t) => {
     const n = sizeOf(t.shape);
@@ -101,8 +110,11 @@ export function decodeWeights(data: unknown): NamedTensor[] {
   });
 }
 
-/** Checks names, shapes and finiteness; returns a message naming the first problem, or null. */
-export function checkWeightsAgainst(expected: readonly TensorSpec[], got: readonly NamedTensor[]): string | null {
+/**
+ * Checks names, shapes and finiteness (`finite: false`: names and shapes only); returns a message
+ * naming the first problem, or null.
+ */
+export function checkWeightsAgainst(expected: readonly TensorSpec[], got: readonly NamedTensor[], options: { finite?: boolean } = {}): string | null {
   if (got.length !== expected.length) {
     return `expected ${expected.length} tensors, got ${got.length}`;
   }
@@ -113,6 +125,7 @@ export function checkWeightsAgainst(expected: readonly TensorSpec[], got: readon
     if (g.shape.length !== e.shape.length || g.shape.some((d, k) => d !== e.shape[k])) {
       return `tensor "${e.name}" should have shape [${e.shape.join(',')}], got [${g.shape.join(',')}]`;
     }
+    if (options.finite === false) continue;
     const bad = firstNonFinite(g.values);
     if (bad >= 0) return `tensor "${e.name}" has a non-finite value (${g.values[bad]}) at index ${bad}`;
   }

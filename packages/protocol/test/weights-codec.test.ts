@@ -40,6 +40,19 @@ describe('weights codec', () => {
     expect(() => decodeWeights(lying)).toThrow(/header length/);
   });
 
+  it('decodes views into the bytes when asked and the payload is aligned, copies otherwise', () => {
+    const bytes = encodeWeights(sample());
+    const views = decodeWeights(bytes, { copy: false });
+    expect(views[0]!.values.buffer).toBe(bytes.buffer);
+    expect(Array.from(views[1]!.values)).toEqual(Array.from(sample()[1]!.values));
+    const padded = Buffer.alloc(bytes.length + 3);
+    padded.set(bytes, 3);
+    const unaligned = decodeWeights(padded.subarray(3), { copy: false });
+    expect(unaligned[0]!.values.buffer).not.toBe(padded.buffer);
+    expect(Array.from(unaligned[0]!.values)).toEqual(Array.from(sample()[0]!.values));
+    expect(decodeWeights(bytes)[0]!.values.buffer).not.toBe(bytes.buffer);
+  });
+
   it('refuses to encode a tensor whose values do not match its shape', () => {
     expect(() => encodeWeights([{ name: 'x', shape: [2, 2], values: new Float32Array(3) }])).toThrow(/needs 4/);
   });
@@ -54,5 +67,7 @@ describe('weights codec', () => {
     const nan = sample();
     nan[0]!.values[7] = Number.NaN;
     expect(checkWeightsAgainst(spec, nan)).toMatch(/conv1\/kernel.*non-finite.*index 7/);
+    expect(checkWeightsAgainst(spec, nan, { finite: false })).toBeNull();
+    expect(checkWeightsAgainst(spec, wrongShape, { finite: false })).toMatch(/conv1\/bias.*shape \[4\]/);
   });
 });

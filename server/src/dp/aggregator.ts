@@ -134,8 +134,6 @@ export class DpAggregator implements Aggregator<DpRelease> {
   /** The streaming rules' (fixed, quantile) sums on the grid; null for the median rule until `result`. */
   private streaming: GridContribution | null;
   private buffered: { delta: Float64Array[]; norm: number }[] = [];
-  /** Streaming rules: a reusable float64 model for Δ_j. */
-  private deltaScratch: Float64Array[] | null = null;
   private done = false;
   count = 0;
 
@@ -169,13 +167,16 @@ export class DpAggregator implements Aggregator<DpRelease> {
     if (this.done) throw new Error('this round was already aggregated');
     checkShape(update, this.o.global);
     const tau = stepsOf(this.strategy, info);
-    // Streaming rules reuse one scratch model for Δ: memory stays O(d) in M.
-    if (this.streaming) this.deltaScratch ??= this.o.global.map((t) => new Float64Array(t.values.length));
-    const { delta, norm } = updateDelta(update, this.o.global, tau, this.deltaScratch ?? undefined);
-    if (!Number.isFinite(norm)) throw new Error('the update is not finite');
-    // Median rule: keep Δ_j until every norm is known.
-    if (this.streaming === null) this.buffered.push({ delta, norm });
-    else this.streaming.addDelta(delta, norm);
+    if (this.streaming) {
+      // Streaming rules: Δ_j is never formed (two passes over the update straight into the sums,
+      // bit for bit updateDelta + addDelta); memory stays O(d) in M. Throws first when not finite.
+      this.streaming.addUpdate(update, this.o.global, tau);
+    } else {
+      // Median rule: keep Δ_j until every norm is known.
+      const { delta, norm } = updateDelta(update, this.o.global, tau);
+      if (!Number.isFinite(norm)) throw new Error('the update is not finite');
+      this.buffered.push({ delta, norm });
+    }
     this.count += 1;
   }
 
@@ -243,7 +244,6 @@ export class DpAggregator implements Aggregator<DpRelease> {
       noisedNormSum = (sums.gridNormSum + discreteGaussianSample(this.o.normSumNoise * grid.bound, this.random)) / grid.scale;
     }
     sums.clear();
-    this.deltaScratch = null;
     return {
       // A probe round leaves the model where it was.
       weights: weights ?? this.o.global.map((t) => ({ name: t.name, shape: [...t.shape], values: t.values.slice() })),
@@ -289,9 +289,11 @@ export class PlainAggregator implements Aggregator<PlainRoundRecord> {
     this.sums = o.global.map((t) => new Float64Array(t.values.length));
   }
 
+  /** Throws, changing nothing, when the update is not finite (one NaN would poison every sum). */
   add(update: readonly NamedTensor[], info?: UpdateInfo): void {
     if (this.done) throw new Error('this round was already aggregated');
     checkShape(update, this.o.global);
+    for (const t of update) if (!allFinite(t.values)) throw new RangeError(`the update is not finite (tensor "${t.name}")`);
     if (this.o.robust) return this.addRobust(update, this.o.robust, stepsOf(this.strategy, info));
     let w = 1;
     if (this.weighting === 'samples') {
@@ -300,12 +302,7 @@ export class PlainAggregator implements Aggregator<PlainRoundRecord> {
     }
     const tau = stepsOf(this.strategy, info);
     const f = w / tau;
-    update.forEach((t, i) => {
-      const g = this.o.global[i]!.values;
-      const v = t.values;
-      const sum = this.sums[i]!;
-      for (let k = 0; k < v.length; k++) sum[k]! += (v[k]! - g[k]!) * f;
-    });
+    for (let i = 0; i < update.length; i++) addScaledDifference(this.sums[i]!, update[i]!.values, this.o.global[i]!.values, f);
     this.weightSum += w;
     this.weightedTau += w * tau;
     this.count += 1;
@@ -314,7 +311,10 @@ export class PlainAggregator implements Aggregator<PlainRoundRecord> {
   private addRobust(update: readonly NamedTensor[], robust: RobustRule, tau: number): void {
     const delta = update.map((t, i) => {
       const g = this.o.global[i]!.values;
-      return Float64Array.from(t.values, (v, k) => (v - g[k]!) / tau);
+      const v = t.values;
+      const d = new Float64Array(v.length);
+      for (let k = 0; k < d.length; k++) d[k] = (v[k]! - g[k]!) / tau;
+      return d;
     });
     if (robust.rule === 'norm-bound') {
       boundNorm(delta, robust.normBound);
@@ -334,11 +334,12 @@ export class PlainAggregator implements Aggregator<PlainRoundRecord> {
     this.done = true;
     const tauEff = this.strategy.kind === 'fednova' ? this.weightedTau / this.weightSum : 1;
     const robust = this.o.robust;
-    const combined =
+    // The average, in place (the sums are not needed again): τ_eff·(Σ/W) per coordinate.
+    const average =
       robust && robust.rule !== 'norm-bound'
         ? combineCoordinates(this.kept, robust.rule, robust.rule === 'trimmed-mean' ? robust.trim : 0)
-        : this.sums.map((sum) => sum.map((s) => s / this.weightSum));
-    const average = combined.map((c) => c.map((v) => tauEff * v));
+        : this.sums.map((sum) => divideInPlace(sum, this.weightSum));
+    for (const a of average) scaleInPlace(a, tauEff);
     const { weights, adam } = applyStrategy(this.strategy, this.o.global, average, this.state);
     return {
       weights,
@@ -346,6 +347,37 @@ export class PlainAggregator implements Aggregator<PlainRoundRecord> {
       record: { strategy: this.strategy.kind, weighting: this.weighting, updates: this.count, tauEff, ...(robust && { robust: robust.rule }) },
     };
   }
+}
+
+/** sum += (v − g)·f, coordinate by coordinate (four per step: the same operations, fewer loop checks). */
+function addScaledDifference(sum: Float64Array, v: Float32Array, g: Float32Array, f: number): void {
+  const n = sum.length;
+  let k = 0;
+  for (; k + 3 < n; k += 4) {
+    sum[k]! += (v[k]! - g[k]!) * f;
+    sum[k + 1]! += (v[k + 1]! - g[k + 1]!) * f;
+    sum[k + 2]! += (v[k + 2]! - g[k + 2]!) * f;
+    sum[k + 3]! += (v[k + 3]! - g[k + 3]!) * f;
+  }
+  for (; k < n; k++) sum[k]! += (v[k]! - g[k]!) * f;
+}
+
+/** True when every value is finite (x·0 is 0 for finite x, NaN for ±∞ and NaN), four at a time. */
+function allFinite(v: Float32Array): boolean {
+  const n = v.length;
+  let k = 0;
+  for (; k + 3 < n; k += 4) if (v[k]! * 0 + v[k + 1]! * 0 + v[k + 2]! * 0 + v[k + 3]! * 0 !== 0) return false;
+  for (; k < n; k++) if (v[k]! * 0 !== 0) return false;
+  return true;
+}
+
+function divideInPlace(a: Float64Array, w: number): Float64Array {
+  for (let k = 0; k < a.length; k++) a[k] = a[k]! / w;
+  return a;
+}
+
+function scaleInPlace(a: Float64Array, f: number): void {
+  for (let k = 0; k < a.length; k++) a[k] = f * a[k]!;
 }
 
 export function createDpAggregator(options: DpAggregatorOptions): DpAggregator {

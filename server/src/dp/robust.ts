@@ -14,7 +14,7 @@ export type RobustRule = { rule: 'norm-bound'; normBound: number } | { rule: 'me
 /** Scales `delta` in place to L2 norm ≤ bound. */
 export function boundNorm(delta: Float64Array[], bound: number): void {
   let sq = 0;
-  for (const t of delta) for (const v of t) sq += v * v;
+  for (const t of delta) for (let k = 0; k < t.length; k++) sq += t[k]! * t[k]!;
   const norm = Math.sqrt(sq);
   if (norm <= bound) return;
   const f = bound / norm;

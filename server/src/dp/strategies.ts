@@ -54,8 +54,9 @@ export function applyStrategy(
   if (strategy.kind !== 'fedadam') {
     const weights = global.map((t, i) => {
       const a = average[i]!;
+      const g = t.values;
       const values = new Float32Array(a.length);
-      for (let k = 0; k < a.length; k++) values[k] = t.values[k]! + a[k]!;
+      for (let k = 0; k < a.length; k++) values[k] = g[k]! + a[k]!;
       return { name: t.name, shape: [...t.shape], values };
     });
     return { weights, adam: state.adam };
