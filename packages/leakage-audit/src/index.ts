@@ -1,0 +1,23 @@
+/**
+ * @fedward/leakage-audit: what one weight update leaks. A gradient-inversion attack (Geiping et
+ * al. 2020, "Inverting Gradients", as seed 3 configures it) against the product's own update path,
+ * with the image metrics and defences to measure it. Platform-free (no DOM, no Node APIs).
+ */
+export { registerSecondOrderGradients, SECOND_ORDER_KERNELS } from './second-order';
+export {
+  SMALL_CNN_WEIGHTS,
+  assertSmallCnn,
+  crossEntropy,
+  logSumExp,
+  normalizeImages,
+  paramsFromWeights,
+  simulateLocalUpdate,
+  smallCnnLogits,
+  type LocalTraining,
+  type SmallCnnParams,
+} from './simulate';
+export { matchingLoss, totalVariation } from './objective';
+export { attackObjective, invert, signedAdamStep, stepSize, type InvertOptions, type InvertProgress, type InvertResult } from './invert';
+export { gaussianWindow, matchMoments, mse, psnr, ssim, type SsimOptions } from './metrics';
+export { DEFENCES, IMPLEMENTED_DEFENCES, clientDpRelease, type ClientDpOptions, type ClientDpRelease, type Defence } from './defences';
+export { demoImages } from './demo-images';

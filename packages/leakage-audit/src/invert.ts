@@ -1,0 +1,128 @@
+import * as tf from '@tensorflow/tfjs';
+import { matchingLoss, totalVariation } from './objective';
+import { registerSecondOrderGradients } from './second-order';
+import { normalizeImages, simulateLocalUpdate, type LocalTraining, type SmallCnnParams } from './simulate';
+
+/**
+ * Inverting gradients (Geiping et al. 2020) against a weight update, as the seed configures it
+ * (spec fl-secflow §3.3): optimise images x so that a simulated local training from the same global
+ * model reproduces the observed Δ. R(x) = 1 − cos(Δ_sim(x), Δ) + α·TV(x); each iteration takes
+ * sign(∇_x R) as the gradient of an Adam step, with the step size cut ×0.1 at 3/8, 5/8 and 7/8 of
+ * the run (MultiStepLR), and clamps x to the valid pixel range [0, 1]; several restarts from random
+ * images, keeping the one with the lowest final R.
+ */
+export interface InvertOptions {
+  /** The global model's small-cnn tensors (the caller keeps and disposes them). */
+  params: SmallCnnParams;
+  /** The Δ the attacker sees, per tensor (the caller keeps and disposes them). */
+  observed: readonly tf.Tensor[];
+  labels: Int32Array;
+  /** [N, H, W, C] of the images to reconstruct. */
+  shape: [number, number, number, number];
+  numClasses: number;
+  training: LocalTraining;
+  iterations: number;
+  restarts: number;
+  /** Adam step size in [0, 1] pixel units (default 0.03: the seed's 0.1 in units of its σ = 0.24). */
+  learningRate?: number;
+  /** α of the TV term (default 1e-2), taken on the model input (the normalised images). */
+  tvWeight?: number;
+  /** Seed of the random starting images (restart r uses seed + r). */
+  seed?: number;
+  /** Adam on sign(∇R) (default true, the seed's "signed: hard") or on ∇R itself. */
+  signed?: boolean;
+}
+
+export interface InvertProgress {
+  restart: number;
+  iteration: number;
+  iterations: number;
+  /** R(x) before this iteration's step. */
+  loss: number;
+  /** Lowest final R of the restarts done so far (Infinity during the first). */
+  bestLoss: number;
+}
+
+export interface InvertResult {
+  /** The best restart's images, [N, H, W, C] flattened, in [0, 1]. */
+  images: Float32Array;
+  /** Its final R(x). */
+  loss: number;
+  /** Final R(x) of every restart. */
+  restartLosses: number[];
+  /** The best restart's random starting images (a baseline for the metrics). */
+  initial: Float32Array;
+}
+
+/** R(x) = 1 − cos(Δ_sim(x), Δ) + α·TV(normalised x). */
+export function attackObjective(x: tf.Tensor4D, o: Pick<InvertOptions, 'params' | 'observed' | 'labels' | 'numClasses' | 'training'>, tvWeight: number): tf.Scalar {
+  const simulated = simulateLocalUpdate(o.params, x, o.labels, o.training, o.numClasses);
+  const tv = totalVariation(normalizeImages(x, o.training.normalization));
+  return tf.add(matchingLoss(simulated, o.observed), tf.mul(tvWeight, tv));
+}
+
+/** Step size at `iteration` of `iterations`: ×0.1 at ⌊I/2.667⌋, ⌊I/1.6⌋ and ⌊I/1.142⌋ (the seed's MultiStepLR). */
+export function stepSize(base: number, iteration: number, iterations: number): number {
+  const milestones = [iterations / 2.667, iterations / 1.6, iterations / 1.142].map(Math.floor);
+  return base * 0.1 ** milestones.filter((m) => iteration >= m).length;
+}
+
+interface AdamState {
+  x: tf.Tensor4D;
+  m: tf.Tensor4D;
+  v: tf.Tensor4D;
+}
+
+/** One signed-gradient Adam step on x, boxed to [0, 1]; returns R before the step. */
+export function signedAdamStep(state: AdamState, t: number, lr: number, objective: (x: tf.Tensor4D) => tf.Scalar, signed = true): { state: AdamState; loss: number } {
+  const beta1 = 0.9;
+  const beta2 = 0.999;
+  const eps = 1e-8;
+  const next = tf.tidy(() => {
+    const { value, grad } = tf.valueAndGrad(objective)(state.x);
+    const g = signed ? tf.sign(grad) : grad;
+    const m = tf.add(tf.mul(beta1, state.m), tf.mul(1 - beta1, g)) as tf.Tensor4D;
+    const v = tf.add(tf.mul(beta2, state.v), tf.mul(1 - beta2, tf.square(g))) as tf.Tensor4D;
+    const mHat = tf.div(m, 1 - beta1 ** t);
+    const vHat = tf.div(v, 1 - beta2 ** t);
+    const x = tf.clipByValue(tf.sub(state.x, tf.mul(lr, tf.div(mHat, tf.add(tf.sqrt(vHat), eps)))), 0, 1) as tf.Tensor4D;
+    return { x, m, v, value };
+  });
+  tf.dispose([state.x, state.m, state.v]);
+  const loss = next.value.dataSync()[0]!;
+  next.value.dispose();
+  return { state: { x: next.x, m: next.m, v: next.v }, loss };
+}
+
+/**
+ * Runs the attack, yielding after every iteration (like ModelEngine.trainEpoch yields per batch,
+ * so a UI or worker can show progress and stay responsive); returns the best reconstruction.
+ */
+export async function* invert(options: InvertOptions): AsyncGenerator<InvertProgress, InvertResult> {
+  registerSecondOrderGradients();
+  const { iterations, restarts, shape } = options;
+  if (!(Number.isInteger(iterations) && iterations >= 1)) throw new RangeError(`iterations must be a positive integer (got ${iterations})`);
+  if (!(Number.isInteger(restarts) && restarts >= 1)) throw new RangeError(`restarts must be a positive integer (got ${restarts})`);
+  if (options.labels.length !== shape[0]) throw new RangeError(`${options.labels.length} labels for ${shape[0]} images`);
+  const lr = options.learningRate ?? 0.03;
+  const tvWeight = options.tvWeight ?? 1e-2;
+  const seed = options.seed ?? 1;
+  const objective = (x: tf.Tensor4D) => attackObjective(x, options, tvWeight);
+  let best: InvertResult | null = null;
+  const restartLosses: number[] = [];
+  for (let restart = 0; restart < restarts; restart++) {
+    const x0 = tf.randomUniform(shape, 0, 1, 'float32', seed + restart) as tf.Tensor4D;
+    const initial = Float32Array.from(x0.dataSync() as Float32Array);
+    let state: AdamState = { x: x0, m: tf.zerosLike(x0), v: tf.zerosLike(x0) };
+    for (let it = 0; it < iterations; it++) {
+      const step = signedAdamStep(state, it + 1, stepSize(lr, it, iterations), objective, options.signed ?? true);
+      state = step.state;
+      yield { restart, iteration: it + 1, iterations, loss: step.loss, bestLoss: best?.loss ?? Number.POSITIVE_INFINITY };
+    }
+    const finalLoss = tf.tidy(() => objective(state.x).dataSync()[0]!);
+    restartLosses.push(finalLoss);
+    if (!best || finalLoss < best.loss) best = { images: Float32Array.from(state.x.dataSync() as Float32Array), loss: finalLoss, restartLosses, initial };
+    tf.dispose([state.x, state.m, state.v]);
+  }
+  return { ...best!, restartLosses };
+}

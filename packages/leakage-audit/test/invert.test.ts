@@ -1,0 +1,53 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ModelSpec } from '@fedward/protocol';
+import { createModel } from '@fedward/models';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { demoImages } from '../src/demo-images';
+import { invert, stepSize, type InvertProgress, type InvertResult } from '../src/invert';
+import { matchMoments, psnr } from '../src/metrics';
+import { paramsFromWeights, simulateLocalUpdate, type LocalTraining } from '../src/simulate';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+describe('invert', () => {
+  it("cuts the step size ×0.1 at the seed's MultiStepLR milestones", () => {
+    expect(stepSize(0.1, 0, 800)).toBeCloseTo(0.1, 12);
+    // ⌊800/2.667⌋ = 299, ⌊800/1.6⌋ = 500, ⌊800/1.142⌋ = 700.
+    expect(stepSize(0.1, 298, 800)).toBeCloseTo(0.1, 12);
+    expect(stepSize(0.1, 299, 800)).toBeCloseTo(0.01, 12);
+    expect(stepSize(0.1, 500, 800)).toBeCloseTo(0.001, 12);
+    expect(stepSize(0.1, 699, 800)).toBeCloseTo(0.001, 12);
+    expect(stepSize(0.1, 700, 800)).toBeCloseTo(0.0001, 12);
+  });
+
+  it('reconstructs an 8×8 demo slice from a 4-step SGD update far better than its random start', async () => {
+    const size = 8;
+    const spec: ModelSpec = { kind: 'small-cnn', inputSize: size, channels: 1, numClasses: 2, seed: 42, normalization: 'zscore' };
+    const training: LocalTraining = { learningRate: 0.01, steps: 4, weightDecay: 1e-6, normalization: 'zscore' };
+    const engine = createModel(spec);
+    const params = paramsFromWeights(engine.getWeights());
+    engine.dispose();
+    const { x, labels } = demoImages(1, size);
+    // The hospital's update (simulate.test.ts checks this equals ModelEngine.trainEpoch's).
+    const observed = tf.tidy(() => simulateLocalUpdate(params, tf.tensor4d(x, [1, size, size, 1]), labels, training, 2));
+    const run = invert({ params, observed, labels, shape: [1, size, size, 1], numClasses: 2, training, iterations: 250, restarts: 1, learningRate: 0.1, tvWeight: 0.01, signed: false });
+    const progress: InvertProgress[] = [];
+    let step = await run.next();
+    while (!step.done) {
+      progress.push(step.value);
+      step = await run.next();
+    }
+    const result: InvertResult = step.value;
+    tf.dispose([...params, ...observed]);
+    expect(progress.length).toBe(250);
+    expect(progress.at(-1)!.iteration).toBe(250);
+    expect(result.loss).toBeLessThan(progress[0]!.loss / 2);
+    const reconstructed = psnr(matchMoments(result.images, x), x);
+    const start = psnr(matchMoments(result.initial, x), x);
+    expect(reconstructed).toBeGreaterThanOrEqual(start + 5);
+    expect(Math.min(...result.images)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...result.images)).toBeLessThanOrEqual(1);
+  });
+});

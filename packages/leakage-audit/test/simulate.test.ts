@@ -1,0 +1,102 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ModelSpec } from '@fedward/protocol';
+import { createModel, MemoryDataset } from '@fedward/models';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { attackObjective } from '../src/invert';
+import { registerSecondOrderGradients } from '../src/second-order';
+import { assertSmallCnn, normalizeImages, paramsFromWeights, simulateLocalUpdate, smallCnnLogits, type LocalTraining } from '../src/simulate';
+
+const spec: ModelSpec = { kind: 'small-cnn', inputSize: 16, channels: 1, numClasses: 2, seed: 42, normalization: 'zscore' };
+const training: LocalTraining = { learningRate: 0.05, steps: 3, weightDecay: 1e-6, normalization: 'zscore' };
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  registerSecondOrderGradients();
+});
+
+function images(n: number, seed: number): Float32Array {
+  return tf.tidy(() => Float32Array.from(tf.randomUniform([n, 16, 16, 1], 0, 1, 'float32', seed).dataSync() as Float32Array));
+}
+
+/** The hospital's own normalisation (packages/data normalizeSlice 'zscore'), per image. */
+function zscore(x: Float32Array, area: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let s = 0; s < x.length; s += area) {
+    const v = x.subarray(s, s + area);
+    const mean = v.reduce((a, b) => a + b, 0) / area;
+    const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / area) || 1;
+    for (let i = 0; i < area; i++) out[s + i] = (v[i]! - mean) / sd;
+  }
+  return out;
+}
+
+describe('the simulated local training', () => {
+  it('computes the logits of the product small CNN (ModelEngine.predict)', () => {
+    const engine = createModel(spec);
+    const x = images(3, 1);
+    const input = zscore(x, 256);
+    const expected = engine.predict(input, 3);
+    const weights = engine.getWeights();
+    assertSmallCnn(spec, weights);
+    const got = tf.tidy(() => smallCnnLogits(paramsFromWeights(weights), tf.tensor4d(input, [3, 16, 16, 1])).dataSync());
+    expect(Math.max(...Array.from(got).map((v, i) => Math.abs(v - expected[i]!)))).toBeLessThan(1e-5);
+    engine.dispose();
+  });
+
+  it("reproduces the update of ModelEngine.trainEpoch with the product's 'sgd' optimizer", async () => {
+    const engine = createModel(spec);
+    const x = images(2, 2);
+    const labels = new Int32Array([1, 0]);
+    const before = engine.getWeights();
+    const input = zscore(x, 256);
+    const data = new MemoryDataset([0, 1].map((i) => ({ x: input.slice(i * 256, (i + 1) * 256), label: labels[i]! })));
+    for (let epoch = 0; epoch < training.steps; epoch++) {
+      const run = engine.trainEpoch(data, { epoch, batchSize: 16, learningRate: training.learningRate, optimizer: 'sgd', weightDecay: training.weightDecay });
+      while (!(await run.next()).done);
+    }
+    const after = engine.getWeights();
+    const simulated = tf.tidy(() => simulateLocalUpdate(paramsFromWeights(before), tf.tensor4d(x, [2, 16, 16, 1]), labels, training, 2).map((t) => Array.from(t.dataSync())));
+    let maxErr = 0;
+    let maxDelta = 0;
+    after.forEach((w, i) => {
+      w.values.forEach((v, k) => {
+        const delta = v - before[i]!.values[k]!;
+        maxDelta = Math.max(maxDelta, Math.abs(delta));
+        maxErr = Math.max(maxErr, Math.abs(delta - simulated[i]![k]!));
+      });
+    });
+    expect(maxDelta).toBeGreaterThan(1e-3);
+    expect(maxErr).toBeLessThan(1e-3 * maxDelta);
+    engine.dispose();
+  });
+
+  // The objective is piecewise smooth (ReLU kinks, max-pool argmax switches): a difference step
+  // of 1e-2 or 1e-3 crosses kinks and is off by O(1); at 1e-4 (float32 rounding ≈ 1e-3 absolute)
+  // the difference sees one smooth piece. Seeds are fixed, so the check is deterministic.
+  it('has an image gradient of the attack objective that matches finite differences', () => {
+    const engine = createModel(spec);
+    const params = paramsFromWeights(engine.getWeights());
+    const labels = new Int32Array([1]);
+    const observed = tf.tidy(() => simulateLocalUpdate(params, tf.tensor4d(images(1, 3), [1, 16, 16, 1]), labels, training, 2));
+    const o = { params, observed, labels, numClasses: 2, training };
+    const x = tf.tensor4d(images(1, 4), [1, 16, 16, 1]);
+    for (const seed of [5, 6, 7]) {
+      const v = tf.randomNormal([1, 16, 16, 1], 0, 1, 'float32', seed);
+      const h = 1e-4;
+      const f = (xx: tf.Tensor) => attackObjective(xx as tf.Tensor4D, o, 0);
+      const auto = tf.tidy(() => tf.sum(tf.mul(tf.grad(f)(x), v)).dataSync()[0]!);
+      const fd = tf.tidy(() => (f(tf.add(x, tf.mul(h, v))).dataSync()[0]! - f(tf.sub(x, tf.mul(h, v))).dataSync()[0]!) / (2 * h));
+      expect(Math.abs(auto - fd)).toBeLessThan(0.05 * Math.abs(fd) + 2e-3);
+      expect(Math.abs(auto)).toBeGreaterThan(5e-3);
+    }
+    tf.dispose([...params, ...observed, x]);
+    engine.dispose();
+  });
+
+  it('normalises each image to mean 0 and sd 1 as the hospital does', () => {
+    const x = images(2, 7);
+    const got = tf.tidy(() => normalizeImages(tf.tensor4d(x, [2, 16, 16, 1]), 'zscore').dataSync());
+    const want = zscore(x, 256);
+    expect(Math.max(...Array.from(got).map((v, i) => Math.abs(v - want[i]!)))).toBeLessThan(1e-4);
+  });
+});
