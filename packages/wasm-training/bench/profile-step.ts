@@ -6,9 +6,10 @@
  *
  * On a shared machine single timings are noise: the step time is the best of
  * its runs, and each kernel's figure is its best per-step total over the
- * profiled steps. `--torch` also trains the CNN in PyTorch with one thread
- * (Node runs tfjs's wasm single-threaded), interleaved with the wasm runs,
- * and prints the ratio. `--js` runs the package's JS fallbacks instead of its
+ * profiled steps. The step is the product's (fused Adam, bench/product-step.ts).
+ * `--torch` also trains the CNN in PyTorch with one thread (the interpreter
+ * bench:train uses, tuned, eager; Node runs tfjs's wasm single-threaded),
+ * interleaved with the wasm runs, and prints the ratio. `--js` runs the package's JS fallbacks instead of its
  * wasm kernels, `--simd` the wasm kernels without relaxed SIMD. Node 20 needs
  * `node --experimental-wasm-relaxed-simd` (NODE_OPTIONS) for relaxed SIMD.
  */
@@ -20,7 +21,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerWasmTrainingKernels } from '../src';
 import { setNativeKernelsMode, wasmTrainingNativeKernels } from '../src/native';
-import { benchInputs, benchModels, trainStep } from './models';
+import { benchInputs, benchModels } from './models';
+import { productTrainer } from './product-step';
+import { TUNED_ENV, tunedPython } from './torch-peer';
 
 const require = createRequire(import.meta.url);
 setWasmPaths(`${path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'))}${path.sep}`);
@@ -35,11 +38,11 @@ const batch = Number(positional[1] ?? 32);
 const spec = benchModels().find((m) => m.name === name);
 if (spec === undefined) throw new Error(`unknown model ${name}`);
 const model = spec.build();
-const optimizer = tf.train.adam(1e-3);
 const x = benchInputs(spec, batch);
 const y = spec.targets(batch);
+const trainer = productTrainer(model, spec, x, y);
 const step = () => {
-  const cost = trainStep(model, spec, optimizer, x, y);
+  const cost = trainer.step();
   cost.dataSync();
   cost.dispose();
 };
@@ -49,7 +52,8 @@ const torchScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'tor
 const torch = process.argv.includes('--torch') && name === 'cnn' && batch === 32;
 const torchRuns: number[] = [];
 const runTorch = () => {
-  const out = spawnSync('/usr/bin/python3', [torchScript, '1', '30', '3'], { encoding: 'utf8' });
+  const out = spawnSync(tunedPython(undefined), [torchScript, '--threads', '1', '--steps', '30', '--warmup', '3', '--channels-last'],
+    { encoding: 'utf8', env: { ...process.env, ...TUNED_ENV } });
   if (out.status !== 0) throw new Error(`torch: ${out.stderr.trim().split('\n').at(-1)}`);
   torchRuns.push((JSON.parse(out.stdout.trim().split('\n').at(-1)!) as { samples_per_s: number }).samples_per_s);
 };
@@ -86,7 +90,7 @@ console.log(`${spec.description}, batch ${batch}, wasm threads ${getThreadsCount
 console.log(`step best ${stepMs.toFixed(1)} ms → ${(batch * 1000 / stepMs).toFixed(0)} samples/s (median ${median.toFixed(1)} ms); kernels sum ${total.toFixed(1)} ms (best per kernel)`);
 if (torch) {
   const best = Math.max(...torchRuns);
-  console.log(`pytorch 1 thread: best ${best.toFixed(0)} samples/s (runs ${torchRuns.map((v) => v.toFixed(0)).join(', ')}); wasm/pytorch ${(batch * 1000 / stepMs / best).toFixed(3)}×`);
+  console.log(`pytorch (tuned, eager) 1 thread: best ${best.toFixed(0)} samples/s (runs ${torchRuns.map((v) => v.toFixed(0)).join(', ')}); wasm/pytorch ${(batch * 1000 / stepMs / best).toFixed(3)}×`);
 }
 for (const [k, e] of [...perKernel].sort((a, b) => b[1].best - a[1].best).slice(0, 15)) {
   console.log(`${k.padEnd(34)} ${e.best.toFixed(2).padStart(8)} ms ${(100 * e.best / total).toFixed(1).padStart(5)} %  ×${e.calls}`);

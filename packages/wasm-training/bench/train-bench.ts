@@ -1,27 +1,37 @@
 /**
  * npm run bench:train [-- --json] [--backends wasm,webgl,cpu,webgpu] [--models cnn,unet,densenet]
- *                     [--rounds 3] [--profile]
+ *                     [--threads 1,2] [--batch 32] [--rounds 3] [--profile]
+ *                     [--python PATH] [--debian-python PATH|none] [--compile auto|on|off]
  *
- * Trains the issue's reference CNN (and the U-Net / DenseNet stand-ins) in
- * headless Chromium on every backend that initialises here, and the same CNN
- * in PyTorch if /usr/bin/python3 has torch, and prints samples/s and the ratio
- * to PyTorch with the same number of threads. The page is served
- * cross-origin isolated so that the wasm backend can use threads.
+ * Trains the issue's reference CNN and the U-Net / DenseNet stand-ins (bench/models.ts) in
+ * headless Chromium with the product's training step (tf.variableGrads + @fedward/models'
+ * AdamOptimizer, the fused Adam kernel on wasm), and their PyTorch twins (bench/torch_train.py)
+ * with the same batch and threads: PyTorch 2.x at its best (the interpreter of `--python`,
+ * $FEDWARD_TORCH_PYTHON, the repo's .venv-torch, or python3; glibc allocator variables,
+ * channels-last, eager and torch.compile as two contenders) and, as a second row, Debian's
+ * build (/usr/bin/python3, untuned) where it is another torch. Without torch the PyTorch rows
+ * are left out, with the reason.
  *
- * On a shared machine the load drifts within seconds, so the CNN on wasm and
- * PyTorch run interleaved in rounds (PyTorch 1 thread, wasm 1 thread,
- * PyTorch 2 threads, wasm 2 threads), each round's ratio compares runs a
- * few seconds apart, and the summary gives the median round. `--profile`
- * also prints the wasm runs' time per kernel.
+ * On a shared machine the load drifts within seconds, so the contenders run interleaved in
+ * rounds: per model and thread count the PyTorch processes (kept warm between rounds) then
+ * wasm, each round's ratio compares runs seconds apart, and the summary gives medians over the
+ * rounds. Every round also measures the wasm SIMD ceiling (bench/simd-ceiling.ts) in Chromium
+ * per thread count; GFLOP/s come from an analytic count of the models' multiply-adds
+ * (bench/flops.ts). The 1-minute load average is printed beside every figure. `--profile` also
+ * prints the wasm runs' time per kernel; `--json` prints all figures as JSON on the last line.
  */
 import { chromium } from 'playwright-core';
-import type { Browser } from 'playwright-core';
-import { spawnSync } from 'node:child_process';
+import type { Browser, Page } from 'playwright-core';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BenchRequest, BenchResult } from './page/protocol';
+import type { BenchRequest, BenchResult, CeilingResult } from './page/protocol';
 import { buildPage } from './build-page';
+import { forwardMacs } from './flops';
+import { benchModels } from './models';
 import { serveIsolated } from './serve';
+import { TorchWorker, defaultVenvPython, probeTorch, tunedPython } from './torch-peer';
+import type { TorchProbe, TorchSetting } from './torch-peer';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const outDir = path.join(here, '..', '.bench-dist');
@@ -36,8 +46,14 @@ const argValue = (name: string): string | undefined => {
 const listArg = (name: string, all: string[]): string[] => argValue(name)?.split(',') ?? all;
 const backends = listArg('--backends', ['wasm', 'webgl', 'cpu', 'webgpu']);
 const models = listArg('--models', ['cnn', 'unet', 'densenet']);
+const threadCounts = listArg('--threads', ['1', '2']).map(Number);
+const batch = Number(argValue('--batch') ?? 32);
 const rounds = Math.max(1, Number(argValue('--rounds') ?? 3));
+const compile = (argValue('--compile') ?? 'auto') as 'auto' | 'on' | 'off';
+const debianOption = argValue('--debian-python') ?? '/usr/bin/python3';
 const log = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`);
+const load = () => os.loadavg()[0]!;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Run {
   label: string;
@@ -46,17 +62,11 @@ interface Run {
 
 const run = (label: string, r: Partial<BenchRequest> & Pick<BenchRequest, 'backend' | 'model'>): Run => ({
   label,
-  request: { batch: 32, mode: 'loop', warmupSteps: 3, maxSteps: 200, maxSeconds: 25, profile: profile && r.backend === 'wasm', ...r },
+  request: { batch, mode: 'loop', warmupSteps: 3, maxSteps: 200, maxSeconds: 25, profile: profile && r.backend === 'wasm', ...r },
 });
 const wanted = (r: Run) => backends.includes(r.request.backend) && models.includes(r.request.model);
 
-/** The CNN on wasm, per thread count: interleaved with PyTorch in every round. */
-const roundRuns = (): Array<{ threads: number; run: Run }> => [
-  { threads: 1, run: run('wasm-1thread', { backend: 'wasm', model: 'cnn', threads: 1, maxSeconds: 16 }) },
-  { threads: 2, run: run('wasm', { backend: 'wasm', model: 'cnn', threads: 2, maxSeconds: 16 }) },
-].filter((r) => wanted(r.run));
-
-/** Everything else, once: model.fit, the slow backends, the larger models. */
+/** Everything not interleaved, once: model.fit, the slow backends. */
 function otherRuns(): Run[] {
   const runs = [
     run('wasm model.fit', { backend: 'wasm', model: 'cnn', threads: 2, mode: 'fit' }),
@@ -66,15 +76,13 @@ function otherRuns(): Run[] {
     run('webgpu', { backend: 'webgpu', model: 'cnn', warmupSteps: 1, maxSteps: 5, maxSeconds: 40 }),
   ];
   for (const model of ['unet', 'densenet']) {
-    runs.push(run('wasm', { backend: 'wasm', model, threads: 2, batch: 16 }));
     runs.push(run('webgl', { backend: 'webgl', model, batch: 16, warmupSteps: 1, maxSteps: 5, maxSeconds: 40 }));
   }
   return runs.filter(wanted);
 }
 
-async function runInPage(browser: Browser, url: string, r: Run): Promise<BenchResult> {
+async function inPage<T>(browser: Browser, url: string, budgetMs: number, f: (page: Page) => Promise<T>): Promise<T> {
   const page = await browser.newPage();
-  const budgetMs = (r.request.maxSeconds + 120) * 1000;
   try {
     await page.goto(url);
     await page.waitForFunction(() => document.title === 'ready', null, { timeout: 30_000 });
@@ -83,7 +91,7 @@ async function runInPage(browser: Browser, url: string, r: Run): Promise<BenchRe
       timer = setTimeout(() => reject(new Error(`no result within ${budgetMs / 1000} s`)), budgetMs);
     });
     try {
-      return await Promise.race([page.evaluate((request) => window.runBench(request), r.request), timeout]);
+      return await Promise.race([f(page), timeout]);
     } finally {
       clearTimeout(timer);
     }
@@ -92,32 +100,98 @@ async function runInPage(browser: Browser, url: string, r: Run): Promise<BenchRe
   }
 }
 
-interface TorchResult { samplesPerS: number; threads: number }
-
-function torchAvailable(): boolean {
-  return spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-}
-
-function runTorch(threads: number): TorchResult {
-  const out = spawnSync('/usr/bin/python3', [path.join(here, 'torch_train.py'), String(threads), '40', '5'], {
-    encoding: 'utf8', timeout: 120_000,
-  });
-  if (out.status !== 0) throw new Error(`torch run failed: ${out.stderr.trim().split('\n').at(-1) ?? out.status}`);
-  const parsed = JSON.parse(out.stdout.trim().split('\n').at(-1) ?? '{}') as { samples_per_s: number; threads: number };
-  return { samplesPerS: parsed.samples_per_s, threads: parsed.threads };
-}
-
-interface Row { model: string; label: string; threads: number | null; result?: BenchResult; error?: string }
-interface RoundEntry { round: number; threads: number; wasm?: number; torch?: number }
-
 const median = (values: number[]): number | undefined => {
   if (values.length === 0) return undefined;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
+const fmt = (v: number | undefined, digits = 1) => (v === undefined ? '-' : v.toFixed(digits));
+const list = (v: number[], digits = 0) => v.map((x) => x.toFixed(digits)).join(', ');
+
+/** A contender of one model and thread count: its figure per round. */
+interface Contender {
+  key: 'fedward' | 'torch_eager' | 'torch_compile' | 'torch_debian';
+  label: string;
+  samples: number[];
+  load: number[];
+  /** The Fedward run's samples/s ÷ this one's, per round where both ran. */
+  ratios: number[];
+  errors: string[];
+  worker?: TorchWorker;
+  note?: string;
+}
+
+interface Cell {
+  model: string;
+  threads: number;
+  contenders: Contender[];
+  /** Per round: Fedward ÷ the faster tuned PyTorch contender of that round. */
+  bestTunedRatios: number[];
+}
 
 async function main(): Promise<void> {
+  const startLoad = os.loadavg();
+  log(`machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load average ${startLoad.map((l) => l.toFixed(2)).join(' ')}`);
+
+  // The models' arithmetic, counted on their TF.js definitions.
+  const specs = benchModels().filter((m) => models.includes(m.name));
+  const flops = new Map<string, { macs: number; flops: number; description: string }>();
+  for (const spec of specs) {
+    const model = spec.build();
+    const macs = forwardMacs(model).reduce((s, l) => s + l.macs, 0);
+    model.dispose();
+    flops.set(spec.name, { macs, flops: 6 * macs, description: spec.description });
+  }
+
+  // The PyTorch peers.
+  const tuned = probeTorch(tunedPython(argValue('--python')));
+  const debian: TorchProbe | null = debianOption === 'none' ? null : probeTorch(debianOption);
+  const torchNotes: string[] = [];
+  if (tuned.error !== undefined) {
+    torchNotes.push(`no tuned PyTorch rows: ${tuned.python} cannot import torch (${tuned.error}); make ${defaultVenvPython} `
+      + 'with `python3 -m venv .venv-torch && .venv-torch/bin/pip install torch` in the repo root, or pass --python PATH');
+  }
+  const useDebian = debian !== null && debian.error === undefined && debian.file !== tuned.file;
+  if (debian === null) torchNotes.push('no Debian row: --debian-python none');
+  else if (debian.error !== undefined) torchNotes.push(`no Debian row: ${debian.python} cannot import torch (apt-get install python3-torch)`);
+  else if (!useDebian) torchNotes.push(`no Debian row: ${debian.python} has the same torch as the tuned row`);
+
+  const cells: Cell[] = [];
+  for (const spec of specs) {
+    for (const threads of threadCounts) {
+      const contenders: Contender[] = [];
+      const torchSetting = (python: string, t: boolean, c: 'on' | 'off'): TorchSetting => (
+        { python, model: spec.name, threads, batch, tuned: t, compile: c });
+      const settings: Array<[Contender['key'], string, TorchSetting]> = [];
+      if (tuned.error === undefined) {
+        const label = `PyTorch ${tuned.version} tuned`;
+        if (compile !== 'on') settings.push(['torch_eager', `${label}, eager`, torchSetting(tuned.python, true, 'off')]);
+        if (compile !== 'off') settings.push(['torch_compile', `${label}, torch.compile`, torchSetting(tuned.python, true, 'on')]);
+      }
+      if (useDebian) settings.push(['torch_debian', `PyTorch ${debian.version} Debian, untuned`, torchSetting(debian.python, false, 'off')]);
+      for (const [key, label, setting] of settings) {
+        const c: Contender = { key, label, samples: [], load: [], ratios: [], errors: [] };
+        const t0 = performance.now();
+        try {
+          c.worker = await TorchWorker.start(setting);
+          const info = c.worker.info;
+          if (key === 'torch_compile' && !info.compiled) c.label = `${c.label} (failed: eager)`;
+          c.note = [`Adam ${info.adam}`, info.compile_seconds !== undefined ? `compiled in ${info.compile_seconds} s` : '',
+            info.compile_note ?? ''].filter((s) => s !== '').join('; ');
+        } catch (e) {
+          c.note = `did not start: ${e instanceof Error ? e.message : String(e)}`;
+        }
+        log(`setup ${spec.name} ${threads}t ${c.label}: ${c.note} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+        if (c.worker !== undefined) contenders.push(c);
+      }
+      if (backends.includes('wasm')) {
+        contenders.push({ key: 'fedward', label: 'Fedward wasm', samples: [], load: [], ratios: [], errors: [] });
+      }
+      cells.push({ model: spec.name, threads, contenders, bestTunedRatios: [] });
+    }
+  }
+
   log('building the bench page …');
   await buildPage(path.join(here, 'page', 'main.ts'), outDir);
   const server = await serveIsolated(outDir);
@@ -126,108 +200,164 @@ async function main(): Promise<void> {
     args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--disable-quic', '--enable-unsafe-webgpu', '--enable-unsafe-swiftshader'],
   });
-  const useTorch = models.includes('cnn') && torchAvailable();
-  let torchNote = useTorch ? '' : 'not available (/usr/bin/python3 -c "import torch" fails; apt-get install python3-torch)';
-  const rows: Row[] = [];
-  const entries: RoundEntry[] = [];
+  const chromiumVersion = browser.version();
+  const ceilings = new Map<number, { gflops: number[]; load: number[]; errors: string[]; last?: CeilingResult }>();
+  const others: Array<{ model: string; label: string; threads: number | null; result?: BenchResult; error?: string; load: number }> = [];
+  let wasmInfo = '';
 
-  const browserRun = async (r: Run): Promise<Row> => {
-    const row: Row = { model: r.request.model, label: r.label, threads: r.request.threads ?? null };
-    try {
-      row.result = await runInPage(browser, server.url, r);
-      row.threads = row.result.threads;
-      log(`${r.request.model.padEnd(9)} ${r.label.padEnd(15)} ${row.result.samplesPerS.toFixed(1).padStart(8)} samples/s`
-        + ` (${row.result.steps} steps in ${row.result.seconds.toFixed(1)} s, loss ${row.result.firstLoss.toFixed(3)} → ${row.result.lastLoss.toFixed(3)}`
-        + `${row.result.nativeKernels !== null ? `, kernels: ${row.result.nativeKernels}` : ''})`);
-      for (const k of row.result.kernels?.slice(0, 12) ?? []) {
-        log(`    ${k.name.padEnd(26)} ${k.ms.toFixed(2).padStart(7)} ms  ×${k.calls}`);
-      }
-    } catch (e) {
-      row.error = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
-      log(`${r.request.model.padEnd(9)} ${r.label.padEnd(15)} skipped: ${row.error}`);
-    }
-    rows.push(row);
-    return row;
+  const browserRun = async (r: Run): Promise<BenchResult> => {
+    const result = await inPage(browser, server.url, (r.request.maxSeconds + 120) * 1000,
+      (page) => page.evaluate((request) => window.runBench(request), r.request));
+    log(`  ${r.request.model.padEnd(9)} ${r.label.padEnd(40)} ${result.samplesPerS.toFixed(1).padStart(8)} samples/s  [load ${load().toFixed(2)}]`
+      + ` (${result.threads ?? '-'} threads, ${result.steps} steps in ${result.seconds.toFixed(1)} s, loss ${result.firstLoss.toFixed(3)} → ${result.lastLoss.toFixed(3)}`
+      + `, ${result.optimizer}${result.nativeKernels !== null ? `, kernels: ${result.nativeKernels}` : ''})`);
+    for (const k of result.kernels?.slice(0, 12) ?? []) log(`      ${k.name.padEnd(26)} ${k.ms.toFixed(2).padStart(7)} ms  ×${k.calls}`);
+    return result;
   };
 
   try {
-    const interleaved = roundRuns();
-    for (let round = 1; round <= rounds && interleaved.length > 0; round++) {
+    for (let round = 1; round <= rounds && cells.length > 0; round++) {
       log(`round ${round} of ${rounds}`);
-      for (const { threads, run: r } of interleaved) {
-        const entry: RoundEntry = { round, threads };
-        if (useTorch) {
+      if (backends.includes('wasm')) {
+        for (const threads of threadCounts) {
+          const c = ceilings.get(threads) ?? { gflops: [], load: [], errors: [] };
+          ceilings.set(threads, c);
           try {
-            entry.torch = runTorch(threads).samplesPerS;
-            log(`cnn       pytorch-${threads}thread${threads > 1 ? 's' : ''}  ${entry.torch.toFixed(1).padStart(8)} samples/s`);
+            const r = await inPage(browser, server.url, 120_000, (page) => page.evaluate((req) => window.simdCeiling(req), { threads, ms: 500 }));
+            c.gflops.push(r.gflops);
+            c.load.push(load());
+            c.last = r;
+            log(`  wasm SIMD ceiling ${threads} thread${threads > 1 ? 's' : ' '}${' '.repeat(22)} ${r.gflops.toFixed(1).padStart(8)} GFLOP/s    [load ${load().toFixed(2)}] (${r.instruction}, ${r.accumulators} chains)`);
           } catch (e) {
-            torchNote = e instanceof Error ? e.message : String(e);
+            c.errors.push(e instanceof Error ? e.message.split('\n')[0]! : String(e));
           }
         }
-        const row = await browserRun(r);
-        entry.wasm = row.result?.samplesPerS;
-        entries.push(entry);
+      }
+      for (const cell of cells) {
+        const perRound = new Map<Contender['key'], number>();
+        for (const c of cell.contenders) {
+          try {
+            let samplesPerS: number;
+            if (c.key === 'fedward') {
+              const r = await browserRun(run(`Fedward wasm ${cell.threads} thread${cell.threads > 1 ? 's' : ''}`, {
+                backend: 'wasm', model: cell.model, threads: cell.threads, maxSeconds: cell.model === 'cnn' ? 16 : 24,
+              }));
+              samplesPerS = r.samplesPerS;
+              wasmInfo = `${r.nativeKernels} kernels, ${r.optimizer}`;
+              c.label = `Fedward wasm (${wasmInfo})`;
+            } else {
+              const r = await c.worker!.run(400, cell.model === 'cnn' ? 3 : 5);
+              samplesPerS = r.samples_per_s;
+              log(`  ${cell.model.padEnd(9)} ${`${c.label} ${cell.threads}t`.padEnd(40)} ${samplesPerS.toFixed(1).padStart(8)} samples/s  [load ${load().toFixed(2)}] (${r.steps} steps in ${r.seconds.toFixed(1)} s)`);
+            }
+            c.samples.push(samplesPerS);
+            c.load.push(load());
+            perRound.set(c.key, samplesPerS);
+          } catch (e) {
+            const message = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+            c.errors.push(message);
+            log(`  ${cell.model.padEnd(9)} ${c.label} ${cell.threads}t skipped: ${message}`);
+          }
+          // Let the previous contender's threads go idle before the next one starts.
+          await sleep(300);
+        }
+        const fedward = perRound.get('fedward');
+        if (fedward !== undefined) {
+          for (const c of cell.contenders) {
+            const other = perRound.get(c.key);
+            if (c.key !== 'fedward' && other !== undefined) c.ratios.push(fedward / other);
+          }
+          const best = Math.max(perRound.get('torch_eager') ?? 0, perRound.get('torch_compile') ?? 0);
+          if (best > 0) cell.bestTunedRatios.push(fedward / best);
+        }
       }
     }
-    for (const r of otherRuns()) await browserRun(r);
+    for (const r of otherRuns()) {
+      const entry: (typeof others)[number] = { model: r.request.model, label: r.label, threads: r.request.threads ?? null, load: load() };
+      try {
+        entry.result = await browserRun(r);
+        entry.threads = entry.result.threads;
+        entry.load = load();
+      } catch (e) {
+        entry.error = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+        log(`  ${r.request.model.padEnd(9)} ${r.label.padEnd(40)} skipped: ${entry.error}`);
+      }
+      others.push(entry);
+    }
   } finally {
+    for (const cell of cells) for (const c of cell.contenders) c.worker?.close();
     await browser.close();
     await server.close();
   }
 
-  // Summary: medians over the rounds, and the median of the rounds' ratios.
-  const byThreads = new Map<number, { wasm: number[]; torch: number[]; ratios: number[] }>();
-  for (const e of entries) {
-    const s = byThreads.get(e.threads) ?? { wasm: [], torch: [], ratios: [] };
-    if (e.wasm !== undefined) s.wasm.push(e.wasm);
-    if (e.torch !== undefined) s.torch.push(e.torch);
-    if (e.wasm !== undefined && e.torch !== undefined) s.ratios.push(e.wasm / e.torch);
-    byThreads.set(e.threads, s);
-  }
+  // Summary.
+  const ceilingMedian = (threads: number) => median(ceilings.get(threads)?.gflops ?? []);
+  const out = {
+    machine: {
+      cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? null, chromium: chromiumVersion,
+      loadavg_start: startLoad, loadavg_end: os.loadavg(),
+    },
+    ceiling: Object.fromEntries([...ceilings].map(([threads, c]) => [threads, {
+      gflops: ceilingMedian(threads) ?? null, rounds: c.gflops, load: c.load, instruction: c.last?.instruction ?? null,
+      accumulators: c.last?.accumulators ?? null, errors: c.errors,
+    }])),
+    torch: { tuned, debian, notes: torchNotes },
+    models: {} as Record<string, object>,
+    other: others.map((o) => ({
+      model: o.model, label: o.label, threads: o.threads, load: o.load,
+      ...(o.result !== undefined ? { samples_per_s: o.result.samplesPerS, steps: o.result.steps, optimizer: o.result.optimizer } : { samples_per_s: null, error: o.error }),
+    })),
+  };
   log('');
-  log(`CNN, batch 32, ${rounds} interleaved round${rounds > 1 ? 's' : ''}: wasm vs PyTorch with the same threads`);
-  log('threads  wasm samples/s (median; rounds)        PyTorch samples/s (median; rounds)     ratio (median; rounds)');
-  for (const [threads, s] of byThreads) {
-    const fmt = (v: number[], digits: number) => v.map((x) => x.toFixed(digits)).join(', ');
-    log(`${String(threads).padStart(7)}  ${(median(s.wasm)?.toFixed(1) ?? '-').padStart(7)} (${fmt(s.wasm, 0)})`.padEnd(49)
-      + `${(median(s.torch)?.toFixed(1) ?? '-').padStart(7)} (${fmt(s.torch, 0)})`.padEnd(39)
-      + `${median(s.ratios)?.toFixed(3) ?? '-'}× (${fmt(s.ratios, 2)})`);
-  }
-  log('');
-  log('other runs');
-  for (const row of rows.filter((r) => !(r.model === 'cnn' && (r.label === 'wasm' || r.label === 'wasm-1thread')))) {
-    const value = row.result !== undefined ? row.result.samplesPerS.toFixed(1) : `skipped: ${row.error}`;
-    log(`${row.model.padEnd(9)} ${row.label.padEnd(16)} ${String(row.threads ?? '-').padStart(7)}  ${value.padStart(9)}`);
-  }
-  if (torchNote !== '') log(`torch: ${torchNote}`);
-
-  if (json) {
-    const backendsOut: Record<string, object> = {};
-    const modelsOut: Record<string, Record<string, object>> = {};
-    for (const [threads, s] of byThreads) {
-      backendsOut[threads === 1 ? 'wasm-1thread' : 'wasm'] = {
-        samples_per_s: median(s.wasm) ?? null, threads, rounds: s.wasm,
-      };
-    }
-    for (const row of rows.filter((r) => !(r.model === 'cnn' && (r.label === 'wasm' || r.label === 'wasm-1thread')))) {
-      const entry = row.result !== undefined
-        ? { samples_per_s: row.result.samplesPerS, threads: row.threads, steps: row.result.steps }
-        : { samples_per_s: null, error: row.error };
-      if (row.model === 'cnn') backendsOut[row.label] = entry;
-      else (modelsOut[row.model] ??= {})[row.label] = entry;
-    }
-    const wasmThreads = byThreads.has(2) ? 2 : 1;
-    const same = byThreads.get(wasmThreads);
-    const torchOut = same !== undefined && same.torch.length > 0
-      ? {
-        samples_per_s: median(same.torch),
-        threads: wasmThreads,
-        by_threads: Object.fromEntries([...byThreads].map(([n, s]) => [n, median(s.torch) ?? null])),
-        ratio_by_threads: Object.fromEntries([...byThreads].map(([n, s]) => [n, median(s.ratios) ?? null])),
+  const ceilingLine = [...ceilings].map(([threads, c]) => `${threads} thread${threads > 1 ? 's' : ''} ${fmt(ceilingMedian(threads))} GFLOP/s (${list(c.gflops, 1)})`);
+  log(`wasm SIMD ceiling in Chromium ${chromiumVersion} (${ceilings.values().next().value?.last?.instruction ?? '-'}, median; rounds): ${ceilingLine.join('; ') || '-'}`);
+  for (const spec of specs) {
+    const f = flops.get(spec.name)!;
+    log('');
+    log(`${spec.name}: ${f.description}; batch ${batch}; ${(f.flops / 1e6).toFixed(2)} MFLOP per sample and step `
+      + `(6 × ${(f.macs / 1e6).toFixed(2)} M multiply-adds); ${rounds} interleaved round${rounds > 1 ? 's' : ''}, medians`);
+    log(`threads  ${'contender'.padEnd(60)} ${'samples/s (rounds)'.padEnd(28)} GFLOP/s  wasm ceiling  Fedward ÷ it (rounds)     load`);
+    const byThreads: Record<string, object> = {};
+    for (const cell of cells.filter((c) => c.model === spec.name)) {
+      const contenders: Record<string, object> = {};
+      for (const c of cell.contenders) {
+        const sps = median(c.samples);
+        const gflops = sps === undefined ? undefined : (sps * f.flops) / 1e9;
+        const ceiling = ceilingMedian(cell.threads);
+        const fraction = gflops !== undefined && ceiling !== undefined ? gflops / ceiling : undefined;
+        const loadRange = c.load.length > 0 ? `${Math.min(...c.load).toFixed(1)}–${Math.max(...c.load).toFixed(1)}` : '-';
+        log(`${String(cell.threads).padStart(7)}  ${c.label.padEnd(60)} ${`${fmt(sps)} (${list(c.samples)})`.padEnd(28)} `
+          + `${fmt(gflops).padStart(7)}  ${(fraction === undefined ? '-' : `${(fraction * 100).toFixed(0)} %`).padStart(12)}  `
+          + `${c.key === 'fedward' ? '—'.padEnd(25) : `${fmt(median(c.ratios), 2)}× (${list(c.ratios, 2)})`.padEnd(25)} ${loadRange}`
+          + `${c.errors.length > 0 ? `  errors: ${c.errors.join('; ')}` : ''}`);
+        contenders[c.key] = {
+          label: c.label, samples_per_s: sps ?? null, rounds: c.samples, gflops: gflops ?? null, ceiling_fraction: fraction ?? null,
+          ratio: c.key === 'fedward' ? null : median(c.ratios) ?? null, ratio_rounds: c.ratios, load: c.load, note: c.note ?? null, errors: c.errors,
+        };
       }
-      : { samples_per_s: null, note: torchNote };
-    process.stdout.write(`${JSON.stringify({ backends: backendsOut, torch: torchOut, models: modelsOut, rounds: entries })}\n`);
+      const eager = median(cell.contenders.find((c) => c.key === 'torch_eager')?.samples ?? []);
+      const compiled = median(cell.contenders.find((c) => c.key === 'torch_compile')?.samples ?? []);
+      const faster = eager === undefined && compiled === undefined ? null : (compiled ?? 0) > (eager ?? 0) ? 'torch.compile' : 'eager';
+      const bestRatio = median(cell.bestTunedRatios);
+      if (bestRatio !== undefined) {
+        log(`${' '.repeat(9)}Fedward ÷ tuned PyTorch at its best (the faster of eager and torch.compile in each round; by median ${faster}): `
+          + `${bestRatio.toFixed(2)}× (${list(cell.bestTunedRatios, 2)})`);
+      }
+      byThreads[cell.threads] = { contenders, ratio_to_tuned_best: bestRatio ?? null, ratio_to_tuned_best_rounds: cell.bestTunedRatios, tuned_faster: faster };
+    }
+    out.models[spec.name] = { description: f.description, batch, macs_per_sample: f.macs, flops_per_sample: f.flops, by_threads: byThreads };
   }
+  if (others.length > 0) {
+    log('');
+    log('other runs (once)');
+    for (const o of others) {
+      const value = o.result !== undefined ? `${o.result.samplesPerS.toFixed(1)} samples/s` : `skipped: ${o.error}`;
+      log(`  ${o.model.padEnd(9)} ${o.label.padEnd(16)} ${String(o.threads ?? '-').padStart(3)} threads  ${value}  [load ${o.load.toFixed(2)}]`);
+    }
+  }
+  for (const note of torchNotes) log(`torch: ${note}`);
+  log(`load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  if (json) process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
 await main();

@@ -2,8 +2,11 @@ import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgpu';
 import { registerWasmTrainingKernels, startWasmTrainingThreads, wasmTrainingNativeKernels } from '../../src';
-import { benchInputs, benchModels, trainStep } from '../models';
-import type { BenchRequest, BenchResult } from './protocol';
+import { benchInputs, benchModels } from '../models';
+import { productTrainer } from '../product-step';
+import { ceilingModule, ceilingVariants, ceilingWorkerSource, flopsPerIteration } from '../simd-ceiling';
+import type { CeilingKernel } from '../simd-ceiling';
+import type { BenchRequest, BenchResult, CeilingRequest, CeilingResult } from './protocol';
 
 async function init(request: BenchRequest): Promise<number | null> {
   if (request.backend === 'wasm') {
@@ -63,6 +66,7 @@ window.runBench = async (request: BenchRequest): Promise<BenchResult> => {
   const y = spec.targets(request.batch);
   const losses: number[] = [];
   let step: () => Promise<void>;
+  let trainer: ReturnType<typeof productTrainer> | undefined;
   if (request.mode === 'fit') {
     model.compile({ optimizer: tf.train.adam(1e-3), loss: (t: tf.Tensor, p: tf.Tensor) => spec.loss(t, p) });
     step = async () => {
@@ -70,9 +74,10 @@ window.runBench = async (request: BenchRequest): Promise<BenchResult> => {
       losses.push(Number(history.history['loss']?.[0]));
     };
   } else {
-    const optimizer = tf.train.adam(1e-3);
+    trainer = productTrainer(model, spec, x, y);
+    const { step: productStep } = trainer;
     step = async () => {
-      const cost = trainStep(model, spec, optimizer, x, y);
+      const cost = productStep();
       losses.push((await cost.data())[0]!);
       cost.dispose();
     };
@@ -91,8 +96,10 @@ window.runBench = async (request: BenchRequest): Promise<BenchResult> => {
   const seconds = (performance.now() - start) / 1000;
   const kernels = request.profile === true ? await profileSteps(step) : undefined;
   tf.dispose([x, y]);
+  trainer?.dispose();
   model.dispose();
   return {
+    optimizer: trainer === undefined ? 'tf.train.adam (model.fit)' : trainer.fused ? 'fused Adam' : 'Adam op by op',
     samplesPerS: (steps * request.batch) / seconds,
     steps,
     seconds,
@@ -104,4 +111,51 @@ window.runBench = async (request: BenchRequest): Promise<BenchResult> => {
     kernels,
   };
 };
+/**
+ * GFLOP/s of the ceiling kernel (../simd-ceiling.ts) in `threads` workers at once: every
+ * worker calls it for `ms`, the figure is all their FLOPs over the longest worker's time, best
+ * of `repeats`. Run in a fresh page, like every bench run.
+ */
+async function ceilingGflops(kernel: CeilingKernel, threads: number, ms: number, repeats: number): Promise<number> {
+  const iterations = 1 << 16;
+  const url = URL.createObjectURL(new Blob([ceilingWorkerSource], { type: 'text/javascript' }));
+  const workers = Array.from({ length: threads }, () => new Worker(url));
+  const ask = <T>(w: Worker, message: object) => new Promise<T>((resolve, reject) => {
+    w.onmessage = (e: MessageEvent<T>) => resolve(e.data);
+    w.onerror = (e) => reject(new Error(e.message));
+    w.postMessage(message);
+  });
+  try {
+    const bytes = ceilingModule(kernel);
+    await Promise.all(workers.map((w) => ask(w, { bytes, iterations, warmupMs: 300 })));
+    let best = 0;
+    for (let r = 0; r < repeats; r++) {
+      const runs = await Promise.all(workers.map((w) => ask<{ calls: number; ms: number }>(w, { iterations, ms })));
+      const flops = runs.reduce((sum, run) => sum + run.calls * iterations * flopsPerIteration(kernel), 0);
+      best = Math.max(best, flops / Math.max(...runs.map((run) => run.ms)) / 1e6);
+    }
+    return best;
+  } finally {
+    for (const w of workers) w.terminate();
+    URL.revokeObjectURL(url);
+  }
+}
+
+window.simdCeiling = async (request: CeilingRequest): Promise<CeilingResult> => {
+  const relaxed = WebAssembly.validate(ceilingModule(ceilingVariants(true)[0]!));
+  // The variant with the most throughput on one thread, then that one on every thread.
+  let best: { kernel: CeilingKernel; gflops: number } | undefined;
+  for (const kernel of ceilingVariants(relaxed)) {
+    const gflops = await ceilingGflops(kernel, 1, request.ms / 2, 2);
+    if (best === undefined || gflops > best.gflops) best = { kernel, gflops };
+  }
+  const gflops = request.threads === 1 ? best!.gflops : await ceilingGflops(best!.kernel, request.threads, request.ms, 3);
+  return {
+    gflops,
+    threads: request.threads,
+    instruction: relaxed ? 'f32x4.relaxed_madd' : 'f32x4.mul + f32x4.add',
+    accumulators: best!.kernel.accumulators,
+  };
+};
+
 document.title = 'ready';

@@ -5,7 +5,7 @@ export interface BenchRequest {
   batch: number;
   /** wasm only: threads for XNNPACK's pool (needs cross-origin isolation). */
   threads?: number;
-  /** 'loop': optimizer.minimize per batch (the project's path); 'fit': model.fit. */
+  /** 'loop': the product's step per batch (tf.variableGrads + @fedward/models' AdamOptimizer, fused on wasm); 'fit': model.fit. */
   mode: 'loop' | 'fit';
   warmupSteps: number;
   maxSteps: number;
@@ -17,6 +17,8 @@ export interface BenchRequest {
 
 export interface BenchResult {
   samplesPerS: number;
+  /** 'fused Adam' (@fedward/models' AdamOptimizer with the FedwardAdamUpdate kernel), 'Adam op by op' (the same elsewhere), or model.fit's tf.train.adam. */
+  optimizer: string;
   steps: number;
   seconds: number;
   firstLoss: number;
@@ -29,8 +31,22 @@ export interface BenchResult {
   kernels?: Array<{ name: string; ms: number; calls: number }>;
 }
 
+/** The wasm SIMD ceiling (../simd-ceiling.ts) on `threads` workers at once, for about `ms` per measurement. */
+export interface CeilingRequest {
+  threads: number;
+  ms: number;
+}
+
+export interface CeilingResult {
+  gflops: number;
+  threads: number;
+  instruction: string;
+  accumulators: number;
+}
+
 declare global {
   interface Window {
     runBench(request: BenchRequest): Promise<BenchResult>;
+    simdCeiling(request: CeilingRequest): Promise<CeilingResult>;
   }
 }
