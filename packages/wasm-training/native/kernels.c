@@ -20,15 +20,26 @@
  * in row-major window order, that holds the window's maximum (strict >, so
  * NaN and -inf never win; a window with no winner passes nothing), as the
  * cpu backend does. dx is cleared first; overlapping windows accumulate.
+ * With positive_only, a window whose maximum is not > 0 passes nothing: the
+ * gradient through a ReLU and then this pooling, the ReLU's mask included
+ * (x is the ReLU's output: its maximum is > 0 exactly where the ReLU passed
+ * the winner's gradient).
  */
 void EXPORT(max_pool_grad)(const float *x, const float *dy, float *dx, int n_batch, int height,
                            int width, int channels, int out_height, int out_width, int filter_h,
-                           int filter_w, int stride_h, int stride_w, int pad_top, int pad_left) {
-  __builtin_memset(dx, 0, (uint32_t)n_batch * height * width * channels * sizeof(float));
+                           int filter_w, int stride_h, int stride_w, int pad_top, int pad_left, int positive_only) {
   const int c4 = channels & ~3;
   const v128_t lane = wasm_i32x4_make(0, 1, 2, 3);
+  // Windows that do not overlap (the usual 2x2/2) each own their dx: the
+  // window's dy is stored to all its positions at once, masked to the
+  // winner, instead of four scalar read-modify-writes.
+  const int disjoint = stride_h >= filter_h && stride_w >= filter_w;
   for (int b = 0; b < n_batch; b++) {
     const int image = b * height * width * channels;
+    // Cleared image by image rather than all at once, so that the scatter
+    // below finds this image's dx still in cache (the reference CNN's first
+    // one is 246 KB, the whole batch 8 MB).
+    __builtin_memset(dx + image, 0, (uint32_t)height * width * channels * sizeof(float));
     for (int oy = 0; oy < out_height; oy++) {
       const int top = oy * stride_h - pad_top;
       const int r0 = top < 0 ? 0 : top;
@@ -49,6 +60,19 @@ void EXPORT(max_pool_grad)(const float *x, const float *dy, float *dx, int n_bat
               best = wasm_v128_bitselect(v, best, gt);
               at = wasm_v128_bitselect(wasm_i32x4_add(wasm_i32x4_splat(i), lane), at, gt);
             }
+          }
+          if (positive_only) at = wasm_v128_bitselect(at, wasm_i32x4_splat(-1), wasm_f32x4_gt(best, wasm_f32x4_splat(0.0f)));
+          if (disjoint) {
+            const v128_t gv = wasm_v128_load(g + c);
+            const v128_t none = wasm_f32x4_splat(0.0f);
+            for (int r = r0; r < r1; r++) {
+              for (int q = q0; q < q1; q++) {
+                const int i = image + (r * width + q) * channels + c;
+                const v128_t won = wasm_i32x4_eq(at, wasm_i32x4_add(wasm_i32x4_splat(i), lane));
+                wasm_v128_store(dx + i, wasm_v128_bitselect(gv, none, won));
+              }
+            }
+            continue;
           }
           const int a0 = wasm_i32x4_extract_lane(at, 0);
           const int a1 = wasm_i32x4_extract_lane(at, 1);
@@ -71,7 +95,7 @@ void EXPORT(max_pool_grad)(const float *x, const float *dy, float *dx, int n_bat
               }
             }
           }
-          if (at >= 0) dx[at] += g[c];
+          if (at >= 0 && (!positive_only || best > 0.0f)) dx[at] += g[c];
         }
       }
     }
@@ -79,10 +103,11 @@ void EXPORT(max_pool_grad)(const float *x, const float *dy, float *dx, int n_bat
 }
 
 /*
- * dst[c] = scale * sum_r src[r * cols + c], accumulated in float64 (as the
- * cpu backend does) in `acc`, a caller-provided scratch of `cols` doubles.
+ * acc[c] = sum_r src[r * cols + c], accumulated in float64 (as the cpu
+ * backend does) in `acc`, `cols` doubles. With threads each chunk of rows
+ * sums into an acc of its own; the caller adds them up and rounds.
  */
-void EXPORT(sum_rows)(const float *src, float *dst, double *acc, int rows, int cols, double scale) {
+void EXPORT(sum_rows)(const float *src, double *acc, int rows, int cols) {
   for (int c = 0; c < cols; c++) acc[c] = 0;
   const int c4 = cols & ~3;
   for (int r = 0; r < rows; r++) {
@@ -95,7 +120,6 @@ void EXPORT(sum_rows)(const float *src, float *dst, double *acc, int rows, int c
     }
     for (int c = c4; c < cols; c++) acc[c] += row[c];
   }
-  for (int c = 0; c < cols; c++) dst[c] = (float)(acc[c] * scale);
 }
 
 /*
@@ -352,6 +376,28 @@ void EXPORT(conv2d_filter_grad)(const float *x, const float *dy, float *dw, int 
         if (merged && s1 > e1) gemm_panel(ci, co, xrow + (e1 * sw + shift) * ci, 1, cs, a_seg, g + e1 * co, co, b_seg, tap, co, s1 - e1, oy1 - oy0, 1);
       }
     }
+  }
+}
+
+/*
+ * ReLU gradient in one pass: dx = dy * step(x), where tfjs's gradient runs
+ * Step then Multiply, each a pass over tensors too large for the cache. The
+ * mask is 1 where x > 0, x itself where x is NaN (NaN, as Step gives), 0
+ * elsewhere, and the product is the same float32 multiply, so dx equals the
+ * two-kernel result to the bit (0 * inf = NaN and -0 included).
+ */
+void EXPORT(relu_grad)(const float *dy, const float *x, float *dx, int n) {
+  const int n4 = n & ~3;
+  const v128_t one = wasm_f32x4_splat(1.0f);
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  for (int i = 0; i < n4; i += 4) {
+    const v128_t v = wasm_v128_load(x + i);
+    const v128_t mask = wasm_v128_bitselect(v, wasm_v128_and(wasm_f32x4_gt(v, zero), one), wasm_f32x4_ne(v, v));
+    wasm_v128_store(dx + i, wasm_f32x4_mul(wasm_v128_load(dy + i), mask));
+  }
+  for (int i = n4; i < n; i++) {
+    const float v = x[i];
+    dx[i] = dy[i] * (v != v ? v : v > 0.0f ? 1.0f : 0.0f);
   }
 }
 

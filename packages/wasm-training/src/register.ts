@@ -1,5 +1,5 @@
-import { Add, BatchMatMul, Cast, Conv2D, getKernel, Identity, Mean, registerKernel, Sum, unregisterKernel } from '@tensorflow/tfjs';
-import type { KernelConfig } from '@tensorflow/tfjs';
+import { Add, BatchMatMul, Cast, Conv2D, getGradient, getKernel, Identity, MaxPool, Mean, registerGradient, registerKernel, Relu, Sum, unregisterKernel } from '@tensorflow/tfjs';
+import type { GradConfig, KernelConfig } from '@tensorflow/tfjs';
 // Registers the wasm backend and its kernels first: the kernels below compose them.
 import '@tensorflow/tfjs-backend-wasm';
 import { adamUpdateConfig } from './kernels/adam_update';
@@ -12,8 +12,9 @@ import { conv2dBackpropInputConfig } from './kernels/conv2d_backprop_input';
 import { depthwiseBackpropFilterConfig } from './kernels/depthwise_backprop_filter';
 import { depthwiseBackpropInputConfig } from './kernels/depthwise_backprop_input';
 import { leadingAxesReduceOver } from './kernels/leading_axes_reduce';
-import { maxPoolGradConfig } from './kernels/max_pool_grad';
+import { maxPoolGradConfig, maxPoolGradOfReluConfig } from './kernels/max_pool_grad';
 import { perRecordConv2dFilterGradConfig } from './kernels/per_record_conv2d_filter_grad';
+import { maxPoolGradientOver, RELU_GRAD_KERNEL, reluGradConfig, reluGradientOver, reluGradKernelGradient } from './kernels/relu_grad';
 
 /** Gradient kernels tfjs-backend-wasm 4.22 lacks, and DP-SGD's per-record filter gradient. */
 const missingKernels: KernelConfig[] = [
@@ -24,10 +25,13 @@ const missingKernels: KernelConfig[] = [
 ];
 
 /**
- * Kernels tfjs-backend-wasm has as slow scalar loops, replaced outright, and the fused Adam step
- * that @fedward/models' optimizer uses where the backend has it.
+ * Kernels tfjs-backend-wasm has as slow scalar loops, replaced outright, the fused Adam step
+ * that @fedward/models' optimizer uses where the backend has it, and the fused ReLU and
+ * max-pool-of-ReLU gradients that the Relu and MaxPool gradients registered below run.
  */
-const replacedKernels: KernelConfig[] = [conv2dBackpropInputConfig, maxPoolGradConfig, adamUpdateConfig];
+const replacedKernels: KernelConfig[] = [
+  conv2dBackpropInputConfig, maxPoolGradConfig, adamUpdateConfig, reluGradConfig, maxPoolGradOfReluConfig,
+];
 
 /** Kernels whose fast cases are intercepted; the rest go to the original. */
 const wrappers: Array<[string, (original: KernelConfig) => KernelConfig]> = [
@@ -47,6 +51,7 @@ export const wasmTrainingKernelNames: readonly string[] = [
 ];
 
 const installed = new Set<KernelConfig['kernelFunc']>();
+const installedGradients = new Set<GradConfig['gradFunc']>();
 
 function install(config: KernelConfig, previous: KernelConfig | undefined): void {
   if (previous !== undefined) unregisterKernel(config.kernelName, 'wasm');
@@ -72,4 +77,15 @@ export function registerWasmTrainingKernels(): void {
     const current = getKernel(name, 'wasm');
     if (current !== undefined && !installed.has(current.kernelFunc)) install(wrap(current), current);
   }
+  // Relu's and MaxPool's gradients run the fused kernels on wasm and delegate to the ones they
+  // wrap elsewhere (gradients are registered per kernel name for every backend).
+  for (const [name, wrap] of [[Relu, reluGradientOver], [MaxPool, maxPoolGradientOver]] as const) {
+    const previous = getGradient(name);
+    if (previous !== undefined && !installedGradients.has(previous.gradFunc)) {
+      const config = wrap(previous);
+      registerGradient(config);
+      installedGradients.add(config.gradFunc);
+    }
+  }
+  if (getGradient(RELU_GRAD_KERNEL) === undefined) registerGradient(reluGradKernelGradient);
 }

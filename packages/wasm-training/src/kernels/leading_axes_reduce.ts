@@ -1,7 +1,7 @@
 import { backend_util, Mean, Sum, util } from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { allocate, f32 } from '../heap';
-import { native, ptr } from '../native';
+import { chunkSize, native, nativeChunked, nativeParts, ptr } from '../native';
 import type { WasmOps } from '../wasm_ops';
 
 /**
@@ -10,8 +10,9 @@ import type { WasmOps } from '../wasm_ops';
  * transpose the reduced axes innermost, a full copy through a generic
  * transpose; summing rows of the [rows, cols] view in place needs no copy.
  * Accumulates in float64, as the cpu backend does, in the package's wasm SIMD
- * kernel (JS loop where it is unavailable). Other reductions go to the
- * original kernel.
+ * kernel (JS loop where it is unavailable); with threads, ranges of rows
+ * across the package's kernel workers. Other reductions go to the original
+ * kernel.
  */
 export function leadingAxesReduceOver(original: KernelConfig, kind: 'sum' | 'mean'): KernelConfig {
   function reduce(args: {
@@ -34,9 +35,28 @@ export function leadingAxesReduceOver(original: KernelConfig, kind: 'sum' | 'mea
     const scale = kind === 'mean' && rows > 0 ? 1 / rows : 1;
     const kernels = native(args.backend);
     if (kernels !== null) {
+      // With threads, ranges of rows from 2¹⁶ values (the bias gradient after the reference CNN's
+      // first convolution sums 2·10⁶), each into float64 accumulators of its own.
+      const chunk = chunkSize(rows, rows * cols >= 1 << 16 ? nativeParts(kernels) : 1);
+      const chunks = Math.ceil(rows / chunk);
       // Scratch for the float64 accumulators (heap allocations are 8-byte aligned).
-      const acc = allocate(args.backend, [2 * cols]);
-      kernels.sum_rows(ptr(args.backend, x), ptr(args.backend, out), ptr(args.backend, acc), rows, cols, scale);
+      const acc = allocate(args.backend, [2 * cols * chunks]);
+      nativeChunked(kernels, {
+        name: 'sum_rows',
+        args: [ptr(args.backend, x), ptr(args.backend, acc), chunk, cols],
+        steps: [chunk * cols * 4, cols * 8, 0, 0],
+        countArg: 2,
+        items: rows,
+        chunk,
+      });
+      const accView = f32(args.backend, acc);
+      const sums = new Float64Array(accView.buffer, accView.byteOffset, cols * chunks);
+      const dst = f32(args.backend, out);
+      for (let c = 0; c < cols; c++) {
+        let s = sums[c]!;
+        for (let k = 1; k < chunks; k++) s += sums[k * cols + c]!;
+        dst[c] = s * scale;
+      }
       args.backend.disposeData(acc.dataId);
       return out;
     }

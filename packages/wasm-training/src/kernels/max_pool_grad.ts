@@ -17,7 +17,7 @@ function maxPoolGrad(args: {
   inputs: { dy: TensorInfo; input: TensorInfo; output: TensorInfo };
   backend: WasmOps['backend'];
   attrs: MaxPoolGradAttrs;
-}): TensorInfo {
+}, positiveOnly: boolean): TensorInfo {
   const { dy, input } = args.inputs;
   const { filterSize, strides, pad, dimRoundingMode } = args.attrs;
   const info = backend_util.computePool2DInfo(
@@ -35,7 +35,8 @@ function maxPoolGrad(args: {
     nativeChunked(kernels, {
       name: 'max_pool_grad',
       args: [px, pdy, pdx, chunk, inHeight, inWidth, channels, outHeight, outWidth, info.filterHeight,
-        info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left],
+        info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left,
+        positiveOnly ? 1 : 0],
       steps: [chunk * image, chunk * dyImage, chunk * image],
       countArg: 3,
       items: batchSize,
@@ -78,7 +79,7 @@ function maxPoolGrad(args: {
       const dyBase = (b * outHeight + oy) * outWidth * channels;
       for (let k = 0; k < outWidth * channels; k++) {
         const target = at[k]!;
-        if (target >= 0) dx[target] = dx[target]! + g[dyBase + k]!;
+        if (target >= 0 && (!positiveOnly || best[k]! > 0)) dx[target] = dx[target]! + g[dyBase + k]!;
       }
     }
   }
@@ -88,5 +89,19 @@ function maxPoolGrad(args: {
 export const maxPoolGradConfig: KernelConfig = {
   kernelName: MaxPoolGrad,
   backendName: 'wasm',
-  kernelFunc: maxPoolGrad as unknown as KernelFunc,
+  kernelFunc: ((args: Parameters<typeof maxPoolGrad>[0]) => maxPoolGrad(args, false)) as unknown as KernelFunc,
+};
+
+/**
+ * The gradient through a ReLU and then a max pool in one pass: MaxPoolGrad whose windows pass
+ * dy only where their maximum (a ReLU output) is > 0, which is where the ReLU's own mask is 1.
+ * Same inputs and attributes as MaxPoolGrad; the Relu gradient then has nothing left to do
+ * (relu_grad.ts).
+ */
+export const MAX_POOL_GRAD_OF_RELU_KERNEL = 'FedwardMaxPoolGradOfRelu';
+
+export const maxPoolGradOfReluConfig: KernelConfig = {
+  kernelName: MAX_POOL_GRAD_OF_RELU_KERNEL,
+  backendName: 'wasm',
+  kernelFunc: ((args: Parameters<typeof maxPoolGrad>[0]) => maxPoolGrad(args, true)) as unknown as KernelFunc,
 };

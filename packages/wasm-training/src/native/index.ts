@@ -23,9 +23,9 @@ export interface NativeKernels {
   max_pool_grad(
     x: number, dy: number, dx: number, batch: number, height: number, width: number, channels: number,
     outHeight: number, outWidth: number, filterH: number, filterW: number, strideH: number, strideW: number,
-    padTop: number, padLeft: number,
+    padTop: number, padLeft: number, positiveOnly: number,
   ): void;
-  sum_rows(src: number, dst: number, acc: number, rows: number, cols: number, scale: number): void;
+  sum_rows(src: number, acc: number, rows: number, cols: number): void;
   conv2d(
     x: number, filter: number, y: number, batch: number, height: number, width: number, inChannels: number,
     outHeight: number, outWidth: number, outChannels: number, filterH: number, filterW: number,
@@ -38,6 +38,7 @@ export interface NativeKernels {
   ): void;
   gemm(a: number, rowStride: number, colStride: number, b: number, c: number, m: number, n: number, k: number): void;
   add_bias(x: number, bias: number, out: number, rows: number, cols: number): void;
+  relu_grad(dy: number, x: number, dx: number, n: number): void;
   transpose2d(input: number, output: number, rows: number, cols: number): void;
   adam_update(
     p: number, g: number, m: number, v: number, vmax: number, pOut: number, mOut: number, vOut: number,
