@@ -81,7 +81,14 @@ export const FLAGS: Record<string, FlagSpec> = {
   'min-updates': { help: 'valid updates needed to release a round (default: min-clients)', arg: 'n', kind: number, setting: 'minUpdates' },
   'deadline-s': { help: "a round's deadline", arg: 'seconds', kind: seconds, setting: 'roundDeadlineMs' },
   'upload-stall-s': { help: 'an upload silent this long is cancelled and its hospital leaves the round (default 60)', arg: 'seconds', kind: seconds, setting: 'uploadStallMs' },
-  model: { help: 'small-cnn | densenet | unet | vgg-slim (normalisation layers: for FedBN and PRR-FL)', arg: 'kind', kind: text, setting: 'model.kind' },
+  model: {
+    help: 'small-cnn | densenet | unet | vgg-slim (normalisation layers: for FedBN and PRR-FL) | small-cnn-vb (small-cnn with PRECODE\'s variational bottleneck)',
+    arg: 'kind',
+    kind: text,
+    setting: 'model.kind',
+  },
+  'vb-beta': { help: 'small-cnn-vb: weight β of the bottleneck\'s KL term in the training loss (default 1e-3, PRECODE\'s)', arg: 'β', kind: number, setting: 'model.vb.beta' },
+  'vb-k': { help: 'small-cnn-vb: latent dimensions K of the bottleneck (default 16, the width of the features it encodes; PRECODE used 256 on far wider ones)', arg: 'K', kind: number, setting: 'model.vb.k' },
   'model-norm': {
     help: "norm layers of densenet, unet and vgg-slim: batch (default) | group (GroupNorm, per-slice statistics: needed by DP-SGD)",
     arg: 'batch|group',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MODEL_KINDS } from '@fedward/protocol';
 
 /*
  * The privacy model card (issue 14): what a study trained, on how much data, under which privacy
@@ -16,7 +17,7 @@ const epsilonPair = z.object({ patient: finite.pipe(z.number().nonnegative()), h
 export const wilsonIntervalSchema = z.object({ low: fraction, high: fraction });
 
 export const cardTaskSchema = z.object({
-  model: z.enum(['small-cnn', 'densenet', 'unet', 'vgg-slim']),
+  model: z.enum(MODEL_KINDS),
   /** 'segmentation' (U-Net: one probability per pixel) or 'classification'. */
   kind: z.enum(['classification', 'segmentation']),
   inputSize: z.number().int().positive(),

@@ -13,6 +13,7 @@ export const MODEL_WORDS: Record<Study['task']['model'], string> = {
   densenet: 'DenseNet, shrunk (classifier)',
   'vgg-slim': 'VGG, slimmed (classifier)',
   unet: 'U-Net, shrunk (segmentation: marks a region in each slice)',
+  'small-cnn-vb': 'small convolutional network with a variational bottleneck (PRECODE: makes the updates harder to invert into images; classifier)',
 };
 
 export const NORMALIZATION_WORDS: Record<Study['task']['normalization'], string> = {

@@ -1,6 +1,7 @@
 import type { ModelSpec } from '@fedward/protocol';
 import { createDenseNet } from './densenet';
 import { createSmallCnn } from './small-cnn';
+import { createSmallCnnVb } from './small-cnn-vb';
 import type { ModelEngine } from './types';
 import { createUNet } from './unet';
 import { createVggSlim } from './vgg-slim';
@@ -16,5 +17,7 @@ export function createModel(spec: ModelSpec): ModelEngine {
       return createUNet(spec);
     case 'vgg-slim':
       return createVggSlim(spec);
+    case 'small-cnn-vb':
+      return createSmallCnnVb(spec);
   }
 }

@@ -23,6 +23,7 @@ import { poissonBatch, uniformBatch } from './dp-sgd/samplers';
 import { assertPerExample } from './dp-sgd/surgery';
 import { perRecordGradients, planTaps } from './dp-sgd/per-record-gradients';
 import { cryptoRandomFill } from '@fedward/privacy';
+import { withExampleLosses } from './variational-bottleneck';
 
 /**
  * What the network's output means: 'classification' → [N, K] logits, softmax cross-entropy,
@@ -218,7 +219,11 @@ export class LayersEngine implements ModelEngine {
     this.taps ??= planTaps(this.model, this.params);
     return perRecordGradients(this.model, this.params, this.taps, records, {
       inputs: (batch) => this.inputs(batch),
-      lossPerSlice: (output, batch) => this.lossPerSlice(output, batch),
+      trainingLossPerSlice: (x, batch) => {
+        const { output, exampleLoss } = withExampleLosses(() => this.model.apply(x, { training: true }) as tf.Tensor);
+        const task = this.lossPerSlice(output, batch);
+        return exampleLoss ? tf.add(task, exampleLoss) : task;
+      },
     });
   }
 
@@ -319,8 +324,17 @@ export class LayersEngine implements ModelEngine {
     return tf.losses.softmaxCrossEntropy(labels, logits as tf.Tensor2D, undefined, undefined, tf.Reduction.NONE) as tf.Tensor1D;
   }
 
+  /**
+   * The training loss: the task's, plus the batch mean of the per-example losses the layers
+   * record in a training pass (small-cnn-vb's β·KL; see variational-bottleneck.ts).
+   */
   private loss(batch: Batch): tf.Scalar {
-    const logits = this.model.apply(this.inputs(batch), { training: true }) as tf.Tensor;
+    const { output: logits, exampleLoss } = withExampleLosses(() => this.model.apply(this.inputs(batch), { training: true }) as tf.Tensor);
+    const task = this.taskLoss(logits, batch);
+    return exampleLoss ? tf.add(task, tf.mean(exampleLoss)) : task;
+  }
+
+  private taskLoss(logits: tf.Tensor, batch: Batch): tf.Scalar {
     if (this.task === 'segmentation') return softDiceLoss(logits, this.masks(batch));
     const labels = tf.oneHot(tf.tensor1d(batch.y, 'int32'), this.spec.numClasses);
     return tf.losses.softmaxCrossEntropy(labels, logits as tf.Tensor2D) as tf.Scalar;

@@ -1,5 +1,6 @@
 import type { ModelSpec } from '@fedward/protocol';
 import { GROUP_NORM_CLASS, GROUP_NORM_MAX_GROUPS } from './group-norm-groups';
+import { VARIATIONAL_SAMPLE_CLASS } from './variational-bottleneck';
 
 /**
  * What an exported model file says about itself: the same description goes into TF.js's
@@ -115,7 +116,12 @@ export function describeExport(
       );
     }
   }
-  const group = spec.norm === 'group' && spec.kind !== 'small-cnn';
+  const group = spec.norm === 'group' && spec.kind !== 'small-cnn' && spec.kind !== 'small-cnn-vb';
+  if (spec.kind === 'small-cnn-vb' && target.format === 'layers') {
+    notes.push(
+      `Its variational bottleneck (${VARIATIONAL_SAMPLE_CLASS}) gives μ in inference (model.predict), so predictions are deterministic; it is not part of TF.js: register a layer class of that name before tf.loadLayersModel (importing @fedward/models does it).`,
+    );
+  }
   if (spec.kind === 'vgg-slim' && !group) notes.push('Its BatchNorm layers use the moving statistics averaged during training (evaluation mode).');
   if (group) {
     notes.push(

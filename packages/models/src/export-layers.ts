@@ -4,6 +4,7 @@ import { createModel } from './create-model';
 import { LayersEngine } from './engine';
 import { checkLabels, checkRound, describeExport, type ExportOptions, type ExportedModelInfo } from './export-info';
 import { BatchStatNorm, GroupNorm } from './norm';
+import { VARIATIONAL_SAMPLE_CLASS } from './variational-bottleneck';
 
 export type { ExportedModelInfo } from './export-info';
 /** Which families export to ONNX (export-onnx.ts), and what blocks the others: kept with the TF.js export for the package's index. */
@@ -99,7 +100,7 @@ export async function exportLayersModel(
 }
 
 /** Class names of Fedward's own layers, which plain TF.js does not know. */
-const CUSTOM_LAYERS: ReadonlySet<string> = new Set([BatchStatNorm.className, GroupNorm.className]);
+const CUSTOM_LAYERS: ReadonlySet<string> = new Set([BatchStatNorm.className, GroupNorm.className, VARIATIONAL_SAMPLE_CLASS]);
 
 function customLayersIn(topology: unknown): string[] {
   const found = new Set<string>();

@@ -84,6 +84,9 @@ export function exportOnnx(spec: ModelSpec, weights: readonly NamedTensor[], met
       outputDims = ['N', spec.inputSize, spec.inputSize, 1];
       batchDependent = spec.norm !== 'group';
       break;
+    case 'small-cnn-vb':
+      // Unreachable: onnxSupport refuses it above (the switch names every kind, so a new one fails to compile here).
+      throw new Error(support.reason);
   }
   g.finish();
   const used = [...g.ops].sort();

@@ -28,3 +28,5 @@ export {
   type LayersModelJson,
   type LayersWeightSpec,
 } from './export-layers';
+export { createSmallCnnVb, vbSettings, SMALL_CNN_VB_FEATURES } from './small-cnn-vb';
+export { VARIATIONAL_SAMPLE_CLASS } from './variational-bottleneck';

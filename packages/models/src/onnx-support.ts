@@ -47,6 +47,11 @@ const FAMILIES: Record<ModelSpec['kind'], { ops: readonly string[] } | { blockin
   },
   // convs, batch-statistics norms written out as ops, max pool, transposed conv, concat.
   unet: { ops: ['Add', 'Concat', 'Conv', 'ConvTranspose', 'Div', 'MaxPool', 'Mul', 'ReduceMean', 'Relu', 'Sqrt', 'Sub', 'Transpose'] },
+  // Its inference path (μ through the decoder) is plain Gemm/Slice, but the exporter does not write it yet.
+  'small-cnn-vb': {
+    blocking: ['FedwardVariationalSample'],
+    why: 'its variational bottleneck (PRECODE) is not written by the ONNX exporter yet.',
+  },
 };
 
 /**
@@ -54,7 +59,8 @@ const FAMILIES: Record<ModelSpec['kind'], { ops: readonly string[] } | { blockin
  * [n, groups, rest] → ReduceMean, Sub, Mul, ReduceMean, Add, Sqrt, Div → Reshape back → Mul γ, Add β
  * (opset 13 has no GroupNormalization); vgg-slim's bn_fc1 (rank 2) the same without the Reshapes.
  */
-const GROUP_NORM_FAMILIES: Record<Exclude<ModelSpec['kind'], 'small-cnn'>, { ops: readonly string[] }> = {
+type NormFamily = Exclude<ModelSpec['kind'], 'small-cnn' | 'small-cnn-vb'>;
+const GROUP_NORM_FAMILIES: Record<NormFamily, { ops: readonly string[] }> = {
   'vgg-slim': { ops: ['Add', 'Conv', 'Div', 'Flatten', 'GlobalAveragePool', 'MatMul', 'MaxPool', 'Mul', 'ReduceMean', 'Relu', 'Reshape', 'Sqrt', 'Sub', 'Transpose'] },
   densenet: {
     ops: ['Add', 'AveragePool', 'Concat', 'Conv', 'Div', 'Flatten', 'Gemm', 'GlobalAveragePool', 'MaxPool', 'Mul', 'Pad', 'ReduceMean', 'Relu', 'Reshape', 'Sqrt', 'Sub', 'Transpose'],
@@ -64,8 +70,8 @@ const GROUP_NORM_FAMILIES: Record<Exclude<ModelSpec['kind'], 'small-cnn'>, { ops
 
 /** Whether `spec`'s family (and norm, where it has one) exports to ONNX: its operators, or the operation(s) that block it. */
 export function onnxSupport(spec: ModelSpec | { kind: ModelSpec['kind']; norm?: ModelSpec['norm'] }): OnnxSupport {
-  const group = spec.norm === 'group' && spec.kind !== 'small-cnn';
-  const family = spec.kind !== 'small-cnn' && group ? GROUP_NORM_FAMILIES[spec.kind] : FAMILIES[spec.kind];
+  const group = spec.norm === 'group' && spec.kind !== 'small-cnn' && spec.kind !== 'small-cnn-vb';
+  const family = group ? GROUP_NORM_FAMILIES[spec.kind as NormFamily] : FAMILIES[spec.kind];
   if ('ops' in family) {
     return {
       supported: true,

@@ -15,6 +15,7 @@ export function buildSgdClassifier(spec: ModelSpec): tf.LayersModel {
     case 'densenet':
       return buildDenseNet(spec);
     case 'small-cnn':
+    case 'small-cnn-vb':
     case 'unet':
       throw new Error(`DET engines build 'vgg-slim' or 'densenet' classifiers (got '${spec.kind}')`);
   }

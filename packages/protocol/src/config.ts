@@ -1,14 +1,36 @@
 import { z } from 'zod';
 
+/** Every model family, in the order the docs list them. */
+export const MODEL_KINDS = ['small-cnn', 'densenet', 'unet', 'vgg-slim', 'small-cnn-vb'] as const;
+
+/**
+ * small-cnn-vb's defaults. β = 1e-3 is PRECODE's (Scheliga et al. 2022 and their reference code).
+ * Their K = 256 sits on flattened conv features thousands wide, so the bottleneck is narrower than
+ * its input; small-cnn's pooled features are 16 wide, and K = 16 keeps the code no wider than what
+ * it encodes. Measured on the demo task (3 hospitals, 10 rounds, seeds 1–2, `npm run bench:demo
+ * -- --arms hard-3,vb,vb-beta-0.1,vb-k256`): K = 16 learns it (72–97 % over three runs, small-cnn
+ * 86–99 %), K = 256 stays near chance (40–65 %) with β = 0, 1e-3 or 1e-2, and K = 64 too (53–58 %):
+ * with Adam each of the K paths through encoder and decoder takes a full step, so a code wider
+ * than its input overshoots.
+ */
+export const VB_DEFAULTS = { beta: 1e-3, k: 16 } as const;
+
+/** small-cnn-vb's bottleneck: β weighs the KL term against the task loss, K is the latent width. */
+export const variationalBottleneckSchema = z.object({
+  beta: z.number({ message: 'vb.beta must be a number' }).finite().min(0, 'vb.beta (the KL weight) must be ≥ 0').max(10, 'vb.beta above 10 drowns the task loss: keep it ≤ 10'),
+  k: z.number().int('vb.k (latent dimensions) must be an integer').min(1, 'vb.k must be at least 1').max(4096, 'vb.k above 4096 makes an encoder too large for a browser'),
+}).partial();
+
 /** The model every hospital trains; the server builds round 0's weights from it. */
 export const modelSpecSchema = z.object({
   /**
    * 'small-cnn' (the default demo classifier), 'densenet' (seed 1's ICH classifier, shrunk),
    * 'unet' (seed 1's prostate segmenter, shrunk; binary masks, soft-Dice loss) or 'vgg-slim'
    * (seed 2's VGG16_Slim_Checked, shrunk; BatchNorm with moving statistics; `width` = its first
-   * block's channels, default 8). See packages/models/README.md.
+   * block's channels, default 8) or 'small-cnn-vb' (the small CNN with PRECODE's variational
+   * bottleneck before its head, Scheliga et al. 2022; settings in `vb`). See packages/models/README.md.
    */
-  kind: z.enum(['small-cnn', 'densenet', 'unet', 'vgg-slim']),
+  kind: z.enum(MODEL_KINDS),
   inputSize: z.number().int().min(8).max(512),
   channels: z.number().int().min(1).max(4),
   numClasses: z.number().int().min(2).max(100),
@@ -30,6 +52,11 @@ export const modelSpecSchema = z.object({
    * by DP-SGD). Ignored by 'small-cnn', which has no norm. See packages/models/README.md.
    */
   norm: z.enum(['batch', 'group']).optional(),
+  /** The variational bottleneck of 'small-cnn-vb' (refused with any other kind); absent: VB_DEFAULTS. */
+  vb: variationalBottleneckSchema.optional(),
+}).refine((m) => m.vb === undefined || m.kind === 'small-cnn-vb', {
+  message: "model.vb configures the variational bottleneck of model kind 'small-cnn-vb' only",
+  path: ['vb'],
 });
 export type ModelSpec = z.infer<typeof modelSpecSchema>;
 
@@ -197,9 +224,9 @@ export const federationConfigSchema = z.object({
     message: 'robust aggregation is for federations without DP: under DP the clip bounds every update, and the accountant covers the noised mean only',
     path: ['aggregation', 'robust'],
   })
-  .refine((c) => !c.dpSgd || c.model.kind === 'small-cnn' || c.model.norm === 'group', {
+  .refine((c) => !c.dpSgd || c.model.kind === 'small-cnn' || c.model.kind === 'small-cnn-vb' || c.model.norm === 'group', {
     message:
-      "DP-SGD clips each record's own gradient, so no layer may mix the examples of a batch: densenet, unet and vgg-slim with model.norm 'batch' (the default) normalise with batch statistics; set model.norm 'group' (GroupNorm, per-example statistics) or use small-cnn",
+      "DP-SGD clips each record's own gradient, so no layer may mix the examples of a batch: densenet, unet and vgg-slim with model.norm 'batch' (the default) normalise with batch statistics; set model.norm 'group' (GroupNorm, per-example statistics) or use small-cnn (or small-cnn-vb)",
     path: ['model', 'norm'],
   })
   .refine((c) => !(c.dpSgd && c.privacy && c.privacy.virtualClients !== 1), {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { federationConfigSchema } from './config';
+import { MODEL_KINDS, type federationConfigSchema } from './config';
 import type { SecAggKeys, SecAggReveal, SecAggRoster, SecAggRoundSettings, SecAggShares, SecAggSharesIn, SecAggUnmask, SecAggView } from './secagg-messages';
 
 /*
@@ -402,7 +402,7 @@ export const studySettingsSchema = z.object({
   minClients: z.number().int().min(1).max(10_000),
   roundDeadlineMs: z.number().int().min(10_000).max(7 * 24 * 3600_000),
   model: z.object({
-    kind: z.enum(['small-cnn', 'densenet', 'unet', 'vgg-slim']),
+    kind: z.enum(MODEL_KINDS),
     inputSize: z.number().int().min(8).max(512),
     numClasses: z.number().int().min(2).max(100),
     /** The model's norm layers (ModelSpec.norm); absent: 'batch'. 'group' = GroupNorm, needed by DP-SGD. */

@@ -64,7 +64,7 @@ export function studyPlan(config: FederationConfig, updateBytes: number): StudyP
       channels: config.model.channels,
       classes: config.model.numClasses,
       normalization: config.model.normalization ?? 'zscore',
-      ...(config.model.norm === 'group' && config.model.kind !== 'small-cnn' && { norm: 'group' as const }),
+      ...(config.model.norm === 'group' && config.model.kind !== 'small-cnn' && config.model.kind !== 'small-cnn-vb' && { norm: 'group' as const }),
     },
     training: {
       epochs: config.training.epochs,

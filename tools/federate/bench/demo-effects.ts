@@ -42,6 +42,10 @@ const ARMS: readonly Arm[] = [
   { name: 'vgg-fedavg', what: 'hard task, 3 hospitals, vgg-slim, FedAvg', args: ['--hospitals', '3', '--model', 'vgg-slim'] },
   { name: 'vgg-fedbn', what: 'hard task, 3 hospitals, vgg-slim, FedBN', args: ['--hospitals', '3', '--model', 'vgg-slim', '--personalization', 'fedbn'] },
   { name: 'vgg-prr-fl', what: 'hard task, 3 hospitals, vgg-slim, PRR-FL', args: ['--hospitals', '3', '--model', 'vgg-slim', '--personalization', 'prr-fl'] },
+  // PRECODE's variational bottleneck (issue 18): its accuracy cost against hard-3, the same task with plain small-cnn.
+  { name: 'vb', what: 'as hard-3, small-cnn-vb (PRECODE bottleneck, defaults K = 16, β = 1e-3)', args: ['--hospitals', '3', '--model', 'small-cnn-vb'] },
+  { name: 'vb-beta-0.1', what: 'as vb, β = 0.1 (100× the KL weight)', args: ['--hospitals', '3', '--model', 'small-cnn-vb', '--vb-beta', '0.1'] },
+  { name: 'vb-k256', what: 'as vb, K = 256 (the paper’s K, on features 16 wide)', args: ['--hospitals', '3', '--model', 'small-cnn-vb', '--vb-k', '256'] },
 ];
 
 const USAGE = `usage: npm run bench:demo -- [--seeds 1,2,3] [--rounds 10] [--arms ${ARMS.map((a) => a.name).join(',')}] [--out DIR] [--json]`;

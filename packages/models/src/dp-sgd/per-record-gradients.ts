@@ -185,15 +185,16 @@ export interface PerRecordResult {
 }
 
 /**
- * Every record's own gradient of its mean loss, from one batched pass. `lossPerSlice` maps the
- * network's output to one loss per slice ([S]); `inputs` builds the network's input.
+ * Every record's own gradient of its mean loss, from one batched pass. `trainingLossPerSlice`
+ * runs the network in training mode on its input and gives one loss per slice ([S]), the layers'
+ * own per-example losses included (small-cnn-vb's KL); `inputs` builds the network's input.
  */
 export function perRecordGradients(
   model: tf.LayersModel,
   params: readonly Param[],
   taps: readonly Tap[],
   records: readonly Batch[],
-  io: { inputs(batch: Batch): tf.Tensor; lossPerSlice(output: tf.Tensor, batch: Batch): tf.Tensor1D },
+  io: { inputs(batch: Batch): tf.Tensor; trainingLossPerSlice(x: tf.Tensor, batch: Batch): tf.Tensor1D },
 ): PerRecordResult {
   const R = records.length;
   if (R === 0) return { records: [], loss: Number.NaN };
@@ -249,7 +250,7 @@ export function perRecordGradients(
         if (d) Object.defineProperty(tap.layer, 'call', d);
         else delete (tap.layer as unknown as { call?: unknown }).call;
       });
-    const weightedLoss = () => tf.sum(tf.mul(io.lossPerSlice(model.apply(x, { training: true }) as tf.Tensor, batch), w)) as tf.Scalar;
+    const weightedLoss = () => tf.sum(tf.mul(io.trainingLossPerSlice(x, batch), w)) as tf.Scalar;
     try {
       const probes = shapes.map((s) => tf.zeros(s));
       tensors.push(...probes);

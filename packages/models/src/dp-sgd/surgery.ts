@@ -26,6 +26,6 @@ export function assertPerExample(model: tf.LayersModel, kind: string): void {
   const first = mixed[0]!;
   throw new Error(
     `DP-SGD needs layers that treat each example on its own; ${kind} has ${mixed.length} that do not, first "${first.layer}" (${first.className}: ${first.why}). ` +
-      'Use a model without batch normalisation (small-cnn), or a GroupNorm variant of this one.',
+      'Use a model without batch normalisation (small-cnn, small-cnn-vb), or a GroupNorm variant of this one.',
   );
 }

@@ -6,6 +6,7 @@ const MODELS: Record<StudySettings['model']['kind'], string> = {
   densenet: 'DenseNet (shrunk): classifies slices',
   unet: 'U-Net (shrunk): outlines lesions (segmentation)',
   'vgg-slim': 'VGG slim: classifies slices (for FedBN and PRR-FL)',
+  'small-cnn-vb': 'Small CNN + variational bottleneck (PRECODE, K = 16, β = 1e-3): classifies slices, updates harder to invert',
 };
 
 type Fields = Record<string, string>;

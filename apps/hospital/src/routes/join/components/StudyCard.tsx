@@ -7,6 +7,8 @@ const MODEL_WORDS: Record<StudyPlan['task']['model'], string> = {
   densenet: 'a DenseNet (a kind of image model) that sorts each slice into one of the classes',
   unet: 'a U-Net (a kind of image model) that outlines lesions on slices',
   'vgg-slim': 'a VGG-style network (a kind of image model) that sorts each slice into one of the classes',
+  'small-cnn-vb':
+    'a small convolutional neural network that sorts each slice into one of the classes, with a random "bottleneck" (PRECODE) that makes its updates harder to turn back into images',
 };
 
 const STATUS_WORDS: Record<StudyOffer['status'], string> = { draft: 'not started', running: 'running', paused: 'paused', stopped: 'stopped' };

@@ -8,6 +8,7 @@ const KINDS: Record<ModelSpec['kind'], string> = {
   densenet: 'a DenseNet classifier',
   'vgg-slim': 'a VGG classifier',
   unet: 'a U-Net segmentation model',
+  'small-cnn-vb': 'a small CNN classifier with a variational bottleneck',
 };
 
 /** What each kind of model is, in a few plain words (shown on hover). */
@@ -16,6 +17,8 @@ const KIND_NOTES: Record<ModelSpec['kind'], string> = {
   densenet: 'DenseNet: a kind of convolutional neural network (image model). A classifier sorts each slice into one of the labels.',
   'vgg-slim': 'VGG: a kind of convolutional neural network (image model). A classifier sorts each slice into one of the labels.',
   unet: 'U-Net: a kind of convolutional neural network (image model). Segmentation marks which pixels of the slice belong to the region it looks for.',
+  'small-cnn-vb':
+    'CNN with a variational bottleneck (PRECODE): in training its features pass through random noise, which makes its updates harder to turn back into images; a prediction uses the noise-free path, so it is the same every time.',
 };
 
 const and = (items: readonly string[]): string => (items.length < 2 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`);
