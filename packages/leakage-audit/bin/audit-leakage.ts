@@ -1,9 +1,10 @@
 /**
- * npm run audit:leakage -- --model small-cnn --images 2 --local-steps 4 --restarts 3 --iterations N --defence none|dp [--json]
+ * npm run audit:leakage -- --model small-cnn --images 2 --local-steps 4 --restarts 3 --iterations N --defence none|dp|secagg|dp-sgd [--diagnose] [--json]
  *
  * A demo hospital trains the product's model on 1–2 demo slices (ModelEngine.trainEpoch, the
  * product's 'sgd' optimizer, one step per local epoch on the whole batch); the attacker sees the
- * update Δ (undefended, or as the DP release of a round with that one update) and inverts it.
+ * update Δ (undefended; the DP release of a round with that one update; the secagg sum of n
+ * hospitals' updates; or the update of DP-SGD training) and inverts it with the same budget.
  * Writes originals and reconstructions as PNG plus result.json to --out; with --json prints the
  * summary as the last line of stdout.
  */
@@ -14,8 +15,8 @@ import { parseArgs } from 'node:util';
 import { crc32, deflateSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { createModel, MemoryDataset, SGD_WEIGHT_DECAY } from '@fedward/models';
-import type { ModelSpec } from '@fedward/protocol';
+import { createModel, SGD_WEIGHT_DECAY } from '@fedward/models';
+import type { ModelSpec, NamedTensor } from '@fedward/protocol';
 import { registerWasmTrainingKernels } from '@fedward/wasm-training';
 import {
   DEFENCES,
@@ -23,31 +24,42 @@ import {
   assertSmallCnn,
   clientDpRelease,
   demoImages,
+  diagnose,
+  dpSgdPatientEpsilon,
+  hospitalUpdate,
   invert,
   matchMoments,
+  warmStartProbe,
   paramsFromWeights,
   psnr,
+  secureAggregateSum,
   ssim,
   type Defence,
+  type HospitalTraining,
   type InvertResult,
   type LocalTraining,
 } from '../src/index';
 
 const HELP = `usage: npm run audit:leakage -- [options]
-  --model <kind>          model to attack (small-cnn; others: not yet)            (default small-cnn)
+  --model <kind>          model to attack (small-cnn; others: not yet)             (default small-cnn)
   --images <n>            demo slices the hospital trains on, 1 or 2               (default 2)
   --local-steps <n>       local SGD steps (one per local epoch on the batch)       (default 4)
   --restarts <n>          attack restarts, the best by objective is kept           (default 3)
   --iterations <n>        attack iterations per restart                            (default 300)
-  --defence <d>           none | dp (secagg, dp-sgd, precode: not yet)             (default none)
-  --z <z>                 dp: noise multiplier                                     (default 1, the product's)
-  --clip <C>              dp: clip bound                                           (default 1, the product's)
-  --delta <δ>             dp: δ of the per-patient ε                               (default 1e-5)
-  --input-size <px>       image side                                               (default 32, the demo task's)
+  --defence <d>           none | dp | secagg | dp-sgd (precode: not yet)           (default none)
+  --z <z>                 dp: noise multiplier z (the product's default 1);
+                          dp-sgd: σ (the README's DP-SGD accuracy arm, 1)          (default 1)
+  --clip <C>              dp: clip bound; dp-sgd: per-patient clip bound           (default 1, the product's)
+  --delta <δ>             dp, dp-sgd: δ of the per-patient ε                       (default 1e-5)
+  --hospitals <n>         secagg: hospitals in the sum (the others train on other
+                          demo hospitals' slices of the same task)                 (default 3)
+  --diagnose              also measure which pixels move Δ at all and run the attack
+                          once from the true images plus noise (diagnostics)
+  --input-size <px>       image side, ≥ 8 (SSIM: 11-tap window, 7-tap below 11)    (default 32, the demo task's)
   --lr <rate>             hospital learning rate                                   (default 0.01, the demo task's)
   --attack-lr <rate>      attack Adam step size, [0, 1] pixel units                (default 0.1)
   --tv <α>                total-variation weight                                   (default 0.01)
-  --signed                Adam on sign(∇R) as the seed configures it (default: on ∇R, stronger here)
+  --signed                Adam on sign(∇R) as the seed configures it               (default: on ∇R, stronger here)
   --seed <n>              attack seed                                              (default 1)
   --backend <b>           wasm | cpu                                               (default wasm, falls back to cpu)
   --out <dir>             where the PNGs and result.json go                        (default bench-results/leakage-<time>)
@@ -55,6 +67,9 @@ const HELP = `usage: npm run audit:leakage -- [options]
   -h, --help`;
 
 class UsageError extends Error {}
+
+/** Noise std of the diagnostic's start next to the true images (≈ 36 dB PSNR on the demo slices). */
+const WARM_START_NOISE = 0.02;
 
 function parse(argv: string[]) {
   const { values } = parseArgs({
@@ -69,6 +84,8 @@ function parse(argv: string[]) {
       z: { type: 'string', default: '1' },
       clip: { type: 'string', default: '1' },
       delta: { type: 'string', default: '1e-5' },
+      hospitals: { type: 'string', default: '3' },
+      diagnose: { type: 'boolean', default: false },
       'input-size': { type: 'string', default: '32' },
       lr: { type: 'string', default: '0.01' },
       'attack-lr': { type: 'string', default: '0.1' },
@@ -91,7 +108,7 @@ function parse(argv: string[]) {
   const pos = (v: number) => Number.isFinite(v) && v > 0;
   const defence = values.defence as Defence;
   if (!DEFENCES.includes(defence)) throw new UsageError(`--defence: one of ${DEFENCES.join(', ')} (got ${values.defence})`);
-  if (!IMPLEMENTED_DEFENCES.includes(defence)) throw new UsageError(`--defence ${defence}: not yet (issue 18 measures ${IMPLEMENTED_DEFENCES.join(' and ')} so far)`);
+  if (!IMPLEMENTED_DEFENCES.includes(defence)) throw new UsageError(`--defence ${defence}: not yet (issue 18 measures ${IMPLEMENTED_DEFENCES.join(', ')} so far)`);
   if (values.model !== 'small-cnn') throw new UsageError(`--model ${values.model}: not yet (the audit simulates the small CNN only so far)`);
   if (values.backend !== 'wasm' && values.backend !== 'cpu') throw new UsageError(`--backend: wasm or cpu (got ${values.backend})`);
   return {
@@ -105,7 +122,9 @@ function parse(argv: string[]) {
     z: num('z', pos, 'a positive number'),
     clip: num('clip', pos, 'a positive number'),
     delta: num('delta', (v) => v > 0 && v < 1, 'in (0, 1)'),
-    inputSize: num('input-size', (v) => int(v) && v >= 11 && v <= 256, 'an integer in 11..256 (SSIM needs 11)'),
+    hospitals: num('hospitals', (v) => int(v) && v >= 2, 'an integer ≥ 2'),
+    diagnose: values.diagnose,
+    inputSize: num('input-size', (v) => int(v) && v >= 8 && v <= 256, 'an integer in 8..256'),
     lr: num('lr', pos, 'a positive number'),
     attackLr: num('attack-lr', pos, 'a positive number'),
     tv: num('tv', (v) => v >= 0, 'a number ≥ 0'),
@@ -161,6 +180,39 @@ function grayPng(values: ArrayLike<number>, width: number, height: number, scale
   return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
 }
 
+/** What the attacker sees instead of the target hospital's Δ, and what the defence reports. */
+async function observedUpdate(o: ReturnType<typeof parse>, spec: ModelSpec, global: NamedTensor[], x: Float32Array, labels: Int32Array, log: (line: string) => void) {
+  const train = (images: Float32Array, imageLabels: Int32Array, dpSgd?: HospitalTraining['dpSgd']) =>
+    hospitalUpdate({ spec, global, x: images, labels: imageLabels, localSteps: o.localSteps, learningRate: o.lr, ...(dpSgd && { dpSgd }) });
+  switch (o.defence) {
+    case 'none':
+      return { delta: await train(x, labels), report: null };
+    case 'dp': {
+      const r = clientDpRelease(await train(x, labels), { noiseMultiplier: o.z, clip: o.clip, delta: o.delta });
+      log(`dp: ‖Δ‖ = ${r.norm.toPrecision(3)} clipped to C = ${o.clip}, noise σ = ${r.sigma.toPrecision(3)} per coordinate (z = ${o.z}); ε per patient for this one round = ${r.epsilon.toFixed(2)} at δ = ${o.delta}`);
+      return { delta: r.delta, report: { z: o.z, clip: o.clip, delta: o.delta, epsilon_patient: r.epsilon, sigma: r.sigma, update_norm: r.norm } };
+    }
+    case 'secagg': {
+      // The other hospitals: as many slices of the same task from the other demo hospitals.
+      const updates = [await train(x, labels)];
+      for (let h = 1; h < o.hospitals; h++) {
+        const other = demoImages(o.images, o.inputSize, 1, h);
+        updates.push(await train(other.x, other.labels));
+      }
+      log(`secagg: the attacker sees the sum of ${o.hospitals} hospitals' updates (the unmasked secagg sum equals the plain sum: the masks cancel)`);
+      return { delta: secureAggregateSum(updates), report: { hospitals: o.hospitals } };
+    }
+    case 'dp-sgd': {
+      const delta = await train(x, labels, { noiseMultiplier: o.z, clip: o.clip });
+      const epsilon = dpSgdPatientEpsilon(o.z, o.localSteps, o.delta);
+      log(`dp-sgd: ${o.localSteps} steps of per-patient clipping to C = ${o.clip} and noise σ = ${o.z} (q = 1); ε per patient = ${epsilon.toFixed(2)} at δ = ${o.delta} (the attacker simulates plain SGD)`);
+      return { delta, report: { noise_multiplier: o.z, clip: o.clip, delta: o.delta, epsilon_patient: epsilon, sampling: 'poisson', accountant: 'rdp' } };
+    }
+    default:
+      throw new UsageError(`--defence ${o.defence}: not yet`);
+  }
+}
+
 async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
   if (o.help) {
@@ -177,42 +229,22 @@ async function main(): Promise<void> {
   const { x, labels } = demoImages(o.images, size);
   log(`leakage audit: ${o.model} ${size}×${size}, ${o.images} demo image(s) (labels ${Array.from(labels).join(', ')}), ${o.localSteps} local SGD steps at lr ${o.lr}, defence ${o.defence}, backend ${backend}`);
 
-  // The hospital: the product's own engine and optimizer, on the slices as it normalises them.
-  const engine = createModel(spec);
-  const global = engine.getWeights();
-  assertSmallCnn(spec, global);
-  const samples = Array.from(labels, (label, i) => {
-    const v = x.slice(i * area, (i + 1) * area);
-    const mean = v.reduce((a, b) => a + b, 0) / area;
-    const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / area) || 1;
-    return { x: v.map((p) => (p - mean) / sd), label };
-  });
-  const data = new MemoryDataset(samples);
-  for (let epoch = 0; epoch < o.localSteps; epoch++) {
-    const run = engine.trainEpoch(data, { epoch, batchSize: 16, learningRate: o.lr, optimizer: 'sgd' });
-    while (!(await run.next()).done);
-  }
-  const local = engine.getWeights();
-  engine.dispose();
-  let delta: Float32Array[] = local.map((w, i) => Float32Array.from(w.values, (v, k) => v - global[i]!.values[k]!));
+  // The hospital trains on the product's own engine; the defence decides what the attacker sees.
+  const global = createModel(spec);
+  const globalWeights = global.getWeights();
+  global.dispose();
+  assertSmallCnn(spec, globalWeights);
+  const { delta, report } = await observedUpdate(o, spec, globalWeights, x, labels, log);
 
-  // The defence: what the attacker sees instead of Δ.
-  let dp: { z: number; clip: number; delta: number; epsilon_patient: number; sigma: number; update_norm: number } | null = null;
-  if (o.defence === 'dp') {
-    const r = clientDpRelease(delta, { noiseMultiplier: o.z, clip: o.clip, delta: o.delta });
-    delta = r.delta;
-    dp = { z: o.z, clip: o.clip, delta: o.delta, epsilon_patient: r.epsilon, sigma: r.sigma, update_norm: r.norm };
-    log(`dp: ‖Δ‖ = ${r.norm.toPrecision(3)} clipped to C = ${o.clip}, noise σ = ${r.sigma.toPrecision(3)} per coordinate (z = ${o.z}); ε per patient for this one round = ${r.epsilon.toFixed(2)} at δ = ${o.delta}`);
-  }
-
-  // The attacker.
-  const params = paramsFromWeights(global);
-  const observed = delta.map((d, i) => tf.tensor(d, global[i]!.shape));
+  // The attacker: the same budget whatever the defence.
+  const params = paramsFromWeights(globalWeights);
+  const observed = delta.map((d, i) => tf.tensor(d, globalWeights[i]!.shape));
+  const shape: [number, number, number, number] = [o.images, size, size, 1];
   const attack = invert({
     params,
     observed,
     labels,
-    shape: [o.images, size, size, 1],
+    shape,
     numClasses: 2,
     training,
     iterations: o.iterations,
@@ -230,9 +262,17 @@ async function main(): Promise<void> {
     step = await attack.next();
   }
   const result: InvertResult = step.value;
+  const diagnosis = o.diagnose
+    ? diagnose({ params, x, labels, shape, numClasses: 2, training, observed, reconstruction: result.images, initial: result.initial, attackLoss: result.loss, tvWeight: o.tv })
+    : null;
+  const warm = o.diagnose
+    ? await warmStartProbe({ params, observed, labels, shape, numClasses: 2, training, iterations: o.iterations, learningRate: o.attackLr, tvWeight: o.tv, seed: o.seed, signed: o.signed, x, noise: WARM_START_NOISE })
+    : null;
   tf.dispose([...params, ...observed]);
 
   // Metrics: on the reconstruction given each original's mean and sd (zscore hides them; see matchMoments).
+  // SSIM's standard 11-tap window does not fit below 11×11: a 7-tap one there (reported with it).
+  const ssimWindow = size >= 11 ? 11 : 7;
   mkdirSync(o.out, { recursive: true });
   const perImage = Array.from(labels, (_, i) => {
     const original = x.subarray(i * area, (i + 1) * area);
@@ -244,33 +284,59 @@ async function main(): Promise<void> {
     writeFileSync(join(o.out, `reconstruction-raw-${i}.png`), grayPng(raw, size, size, 4));
     return {
       psnr: psnr(matched, original),
-      ssim: ssim(matched, original, size, size),
+      ssim: ssim(matched, original, size, size, 1, { windowSize: ssimWindow }),
       psnrRaw: psnr(raw, original),
       psnrStart: psnr(start, original),
     };
   });
   const seconds = (Date.now() - started) / 1000;
+  const round = (v: number, digits: number) => (Number.isFinite(v) ? Number(v.toFixed(digits)) : null);
+  const diagnoseJson = diagnosis && {
+    note: 'DIAGNOSTIC, not a headline: which pixels of the model input move Δ at all (nonzero ∂(r·Δ)/∂u over 8 random projections r), and the PSNR there and elsewhere',
+    influenced_fraction: diagnosis.images.map((d) => round(d.influencedFraction, 4)),
+    psnr_influenced_db: diagnosis.images.map((d) => round(d.psnrInfluenced, 2)),
+    psnr_other_db: diagnosis.images.map((d) => round(d.psnrOther, 2)),
+    psnr_influenced_start_db: diagnosis.images.map((d) => round(d.psnrInfluencedStart, 2)),
+    psnr_other_start_db: diagnosis.images.map((d) => round(d.psnrOtherStart, 2)),
+    psnr_ceiling_db: diagnosis.images.map((d) => round(d.psnrCeiling, 2)),
+    psnr_mean_only_db: diagnosis.images.map((d) => round(d.psnrMeanOnly, 2)),
+    objective_at_truth: round(diagnosis.objectiveAtTruth, 5),
+    warm_start: warm && {
+      note: `the same attack started at the true images plus noise of std ${WARM_START_NOISE}`,
+      psnr_start_db: warm.startPsnr.map((v) => round(v, 2)),
+      psnr_end_db: warm.endPsnr.map((v) => round(v, 2)),
+      objective_start: round(warm.startLoss, 5),
+      objective_end: round(warm.endLoss, 5),
+    },
+    objective_reached: round(diagnosis.objectiveReached, 5),
+    parameters: diagnosis.parameters,
+    pixels: diagnosis.pixels,
+  };
   const summary = {
     defence: o.defence,
     images: o.images,
     psnr_db: perImage.map((m) => Number(m.psnr.toFixed(2))),
     ssim: perImage.map((m) => Number(m.ssim.toFixed(4))),
     restarts: o.restarts,
+    model: o.model,
+    input_size: size,
+    local_steps: o.localSteps,
+    iterations: o.iterations,
+    ...(report && 'epsilon_patient' in report && report.epsilon_patient !== undefined && { epsilon: Number(report.epsilon_patient.toFixed(3)) }),
+    ...(o.defence === 'secagg' && { hospitals: o.hospitals }),
+    ...(diagnoseJson && { diagnose: diagnoseJson }),
   };
   const full = {
     ...summary,
-    model: o.model,
-    input_size: size,
     labels: Array.from(labels),
-    local_steps: o.localSteps,
     learning_rate: o.lr,
     optimizer: 'sgd',
-    iterations: o.iterations,
     attack: { learning_rate: o.attackLr, tv: o.tv, signed: o.signed, seed: o.seed, objective: result.loss, restart_objectives: result.restartLosses },
     psnr_raw_db: perImage.map((m) => Number(m.psnrRaw.toFixed(2))),
+    ssim_window: ssimWindow,
     psnr_random_start_db: perImage.map((m) => Number(m.psnrStart.toFixed(2))),
     metric_note: "psnr_db/ssim: the reconstruction with each original's mean and sd (the zscore input hides them); psnr_raw_db: as optimised in [0, 1]",
-    dp,
+    defence_report: report,
     backend,
     seconds,
   };
@@ -279,6 +345,16 @@ async function main(): Promise<void> {
   perImage.forEach((m, i) =>
     log(`image ${i}: PSNR ${m.psnr.toFixed(2)} dB (random start ${m.psnrStart.toFixed(2)} dB, raw ${m.psnrRaw.toFixed(2)} dB), SSIM ${m.ssim.toFixed(3)}`),
   );
+  diagnosis?.images.forEach((d, i) =>
+    log(
+      `diagnose image ${i}: ${(100 * d.influencedFraction).toFixed(1)} % of pixels move Δ; PSNR there ${d.psnrInfluenced.toFixed(2)} dB (start ${d.psnrInfluencedStart.toFixed(2)}), elsewhere ${d.psnrOther.toFixed(2)} dB (start ${d.psnrOtherStart.toFixed(2)}); ceiling ${d.psnrCeiling.toFixed(2)} dB, the mean alone ${d.psnrMeanOnly.toFixed(2)} dB`,
+    ),
+  );
+  if (warm)
+    log(
+      `diagnose: started at the originals + noise ${WARM_START_NOISE}: PSNR ${warm.startPsnr.map((v) => v.toFixed(2)).join(', ')} → ${warm.endPsnr.map((v) => v.toFixed(2)).join(', ')} dB, R ${warm.startLoss.toFixed(4)} → ${warm.endLoss.toFixed(4)}`,
+    );
+  if (diagnosis) log(`diagnose: R at the originals ${diagnosis.objectiveAtTruth.toFixed(4)}, reached ${diagnosis.objectiveReached.toFixed(4)}; Δ has ${diagnosis.parameters} values for ${diagnosis.pixels} unknown pixels`);
   log(`wrote ${o.out} in ${seconds.toFixed(1)} s`);
   if (o.json) console.log(JSON.stringify(summary));
 }

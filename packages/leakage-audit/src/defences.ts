@@ -10,10 +10,30 @@ import {
   type RandomFill,
 } from '@fedward/privacy';
 
-/** Defences the audit knows; only 'none' and 'dp' are measured so far. */
+/** Defences the audit knows; 'precode' (a model option, small-cnn-vb) is not measured yet. */
 export const DEFENCES = ['none', 'dp', 'secagg', 'dp-sgd', 'precode'] as const;
 export type Defence = (typeof DEFENCES)[number];
-export const IMPLEMENTED_DEFENCES: readonly Defence[] = ['none', 'dp'];
+export const IMPLEMENTED_DEFENCES: readonly Defence[] = ['none', 'dp', 'secagg', 'dp-sgd'];
+
+/**
+ * What the server sees under secure aggregation: the sum of the hospitals' updates, per tensor.
+ * The pairwise masks cancel in the sum, so the unmasked secagg sum IS the plain sum (bit for bit
+ * on the integer grid); computing it in the clear measures exactly what that sum leaks.
+ */
+export function secureAggregateSum(updates: readonly (readonly Float32Array[])[]): Float32Array[] {
+  const [first, ...rest] = updates;
+  if (!first) throw new RangeError('secure aggregation needs at least one update');
+  const sum = first.map((t) => Float32Array.from(t));
+  for (const u of rest) {
+    if (u.length !== sum.length) throw new RangeError(`updates of ${u.length} and ${sum.length} tensors`);
+    u.forEach((t, i) => {
+      const s = sum[i]!;
+      if (t.length !== s.length) throw new RangeError(`tensor ${i}: ${t.length} and ${s.length} values`);
+      for (let k = 0; k < s.length; k++) s[k]! += t[k]!;
+    });
+  }
+  return sum;
+}
 
 export interface ClientDpOptions {
   /** Noise multiplier z (the product's default: 1). */

@@ -19,5 +19,18 @@ export {
 export { matchingLoss, totalVariation } from './objective';
 export { attackObjective, invert, signedAdamStep, stepSize, type InvertOptions, type InvertProgress, type InvertResult } from './invert';
 export { gaussianWindow, matchMoments, mse, psnr, ssim, type SsimOptions } from './metrics';
-export { DEFENCES, IMPLEMENTED_DEFENCES, clientDpRelease, type ClientDpOptions, type ClientDpRelease, type Defence } from './defences';
+export { DEFENCES, IMPLEMENTED_DEFENCES, clientDpRelease, secureAggregateSum, type ClientDpOptions, type ClientDpRelease, type Defence } from './defences';
 export { demoImages } from './demo-images';
+export {
+  diagnose,
+  influenceMask,
+  maskFraction,
+  maskedPsnr,
+  projectedSensitivity,
+  warmStartProbe,
+  type Diagnosis,
+  type DiagnoseInput,
+  type ImageDiagnosis,
+  type WarmStartProbe,
+} from './diagnose';
+export { dpSgdPatientEpsilon, hospitalUpdate, type HospitalTraining } from './hospital';

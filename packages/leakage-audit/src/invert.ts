@@ -31,6 +31,11 @@ export interface InvertOptions {
   seed?: number;
   /** Adam on sign(∇R) (default true, the seed's "signed: hard") or on ∇R itself. */
   signed?: boolean;
+  /**
+   * Starting images for every restart instead of random ones (flattened like `shape`): for the
+   * diagnostic that starts next to the true images (diagnose.ts warmStartProbe), never an attack.
+   */
+  start?: Float32Array;
 }
 
 export interface InvertProgress {
@@ -104,6 +109,7 @@ export async function* invert(options: InvertOptions): AsyncGenerator<InvertProg
   if (!(Number.isInteger(iterations) && iterations >= 1)) throw new RangeError(`iterations must be a positive integer (got ${iterations})`);
   if (!(Number.isInteger(restarts) && restarts >= 1)) throw new RangeError(`restarts must be a positive integer (got ${restarts})`);
   if (options.labels.length !== shape[0]) throw new RangeError(`${options.labels.length} labels for ${shape[0]} images`);
+  if (options.start && options.start.length !== shape.reduce((a, b) => a * b)) throw new RangeError(`a start of ${options.start.length} values for images ${shape.join('×')}`);
   const lr = options.learningRate ?? 0.03;
   const tvWeight = options.tvWeight ?? 1e-2;
   const seed = options.seed ?? 1;
@@ -111,7 +117,7 @@ export async function* invert(options: InvertOptions): AsyncGenerator<InvertProg
   let best: InvertResult | null = null;
   const restartLosses: number[] = [];
   for (let restart = 0; restart < restarts; restart++) {
-    const x0 = tf.randomUniform(shape, 0, 1, 'float32', seed + restart) as tf.Tensor4D;
+    const x0 = (options.start ? tf.tensor4d(options.start, shape) : tf.randomUniform(shape, 0, 1, 'float32', seed + restart)) as tf.Tensor4D;
     const initial = Float32Array.from(x0.dataSync() as Float32Array);
     let state: AdamState = { x: x0, m: tf.zerosLike(x0), v: tf.zerosLike(x0) };
     for (let it = 0; it < iterations; it++) {

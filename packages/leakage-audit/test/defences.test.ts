@@ -1,19 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { clientDpRelease } from '../src/defences';
-
-/** A deterministic word source for the sampler (tests only; the CLI uses the CSPRNG). */
-function counterRandom(seed: number): (buffer: Uint32Array) => void {
-  let s = seed >>> 0;
-  return (buffer) => {
-    for (let i = 0; i < buffer.length; i++) {
-      s = (s + 0x6d2b79f5) >>> 0;
-      let t = s;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      buffer[i] = (t ^ (t >>> 14)) >>> 0;
-    }
-  };
-}
+import { clientDpRelease, DEFENCES, IMPLEMENTED_DEFENCES, secureAggregateSum } from '../src/defences';
+import { counterRandom } from './seeded-words';
 
 describe('clientDpRelease', () => {
   it('clips Δ to C and adds noise of std z·C per coordinate, as the server does for one update', () => {
@@ -37,5 +24,30 @@ describe('clientDpRelease', () => {
     expect(Number.isFinite(e1)).toBe(true);
     expect(e4).toBeLessThan(e1);
     expect(e4).toBeGreaterThan(0);
+  });
+});
+
+describe('secureAggregateSum', () => {
+  it('is the plain per-tensor sum of the updates (what the unmasked secagg sum equals)', () => {
+    const a = [Float32Array.of(1, 2), Float32Array.of(0.5)];
+    const b = [Float32Array.of(-1, 4), Float32Array.of(0.25)];
+    const c = [Float32Array.of(3, 0), Float32Array.of(-2)];
+    const sum = secureAggregateSum([a, b, c]);
+    expect(sum.map((t) => Array.from(t))).toEqual([[3, 6], [-1.25]]);
+    expect(Array.from(a[0]!)).toEqual([1, 2]);
+  });
+
+  it('refuses updates of different shapes and an empty round', () => {
+    expect(() => secureAggregateSum([[Float32Array.of(1)], [Float32Array.of(1, 2)]])).toThrow(/values/);
+    expect(() => secureAggregateSum([[Float32Array.of(1)], []])).toThrow(/tensors/);
+    expect(() => secureAggregateSum([])).toThrow(/at least one/);
+  });
+});
+
+describe('the defences the audit measures', () => {
+  it("measures none, dp, secagg and dp-sgd; 'precode' is known but not yet measured", () => {
+    expect([...IMPLEMENTED_DEFENCES]).toEqual(['none', 'dp', 'secagg', 'dp-sgd']);
+    expect(DEFENCES).toContain('precode');
+    expect(IMPLEMENTED_DEFENCES).not.toContain('precode');
   });
 });
