@@ -82,6 +82,15 @@ test('both apps have no serious or critical axe violation, and the dashboard fit
   await expect(hospital.getByTestId('phase')).toHaveText('Federation finished', { timeout: 4 * 60_000 });
   found.push(...(await violations(hospital, 'hospital: study finished')));
 
+  // The admin's Audit view (round 1 is released now): its form, and the results of a tiny attack.
+  await admin.getByRole('link', { name: 'Audit' }).click();
+  await expect(admin.getByRole('button', { name: 'Run attack' })).toBeEnabled();
+  found.push(...(await violations(admin, 'admin audit form')));
+  await admin.getByLabel('Attack iterations per restart').fill('2');
+  await admin.getByRole('button', { name: 'Run attack' }).click();
+  await expect(admin.getByTestId('leakage-status')).toHaveAttribute('data-status', 'done', { timeout: 4 * 60_000 });
+  found.push(...(await violations(admin, 'admin audit results')));
+
   expect(found, found.join('\n')).toEqual([]);
 
   // Control: the same check does catch a serious violation (an image without a text alternative).

@@ -1,10 +1,40 @@
+import { useEffect, useState } from 'react';
 import { useAdminSession } from './features/admin-session/useAdminSession';
 import { ConnectionIndicator } from './features/connection/ConnectionIndicator';
+import { AuditPage } from './routes/audit/AuditPage';
 import { DashboardPage } from './routes/dashboard/DashboardPage';
 import { LoginPage } from './routes/login/LoginPage';
 
+/** Pages by URL hash (#/audit), as in the hospital app: the server serves one index.html. */
+const PAGES = [
+  { hash: '#/', name: 'Dashboard' },
+  { hash: '#/audit', name: 'Audit' },
+] as const;
+type PageHash = (typeof PAGES)[number]['hash'];
+
+const pageOf = (hash: string): PageHash => PAGES.find((p) => p.hash === hash)?.hash ?? '#/';
+
+/** The page shown, and whether the Audit page was ever opened in this tab. */
+function usePageHash(): { page: PageHash; auditOpened: boolean } {
+  const [state, setState] = useState(() => {
+    const page = pageOf(location.hash);
+    return { page, auditOpened: page === '#/audit' };
+  });
+  useEffect(() => {
+    const follow = () =>
+      setState((s) => {
+        const page = pageOf(location.hash);
+        return { page, auditOpened: s.auditOpened || page === '#/audit' };
+      });
+    window.addEventListener('hashchange', follow);
+    return () => window.removeEventListener('hashchange', follow);
+  }, []);
+  return state;
+}
+
 export function App() {
   const { state, snapshot, studies, connection, actions, actionCount, signIn, signOut } = useAdminSession();
+  const { page, auditOpened } = usePageHash();
 
   if (state.kind !== 'signed-in' || !actions) {
     return (
@@ -29,14 +59,34 @@ export function App() {
     );
   }
   return (
-    <DashboardPage
-      snapshot={snapshot.data}
-      studies={studies}
-      snapshotAt={snapshot.at}
-      connection={connection}
-      actions={actions}
-      auditRefreshKey={actionCount}
-      onSignOut={signOut}
-    />
+    <>
+      <nav className="app-nav" aria-label="Pages">
+        {PAGES.map((p) => (
+          <a key={p.hash} href={p.hash} aria-current={p.hash === page ? 'page' : undefined}>
+            {p.name}
+          </a>
+        ))}
+      </nav>
+      <div hidden={page !== '#/'}>
+        <DashboardPage
+          snapshot={snapshot.data}
+          studies={studies}
+          snapshotAt={snapshot.at}
+          connection={connection}
+          actions={actions}
+          auditRefreshKey={actionCount}
+          onSignOut={signOut}
+        />
+      </div>
+      {/*
+        Mounted once opened (its worker loads TF.js, which a dashboard-only visit never needs), then
+        only hidden on the other page: unmounting it would stop an attack that is running.
+      */}
+      {auditOpened && (
+        <div hidden={page !== '#/audit'}>
+          <AuditPage config={snapshot.data.config} studies={studies.studies} onShowStudy={actions.watchStudy} loadModel={actions.loadGlobalModel} />
+        </div>
+      )}
+    </>
   );
 }

@@ -13,8 +13,8 @@ export class DownloadError extends Error {
   }
 }
 
-/** Fetches `path` with `Authorization: Bearer <credential>` and saves it as `filename`. */
-export async function downloadWithBearer(credential: string, path: string, filename: string, refused = 'the server no longer accepts this session'): Promise<void> {
+/** Fetches `path` with `Authorization: Bearer <credential>`; the answer's body when the server hands it out. */
+export async function fetchWithBearer(credential: string, path: string, refused = 'the server no longer accepts this session'): Promise<Blob> {
   let res: Response;
   try {
     res = await fetch(path, { headers: { authorization: `Bearer ${credential}` }, cache: 'no-store' });
@@ -26,7 +26,17 @@ export async function downloadWithBearer(credential: string, path: string, filen
     const body = (await res.json().catch(() => ({}))) as { error?: string };
     throw new DownloadError(body.error ?? `the server answered HTTP ${res.status}`, false);
   }
-  const url = URL.createObjectURL(await res.blob());
+  return res.blob();
+}
+
+/** Fetches `path` with `Authorization: Bearer <credential>` and saves it as `filename`. */
+export async function downloadWithBearer(credential: string, path: string, filename: string, refused = 'the server no longer accepts this session'): Promise<void> {
+  saveBlob(await fetchWithBearer(credential, path, refused), filename);
+}
+
+/** Saves `blob` as `filename` through an `<a download>` (files made in the page, as well as fetched ones). */
+export function saveBlob(blob: Blob, filename: string): void {
+  const url = URL.createObjectURL(blob);
   try {
     const a = document.createElement('a');
     a.href = url;

@@ -2,6 +2,7 @@ import type { AdminSession, AuditView, StudySettings } from '@fedward/protocol';
 import { changePassword } from '../../api/account';
 import type { AdminChannel, AdminSocket } from '../../api/admin-socket';
 import { downloadAuditCsv, loadAuditLog } from '../../api/audit';
+import { fetchGlobalModel, type GlobalModel } from '../../api/global-model';
 import { DownloadError, downloadWithBearer } from '@fedward/ui/download';
 import { endRound, setDeadline, skipHospital } from '../../api/round-control';
 import { controlStudy, createStudy, enrolHospital, updateStudy, type StudyAction } from '../../api/studies';
@@ -24,6 +25,8 @@ export interface AdminActions {
   exportAuditCsv: () => Promise<void>;
   /** Downloads one of the shown study's exports (model.json, weights.bin, …). */
   exportStudyFile: (file: string) => Promise<void>;
+  /** The study's released global model (the take-home files), for the Audit view's simulated hospital. */
+  loadGlobalModel: (study: string) => Promise<GlobalModel>;
 }
 
 export interface ActionHooks {
@@ -40,9 +43,9 @@ export function bindAdminActions(channel: AdminChannel, session: AdminSession, h
   const { afterAction, onSessionEnded, onPasswordChanged } = hooks;
   const { socket } = channel;
   /** A download the server refused because the session ended signs this tab out. */
-  const withSession = async (download: () => Promise<void>): Promise<void> => {
+  const withSession = async <T>(download: () => Promise<T>): Promise<T> => {
     try {
-      await download();
+      return await download();
     } catch (e) {
       if (e instanceof DownloadError && e.sessionEnded) onSessionEnded(e.message);
       throw e;
@@ -75,5 +78,6 @@ export function bindAdminActions(channel: AdminChannel, session: AdminSession, h
     loadAuditLog: (limit) => loadAuditLog(socket, limit),
     exportAuditCsv: () => withSession(() => downloadAuditCsv(session.session)),
     exportStudyFile: (file: string) => withSession(() => downloadWithBearer(session.session, `/api/admin/studies/${study()}/${file}`, `${study()}-${file}`)),
+    loadGlobalModel: (id: string) => withSession(() => fetchGlobalModel(session.session, id)),
   };
 }

@@ -1,0 +1,159 @@
+/// <reference lib="webworker" />
+import * as tf from '@tensorflow/tfjs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import { registerWasmTrainingKernels } from '@fedward/wasm-training';
+import {
+  IMPLEMENTED_DEFENCES,
+  assertSmallCnn,
+  clientDpRelease,
+  demoImages,
+  dpSgdPatientEpsilon,
+  hospitalUpdate,
+  invert,
+  matchMoments,
+  paramsFromWeights,
+  psnr,
+  secureAggregateSum,
+  ssim,
+  type Defence,
+  type HospitalTraining,
+} from '@fedward/leakage-audit';
+import { activateBackend, SGD_WEIGHT_DECAY } from '@fedward/models';
+import type { ModelSpec, NamedTensor } from '@fedward/protocol';
+import type { AuditReply, AuditRequest, AuditSettings, DefenceResult } from '../types/leakage-audit';
+
+/**
+ * The Audit view's gradient-inversion attack (@fedward/leakage-audit), here so TF.js never blocks
+ * the page. A DEMO hospital (the package's public demo slices) trains the study's model from its
+ * released global weights; the attacker sees its update as each defence leaves it and inverts it.
+ * No hospital's data or update is involved. Cancelling is terminating this worker.
+ */
+
+const post = (m: AuditReply) => (self as unknown as DedicatedWorkerGlobalScope).postMessage(m);
+
+let backend: Promise<string> | null = null;
+
+/**
+ * wasm as the hospital app sets it up (its training kernels, with the second-order gradients the
+ * attack needs), or cpu if it cannot start; once per worker, which serves one run after another.
+ */
+function startBackend(): Promise<string> {
+  backend ??= prepareBackend();
+  return backend;
+}
+
+async function prepareBackend(): Promise<string> {
+  setWasmPaths({
+    'tfjs-backend-wasm.wasm': wasmPlain,
+    'tfjs-backend-wasm-simd.wasm': wasmSimd,
+    'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd,
+  });
+  registerWasmTrainingKernels();
+  return activateBackend(['wasm', 'cpu']);
+}
+
+/** What the attacker sees instead of the demo hospital's Δ under `defence` (bin/audit-leakage.ts observedUpdate). */
+async function observedUpdate(defence: Defence, s: AuditSettings, spec: ModelSpec, global: NamedTensor[], x: Float32Array, labels: Int32Array) {
+  const train = (images: Float32Array, imageLabels: Int32Array, dpSgd?: HospitalTraining['dpSgd']) =>
+    hospitalUpdate({ spec, global, x: images, labels: imageLabels, localSteps: s.localSteps, learningRate: s.learningRate, ...(dpSgd && { dpSgd }) });
+  switch (defence) {
+    case 'none':
+      return { delta: await train(x, labels), epsilon: null, note: 'The attacker sees the demo hospital’s update as it left the hospital.' };
+    case 'dp': {
+      const r = clientDpRelease(await train(x, labels), s.dp);
+      return {
+        delta: r.delta,
+        epsilon: r.epsilon,
+        note: `The attacker sees the server’s release of a round with this one update: clipped to C = ${s.dp.clip}, noise z = ${s.dp.noiseMultiplier} (σ = ${r.sigma.toPrecision(3)} per weight).`,
+      };
+    }
+    case 'secagg': {
+      const updates = [await train(x, labels)];
+      for (let h = 1; h < s.hospitals; h++) {
+        const other = demoImages(s.images, spec.inputSize, 1, h);
+        updates.push(await train(other.x, other.labels));
+      }
+      return { delta: secureAggregateSum(updates), epsilon: null, note: `The attacker sees only the sum of ${s.hospitals} demo hospitals’ updates.` };
+    }
+    case 'dp-sgd':
+      return {
+        delta: await train(x, labels, { noiseMultiplier: s.dpSgd.noiseMultiplier, clip: s.dpSgd.clip }),
+        epsilon: dpSgdPatientEpsilon(s.dpSgd.noiseMultiplier, s.localSteps, s.dpSgd.delta),
+        note: `The demo hospital trains with DP-SGD: each patient clipped to C = ${s.dpSgd.clip}, noise σ = ${s.dpSgd.noiseMultiplier}.`,
+      };
+    case 'precode':
+      throw new Error(`the ${defence} defence cannot be audited in the browser yet`);
+  }
+}
+
+async function attack(defence: Defence, request: AuditRequest, x: Float32Array, labels: Int32Array): Promise<DefenceResult> {
+  const { spec, global, settings: s } = request;
+  const size = spec.inputSize;
+  const area = size * size;
+  const { delta, epsilon, note } = await observedUpdate(defence, s, spec, global, x, labels);
+  const params = paramsFromWeights(global);
+  const observed = delta.map((d, i) => tf.tensor(d, global[i]!.shape));
+  try {
+    // The CLI's attack settings (its defaults: Adam on ∇R, step 0.1, TV 0.01, seed 1), the same budget for every defence.
+    const run = invert({
+      params,
+      observed,
+      labels,
+      shape: [labels.length, size, size, 1],
+      numClasses: spec.numClasses,
+      // zscore: the only scaling hospitalUpdate trains with (it refuses any other spec).
+      training: { learningRate: s.learningRate, steps: s.localSteps, weightDecay: SGD_WEIGHT_DECAY, normalization: 'zscore' },
+      iterations: s.iterations,
+      restarts: s.restarts,
+      learningRate: 0.1,
+      tvWeight: 0.01,
+      seed: 1,
+      signed: false,
+    });
+    let step = await run.next();
+    while (!step.done) {
+      const p = step.value;
+      post({ type: 'progress', defence, restart: p.restart, restarts: s.restarts, iteration: p.iteration, iterations: p.iterations, loss: p.loss });
+      step = await run.next();
+    }
+    const images = step.value.images;
+    const reconstructions = new Float32Array(images.length);
+    const scores = Array.from(labels, (_, i) => {
+      const original = x.subarray(i * area, (i + 1) * area);
+      const matched = matchMoments(images.subarray(i * area, (i + 1) * area), original);
+      reconstructions.set(matched, i * area);
+      return { psnr: psnr(matched, original), ssim: ssim(matched, original, size, size) };
+    });
+    return {
+      defence,
+      size,
+      labels: Array.from(labels),
+      originals: x,
+      reconstructions,
+      psnr: scores.map((m) => m.psnr),
+      ssim: scores.map((m) => m.ssim),
+      epsilon,
+      note,
+    };
+  } finally {
+    tf.dispose([...params, ...observed]);
+  }
+}
+
+async function run(request: AuditRequest): Promise<void> {
+  post({ type: 'backend', backend: await startBackend() });
+  assertSmallCnn(request.spec, request.global);
+  const { x, labels } = demoImages(request.settings.images, request.spec.inputSize);
+  for (const defence of request.settings.defences) post({ type: 'result', result: await attack(defence, request, x, labels) });
+  post({ type: 'done' });
+}
+
+// The page learns the defences from here, so that TF.js (which the package imports) loads in this worker only.
+post({ type: 'defences', defences: [...IMPLEMENTED_DEFENCES] });
+
+self.onmessage = (event: MessageEvent<AuditRequest>) => {
+  run(event.data).catch((e: unknown) => post({ type: 'error', message: e instanceof Error ? e.message : String(e) }));
+};
