@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SECAGG_STAGES } from '@fedward/protocol';
 import { simulateFederation } from '../src/simulate/run-federation';
-import { nodeTrainingBackend } from '../src/simulate/wasm-node';
+import { nodeTrainingBackend } from '@fedward/wasm-training/node';
 
 beforeAll(async () => {
   await nodeTrainingBackend();

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runGrid } from '../src/simulate/grid';
 import { holm, pairedT, studentTwoSidedP } from '../src/simulate/stats';
 import { simulateFederation } from '../src/simulate/run-federation';
-import { nodeTrainingBackend } from '../src/simulate/wasm-node';
+import { nodeTrainingBackend } from '@fedward/wasm-training/node';
 
 beforeAll(async () => {
   await nodeTrainingBackend();

@@ -14,19 +14,18 @@
  * `node --experimental-wasm-relaxed-simd` (NODE_OPTIONS) for relaxed SIMD.
  */
 import * as tf from '@tensorflow/tfjs';
-import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerWasmTrainingKernels } from '../src';
 import { setNativeKernelsMode, wasmTrainingNativeKernels } from '../src/native';
+import { setNodeWasmPaths } from '../src/node';
 import { benchInputs, benchModels } from './models';
 import { productTrainer } from './product-step';
 import { TUNED_ENV, tunedPython } from './torch-peer';
 
-const require = createRequire(import.meta.url);
-setWasmPaths(`${path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'))}${path.sep}`);
+setNodeWasmPaths();
 registerWasmTrainingKernels();
 if (process.argv.includes('--js')) setNativeKernelsMode('off');
 if (process.argv.includes('--simd')) setNativeKernelsMode('simd');

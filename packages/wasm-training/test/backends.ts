@@ -1,18 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { registerWasmTrainingKernels } from '../src';
+import { setNodeWasmPaths } from '../src/node';
 import { setNativeKernelsMode, setNativeSplitForTests } from '../src/native';
 import type { NativeKernelsMode } from '../src/native';
 
-const require = createRequire(import.meta.url);
-
 /** Initialises the wasm backend in Node from the package's own .wasm files. */
 export async function initWasm(): Promise<void> {
-  const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-  setWasmPaths(`${dist}${path.sep}`);
+  setNodeWasmPaths();
   registerWasmTrainingKernels();
   if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend failed to initialise');
 }

@@ -9,7 +9,7 @@ import { createModel } from '@fedward/models';
 import { runGrid } from './grid';
 import { simulateFederation, type SimulatedRound } from './run-federation';
 import { linePlotSvg } from './svg-plot';
-import { nodeTrainingBackend } from './wasm-node';
+import { nodeTrainingBackend } from '@fedward/wasm-training/node';
 
 const USAGE = `usage: npm run simulate -- --hospitals N --rounds R --strategy fedavg|fedadam|fednova --z Z --vn K|heuristic|adaptive --seed S [--json]
   [--clip-rule fixed|median|quantile] [--clip C] [--median-cap 25] [--count-noise σ_b] [--target-quantile γ]

@@ -10,7 +10,7 @@ import {
   type PersonalizationStrategy,
 } from './personalization';
 import { linePlotSvg } from './svg-plot';
-import { nodeTrainingBackend } from './wasm-node';
+import { nodeTrainingBackend } from '@fedward/wasm-training/node';
 
 const USAGE = `usage: npm run simulate:personalization -- --strategies fedavg,fedbn,prr-fl --hospitals 4 --rounds R --local-epochs E --seed S [--json]
   [--size PX] [--slices-per-hospital N] [--batch-size B] [--learning-rate LR] [--width W]

@@ -3,12 +3,12 @@ import 'fake-indexeddb/auto';
 import { participate, type ClientEvent } from '@fedward/client';
 import { importFiles, openSliceStore, patientIdStatus, type DatasetSummary, type SliceStore } from '@fedward/data';
 import { folderImportFiles } from '@fedward/data/node';
-import { activateBackend, createDetEngine, createModel } from '@fedward/models';
+import { createDetEngine, createModel } from '@fedward/models';
 import type { BackendName, FederationConfig } from '@fedward/protocol';
+import { nodeTrainingBackend } from '@fedward/wasm-training/node';
 // The hospital app's own split of the stored slices (patient-disjoint held-out set) and its
 // readiness checks, so Node hospitals train and measure on exactly what a browser would.
 import { readinessProblems, storeDataset } from '../../../apps/hospital/src/api/local-data';
-import { nodeTrainingBackend } from '../../../server/src/simulate/wasm-node';
 import type { HospitalData } from './federation-data';
 import type { Timeline } from './timeline';
 
@@ -41,7 +41,7 @@ interface StudyForToken {
  * @fedward/client. They share this process's TF.js backend and take turns on its thread.
  */
 export async function runNodeHospitals(o: NodeRunOptions): Promise<NodeRunResult> {
-  const backend: BackendName = o.backend === 'wasm' ? await nodeTrainingBackend() : await activateBackend(['cpu']);
+  const backend: BackendName = await nodeTrainingBackend(o.backend);
   if (backend !== o.backend) o.log(`TF.js ${o.backend} did not start in Node; the hospitals train on ${backend}`);
   const joined: { hospital: HospitalData; store: SliceStore; summary: DatasetSummary; study: StudyForToken }[] = [];
   for (const h of o.hospitals) {
