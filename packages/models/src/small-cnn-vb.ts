@@ -2,11 +2,12 @@ import * as tf from '@tensorflow/tfjs';
 import { VB_DEFAULTS, type ModelSpec } from '@fedward/protocol';
 import type { RandomFill } from '@fedward/privacy';
 import { LayersEngine } from './engine';
+import { SMALL_CNN_FEATURES, smallCnnFeatureLayers } from './small-cnn';
 import type { ModelEngine } from './types';
 import { VariationalSample } from './variational-bottleneck';
 
-/** Channels of the small CNN's last convolution: the width of the features h the bottleneck reads and gives back. */
-export const SMALL_CNN_VB_FEATURES = 16;
+/** The width of the features h the bottleneck reads and gives back: small-cnn's last convolution's channels. */
+export const SMALL_CNN_VB_FEATURES = SMALL_CNN_FEATURES;
 
 /** β and K of a small-cnn-vb spec, the PRECODE defaults filling what it leaves out. */
 export function vbSettings(spec: ModelSpec): { beta: number; k: number } {
@@ -29,19 +30,7 @@ export function buildSmallCnnVb(spec: ModelSpec, random?: RandomFill): tf.Layers
   const init = (offset: number) => tf.initializers.glorotUniform({ seed: spec.seed + offset });
   return tf.sequential({
     layers: [
-      tf.layers.conv2d({
-        name: 'conv1',
-        inputShape: [spec.inputSize, spec.inputSize, spec.channels],
-        filters: 8,
-        kernelSize: 3,
-        padding: 'same',
-        activation: 'relu',
-        kernelInitializer: init(1),
-      }),
-      tf.layers.maxPooling2d({ name: 'pool1', poolSize: 2 }),
-      tf.layers.conv2d({ name: 'conv2', filters: SMALL_CNN_VB_FEATURES, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(2) }),
-      tf.layers.maxPooling2d({ name: 'pool2', poolSize: 2 }),
-      tf.layers.globalMaxPooling2d({ name: 'gmp' }),
+      ...smallCnnFeatureLayers(spec),
       tf.layers.dense({ name: 'vb_enc', units: 2 * k, kernelInitializer: init(5) }),
       new VariationalSample({ name: 'vb_sample', k, beta, ...(random && { random }) }),
       tf.layers.dense({ name: 'vb_dec', units: SMALL_CNN_VB_FEATURES, kernelInitializer: init(6) }),

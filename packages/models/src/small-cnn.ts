@@ -11,25 +11,37 @@ import type { ModelEngine } from './types';
  * Layers carry fixed names so weight names ("conv1/kernel") are the same in every tab and on the
  * server, whatever TF.js's global name counters say.
  */
-function buildSmallCnn(spec: ModelSpec): tf.LayersModel {
+/**
+ * The feature extractor up to the global max pool, shared with small-cnn-vb (same names and
+ * initializer seeds, so both start from the same convolutions); its output has
+ * SMALL_CNN_FEATURES channels.
+ */
+export function smallCnnFeatureLayers(spec: ModelSpec): tf.layers.Layer[] {
   const init = (offset: number) => tf.initializers.glorotUniform({ seed: spec.seed + offset });
+  return [
+    tf.layers.conv2d({
+      name: 'conv1',
+      inputShape: [spec.inputSize, spec.inputSize, spec.channels],
+      filters: 8,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      kernelInitializer: init(1),
+    }),
+    tf.layers.maxPooling2d({ name: 'pool1', poolSize: 2 }),
+    tf.layers.conv2d({ name: 'conv2', filters: SMALL_CNN_FEATURES, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(2) }),
+    tf.layers.maxPooling2d({ name: 'pool2', poolSize: 2 }),
+    tf.layers.globalMaxPooling2d({ name: 'gmp' }),
+  ];
+}
+
+/** Channels of the last convolution: the width of the pooled features. */
+export const SMALL_CNN_FEATURES = 16;
+
+function buildSmallCnn(spec: ModelSpec): tf.LayersModel {
+  const init = tf.initializers.glorotUniform({ seed: spec.seed + 4 });
   return tf.sequential({
-    layers: [
-      tf.layers.conv2d({
-        name: 'conv1',
-        inputShape: [spec.inputSize, spec.inputSize, spec.channels],
-        filters: 8,
-        kernelSize: 3,
-        padding: 'same',
-        activation: 'relu',
-        kernelInitializer: init(1),
-      }),
-      tf.layers.maxPooling2d({ name: 'pool1', poolSize: 2 }),
-      tf.layers.conv2d({ name: 'conv2', filters: 16, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(2) }),
-      tf.layers.maxPooling2d({ name: 'pool2', poolSize: 2 }),
-      tf.layers.globalMaxPooling2d({ name: 'gmp' }),
-      tf.layers.dense({ name: 'logits', units: spec.numClasses, kernelInitializer: init(4) }),
-    ],
+    layers: [...smallCnnFeatureLayers(spec), tf.layers.dense({ name: 'logits', units: spec.numClasses, kernelInitializer: init })],
   });
 }
 

@@ -172,7 +172,8 @@ describe('small-cnn-vb (PRECODE variational bottleneck)', () => {
   });
 
   it('trains a few steps (plain and DP-SGD) with finite, falling loss and leaks no tensors', async () => {
-    const model = createModel(spec);
+    // Seeded ε: with the CSPRNG's draws the loss of three short epochs does not always fall.
+    const model = createSmallCnnVb(spec, seededFill(3));
     const data = toyData(32, 1);
     const losses: number[] = [];
     // Counted after the first epoch, which creates the optimizer's state.
