@@ -1,27 +1,29 @@
 /**
- * npm run audit:leakage -- --model small-cnn --images 2 --local-steps 4 --restarts 3 --iterations N --defence none|dp|secagg|dp-sgd [--diagnose] [--json]
+ * npm run audit:leakage -- --model small-cnn --images 2 --local-steps 4 --restarts 3 --iterations N --defence none|dp|secagg|dp-sgd|precode [--diagnose] [--json]
  *
  * A demo hospital trains the product's model on 1–2 demo slices (ModelEngine.trainEpoch, the
  * product's 'sgd' optimizer, one step per local epoch on the whole batch); the attacker sees the
  * update Δ (undefended; the DP release of a round with that one update; the secagg sum of n
  * hospitals' updates; or the update of DP-SGD training) and inverts it with the same budget.
+ * precode (= --model small-cnn-vb): the hospital trains small-cnn-vb, PRECODE's variational
+ * bottleneck, with ε from its CSPRNG that it never reveals; the attacker inverts the update with
+ * its copy of that model (simulate-vb.ts) and ε = 0 ('mean') or its own draws in their place.
  * Writes originals and reconstructions as PNG plus result.json to --out; with --json prints the
  * summary as the last line of stdout.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join, sep } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { crc32, deflateSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createModel, SGD_WEIGHT_DECAY } from '@fedward/models';
-import type { ModelSpec, NamedTensor } from '@fedward/protocol';
-import { registerWasmTrainingKernels } from '@fedward/wasm-training';
+import { VB_DEFAULTS, type ModelSpec, type NamedTensor } from '@fedward/protocol';
+import { nodeTrainingBackend } from '@fedward/wasm-training/node';
 import {
   DEFENCES,
   IMPLEMENTED_DEFENCES,
   assertSmallCnn,
+  assertSmallCnnVb,
   clientDpRelease,
   demoImages,
   diagnose,
@@ -29,11 +31,15 @@ import {
   hospitalUpdate,
   invert,
   matchMoments,
+  matchingLoss,
   warmStartProbe,
   paramsFromWeights,
   psnr,
   secureAggregateSum,
+  seededDraws,
   ssim,
+  vbSimulation,
+  type AttackerNoise,
   type Defence,
   type HospitalTraining,
   type InvertResult,
@@ -41,18 +47,24 @@ import {
 } from '../src/index';
 
 const HELP = `usage: npm run audit:leakage -- [options]
-  --model <kind>          model to attack (small-cnn; others: not yet)             (default small-cnn)
+  --model <kind>          model to attack: small-cnn, or small-cnn-vb (the same as
+                          --defence precode); others: not yet                      (default small-cnn)
   --images <n>            demo slices the hospital trains on, 1 or 2               (default 2)
   --local-steps <n>       local SGD steps (one per local epoch on the batch)       (default 4)
   --restarts <n>          attack restarts, the best by objective is kept           (default 3)
   --iterations <n>        attack iterations per restart                            (default 300)
-  --defence <d>           none | dp | secagg | dp-sgd (precode: not yet)           (default none)
+  --defence <d>           none | dp | secagg | dp-sgd | precode                    (default none)
   --z <z>                 dp: noise multiplier z (the product's default 1);
                           dp-sgd: σ (the README's DP-SGD accuracy arm, 1)          (default 1)
   --clip <C>              dp: clip bound; dp-sgd: per-patient clip bound           (default 1, the product's)
   --delta <δ>             dp, dp-sgd: δ of the per-patient ε                       (default 1e-5)
   --hospitals <n>         secagg: hospitals in the sum (the others train on other
                           demo hospitals' slices of the same task)                 (default 3)
+  --vb-beta <β>           precode: weight β of the bottleneck's KL term            (default ${VB_DEFAULTS.beta}, PRECODE's)
+  --vb-k <K>              precode: latent dimensions K of the bottleneck           (default ${VB_DEFAULTS.k})
+  --vb-attacker <a>       precode: what the attacker puts in place of the hospital's
+                          unknown ε: mean (ε = 0, z = μ) or draws (its own N(0, I),
+                          fresh each step, seeded by --seed)                       (default mean)
   --diagnose              also measure which pixels move Δ at all and run the attack
                           once from the true images plus noise (diagnostics)
   --input-size <px>       image side, ≥ 8 (SSIM: 11-tap window, 7-tap below 11)    (default 32, the demo task's)
@@ -75,7 +87,7 @@ function parse(argv: string[]) {
   const { values } = parseArgs({
     args: argv,
     options: {
-      model: { type: 'string', default: 'small-cnn' },
+      model: { type: 'string' },
       images: { type: 'string', default: '2' },
       'local-steps': { type: 'string', default: '4' },
       restarts: { type: 'string', default: '3' },
@@ -85,6 +97,9 @@ function parse(argv: string[]) {
       clip: { type: 'string', default: '1' },
       delta: { type: 'string', default: '1e-5' },
       hospitals: { type: 'string', default: '3' },
+      'vb-beta': { type: 'string' },
+      'vb-k': { type: 'string' },
+      'vb-attacker': { type: 'string' },
       diagnose: { type: 'boolean', default: false },
       'input-size': { type: 'string', default: '32' },
       lr: { type: 'string', default: '0.01' },
@@ -106,14 +121,25 @@ function parse(argv: string[]) {
   };
   const int = (v: number) => Number.isInteger(v) && v >= 1;
   const pos = (v: number) => Number.isFinite(v) && v > 0;
-  const defence = values.defence as Defence;
+  let defence = values.defence as Defence;
   if (!DEFENCES.includes(defence)) throw new UsageError(`--defence: one of ${DEFENCES.join(', ')} (got ${values.defence})`);
   if (!IMPLEMENTED_DEFENCES.includes(defence)) throw new UsageError(`--defence ${defence}: not yet (issue 18 measures ${IMPLEMENTED_DEFENCES.join(', ')} so far)`);
-  if (values.model !== 'small-cnn') throw new UsageError(`--model ${values.model}: not yet (the audit simulates the small CNN only so far)`);
+  // PRECODE is a model, small-cnn-vb, whose update is sent as it is: --model small-cnn-vb and
+  // --defence precode say the same; with another release on top (dp, secagg, dp-sgd): not yet.
+  const model = values.model ?? (defence === 'precode' ? 'small-cnn-vb' : 'small-cnn');
+  if (model === 'small-cnn-vb') {
+    if (defence !== 'none' && defence !== 'precode') throw new UsageError(`--model small-cnn-vb is the precode defence; with --defence ${defence} on top: not yet`);
+    defence = 'precode';
+  } else if (model !== 'small-cnn') throw new UsageError(`--model ${model}: not yet (the audit simulates small-cnn and small-cnn-vb so far)`);
+  else if (defence === 'precode') throw new UsageError('--defence precode trains small-cnn-vb: not with --model small-cnn');
+  for (const flag of ['vb-beta', 'vb-k', 'vb-attacker'] as const)
+    if (values[flag] !== undefined && defence !== 'precode') throw new UsageError(`--${flag}: for --defence precode (--model small-cnn-vb) only`);
+  const vbAttacker = values['vb-attacker'] ?? 'mean';
+  if (vbAttacker !== 'mean' && vbAttacker !== 'draws') throw new UsageError(`--vb-attacker: mean or draws (got ${vbAttacker})`);
   if (values.backend !== 'wasm' && values.backend !== 'cpu') throw new UsageError(`--backend: wasm or cpu (got ${values.backend})`);
   return {
     help: values.help,
-    model: values.model,
+    model,
     images: num('images', (v) => v === 1 || v === 2, '1 or 2'),
     localSteps: num('local-steps', int, 'a positive integer'),
     restarts: num('restarts', int, 'a positive integer'),
@@ -123,6 +149,9 @@ function parse(argv: string[]) {
     clip: num('clip', pos, 'a positive number'),
     delta: num('delta', (v) => v > 0 && v < 1, 'in (0, 1)'),
     hospitals: num('hospitals', (v) => int(v) && v >= 2, 'an integer ≥ 2'),
+    vbBeta: values['vb-beta'] === undefined ? VB_DEFAULTS.beta : num('vb-beta', (v) => Number.isFinite(v) && v >= 0 && v <= 10, 'a number in [0, 10]'),
+    vbK: values['vb-k'] === undefined ? VB_DEFAULTS.k : num('vb-k', (v) => int(v) && v <= 4096, 'an integer in 1..4096'),
+    vbAttacker: vbAttacker as 'mean' | 'draws',
     diagnose: values.diagnose,
     inputSize: num('input-size', (v) => int(v) && v >= 8 && v <= 256, 'an integer in 8..256'),
     lr: num('lr', pos, 'a positive number'),
@@ -134,24 +163,6 @@ function parse(argv: string[]) {
     out: values.out ?? join('bench-results', `leakage-${new Date().toISOString().replace(/[:.]/g, '-')}`),
     json: values.json,
   };
-}
-
-async function startBackend(wanted: 'wasm' | 'cpu'): Promise<string> {
-  if (wanted === 'wasm') {
-    try {
-      const require = createRequire(import.meta.url);
-      setWasmPaths(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')) + sep);
-      registerWasmTrainingKernels();
-      if (await tf.setBackend('wasm')) {
-        await tf.ready();
-        return 'wasm';
-      }
-    } catch {
-      // fall through to cpu
-    }
-  }
-  await tf.setBackend('cpu');
-  return 'cpu';
 }
 
 /** An 8-bit grayscale PNG (zlib from node:zlib), `scale`× nearest-neighbour enlarged. */
@@ -208,6 +219,12 @@ async function observedUpdate(o: ReturnType<typeof parse>, spec: ModelSpec, glob
       log(`dp-sgd: ${o.localSteps} steps of per-patient clipping to C = ${o.clip} and noise σ = ${o.z} (q = 1); ε per patient = ${epsilon.toFixed(2)} at δ = ${o.delta} (the attacker simulates plain SGD)`);
       return { delta, report: { noise_multiplier: o.z, clip: o.clip, delta: o.delta, epsilon_patient: epsilon, sampling: 'poisson', accountant: 'rdp' } };
     }
+    case 'precode': {
+      // createModel(spec): the product's small-cnn-vb, ε from the CSPRNG, as a hospital trains it.
+      const delta = await train(x, labels);
+      log(`precode: the hospital trains small-cnn-vb (β = ${o.vbBeta}, K = ${o.vbK}) with ε from its CSPRNG; the attacker simulates it with ${o.vbAttacker === 'mean' ? 'ε = 0 (z = μ)' : `its own ε draws (seed ${o.seed})`}`);
+      return { delta, report: { beta: o.vbBeta, k: o.vbK, attacker_noise: o.vbAttacker } };
+    }
     default:
       throw new UsageError(`--defence ${o.defence}: not yet`);
   }
@@ -221,10 +238,19 @@ async function main(): Promise<void> {
   }
   const started = Date.now();
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const backend = await startBackend(o.backend);
+  const backend = await nodeTrainingBackend(o.backend);
   const size = o.inputSize;
   const area = size * size;
-  const spec: ModelSpec = { kind: 'small-cnn', inputSize: size, channels: 1, numClasses: 2, seed: 42, normalization: 'zscore' };
+  const precode = o.defence === 'precode';
+  const spec: ModelSpec = {
+    kind: precode ? 'small-cnn-vb' : 'small-cnn',
+    inputSize: size,
+    channels: 1,
+    numClasses: 2,
+    seed: 42,
+    normalization: 'zscore',
+    ...(precode && { vb: { beta: o.vbBeta, k: o.vbK } }),
+  };
   const training: LocalTraining = { learningRate: o.lr, steps: o.localSteps, weightDecay: SGD_WEIGHT_DECAY, normalization: 'zscore' };
   const { x, labels } = demoImages(o.images, size);
   log(`leakage audit: ${o.model} ${size}×${size}, ${o.images} demo image(s) (labels ${Array.from(labels).join(', ')}), ${o.localSteps} local SGD steps at lr ${o.lr}, defence ${o.defence}, backend ${backend}`);
@@ -233,8 +259,12 @@ async function main(): Promise<void> {
   const global = createModel(spec);
   const globalWeights = global.getWeights();
   global.dispose();
-  assertSmallCnn(spec, globalWeights);
+  if (precode) assertSmallCnnVb(spec, globalWeights);
+  else assertSmallCnn(spec, globalWeights);
   const { delta, report } = await observedUpdate(o, spec, globalWeights, x, labels, log);
+  // precode: the attacker's copy of small-cnn-vb with its stand-in for the hospital's ε.
+  const attackerNoise: AttackerNoise = o.vbAttacker === 'mean' ? 'mean' : { draws: seededDraws(o.seed) };
+  const simulate = precode ? vbSimulation(spec, attackerNoise) : undefined;
 
   // The attacker: the same budget whatever the defence.
   const params = paramsFromWeights(globalWeights);
@@ -247,6 +277,7 @@ async function main(): Promise<void> {
     shape,
     numClasses: 2,
     training,
+    ...(simulate && { simulate }),
     iterations: o.iterations,
     restarts: o.restarts,
     learningRate: o.attackLr,
@@ -263,11 +294,14 @@ async function main(): Promise<void> {
   }
   const result: InvertResult = step.value;
   const diagnosis = o.diagnose
-    ? diagnose({ params, x, labels, shape, numClasses: 2, training, observed, reconstruction: result.images, initial: result.initial, attackLoss: result.loss, tvWeight: o.tv })
+    ? diagnose({ params, x, labels, shape, numClasses: 2, training, ...(simulate && { simulate }), observed, reconstruction: result.images, initial: result.initial, attackLoss: result.loss, tvWeight: o.tv })
     : null;
   const warm = o.diagnose
-    ? await warmStartProbe({ params, observed, labels, shape, numClasses: 2, training, iterations: o.iterations, learningRate: o.attackLr, tvWeight: o.tv, seed: o.seed, signed: o.signed, x, noise: WARM_START_NOISE })
+    ? await warmStartProbe({ params, observed, labels, shape, numClasses: 2, training, ...(simulate && { simulate }), iterations: o.iterations, learningRate: o.attackLr, tvWeight: o.tv, seed: o.seed, signed: o.signed, x, noise: WARM_START_NOISE })
     : null;
+  // precode: how far the attacker's simulation at the TRUE images is from the hospital's Δ
+  // (1 − cos; ~0 without the defence): the mismatch that unknown ε leave (one sample with 'draws').
+  const mismatchAtTruth = simulate ? tf.tidy(() => matchingLoss(simulate(params, tf.tensor4d(x, shape), labels, training), observed).dataSync()[0]!) : null;
   tf.dispose([...params, ...observed]);
 
   // Metrics: on the reconstruction given each original's mean and sd (zscore hides them; see matchMoments).
@@ -324,6 +358,7 @@ async function main(): Promise<void> {
     iterations: o.iterations,
     ...(report && 'epsilon_patient' in report && report.epsilon_patient !== undefined && { epsilon: Number(report.epsilon_patient.toFixed(3)) }),
     ...(o.defence === 'secagg' && { hospitals: o.hospitals }),
+    ...(precode && { vb_beta: o.vbBeta, vb_k: o.vbK, attacker_noise: o.vbAttacker, mismatch_at_truth: round(mismatchAtTruth!, 5) }),
     ...(diagnoseJson && { diagnose: diagnoseJson }),
   };
   const full = {

@@ -10,10 +10,14 @@ import {
   type RandomFill,
 } from '@fedward/privacy';
 
-/** Defences the audit knows; 'precode' (a model option, small-cnn-vb) is not measured yet. */
+/**
+ * Defences the audit knows. 'precode' is a model rather than a release: the hospital trains
+ * small-cnn-vb (PRECODE's variational bottleneck, ε from its CSPRNG) and sends its update as it is;
+ * the attacker simulates that model with its own stand-in for ε (simulate-vb.ts).
+ */
 export const DEFENCES = ['none', 'dp', 'secagg', 'dp-sgd', 'precode'] as const;
 export type Defence = (typeof DEFENCES)[number];
-export const IMPLEMENTED_DEFENCES: readonly Defence[] = ['none', 'dp', 'secagg', 'dp-sgd'];
+export const IMPLEMENTED_DEFENCES: readonly Defence[] = ['none', 'dp', 'secagg', 'dp-sgd', 'precode'];
 
 /**
  * What the server sees under secure aggregation: the sum of the hospitals' updates, per tensor.

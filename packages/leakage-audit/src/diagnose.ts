@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { attackObjective, invert, type InvertOptions } from './invert';
 import { matchMoments, psnr } from './metrics';
 import { registerSecondOrderGradients } from './second-order';
-import { normalizeImages, simulateLocalUpdate, type LocalTraining, type SmallCnnParams } from './simulate';
+import { normalizeImages, simulateLocalUpdate, type LocalTraining, type LocalUpdateSimulation, type SmallCnnParams } from './simulate';
 
 /**
  * Why an inversion fails: which pixels the update Δ depends on at all.
@@ -75,6 +75,8 @@ export interface DiagnoseInput {
   shape: [number, number, number, number];
   numClasses: number;
   training: LocalTraining;
+  /** The attacker's simulation the attack used (default the small CNN's; see InvertOptions.simulate). */
+  simulate?: LocalUpdateSimulation;
   /** The Δ the attacker inverted (for the objective at the truth). */
   observed: readonly tf.Tensor[];
   /** The attack's best reconstruction and its random start, flattened like x. */
@@ -124,7 +126,8 @@ export function diagnose(d: DiagnoseInput): Diagnosis {
     const u = normalizeImages(tf.tensor4d(d.x, d.shape), d.training.normalization);
     // 'unit': the input is already normalised, so the simulation sees exactly the hospital's input.
     const training: LocalTraining = { ...d.training, normalization: 'unit' };
-    return projectedSensitivity((v) => simulateLocalUpdate(d.params, v, d.labels, training, d.numClasses), u, d.projections ?? 8, d.seed ?? 7);
+    const simulate: LocalUpdateSimulation = d.simulate ?? ((p, v, l, t) => simulateLocalUpdate(p, v, l, t, d.numClasses));
+    return projectedSensitivity((v) => simulate(d.params, v, d.labels, training), u, d.projections ?? 8, d.seed ?? 7);
   });
   const mask = influenceMask(sensitivity);
   const images = Array.from({ length: n }, (_, i): ImageDiagnosis => {

@@ -1,5 +1,5 @@
-import { createModel, MemoryDataset, SGD_WEIGHT_DECAY } from '@fedward/models';
-import { dpSgdEpsilon } from '@fedward/privacy';
+import { createModel, createSmallCnnVb, MemoryDataset, SGD_WEIGHT_DECAY } from '@fedward/models';
+import { dpSgdEpsilon, type RandomFill } from '@fedward/privacy';
 import type { ModelSpec, NamedTensor } from '@fedward/protocol';
 
 /**
@@ -21,6 +21,12 @@ export interface HospitalTraining {
    * (B = N, so q = 1 under Poisson sampling, as the client plans it with batch ≥ records).
    */
   dpSgd?: { noiseMultiplier: number; clip: number; random?: (buffer: Uint32Array) => void };
+  /**
+   * small-cnn-vb (PRECODE): where the bottleneck's ε come from. Absent: the product's own path,
+   * the CSPRNG, fresh on every forward pass and never revealed; a test passes a seeded source to
+   * replay the hospital's draws.
+   */
+  vbNoise?: RandomFill;
 }
 
 /** The hospital's normalisation (data/preprocess normalizeSlice 'zscore'; sd 0 divides by 1). */
@@ -33,7 +39,8 @@ function zscore(v: Float32Array): Float32Array {
 export async function hospitalUpdate(h: HospitalTraining): Promise<Float32Array[]> {
   if (h.spec.normalization !== 'zscore') throw new Error(`the audit's hospital normalises with zscore (got ${h.spec.normalization})`);
   const area = h.x.length / h.labels.length;
-  const engine = createModel(h.spec);
+  if (h.vbNoise && h.spec.kind !== 'small-cnn-vb') throw new Error(`vbNoise is the bottleneck's ε of small-cnn-vb (got model '${h.spec.kind}')`);
+  const engine = h.vbNoise ? createSmallCnnVb(h.spec, h.vbNoise) : createModel(h.spec);
   try {
     engine.setWeights(h.global);
     const data = new MemoryDataset(Array.from(h.labels, (label, i) => ({ x: zscore(h.x.slice(i * area, (i + 1) * area)), label })));

@@ -14,8 +14,19 @@ export {
   simulateLocalUpdate,
   smallCnnLogits,
   type LocalTraining,
+  type LocalUpdateSimulation,
   type SmallCnnParams,
 } from './simulate';
+export {
+  SMALL_CNN_VB_WEIGHTS,
+  assertSmallCnnVb,
+  seededDraws,
+  simulateLocalUpdateVb,
+  smallCnnVbForward,
+  vbSimulation,
+  type AttackerNoise,
+  type VbForward,
+} from './simulate-vb';
 export { matchingLoss, totalVariation } from './objective';
 export { attackObjective, invert, signedAdamStep, stepSize, type InvertOptions, type InvertProgress, type InvertResult } from './invert';
 export { gaussianWindow, matchMoments, mse, psnr, ssim, type SsimOptions } from './metrics';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { matchingLoss, totalVariation } from './objective';
 import { registerSecondOrderGradients } from './second-order';
-import { normalizeImages, simulateLocalUpdate, type LocalTraining, type SmallCnnParams } from './simulate';
+import { normalizeImages, simulateLocalUpdate, type LocalTraining, type LocalUpdateSimulation, type SmallCnnParams } from './simulate';
 
 /**
  * Inverting gradients (Geiping et al. 2020) against a weight update, as the seed configures it
@@ -21,6 +21,11 @@ export interface InvertOptions {
   shape: [number, number, number, number];
   numClasses: number;
   training: LocalTraining;
+  /**
+   * The attacker's copy of the local training (default the small CNN's, simulateLocalUpdate);
+   * simulate-vb's for small-cnn-vb (the PRECODE defence), with `params` that model's tensors.
+   */
+  simulate?: LocalUpdateSimulation;
   iterations: number;
   restarts: number;
   /** Adam step size in [0, 1] pixel units (default 0.03: the seed's 0.1 in units of its σ = 0.24). */
@@ -60,8 +65,8 @@ export interface InvertResult {
 }
 
 /** R(x) = 1 − cos(Δ_sim(x), Δ) + α·TV(normalised x). */
-export function attackObjective(x: tf.Tensor4D, o: Pick<InvertOptions, 'params' | 'observed' | 'labels' | 'numClasses' | 'training'>, tvWeight: number): tf.Scalar {
-  const simulated = simulateLocalUpdate(o.params, x, o.labels, o.training, o.numClasses);
+export function attackObjective(x: tf.Tensor4D, o: Pick<InvertOptions, 'params' | 'observed' | 'labels' | 'numClasses' | 'training' | 'simulate'>, tvWeight: number): tf.Scalar {
+  const simulated = o.simulate ? o.simulate(o.params, x, o.labels, o.training) : simulateLocalUpdate(o.params, x, o.labels, o.training, o.numClasses);
   const tv = totalVariation(normalizeImages(x, o.training.normalization));
   return tf.add(matchingLoss(simulated, o.observed), tf.mul(tvWeight, tv));
 }

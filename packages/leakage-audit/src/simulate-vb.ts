@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { vbSettings } from '@fedward/models';
+import { seededRandom, vbSettings } from '@fedward/models';
 import { gaussianNoise, type RandomFill } from '@fedward/privacy';
 import type { ModelSpec, NamedTensor } from '@fedward/protocol';
-import { crossEntropy, normalizeImages, type LocalTraining } from './simulate';
+import { crossEntropy, normalizeImages, type LocalTraining, type LocalUpdateSimulation } from './simulate';
 
 /**
  * The attacker's copy of a hospital's local training of small-cnn-vb (packages/models/src/
@@ -111,4 +111,24 @@ export function simulateLocalUpdateVb(
     current = current.map((w, i) => tf.sub(w, tf.mul(training.learningRate, tf.add(grads[i]!, tf.mul(training.weightDecay, w)))));
   }
   return current.map((w, i) => tf.sub(w, params[i]!));
+}
+
+/**
+ * simulateLocalUpdateVb as invert's `simulate`. With `{ draws }` the source is shared by every
+ * call, so each attack iteration matches a fresh sample of the stochastic update (a noisy
+ * objective); 'mean' gives one deterministic objective.
+ */
+export function vbSimulation(spec: ModelSpec, noise: AttackerNoise): LocalUpdateSimulation {
+  return (params, x, labels, training) => simulateLocalUpdateVb(spec, params, x, labels, training, noise);
+}
+
+/**
+ * A seeded ε source (mulberry32 via the models' seededRandom): the attacker's own reproducible
+ * draws, or a test's stand-in for the hospital's CSPRNG. Never the product's source of ε.
+ */
+export function seededDraws(seed: number): RandomFill {
+  const rand = seededRandom(seed);
+  return (buffer: Uint32Array) => {
+    for (let k = 0; k < buffer.length; k++) buffer[k] = Math.floor(rand() * 2 ** 32) >>> 0;
+  };
 }

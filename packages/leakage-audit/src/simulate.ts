@@ -27,6 +27,13 @@ export interface LocalTraining {
   normalization: 'unit' | 'zscore';
 }
 
+/**
+ * The attacker's copy of a hospital's local training: the update Δ from images x ([N, H, W, C] in
+ * [0, 1]), differentiable with respect to x; what invert matches against the observed Δ. The small
+ * CNN's is simulateLocalUpdate; simulate-vb.ts has small-cnn-vb's.
+ */
+export type LocalUpdateSimulation = (params: readonly tf.Tensor[], x: tf.Tensor4D, labels: Int32Array, training: LocalTraining) => tf.Tensor[];
+
 export function assertSmallCnn(spec: ModelSpec, weights: readonly NamedTensor[]): void {
   if (spec.kind !== 'small-cnn') throw new Error(`the leakage audit simulates the small CNN only for now (got model '${spec.kind}'): not yet`);
   const names = weights.map((w) => w.name);

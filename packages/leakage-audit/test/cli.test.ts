@@ -21,7 +21,7 @@ function audit(args: string[], size = 12): { last: Record<string, unknown>; out:
 }
 
 describe('npm run audit:leakage', () => {
-  for (const defence of ['none', 'dp', 'secagg', 'dp-sgd']) {
+  for (const defence of ['none', 'dp', 'secagg', 'dp-sgd', 'precode']) {
     it(`--defence ${defence} --json prints the summary as its last line and saves PNG + JSON`, () => {
       const { last, out } = audit(['--defence', defence, '--restarts', '2']);
       expect(Object.keys(last).slice(0, 5)).toEqual(['defence', 'images', 'psnr_db', 'ssim', 'restarts']);
@@ -30,6 +30,12 @@ describe('npm run audit:leakage', () => {
       expect(last.ssim as number[]).toHaveLength(1);
       if (defence === 'dp' || defence === 'dp-sgd') expect(last.epsilon as number).toBeGreaterThan(0);
       if (defence === 'secagg') expect(last.hospitals).toBe(3);
+      if (defence === 'precode') {
+        // The hospital trains small-cnn-vb with PRECODE's defaults; the attacker's ε = 0 copy misses its Δ even at the true images.
+        expect(last).toMatchObject({ model: 'small-cnn-vb', vb_beta: 1e-3, vb_k: 16, attacker_noise: 'mean' });
+        expect(last.mismatch_at_truth as number).toBeGreaterThan(1e-3);
+        expect(last).not.toHaveProperty('epsilon');
+      }
       for (const f of ['original-0.png', 'reconstruction-0.png', 'result.json']) expect(existsSync(join(out, f))).toBe(true);
       const saved = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as Record<string, unknown>;
       expect(saved.psnr_db).toEqual(last.psnr_db);
@@ -47,7 +53,16 @@ describe('npm run audit:leakage', () => {
     expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'))).toMatchObject({ input_size: 8, ssim_window: 7 });
   });
 
-  it('refuses precode (not yet) with a usage line', () => {
-    expect(() => audit(['--defence', 'precode'])).toThrow(/--defence precode: not yet/);
+  it('--model small-cnn-vb is precode, with --vb-beta, --vb-k and the attacker drawing its own ε', () => {
+    const { out, last } = audit(['--model', 'small-cnn-vb', '--vb-beta', '0.1', '--vb-k', '8', '--vb-attacker', 'draws']);
+    expect(last).toMatchObject({ defence: 'precode', model: 'small-cnn-vb', vb_beta: 0.1, vb_k: 8, attacker_noise: 'draws' });
+    expect((last.psnr_db as number[]).every(Number.isFinite)).toBe(true);
+    expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'))).toMatchObject({ defence_report: { beta: 0.1, k: 8, attacker_noise: 'draws' } });
+  });
+
+  it('refuses the VB flags without precode, precode on small-cnn, and small-cnn-vb under another release (not yet), with a usage line', () => {
+    expect(() => audit(['--vb-k', '8'])).toThrow(/--vb-k: for --defence precode/);
+    expect(() => audit(['--defence', 'precode', '--model', 'small-cnn'])).toThrow(/precode trains small-cnn-vb/);
+    expect(() => audit(['--model', 'small-cnn-vb', '--defence', 'dp'])).toThrow(/--defence dp on top: not yet/);
   });
 });

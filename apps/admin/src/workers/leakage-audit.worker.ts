@@ -152,7 +152,9 @@ async function run(request: AuditRequest): Promise<void> {
 }
 
 // The page learns the defences from here, so that TF.js (which the package imports) loads in this worker only.
-post({ type: 'defences', defences: [...IMPLEMENTED_DEFENCES] });
+// Not precode: it is another model (small-cnn-vb), and this view attacks the study's released small-cnn
+// (npm run audit:leakage -- --defence precode measures it).
+post({ type: 'defences', defences: IMPLEMENTED_DEFENCES.filter((d) => d !== 'precode') });
 
 self.onmessage = (event: MessageEvent<AuditRequest>) => {
   run(event.data).catch((e: unknown) => post({ type: 'error', message: e instanceof Error ? e.message : String(e) }));
