@@ -16,11 +16,13 @@
  *   npm run bench:aggregate [-- --d 1000000,10000000 --m 10,100 --reps 3 --big-reps 1 --json]
  *
  * Only a few distinct updates exist at once (memory O(model), never O(M·model)); every add still
- * reads a whole update. "kept" is the growth of array-buffer memory over the level before the
- * aggregator existed, after a forced GC between adds (the caller's update is gone by then): what
- * the aggregator and the upload path keep. It must not grow with M. Each round's aggregator is
- * new, as in the server, so the first touch of its sums is counted; the upload buffers come from one
- * pool per model size, as the coordinator keeps one for its life.
+ * reads a whole update. "kept" is the growth of off-heap memory (array buffers and WebAssembly
+ * memories) over the level before the aggregator existed, after a forced GC between adds (the
+ * caller's update is gone by then): what the aggregator and the upload path keep. It must not
+ * grow with M. Each round's aggregator is new, as in the server, so the first touch of its sums is
+ * counted (the grid kernels' memory is reused from the last round, as in the server); the upload
+ * buffers come from one pool per model size, as the coordinator keeps one for its life, or under
+ * DP from the aggregator's kernel memory, as the coordinator takes them.
  */
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -58,13 +60,17 @@ const log = (s: string) => {
   if (!a.json) console.log(s);
 };
 
-/** Array-buffer bytes after a GC; V8 frees large backing stores off the main thread, so let it settle. */
+/**
+ * Off-heap bytes after a GC: array buffers and WebAssembly memories (`external` counts both;
+ * `arrayBuffers` misses the grid kernels' memory). V8 frees large backing stores off the main
+ * thread, so let it settle.
+ */
 async function arrays(): Promise<number> {
   for (let i = 0; i < 3; i++) {
     gc!();
     await new Promise((r) => setTimeout(r, 20));
   }
-  return process.memoryUsage().arrayBuffers;
+  return process.memoryUsage().external;
 }
 
 /** A model of d values in 4 tensors, like a real one (not one giant array). */
@@ -144,7 +150,8 @@ async function measure(kind: Kind, d: number, m: number, pool: Update[], global:
 
 /** The coordinator's path for one upload (beginUpdate, addChunk × n, endUpdate: update-intake.ts). */
 function receive(u: Update, spec: TensorSpec[], agg: DpAggregator | PlainAggregator, buffers: BufferPool): void {
-  const upload = new UploadBuffer(u.bytes.length, buffers);
+  // Under DP the coordinator assembles the upload in the aggregator's kernel memory when it can.
+  const upload = new UploadBuffer(u.bytes.length, buffers, 'uploadPlace' in agg ? agg.uploadPlace() : null);
   for (const chunk of u.chunks) upload.push(chunk);
   const accepted = acceptUpdate(upload.bytes, spec, (update) => agg.add(update, { samples: 100 }));
   if (!accepted.ok) throw new Error(accepted.message);

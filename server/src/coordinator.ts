@@ -806,7 +806,9 @@ export class Coordinator {
         round: msg.round,
       });
     }
-    this.uploads.set(c.hospital, { begin: msg, buffer: new UploadBuffer(msg.totalBytes, this.uploadBuffers) });
+    // Under DP the buffer lies where the aggregator's kernels read it in place (when it has one free).
+    const place = this.aggregator && 'uploadPlace' in this.aggregator ? this.aggregator.uploadPlace() : null;
+    this.uploads.set(c.hospital, { begin: msg, buffer: new UploadBuffer(msg.totalBytes, this.uploadBuffers, place) });
     this.armStall(c, msg.round);
     return { ok: true };
   }

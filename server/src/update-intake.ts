@@ -6,12 +6,25 @@ import { checkWeightsAgainst, decodeWeights, type NamedTensor, type TensorSpec }
  * place in the upload's buffer (Socket.io may hand over a view into a buffer it reuses); the
  * update is decoded as views into that buffer (no concatenation, no second copy); names and shapes
  * are checked; the aggregator's add() reads the values, refusing a non-finite update before it
- * changes anything (so there is no separate pass for finiteness). Buffers come from a small pool,
- * so a round's uploads do not allocate and fault in a model's bytes each.
+ * changes anything (so there is no separate pass for finiteness). Under DP the buffer is taken
+ * from the aggregator itself (`DpAggregator.uploadPlace`): it lies in the memory its WebAssembly
+ * kernels work in, so they read the values where the chunks were put, and the clip norm's pass
+ * runs chunk by chunk as they arrive (while they are in cache), so add() makes one pass.
+ * Otherwise buffers come from a small pool, so a round's uploads do not allocate and fault in a
+ * model's bytes each.
  */
 
+/** Where upload buffers come from and go back to. */
+export interface BufferSource {
+  /** A buffer of `bytes` bytes, or null when this source has none to give. */
+  take(bytes: number): Uint8Array | null;
+  give(buffer: Uint8Array): void;
+  /** Bytes [0, upTo) of a buffer it gave are final (the aggregator's norm pass runs over them while in cache). */
+  filled?(buffer: Uint8Array, upTo: number): void;
+}
+
 /** Idle upload buffers, reused across uploads; at most `keep` are held while idle. */
-export class BufferPool {
+export class BufferPool implements BufferSource {
   private readonly idle: Uint8Array[] = [];
 
   constructor(private readonly keep = 2) {}
@@ -33,12 +46,18 @@ export class UploadBuffer {
   received = 0;
   /** Chunks taken so far (the index the next one must have). */
   chunkCount = 0;
+  private readonly source: BufferSource | null;
 
+  /** From `place` where it has a buffer (the aggregator's memory), else from `pool`, else new. */
   constructor(
     readonly totalBytes: number,
-    private readonly pool: BufferPool | null = null,
+    pool: BufferSource | null = null,
+    place: BufferSource | null = null,
   ) {
-    this.bytes = pool ? pool.take(totalBytes) : new Uint8Array(totalBytes);
+    const placed = place?.take(totalBytes) ?? null;
+    const pooled = placed ? null : (pool?.take(totalBytes) ?? null);
+    this.bytes = placed ?? pooled ?? new Uint8Array(totalBytes);
+    this.source = placed ? place : pooled ? pool : (pool ?? null);
   }
 
   /** Copies the chunk to its place. */
@@ -47,11 +66,12 @@ export class UploadBuffer {
     this.bytes.set(data, this.received);
     this.received += data.length;
     this.chunkCount += 1;
+    this.source?.filled?.(this.bytes, this.received);
   }
 
   /** Back to the pool: only once nothing decoded from these bytes is in use. */
   release(): void {
-    this.pool?.give(this.bytes);
+    this.source?.give(this.bytes);
   }
 }
 

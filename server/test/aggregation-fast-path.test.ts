@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { addOnGrid, contributionLength, encodeOnGrid, gridNormFloor, updateDelta } from '@fedward/privacy';
+import { addOnGrid, contributionLength, encodeOnGrid, gridNormFloor, setGridKernelsMode, updateDelta } from '@fedward/privacy';
 import { checkWeightsAgainst, decodeWeights, encodeWeights, specOf, type NamedTensor } from '@fedward/protocol';
 import { applyStrategy, createDpAggregator, createPlainAggregator, type ClipRule, type StrategyOption } from '../src/dp';
-import { BufferPool, UploadBuffer, acceptUpdate } from '../src/update-intake';
+import { BufferPool, UploadBuffer, acceptUpdate, type BufferSource } from '../src/update-intake';
 
 /**
  * Issue 17's fast aggregation paths against what they replaced, bit for bit on random inputs:
@@ -187,9 +187,9 @@ describe('the coordinator\u2019s upload path', () => {
     }
     return out;
   };
-  const receive = (update: NamedTensor[], pool: BufferPool, add: (u: NamedTensor[]) => void) => {
+  const receive = (update: NamedTensor[], pool: BufferPool, add: (u: NamedTensor[]) => void, place: BufferSource | null = null) => {
     const bytes = encodeWeights(update);
-    const upload = new UploadBuffer(bytes.length, pool);
+    const upload = new UploadBuffer(bytes.length, pool, place);
     for (const chunk of chunksOf(bytes, 1000)) upload.push(chunk);
     const accepted = acceptUpdate(upload.bytes, spec, add);
     upload.release();
@@ -211,6 +211,54 @@ describe('the coordinator\u2019s upload path', () => {
     }
     expect(seen[1]).toBe(seen[0]);
     expect(seen[2]).toBe(seen[0]);
+  });
+
+  it('under DP assembles uploads in the aggregator\u2019s kernel memory, read in place, with the same release', () => {
+    const pool = new BufferPool();
+    const updates = Array.from({ length: 7 }, (_, j) => model(rand, j % 2 ? 0.05 : 0.3, global));
+    const options = { global, z: 0.7, clipRule: { kind: 'quantile', initialClip: 0.3, countNoise: 1 } as ClipRule, normSumNoise: 2 };
+    const releases = [];
+    for (const how of ['in place', 'pool', 'js kernels'] as const) {
+      setGridKernelsMode(how === 'js kernels' ? 'js' : 'auto');
+      try {
+        const agg = createDpAggregator({ ...options, random: counterFill() });
+        const place = how === 'in place' ? agg.uploadPlace() : null;
+        for (const u of updates) {
+          const seen: ArrayBufferLike[] = [];
+          const accepted = receive(u, pool, (v) => (seen.push(v[0]!.values.buffer), agg.add(v)), place);
+          expect(accepted.ok).toBe(true);
+          // In place: the values lie in a WebAssembly memory (whole pages, the sums and θ too), not in the pool's buffers.
+          const buffer = seen[0]!;
+          expect(buffer.byteLength % 65536 === 0 && buffer.byteLength > encodeWeights(u).length).toBe(how === 'in place');
+        }
+        releases.push(agg.result());
+      } finally {
+        setGridKernelsMode('auto');
+      }
+    }
+    expect(bytesOf(releases[0]!.weights)).toEqual(bytesOf(releases[1]!.weights));
+    expect(bytesOf(releases[0]!.weights)).toEqual(bytesOf(releases[2]!.weights));
+    expect(releases[0]!.record).toEqual(releases[1]!.record);
+    expect(releases[0]!.record).toEqual(releases[2]!.record);
+  });
+
+  it('hands out a buffer of its own only while it has one free, and none after the release', () => {
+    const agg = createDpAggregator({ global, z: 1, clipRule: { kind: 'fixed', clip: 1 } });
+    const place = agg.uploadPlace()!;
+    const bytes = encodeWeights(global).length;
+    const held = Array.from({ length: 4 }, () => place.take(bytes));
+    expect(held.every((b) => b !== null && b.length === bytes)).toBe(true);
+    // Every slot held: the coordinator's pool serves (the memory cannot grow under held buffers).
+    expect(place.take(bytes)).toBeNull();
+    const upload = new UploadBuffer(bytes, new BufferPool(), place);
+    expect(upload.bytes.buffer).not.toBe(held[0]!.buffer);
+    place.give(held[2]!);
+    expect(place.take(bytes)!.byteOffset).toBe(held[2]!.byteOffset);
+    agg.add(global);
+    agg.result();
+    expect(place.take(bytes)).toBeNull();
+    expect(agg.uploadPlace()).toBeNull();
+    expect(createDpAggregator({ global, z: 1, clipRule: { kind: 'median' } }).uploadPlace()).toBeNull();
   });
 
   it('names a non-finite value as the full check does, and leaves the aggregator as it was', () => {

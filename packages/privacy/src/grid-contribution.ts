@@ -1,4 +1,5 @@
 import { ENCODE_ATTEMPTS, ENCODE_FAILED, ENCODE_SHRINK, clipFactor, floorSqrt, type Grid } from './fixed-point';
+import { GridWasm, addLaneSquares, combineLanes, encodeJs } from './grid-kernels';
 
 /**
  * What a DP round sums on the integer grid, in ONE place for the server and for a hospital under
@@ -37,19 +38,114 @@ export function maxUpdatesOnRing(grid: Grid, ringBits = 32): number {
   return Math.floor((2 ** (ringBits - 1) - 1) / grid.bound);
 }
 
+/** The largest sum an int32 holds. */
+const NARROW_MAX = 2 ** 31 - 1;
+
 export class GridContribution {
-  readonly sums: Float64Array[];
   unclipped = 0;
   gridNormSum = 0;
   updates = 0;
-  /** An upper bound on every |sums[k]|: while it stays far below 2^53, an add can be taken back exactly. */
-  private sumBound = 0;
+  /**
+   * The sums live in two parts, sum = wide + narrow: `narrow`, flat int32 (the WebAssembly
+   * module's memory where it runs), takes every update; `wide`, float64 per tensor, takes a flat
+   * contribution (addFlat) and `narrow` folded into it before |narrow| could pass 2^31, and when
+   * the sums are read. Both hold exact integers: narrow while |narrow| ≤ narrowBound < 2^31 (int32
+   * wraps, so an add taken back is undone exactly whatever it did), wide while below 2^53.
+   */
+  private narrow: Int32Array | null = null;
+  private narrowBound = 0;
+  private wide: Float64Array[] | null = null;
+  /** Narrow changed since the last fold. */
+  private dirty = false;
+  private cleared = false;
+  private readonly dimension: number;
+  /** The WebAssembly side, made on the first addUpdate (null: the JS loops, or not yet). */
+  private wasm: GridWasm | null = null;
+  private wasmTried = false;
 
   constructor(
     readonly shape: ContributionShape,
     readonly grid: Grid,
   ) {
-    this.sums = shape.sizes.map((n) => new Float64Array(n));
+    this.dimension = shape.sizes.reduce((n, s) => n + s, 0);
+  }
+
+  /**
+   * The sums, per tensor: exact integers in float64 (the release noises them in place). Reading
+   * folds what was added since into them; the same arrays are returned every time.
+   */
+  get sums(): Float64Array[] {
+    if (this.cleared) return [];
+    this.fold();
+    return this.wide!;
+  }
+
+  /** wide += narrow; narrow = 0. */
+  private fold(): void {
+    this.wide ??= this.shape.sizes.map((n) => new Float64Array(n));
+    if (!this.dirty) return;
+    const narrow = this.narrowView();
+    let at = 0;
+    for (const w of this.wide) {
+      for (let k = 0; k < w.length; k++) w[k]! += narrow[at + k]!;
+      at += w.length;
+    }
+    narrow.fill(0);
+    this.narrowBound = 0;
+    this.dirty = false;
+  }
+
+  /** Before an update goes into narrow: fold when it could take |narrow| past 2^31 − 1. */
+  private makeRoom(): void {
+    if (this.cleared) throw new Error('this contribution was cleared');
+    if (this.narrowBound + this.grid.bound > NARROW_MAX) this.fold();
+  }
+
+  /**
+   * The WebAssembly side for addUpdate (made once; null where the kernels cannot run): the sums
+   * move into its memory.
+   */
+  private kernels(): GridWasm | null {
+    if (!this.wasmTried) {
+      this.wasmTried = true;
+      this.wasm = GridWasm.create(this.dimension);
+      // Its memory starts at zero: what narrow held moves there (nothing, the first time).
+      if (this.wasm && this.narrow && this.dirty) this.wasm.sums().set(this.narrow);
+      if (this.wasm) this.narrow = null;
+    }
+    return this.wasm;
+  }
+
+  /** The int32 sums (a view into the module's memory dies when it grows: taken again then). */
+  private narrowView(): Int32Array {
+    if (this.wasm) {
+      if (this.narrow?.buffer !== this.wasm.memory.buffer) this.narrow = this.wasm.sums();
+    } else this.narrow ??= new Int32Array(this.dimension);
+    return this.narrow;
+  }
+
+  /**
+   * `bytes` bytes for an upload whose update will be added here (the server assembles uploads in
+   * them), in the WebAssembly kernels' memory, so that addUpdate reads the values in place instead
+   * of copying them in; null where the kernels do not run or every slot is in use (any other
+   * buffer then works as well, a little slower). With `global` (what addUpdate will be given), the
+   * norm pass runs as the bytes arrive: report them with `uploadFilled`, and addUpdate then makes
+   * one pass over the values, not two. The buffer stays valid while it is held; give it back with
+   * `releaseBuffer` once nothing decoded from it is in use. Write it only in order, each byte once.
+   */
+  uploadBuffer(bytes: number, global?: readonly { values: Float32Array }[]): Uint8Array | null {
+    const wasm = this.cleared ? null : this.kernels();
+    return wasm?.alloc(bytes, global ? global.map((t) => t.values) : null) ?? null;
+  }
+
+  /** Bytes [0, upTo) of a buffer from `uploadBuffer` are final: the norm pass goes on over them. */
+  uploadFilled(buffer: Uint8Array, upTo: number): void {
+    this.wasm?.filled(buffer, upTo);
+  }
+
+  /** Gives back a buffer from `uploadBuffer`. */
+  releaseBuffer(buffer: Uint8Array): void {
+    this.wasm?.release(buffer);
   }
 
   /**
@@ -59,13 +155,20 @@ export class GridContribution {
    */
   addDelta(delta: readonly (Float32Array | Float64Array)[], norm: number): void {
     this.checkSizes(delta.map((d) => d.length), 'Δ');
+    this.makeRoom();
     const limit = this.grid.bound * this.grid.bound;
     let factor = clipFactor(norm, this.grid);
     for (let attempt = 0; attempt < ENCODE_ATTEMPTS; attempt++) {
       let squares = 0;
       for (let i = 0; i < delta.length; i++) squares += gridSquares(delta[i]!, factor);
       if (squares <= limit) {
-        if (!this.shape.probe) for (let i = 0; i < delta.length; i++) addToGrid(this.sums[i]!, delta[i]!, factor);
+        if (!this.shape.probe) {
+          let at = 0;
+          for (let i = 0; i < delta.length; i++) {
+            addToGrid(this.narrowView(), at, delta[i]!, factor);
+            at += delta[i]!.length;
+          }
+        }
         this.added(norm, squares);
         return;
       }
@@ -76,43 +179,53 @@ export class GridContribution {
 
   /**
    * Adds one update given as its new weights and the weights it started from:
-   * Δ = (update − global)/τ exactly as `updateDelta` computes it, then clipped, encoded and summed
-   * exactly as `addDelta` does (the same sums, count and norm sum, bit for bit). Two passes over the
-   * update, no scratch memory: the norm, then encode, check and add together (an add that fails the
-   * exact check, an ulp-level overshoot, is taken back exactly: integers below 2^53). Returns ‖Δ‖.
-   * Throws, changing nothing, when the update is not finite.
+   * Δ = (update − global)/τ exactly as `updateDelta` computes it (the same norm, in the lane order
+   * of grid-kernels.ts), then clipped, encoded and summed exactly as `addDelta` does (the same
+   * sums, count and norm sum, bit for bit). Two passes over the update (one, when the norm pass ran
+   * as it arrived: `uploadBuffer`), no scratch memory: the norm, then encode, check and add together (an add that fails the exact check, an ulp-level
+   * overshoot, is taken back exactly: int32 sums wrap). Returns ‖Δ‖. Throws, changing nothing,
+   * when the update is not finite.
+   *
+   * `global` must not change while this contribution is in use: the WebAssembly side keeps a copy
+   * of it (taken again only when other arrays are passed).
    */
   addUpdate(update: readonly { values: Float32Array }[], global: readonly { values: Float32Array }[], tau = 1): number {
     this.checkSizes(update.map((t) => t.values.length), 'the update');
     this.checkSizes(global.map((t) => t.values.length), 'the model');
-    // The one float64 sum of squares updateDelta forms, in its order (this pass sets the speed:
-    // each step waits on the one before, and any other order changes the norm's last bits).
-    let squares = 0;
-    for (let i = 0; i < update.length; i++) squares = differenceSquares(update[i]!.values, global[i]!.values, tau, squares);
+    this.makeRoom();
+    const u = update.map((t) => t.values);
+    const g = global.map((t) => t.values);
+    const wasm = this.kernels();
+    // The norm: passed as the upload arrived (the same kernel, the same order), or one pass now.
+    const squares = wasm ? (wasm.trackedSquares(u, g, tau) ?? wasm.squares(u, g, tau)) : jsSquares(u, g, tau);
     const norm = Math.sqrt(squares);
     if (!Number.isFinite(norm)) throw new RangeError(`the update is not finite (‖Δ‖ = ${norm})`);
+    const encode = wasm
+      ? (factor: number, mode: 1 | -1 | 0) => wasm.encode(u, g, tau, factor, mode)
+      : (factor: number, mode: 1 | -1 | 0) => {
+          let s = 0;
+          let at = 0;
+          for (let i = 0; i < u.length; i++) {
+            s += encodeJs(this.narrowView(), at, u[i]!, g[i]!, tau, factor, mode);
+            at += u[i]!.length;
+          }
+          return s;
+        };
     const limit = this.grid.bound * this.grid.bound;
     let factor = clipFactor(norm, this.grid);
-    // Adding before the check is exact when every coordinate of the encoding is ≤ 2·bound, which
-    // the norm guarantees (it is far from underflow here), and no sum can leave the exact integers.
-    const optimistic = !this.shape.probe && squares >= 2 ** -900 && this.sumBound + 4 * this.grid.bound < 2 ** 53;
+    // Adding before the check: every |x_k| is then within a hair of bound ≤ 2^22 (the norm bounds
+    // each coordinate up to its rounding, 2^-27 relative at 2^28 values; it is far from underflow
+    // here), so both kernels take the same int32 steps (|x| < 2^31), and a failed check takes
+    // them back exactly.
+    const optimistic = !this.shape.probe && squares >= 2 ** -900;
     for (let attempt = 0; attempt < ENCODE_ATTEMPTS; attempt++) {
-      let gridSquares = 0;
-      if (optimistic) {
-        for (let i = 0; i < update.length; i++) gridSquares += addDifferenceToGrid(this.sums[i]!, update[i]!.values, global[i]!.values, tau, factor);
-        if (gridSquares <= limit) {
-          this.added(norm, gridSquares);
-          return norm;
-        }
-        for (let i = 0; i < update.length; i++) takeDifferenceFromGrid(this.sums[i]!, update[i]!.values, global[i]!.values, tau, factor);
-      } else {
-        for (let i = 0; i < update.length; i++) gridSquares += differenceGridSquares(update[i]!.values, global[i]!.values, tau, factor);
-        if (gridSquares <= limit) {
-          if (!this.shape.probe) for (let i = 0; i < update.length; i++) addDifferenceToGrid(this.sums[i]!, update[i]!.values, global[i]!.values, tau, factor);
-          this.added(norm, gridSquares);
-          return norm;
-        }
+      const gridSquares = encode(factor, optimistic ? 1 : 0);
+      if (gridSquares <= limit) {
+        if (!optimistic && !this.shape.probe) encode(factor, 1);
+        this.added(norm, gridSquares);
+        return norm;
       }
+      if (optimistic) encode(factor, -1);
       factor *= ENCODE_SHRINK;
     }
     throw new Error(ENCODE_FAILED);
@@ -121,7 +234,10 @@ export class GridContribution {
   /** The bookkeeping of one encoded update x̃ with Σ x̃_i² = `gridSquares` (exact) from Δ of norm `norm`. */
   private added(norm: number, gridSquares: number): void {
     if (this.shape.normSum) this.gridNormSum += floorSqrt(gridSquares);
-    if (!this.shape.probe) this.sumBound += this.grid.bound;
+    if (!this.shape.probe) {
+      this.narrowBound += this.grid.bound;
+      this.dirty = true;
+    }
     if (norm <= this.grid.clip) this.unclipped += 1;
     this.updates += 1;
   }
@@ -143,19 +259,18 @@ export class GridContribution {
     const length = contributionLength(this.shape);
     if (flat.length !== length) throw new RangeError(`a contribution has ${length} values; this one has ${flat.length}`);
     if (!Number.isSafeInteger(updates) || updates < 1) throw new RangeError(`a contribution holds a positive whole number of updates (got ${updates})`);
-    let largest = 0;
+    if (this.cleared) throw new Error('this contribution was cleared');
     for (let k = 0; k < flat.length; k++) {
       if (!Number.isSafeInteger(flat[k]!)) throw new RangeError(`value ${k} of the contribution is not an integer on the grid (${flat[k]})`);
-      largest = Math.max(largest, Math.abs(flat[k]!));
     }
+    this.wide ??= this.shape.sizes.map((n) => new Float64Array(n));
     let at = 0;
-    for (const sum of this.sums) {
+    for (const sum of this.wide) {
       for (let k = 0; k < sum.length; k++) sum[k]! += flat[at + k]!;
       at += sum.length;
     }
     if (this.shape.countUnclipped) this.unclipped += flat[at++]!;
     if (this.shape.normSum) this.gridNormSum += flat[at++]!;
-    this.sumBound += largest;
     this.updates += updates;
   }
 
@@ -174,13 +289,29 @@ export class GridContribution {
 
   /** Frees the sums (after the release). */
   clear(): void {
-    this.sums.length = 0;
+    this.wasm?.retire();
+    this.cleared = true;
+    this.wide = null;
+    this.narrow = null;
+    this.wasm = null;
+    this.wasmTried = true;
   }
 }
 
-// The hot loops, one tensor each, over flat typed arrays (no callbacks). Σ x̃² of integers is
-// exact below 2^53 in any order, so its loops keep four sums; a total past the limit stays past it
-// (rounding is monotone), so the check needs no early exit.
+/** Σ Δ_k² of Δ = (u − g)/τ in the lane order (grid-kernels.ts), with the JS loops. */
+function jsSquares(update: readonly Float32Array[], global: readonly Float32Array[], tau: number): number {
+  const lanes = new Float64Array(8);
+  let flat = 0;
+  for (let i = 0; i < update.length; i++) {
+    addLaneSquares(lanes, update[i]!, global[i]!, tau, flat);
+    flat += update[i]!.length;
+  }
+  return combineLanes(lanes);
+}
+
+// The hot loops of addDelta, one tensor each, over flat typed arrays (no callbacks). Σ x̃² of
+// integers is exact below 2^53 in any order, so its loops keep four sums; a total past the limit
+// stays past it (rounding is monotone), so the check needs no early exit.
 
 /** Σ trunc(d_k·factor)² over one tensor of Δ. */
 function gridSquares(d: Float32Array | Float64Array, factor: number): number {
@@ -207,95 +338,15 @@ function gridSquares(d: Float32Array | Float64Array, factor: number): number {
   return s0 + s1 + (s2 + s3);
 }
 
-/** sum += trunc(d·factor) over one tensor. */
-function addToGrid(sum: Float64Array, d: Float32Array | Float64Array, factor: number): void {
-  for (let k = 0; k < sum.length; k++) sum[k]! += Math.trunc(d[k]! * factor);
-}
-
-/** The running Σ ((u_k − g_k)/τ)², continued from `squares` in index order (updateDelta's sum). */
-function differenceSquares(u: Float32Array, g: Float32Array, tau: number, squares: number): number {
-  const n = u.length;
-  if (tau === 1) {
-    // x/1 is x: the division is skipped, not changed.
-    for (let k = 0; k < n; k++) {
-      const d = u[k]! - g[k]!;
-      squares += d * d;
-    }
-  } else {
-    for (let k = 0; k < n; k++) {
-      const d = (u[k]! - g[k]!) / tau;
-      squares += d * d;
-    }
-  }
-  return squares;
-}
-
-/** Σ x_k² with x = trunc((u − g)/τ·factor) over one tensor, adding nothing. */
-function differenceGridSquares(u: Float32Array, g: Float32Array, tau: number, factor: number): number {
-  const n = u.length;
-  let s = 0;
-  for (let k = 0; k < n; k++) {
-    const x = Math.trunc(((u[k]! - g[k]!) / tau) * factor);
-    s += x * x;
-  }
-  return s;
-}
-
-/** sum += x with x = trunc((u − g)/τ·factor) over one tensor; returns Σ x_k². (Exported for tests.) */
-export function addDifferenceToGrid(sum: Float64Array, u: Float32Array, g: Float32Array, tau: number, factor: number): number {
-  const n = sum.length;
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let k = 0;
-  if (tau === 1) {
-    for (; k + 3 < n; k += 4) {
-      const x0 = Math.trunc((u[k]! - g[k]!) * factor);
-      const x1 = Math.trunc((u[k + 1]! - g[k + 1]!) * factor);
-      const x2 = Math.trunc((u[k + 2]! - g[k + 2]!) * factor);
-      const x3 = Math.trunc((u[k + 3]! - g[k + 3]!) * factor);
-      sum[k]! += x0;
-      sum[k + 1]! += x1;
-      sum[k + 2]! += x2;
-      sum[k + 3]! += x3;
-      s0 += x0 * x0;
-      s1 += x1 * x1;
-      s2 += x2 * x2;
-      s3 += x3 * x3;
-    }
-  } else {
-    for (; k + 3 < n; k += 4) {
-      const x0 = Math.trunc(((u[k]! - g[k]!) / tau) * factor);
-      const x1 = Math.trunc(((u[k + 1]! - g[k + 1]!) / tau) * factor);
-      const x2 = Math.trunc(((u[k + 2]! - g[k + 2]!) / tau) * factor);
-      const x3 = Math.trunc(((u[k + 3]! - g[k + 3]!) / tau) * factor);
-      sum[k]! += x0;
-      sum[k + 1]! += x1;
-      sum[k + 2]! += x2;
-      sum[k + 3]! += x3;
-      s0 += x0 * x0;
-      s1 += x1 * x1;
-      s2 += x2 * x2;
-      s3 += x3 * x3;
-    }
-  }
-  for (; k < n; k++) {
-    const x = Math.trunc(((u[k]! - g[k]!) / tau) * factor);
-    sum[k]! += x;
-    s0 += x * x;
-  }
-  return s0 + s1 + (s2 + s3);
-}
-
-/** Takes back `addDifferenceToGrid` with the same arguments, exactly (integer sums below 2^53). (Exported for tests.) */
-export function takeDifferenceFromGrid(sum: Float64Array, u: Float32Array, g: Float32Array, tau: number, factor: number): void {
-  for (let k = 0; k < sum.length; k++) sum[k]! -= Math.trunc(((u[k]! - g[k]!) / tau) * factor);
+/** narrow[at + k] += trunc(d_k·factor) over one tensor (checked: every |x| ≤ bound). */
+function addToGrid(narrow: Int32Array, at: number, d: Float32Array | Float64Array, factor: number): void {
+  for (let k = 0; k < d.length; k++) narrow[at + k] = narrow[at + k]! + Math.trunc(d[k]! * factor);
 }
 
 /**
- * Δ = (update − global)/τ per tensor in float64 (into `scratch` when given), and its L2 norm: the
- * server's view of an update, and a hospital's own under secure aggregation.
+ * Δ = (update − global)/τ per tensor in float64 (into `scratch` when given), and its L2 norm (its
+ * squares summed in the lane order of grid-kernels.ts, as every path sums them): the server's view
+ * of an update, and a hospital's own under secure aggregation.
  */
 export function updateDelta(
   update: readonly { values: ArrayLike<number> }[],
@@ -303,15 +354,18 @@ export function updateDelta(
   tau = 1,
   scratch?: Float64Array[],
 ): { delta: Float64Array[]; norm: number } {
-  let squares = 0;
+  const lanes = new Float64Array(8);
+  let flat = 0;
   const delta = update.map((t, i) => {
     const g = global[i]!.values;
     const d = scratch?.[i] ?? new Float64Array(t.values.length);
     for (let k = 0; k < d.length; k++) {
       d[k] = (t.values[k]! - g[k]!) / tau;
-      squares += d[k]! * d[k]!;
+      const lane = (flat + k) & 7;
+      lanes[lane] = lanes[lane]! + d[k]! * d[k]!;
     }
+    flat += d.length;
     return d;
   });
-  return { delta, norm: Math.sqrt(squares) };
+  return { delta, norm: Math.sqrt(combineLanes(lanes)) };
 }

@@ -1,11 +1,12 @@
-import { describe, expect, it } from 'vitest';
-import { GridContribution, gridFor, updateDelta, type ContributionShape, type Grid } from '../src';
-import { addDifferenceToGrid, takeDifferenceFromGrid } from '../src/grid-contribution';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GridContribution, gridFor, gridKernelsInUse, setGridKernelsMode, updateDelta, type ContributionShape, type Grid } from '../src';
+import { GridWasm, encodeJs } from '../src/grid-kernels';
 
 /**
  * The fused paths of GridContribution (addDelta: check then add, no scratch; addUpdate: Δ never
- * formed, norm pass then encode-check-add) against the code they replaced, kept here verbatim:
- * the same sums, count and norm sum, bit for bit, on random inputs.
+ * formed, norm pass then encode-check-add, int32 sums, WebAssembly SIMD or JS loops) against the
+ * code they replaced, kept here verbatim but for the order of the norm's sum (refLaneNorm): the
+ * same sums, count and norm sum, bit for bit, on random inputs, with either kernels.
  */
 
 // ---- the replaced implementation (fixed-point.ts and grid-contribution.ts before issue 17) ----
@@ -50,18 +51,32 @@ function refGridNormFloor(encoded: readonly Float64Array[]): number {
   return r;
 }
 
-function refUpdateDelta(update: readonly { values: ArrayLike<number> }[], global: readonly { values: ArrayLike<number> }[], tau = 1): { delta: Float64Array[]; norm: number } {
+/**
+ * The norm's one rounded sum in the order every path now uses (issue 17): eight running sums,
+ * lane = flat index mod 8, combined as ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)). Before, it
+ * was ONE running sum in index order (refSequentialSquares): see the tolerance test below.
+ */
+function refLaneSquares(delta: readonly ArrayLike<number>[]): number {
+  const l = [0, 0, 0, 0, 0, 0, 0, 0];
+  let flat = 0;
+  for (const d of delta) for (let k = 0; k < d.length; k++, flat++) l[flat % 8]! += d[k]! * d[k]!;
+  return l[0]! + l[1]! + (l[2]! + l[3]!) + (l[4]! + l[5]! + (l[6]! + l[7]!));
+}
+
+function refSequentialSquares(delta: readonly ArrayLike<number>[]): number {
   let squares = 0;
+  for (const d of delta) for (let k = 0; k < d.length; k++) squares += d[k]! * d[k]!;
+  return squares;
+}
+
+function refUpdateDelta(update: readonly { values: ArrayLike<number> }[], global: readonly { values: ArrayLike<number> }[], tau = 1): { delta: Float64Array[]; norm: number } {
   const delta = update.map((t, i) => {
     const g = global[i]!.values;
     const d = new Float64Array(t.values.length);
-    for (let k = 0; k < d.length; k++) {
-      d[k] = (t.values[k]! - g[k]!) / tau;
-      squares += d[k]! * d[k]!;
-    }
+    for (let k = 0; k < d.length; k++) d[k] = (t.values[k]! - g[k]!) / tau;
     return d;
   });
-  return { delta, norm: Math.sqrt(squares) };
+  return { delta, norm: Math.sqrt(refLaneSquares(delta)) };
 }
 
 class RefContribution {
@@ -136,7 +151,16 @@ const shapes: ContributionShape[] = [
 ];
 const dimension = SIZES.reduce((n, s) => n + s, 0);
 
-describe('GridContribution fast paths, bit for bit against the replaced code', () => {
+for (const kernels of ['auto', 'js'] as const) {
+describe(`GridContribution fast paths (${kernels === 'auto' ? 'WebAssembly SIMD' : 'JS'} kernels), bit for bit against the replaced code`, () => {
+  beforeAll(() => setGridKernelsMode(kernels));
+  afterAll(() => setGridKernelsMode('auto'));
+
+  it('runs the kernels it says', () => {
+    // Node has WebAssembly SIMD: 'auto' must pick it, or this suite would test the JS twice.
+    expect(gridKernelsInUse()).toBe(kernels === 'auto' ? 'wasm-simd' : 'js');
+  });
+
   it('addUpdate (weights and global, τ = 1 and τ > 1) equals updateDelta + the old encode, check, norm and sum', () => {
     for (const [s, shape] of shapes.entries()) {
       for (const clip of [1e-3, 0.05, 1, 40]) {
@@ -212,16 +236,29 @@ describe('GridContribution fast paths, bit for bit against the replaced code', (
     expectSame(fast, ref);
   });
 
-  it('takes an add back exactly (the optimistic path\u2019s undo)', () => {
+  it('takes an add back exactly (the optimistic path\u2019s undo), wrapping int32 sums alike', () => {
     const rand = seeded(13);
     for (const tau of [1, 3]) {
       const [u, g] = [tensors(rand, 1)[6]!, tensors(rand, 1)[6]!];
-      const sum = Float64Array.from({ length: u.length }, () => Math.round((rand() - 0.5) * 2 ** 40));
-      const before = Array.from(sum);
-      addDifferenceToGrid(sum, u, g, tau, 2 ** 20);
-      expect(Array.from(sum)).not.toEqual(before);
-      takeDifferenceFromGrid(sum, u, g, tau, 2 ** 20);
-      expect(Array.from(sum)).toEqual(before);
+      // Sums anywhere in int32, some at its ends, so that adds wrap both ways; |x| up to 2^17
+      // (Σ x² stays below 2^53, where it is exact in any order).
+      const start = Int32Array.from({ length: u.length }, (_, k) => (k % 5 === 0 ? 2 ** 31 - 1 : k % 5 === 1 ? -(2 ** 31) : Math.round((rand() - 0.5) * 2 ** 32)));
+      const js = start.slice();
+      const squares = encodeJs(js, 0, u, g, tau, 2 ** 12, 1);
+      expect(Array.from(js)).not.toEqual(Array.from(start));
+      const wasm = GridWasm.create(u.length);
+      if (kernels === 'auto') {
+        expect(wasm).not.toBeNull();
+        wasm!.sums().set(start);
+        expect(wasm!.encode([u], [g], tau, 2 ** 12, 1)).toBe(squares);
+        expect(Array.from(wasm!.sums())).toEqual(Array.from(js));
+        expect(wasm!.encode([u], [g], tau, 2 ** 12, -1)).toBe(squares);
+        expect(Array.from(wasm!.sums())).toEqual(Array.from(start));
+        expect(wasm!.encode([u], [g], tau, 2 ** 12, 0)).toBe(squares);
+        expect(Array.from(wasm!.sums())).toEqual(Array.from(start));
+      }
+      expect(encodeJs(js, 0, u, g, tau, 2 ** 12, -1)).toBe(squares);
+      expect(Array.from(js)).toEqual(Array.from(start));
     }
   });
 
@@ -249,6 +286,180 @@ describe('GridContribution fast paths, bit for bit against the replaced code', (
     expectSame(fast, ref);
   });
 
+  it('folds the int32 sums into float64 before they could overflow, still bit for bit', () => {
+    // A grid of bound 2^26 (a real one stops at 2^22): int32 holds 31 such updates, so 70 fold twice.
+    const shape = shapes[0]!;
+    const grid: Grid = { clip: 0.5, scale: 2 ** 26 / 0.5, bound: 2 ** 26, dimension };
+    const rand = seeded(21);
+    const global = tensors(rand, 0.2).map((values) => ({ values }));
+    const fast = new GridContribution(shape, grid);
+    const ref = new RefContribution(shape, grid);
+    for (let j = 0; j < 70; j++) {
+      // The same update over and over (large, so clipped to the bound) drives some sums far out.
+      // One coordinate carries most of the norm, so its sum grows by nearly the bound each time.
+      const update = tensors(seeded(j % 3), 1e-3).map((v, i) => ({ values: v.map((x, k) => x + global[i]!.values[k]! + (i === 5 && k === 17 ? 2 : 0)) }));
+      const { delta, norm } = refUpdateDelta(update, global);
+      ref.addDelta(delta, norm);
+      expect(fast.addUpdate(update, global)).toBe(norm);
+      if (j === 40) expectSame(fast, ref); // a read folds too; adds go on after it
+    }
+    expectSame(fast, ref);
+    expect(Math.max(...ref.sums.map((s) => Math.max(...s.map(Math.abs))))).toBeGreaterThan(2 ** 31);
+  });
+
+  it('reads an update that lives in its memory in place (the server\u2019s uploads), with the same result', () => {
+    const shape = shapes[0]!;
+    const grid = gridFor(0.05, dimension);
+    const rand = seeded(31);
+    const global = tensors(rand, 0.2).map((values) => ({ values }));
+    const fast = new GridContribution(shape, grid);
+    const ref = new RefContribution(shape, grid);
+    const buffers: Uint8Array[] = [];
+    for (let j = 0; j < 6; j++) {
+      const values = tensors(rand, 0.01).map((v, i) => v.map((x, k) => x + global[i]!.values[k]!));
+      // An upload's layout: a header of 12 bytes, then the values; a buffer taken after some adds
+      // grows the memory (the sums' views must follow), and buffers are reused once given back.
+      const placed = fast.uploadBuffer(12 + 4 * dimension);
+      expect(placed === null).toBe(kernels === 'js');
+      const bytes = placed ?? new Uint8Array(12 + 4 * dimension);
+      buffers.push(bytes);
+      const all = new Float32Array(bytes.buffer, bytes.byteOffset + 12, dimension);
+      let at = 0;
+      const update = values.map((v) => {
+        all.set(v, at);
+        at += v.length;
+        return { values: all.subarray(at - v.length, at) };
+      });
+      const { delta, norm } = refUpdateDelta(update, global);
+      ref.addDelta(delta, norm);
+      expect(fast.addUpdate(update, global)).toBe(norm);
+      if (j % 2 === 1) fast.releaseBuffer(bytes);
+    }
+    if (kernels === 'auto') {
+      // Kept buffers stay valid (the memory never grows under them); given back ones are reused.
+      for (const b of buffers) expect(b.buffer).toBe(buffers[0]!.buffer);
+      expect(buffers[2]!.byteOffset).toBe(buffers[1]!.byteOffset);
+      expect(buffers[4]!.byteOffset).toBe(buffers[3]!.byteOffset);
+      expect(new Set(buffers.map((b) => b.byteOffset)).size).toBe(4);
+    }
+    expectSame(fast, ref);
+  });
+
+  it('takes the norm as an upload arrives, chunk by chunk, with the same bits as a pass at add', () => {
+    const shape = shapes[0]!;
+    const grid = gridFor(0.05, dimension);
+    const rand = seeded(37);
+    const global = tensors(rand, 0.2).map((values) => ({ values }));
+    const fast = new GridContribution(shape, grid);
+    const ref = new RefContribution(shape, grid);
+    for (let j = 0; j < 5; j++) {
+      const values = tensors(rand, j % 2 ? 0.01 : 0.2).map((v, i) => v.map((x, k) => x + global[i]!.values[k]!));
+      // The weights codec's layout: 'FWT1'-like magic, the header length, a header, padding to 4.
+      const header = 5 + 3 * j;
+      const offset = Math.ceil((8 + header) / 4) * 4;
+      const wire = new Uint8Array(offset + 4 * dimension);
+      new DataView(wire.buffer).setUint32(4, header, true);
+      const all = new Float32Array(wire.buffer, offset, dimension);
+      let at = 0;
+      for (const v of values) {
+        all.set(v, at);
+        at += v.length;
+      }
+      const bytes = fast.uploadBuffer(wire.length, global) ?? new Uint8Array(wire.length);
+      // Chunks of odd sizes: the header and single values split across them.
+      for (let from = 0, step = 3; from < wire.length; from += step, step = (step * 7 + 5) % 997) {
+        const to = Math.min(wire.length, from + step);
+        bytes.set(wire.subarray(from, to), from);
+        fast.uploadFilled(bytes, to);
+      }
+      const view = new Float32Array(bytes.buffer, bytes.byteOffset + offset, dimension);
+      at = 0;
+      const update = values.map((v) => ({ values: view.subarray(at, (at += v.length)) }));
+      const { delta, norm } = refUpdateDelta(update, global);
+      ref.addDelta(delta, norm);
+      if (kernels === 'auto') {
+        const wasm = (fast as unknown as { wasm: GridWasm }).wasm;
+        expect(wasm.trackedSquares(update.map((t) => t.values), global.map((t) => t.values), 1)).toBe(refLaneSquares(delta));
+        // Only for τ = 1, only for this model, only for exactly the slot's values.
+        expect(wasm.trackedSquares(update.map((t) => t.values), global.map((t) => t.values), 2)).toBeNull();
+        expect(wasm.trackedSquares(update.map((t) => t.values), global.map((t) => t.values.slice()), 1)).toBeNull();
+        expect(wasm.trackedSquares(update.slice(1).map((t) => t.values), global.slice(1).map((t) => t.values), 1)).toBeNull();
+      }
+      expect(fast.addUpdate(update, global)).toBe(norm);
+      fast.releaseBuffer(bytes);
+    }
+    expectSame(fast, ref);
+  });
+
+  it('reuses a cleared contribution\u2019s kernel memory only when no upload buffer is still held', () => {
+    const shape = shapes[1]!;
+    const grid = gridFor(0.05, dimension);
+    const rand = seeded(43);
+    const global = tensors(rand, 0.2).map((values) => ({ values }));
+    const updates = Array.from({ length: 3 }, () => tensors(rand, 0.1).map((v, i) => ({ values: v.map((x, k) => x + global[i]!.values[k]!) })));
+    const ref = new RefContribution(shape, grid);
+    for (const u of updates) ref.addDelta(refUpdateDelta(u, global).delta, refUpdateDelta(u, global).norm);
+    const memories = [];
+    let held: Uint8Array | null = null;
+    for (let round = 0; round < 4; round++) {
+      const fast = new GridContribution(shape, grid);
+      const slot = fast.uploadBuffer(64, global);
+      memories.push(slot?.buffer);
+      for (const u of updates) fast.addUpdate(u, global);
+      expectSame(fast, ref); // the reused memory's sums start at zero
+      if (round === 1) held = slot; // kept, e.g. a personalization round keeps the decoded update
+      else if (slot) fast.releaseBuffer(slot);
+      fast.clear();
+    }
+    if (kernels === 'auto') {
+      expect(memories[1]).toBe(memories[0]);
+      expect(memories[2]).not.toBe(memories[1]); // round 1 still held a buffer
+      expect(memories[3]).toBe(memories[2]);
+      expect(held!.length).toBe(64);
+    }
+  });
+
+  it('gives the same bits for tensors longer than a copied-in block (16384 values)', () => {
+    const sizes = [40_003, 17, 16_390];
+    const d = sizes.reduce((n, x) => n + x, 0);
+    const shape: ContributionShape = { sizes, probe: false, countUnclipped: true, normSum: true };
+    const grid = gridFor(0.02, d);
+    const rand = seeded(53);
+    const make = (scale: number, around?: Float32Array[]) => sizes.map((n, i) => Float32Array.from({ length: n }, (_, k) => (around ? around[i]![k]! : 0) + (rand() - 0.5) * scale));
+    const g = make(0.2);
+    const global = g.map((values) => ({ values }));
+    const fast = new GridContribution(shape, grid);
+    const ref = new RefContribution(shape, grid);
+    for (let j = 0; j < 4; j++) {
+      const update = make(j % 2 ? 1e-4 : 0.01, g).map((values) => ({ values }));
+      const tau = j < 2 ? 1 : 3;
+      const { delta, norm } = refUpdateDelta(update, global, tau);
+      ref.addDelta(delta, norm);
+      expect(fast.addUpdate(update, global, tau)).toBe(norm);
+    }
+    expectSame(fast, ref);
+  });
+
+  it('sums the norm in lanes within the documented tolerance of the single running sum it replaced', () => {
+    // Both orders are a float64 sum of the same n squares: each is within (n − 1)·2^-53 of the
+    // exact sum (relative, all terms ≥ 0), so they are within twice that of each other; in
+    // practice a few ulps. The clip factor follows the norm, so an x̃ can differ by one grid
+    // unit where Δ_k·factor is within an ulp or so of an integer: a few times in 10^9 coordinates.
+    const rand = seeded(41);
+    let largest = 0;
+    for (let j = 0; j < 200; j++) {
+      const delta = tensors(rand, [1e-3, 0.1, 30][j % 3]!);
+      const n = delta.reduce((m, d) => m + d.length, 0);
+      const lanes = refLaneSquares(delta);
+      const sequential = refSequentialSquares(delta);
+      const relative = Math.abs(lanes - sequential) / sequential;
+      expect(relative).toBeLessThanOrEqual(2 * (n - 1) * 2 ** -53);
+      largest = Math.max(largest, relative);
+      expect(updateDelta(delta.map((values) => ({ values })), delta.map((d) => ({ values: new Float32Array(d.length) }))).norm).toBe(Math.sqrt(lanes));
+    }
+    expect(largest).toBeLessThan(1e-13);
+  });
+
   it('refuses a non-finite update or one of the wrong shape before changing anything', () => {
     const shape = shapes[0]!;
     const grid = gridFor(1, dimension);
@@ -266,3 +477,4 @@ describe('GridContribution fast paths, bit for bit against the replaced code', (
     expect(fast.sums.every((s) => s.every((x) => x === 0))).toBe(true);
   });
 });
+}

@@ -120,9 +120,15 @@ export interface DpRelease {
  * `normSumNoise`, Σ_j ⌊min(‖x̃_j‖, bound)⌋ does (sensitivity bound). Nothing else about the updates
  * is computed: no norms, counts or noise norms leave this object.
  *
- * Memory: the fixed and quantile rules stream (one float64 sum, however large M; no reference to
- * an update is kept after `add` returns). The median rule must see every norm before it can clip,
- * so it keeps every Δ_j: O(M·d).
+ * Memory: the fixed and quantile rules stream (one int32 sum, folded into float64 before it could
+ * overflow and at the release, however large M; the WebAssembly kernels' copy of θ and a few
+ * upload buffers, pages untouched until used; no reference to an update is kept after `add`
+ * returns). The median rule must see every norm before it can clip, so it keeps every Δ_j: O(M·d).
+ *
+ * The clip norm ‖Δ_j‖ is one float64 sum of squares in a fixed order (eight lanes by index,
+ * packages/privacy/src/grid-kernels.ts), the same on every path; no privacy claim rests on its
+ * last bits: the bound is enforced by the exact integer check ‖x̃_j‖² ≤ bound² after encoding, and
+ * the quantile rule's indicator is a function of one update (sensitivity 1) whatever the order.
  */
 export class DpAggregator implements Aggregator<DpRelease> {
   private readonly strategy: Strategy;
@@ -158,6 +164,26 @@ export class DpAggregator implements Aggregator<DpRelease> {
     this.streaming = clip === null ? null : new GridContribution(this.shape, gridFor(clip, this.dimension));
   }
 
+  /**
+   * Where the coordinator may assemble this round's uploads (server/src/update-intake.ts): buffers
+   * in the memory the grid's WebAssembly kernels work in, so add() reads the values in place
+   * instead of copying them in, and the norm pass runs as the chunks arrive (`filled`); `take`
+   * returns null when it has none free (or the kernels do not run here, or under the median
+   * rule): then any buffer works as well, only a little slower.
+   */
+  uploadPlace(): { take(bytes: number): Uint8Array | null; give(buffer: Uint8Array): void; filled(buffer: Uint8Array, upTo: number): void } | null {
+    const streaming = this.streaming;
+    if (!streaming || this.done) return null;
+    return {
+      take: (bytes) => (this.done ? null : streaming.uploadBuffer(bytes, this.o.global)),
+      give: (buffer) => streaming.releaseBuffer(buffer),
+      // The norm pass over the values arrived so far (τ = 1 only: FedNova's add divides first).
+      filled: (buffer, upTo) => {
+        if (!this.done && this.strategy.kind !== 'fednova') streaming.uploadFilled(buffer, upTo);
+      },
+    };
+  }
+
   /** The round's grid (public: from C and d) and the shape of a contribution; null under the median rule. */
   get contribution(): { grid: Grid; shape: ContributionShape } | null {
     return this.streaming && { grid: this.streaming.grid, shape: this.shape };
@@ -169,7 +195,8 @@ export class DpAggregator implements Aggregator<DpRelease> {
     const tau = stepsOf(this.strategy, info);
     if (this.streaming) {
       // Streaming rules: Δ_j is never formed (two passes over the update straight into the sums,
-      // bit for bit updateDelta + addDelta); memory stays O(d) in M. Throws first when not finite.
+      // bit for bit updateDelta + addDelta; in place when the update was assembled in
+      // `uploadPlace`); memory stays O(d) in M. Throws first when not finite.
       this.streaming.addUpdate(update, this.o.global, tau);
     } else {
       // Median rule: keep Δ_j until every norm is known.
