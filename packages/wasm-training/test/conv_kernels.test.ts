@@ -86,8 +86,21 @@ describeModes('Conv2DBackpropFilter on wasm matches cpu', () => {
   }
 });
 
+// Shapes for the direct input-gradient kernel (phases of the stride, one-column dot tiles).
+const inputGradCases: ConvCase[] = [
+  { name: '7×7 stride 2 same, one input channel (DenseNet stem: dx has 1 channel)', x: [3, 20, 18, 1], filter: [7, 7, 1, 24], strides: [2, 2], pad: 'same' },
+  { name: '7×7 stride 2 same, 1 channel, odd size, 5 output channels (k tail)', x: [2, 13, 11, 1], filter: [7, 7, 1, 5], strides: [2, 2], pad: 'same' },
+  { name: '3×3 stride 3 valid (stride = kernel: one tap per phase)', x: [2, 11, 10, 3], filter: [3, 3, 3, 5], strides: [3, 3], pad: 'valid' },
+  { name: '2×2 stride 3 valid (kernel < stride: phases without taps)', x: [2, 11, 12, 2], filter: [2, 2, 2, 3], strides: [3, 3], pad: 'valid' },
+  { name: '4×3 strides 2×3 explicit padding', x: [2, 12, 13, 3], filter: [4, 3, 3, 6], strides: [2, 3], pad: [[0, 0], [2, 1], [0, 2], [0, 0]] },
+  { name: '1×1 stride 1, 24 → 48 (DenseNet bottleneck)', x: [2, 5, 7, 48], filter: [1, 1, 48, 24], strides: [1, 1], pad: 'valid' },
+  { name: '3×3 stride 1 same, 48 → 12 (DenseNet growth conv)', x: [2, 6, 5, 48], filter: [3, 3, 48, 12], strides: [1, 1], pad: 'same' },
+  { name: '5×5 stride 1 same on a 3×3 image (no interior column)', x: [2, 3, 3, 2], filter: [5, 5, 2, 3], strides: [1, 1], pad: 'same' },
+  { name: '3×3 stride 2 same, 1 → 3 channels (k shorter than a vector)', x: [2, 9, 9, 1], filter: [3, 3, 1, 3], strides: [2, 2], pad: 'same' },
+];
+
 describeModes('Conv2DBackpropInput on wasm matches cpu', () => {
-  for (const c of convCases) {
+  for (const c of [...convCases, ...inputGradCases]) {
     it(c.name, async () => {
       const dyShape = outShape(c);
       const wData = randomData(c.filter.reduce((a, b) => a * b), 3);

@@ -36,6 +36,11 @@ export interface NativeKernels {
     outHeight: number, outWidth: number, outChannels: number, filterH: number, filterW: number,
     strideH: number, strideW: number, dilationH: number, dilationW: number, padTop: number, padLeft: number,
   ): void;
+  conv2d_input_grad(
+    dy: number, packedFilter: number, dx: number, batch: number, height: number, width: number, inChannels: number,
+    outHeight: number, outWidth: number, outChannels: number, filterH: number, filterW: number,
+    strideH: number, strideW: number, padTop: number, padLeft: number,
+  ): void;
   gemm(a: number, rowStride: number, colStride: number, b: number, c: number, m: number, n: number, k: number): void;
   add_bias(x: number, bias: number, out: number, rows: number, cols: number): void;
   relu_grad(dy: number, x: number, dx: number, n: number): void;
