@@ -1,42 +1,19 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '@fedward/protocol';
-import { createModel, createSmallCnnVb, MemoryDataset, seededRandom } from '@fedward/models';
+import { createModel, createSmallCnnVb, MemoryDataset } from '@fedward/models';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { registerSecondOrderGradients } from '../src/second-order';
 import { paramsFromWeights, type LocalTraining } from '../src/simulate';
 import { assertSmallCnnVb, simulateLocalUpdateVb, smallCnnVbForward } from '../src/simulate-vb';
+import { images, seededFill, zscore } from './fixtures';
 
 const spec: ModelSpec = { kind: 'small-cnn-vb', inputSize: 16, channels: 1, numClasses: 2, seed: 42, normalization: 'zscore', vb: { beta: 0.1, k: 8 } };
 const training: LocalTraining = { learningRate: 0.05, steps: 3, weightDecay: 1e-6, normalization: 'zscore' };
-
-/** A seeded stand-in for a CSPRNG: the same seed gives the hospital's and the simulation's ε alike. */
-const seededFill = (seed: number) => {
-  const rand = seededRandom(seed);
-  return (b: Uint32Array) => {
-    for (let k = 0; k < b.length; k++) b[k] = Math.floor(rand() * 2 ** 32) >>> 0;
-  };
-};
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
   registerSecondOrderGradients();
 });
-
-function images(n: number, seed: number): Float32Array {
-  return tf.tidy(() => Float32Array.from(tf.randomUniform([n, 16, 16, 1], 0, 1, 'float32', seed).dataSync() as Float32Array));
-}
-
-/** The hospital's own normalisation (packages/data normalizeSlice 'zscore'), per image. */
-function zscore(x: Float32Array, area: number): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let s = 0; s < x.length; s += area) {
-    const v = x.subarray(s, s + area);
-    const mean = v.reduce((a, b) => a + b, 0) / area;
-    const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / area) || 1;
-    for (let i = 0; i < area; i++) out[s + i] = (v[i]! - mean) / sd;
-  }
-  return out;
-}
 
 /** The engine's update after `training.steps` one-batch 'sgd' epochs. */
 async function engineUpdate(engine: ReturnType<typeof createModel>, input: Float32Array, labels: Int32Array): Promise<Float32Array[]> {

@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { attackObjective } from '../src/invert';
 import { registerSecondOrderGradients } from '../src/second-order';
 import { assertSmallCnn, normalizeImages, paramsFromWeights, simulateLocalUpdate, smallCnnLogits, type LocalTraining } from '../src/simulate';
+import { images, zscore } from './fixtures';
 
 const spec: ModelSpec = { kind: 'small-cnn', inputSize: 16, channels: 1, numClasses: 2, seed: 42, normalization: 'zscore' };
 const training: LocalTraining = { learningRate: 0.05, steps: 3, weightDecay: 1e-6, normalization: 'zscore' };
@@ -13,22 +14,6 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
   registerSecondOrderGradients();
 });
-
-function images(n: number, seed: number): Float32Array {
-  return tf.tidy(() => Float32Array.from(tf.randomUniform([n, 16, 16, 1], 0, 1, 'float32', seed).dataSync() as Float32Array));
-}
-
-/** The hospital's own normalisation (packages/data normalizeSlice 'zscore'), per image. */
-function zscore(x: Float32Array, area: number): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let s = 0; s < x.length; s += area) {
-    const v = x.subarray(s, s + area);
-    const mean = v.reduce((a, b) => a + b, 0) / area;
-    const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / area) || 1;
-    for (let i = 0; i < area; i++) out[s + i] = (v[i]! - mean) / sd;
-  }
-  return out;
-}
 
 describe('the simulated local training', () => {
   it('computes the logits of the product small CNN (ModelEngine.predict)', () => {

@@ -4,16 +4,9 @@ import { MemoryDataset, createModel, seededRandom, activateBackend, type Batch }
 import type { LayersEngine } from '../src/engine';
 import { NoisedGradient } from '../src/dp-sgd/noised-gradient';
 import { poissonBatch, uniformBatch } from '../src/dp-sgd/samplers';
+import { seededFill } from './fixtures';
 
 const spec: ModelSpec = { kind: 'small-cnn', inputSize: 16, channels: 1, numClasses: 2, seed: 7 };
-
-/** A seeded word stream in place of the CSPRNG, so a failure can be replayed. */
-const seededFill = (seed: number) => {
-  const rand = seededRandom(seed);
-  return (b: Uint32Array) => {
-    for (let k = 0; k < b.length; k++) b[k] = Math.floor(rand() * 2 ** 32) >>> 0;
-  };
-};
 
 function toyData(n: number, seed: number): MemoryDataset {
   const rand = seededRandom(seed);

@@ -1,39 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { federationConfigSchema, modelSpecSchema, type ModelSpec, type NamedTensor } from '@fedward/protocol';
-import { MemoryDataset, activateBackend, createModel, exportLayersModel, onnxSupport, seededRandom } from '../src';
+import { activateBackend, createModel, exportLayersModel, onnxSupport, type MemoryDataset } from '../src';
 import type { LayersEngine } from '../src/engine';
 import { exportOnnx } from '../src/export-onnx';
 import { buildSmallCnnVb, createSmallCnnVb } from '../src/small-cnn-vb';
 import { withExampleLosses } from '../src/variational-bottleneck';
+import { seededFill, squareData } from './fixtures';
 
 const spec: ModelSpec = { kind: 'small-cnn-vb', inputSize: 16, channels: 1, numClasses: 2, seed: 7, vb: { beta: 0.5, k: 8 } };
-
-/** A seeded stand-in for the CSPRNG, so two engines draw the same ε. */
-const seededFill = (seed: number) => {
-  const rand = seededRandom(seed);
-  return (b: Uint32Array) => {
-    for (let k = 0; k < b.length; k++) b[k] = Math.floor(rand() * 2 ** 32) >>> 0;
-  };
-};
-
-/** Class 1 has a bright 4×4 square at a random place; both classes carry noise. */
-function toyData(n: number, seed: number): MemoryDataset {
-  const rand = seededRandom(seed);
-  const size = spec.inputSize;
-  return new MemoryDataset(
-    Array.from({ length: n }, (_, i) => {
-      const label = i % 2;
-      const x = Float32Array.from({ length: size * size }, () => rand() * 0.3);
-      if (label) {
-        const r = 2 + Math.floor(rand() * (size - 8));
-        const c = 2 + Math.floor(rand() * (size - 8));
-        for (let dy = 0; dy < 4; dy++) for (let dx = 0; dx < 4; dx++) x[(r + dy) * size + c + dx] = 1;
-      }
-      return { x, label };
-    }),
-  );
-}
 
 /** The whole dataset as one NHWC tensor. */
 async function inputsOf(data: MemoryDataset): Promise<{ x: Float32Array; y: Int32Array; n: number }> {
@@ -132,7 +107,7 @@ describe('small-cnn-vb (PRECODE variational bottleneck)', () => {
   });
 
   it('adds β·KL to the training loss: β > 0 exceeds β = 0 by β × the KL computed by hand', async () => {
-    const data = toyData(16, 3);
+    const data = squareData(16, 3, spec.inputSize);
     const { x, n } = await inputsOf(data);
     const beta = 0.5;
     const withKl = createSmallCnnVb(spec, seededFill(11));
@@ -148,7 +123,7 @@ describe('small-cnn-vb (PRECODE variational bottleneck)', () => {
 
   it('infers deterministically with z = μ, and samples z afresh in every training forward', async () => {
     const model = createModel(spec);
-    const { x, n } = await inputsOf(toyData(8, 4));
+    const { x, n } = await inputsOf(squareData(8, 4, spec.inputSize));
     const p1 = model.predict(x, n);
     const p2 = model.predict(x, n);
     expect(Array.from(p1)).toEqual(Array.from(p2));
@@ -174,7 +149,7 @@ describe('small-cnn-vb (PRECODE variational bottleneck)', () => {
   it('trains a few steps (plain and DP-SGD) with finite, falling loss and leaks no tensors', async () => {
     // Seeded ε: with the CSPRNG's draws the loss of three short epochs does not always fall.
     const model = createSmallCnnVb(spec, seededFill(3));
-    const data = toyData(32, 1);
+    const data = squareData(32, 1, spec.inputSize);
     const losses: number[] = [];
     // Counted after the first epoch, which creates the optimizer's state.
     let after1 = 0;
@@ -203,7 +178,7 @@ describe('small-cnn-vb (PRECODE variational bottleneck)', () => {
     const loaded = await tf.loadLayersModel(
       tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs: modelJson.weightsManifest[0]!.weights, weightData: weightsBin.slice().buffer }),
     );
-    const { x, n } = await inputsOf(toyData(4, 8));
+    const { x, n } = await inputsOf(squareData(4, 8, spec.inputSize));
     const got = tf.tidy(() => (loaded.predict(tf.tensor4d(x, [n, 16, 16, 1])) as tf.Tensor).dataSync());
     const want = engine.predict(x, n);
     got.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 5));
@@ -219,7 +194,7 @@ describe('small-cnn-vb (PRECODE variational bottleneck)', () => {
     // One slice per record and K even: the batched pass draws the [S, K] ε row by row, the
     // reference loop K per record, so the same seeded stream gives every slice the same ε.
     const records = [];
-    for await (const b of toyData(4, 9).batches(1)) records.push(b);
+    for await (const b of squareData(4, 9, spec.inputSize).batches(1)) records.push(b);
     const fast = createSmallCnnVb(spec, seededFill(3)) as LayersEngine;
     const reference = createSmallCnnVb(spec, seededFill(3)) as LayersEngine;
     const without = createSmallCnnVb({ ...spec, vb: { ...spec.vb, beta: 0 } }, seededFill(3)) as LayersEngine;

@@ -1,26 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ModelSpec } from '@fedward/protocol';
-import { MemoryDataset, createModel, seededRandom, activateBackend } from '../src';
+import { createModel, activateBackend } from '../src';
+import { squareData } from './fixtures';
 
 const spec: ModelSpec = { kind: 'small-cnn', inputSize: 16, channels: 1, numClasses: 2, seed: 7 };
-
-/** Class 1 has a bright 4×4 square at a random place; both classes carry noise. */
-function toyData(n: number, seed: number): MemoryDataset {
-  const rand = seededRandom(seed);
-  const size = spec.inputSize;
-  return new MemoryDataset(
-    Array.from({ length: n }, (_, i) => {
-      const label = i % 2;
-      const x = Float32Array.from({ length: size * size }, () => rand() * 0.3);
-      if (label) {
-        const r = 2 + Math.floor(rand() * (size - 8));
-        const c = 2 + Math.floor(rand() * (size - 8));
-        for (let dy = 0; dy < 4; dy++) for (let dx = 0; dx < 4; dx++) x[(r + dy) * size + c + dx] = 1;
-      }
-      return { x, label };
-    }),
-  );
-}
 
 beforeAll(async () => {
   await activateBackend(['cpu']);
@@ -53,8 +36,8 @@ describe('small CNN engine', () => {
 
   it('learns a toy task: per-batch progress, falling loss, accuracy well above chance', async () => {
     const model = createModel(spec);
-    const train = toyData(128, 1);
-    const test = toyData(64, 2);
+    const train = squareData(128, 1, spec.inputSize);
+    const test = squareData(64, 2, spec.inputSize);
     const before = await model.evaluate(test);
     const progress: number[] = [];
     let last = { loss: Infinity };
