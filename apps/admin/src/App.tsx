@@ -1,4 +1,5 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
+import { PageNav, useHashPage } from '@fedward/ui/PageNav';
 import { useAdminSession } from './features/admin-session/useAdminSession';
 import { ConnectionIndicator } from './features/connection/ConnectionIndicator';
 import { AuditPage } from './routes/audit/AuditPage';
@@ -10,26 +11,14 @@ const PAGES = [
   { hash: '#/', name: 'Dashboard' },
   { hash: '#/audit', name: 'Audit' },
 ] as const;
-type PageHash = (typeof PAGES)[number]['hash'];
 
-const pageOf = (hash: string): PageHash => PAGES.find((p) => p.hash === hash)?.hash ?? '#/';
-
-/** The page shown, and whether the Audit page was ever opened in this tab. */
-function usePageHash(): { page: PageHash; auditOpened: boolean } {
-  const [state, setState] = useState(() => {
-    const page = pageOf(location.hash);
-    return { page, auditOpened: page === '#/audit' };
-  });
-  useEffect(() => {
-    const follow = () =>
-      setState((s) => {
-        const page = pageOf(location.hash);
-        return { page, auditOpened: s.auditOpened || page === '#/audit' };
-      });
-    window.addEventListener('hashchange', follow);
-    return () => window.removeEventListener('hashchange', follow);
-  }, []);
-  return state;
+/** The page shown, and whether the Audit page was ever opened in this tab (it stays mounted after). */
+function usePageHash(): { page: (typeof PAGES)[number]['hash']; auditOpened: boolean } {
+  const page = useHashPage(PAGES);
+  const [auditOpened, setAuditOpened] = useState(page === '#/audit');
+  // Derived state kept across renders: set during render, as React documents for this case.
+  if (page === '#/audit' && !auditOpened) setAuditOpened(true);
+  return { page, auditOpened };
 }
 
 export function App() {
@@ -60,13 +49,7 @@ export function App() {
   }
   return (
     <>
-      <nav className="app-nav" aria-label="Pages">
-        {PAGES.map((p) => (
-          <a key={p.hash} href={p.hash} aria-current={p.hash === page ? 'page' : undefined}>
-            {p.name}
-          </a>
-        ))}
-      </nav>
+      <PageNav pages={PAGES} current={page} />
       <div hidden={page !== '#/'}>
         <DashboardPage
           snapshot={snapshot.data}
