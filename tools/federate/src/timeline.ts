@@ -34,12 +34,17 @@ export class Timeline {
   private readonly joined = new Map<string, number>();
   private readonly ready = new Map<string, number>();
   private readonly roundStarts = new Map<number, number>();
+  /** Hospital-round keys whose upload start came from the hospital's own (exact) event. */
+  private readonly exactUploads = new Set<string>();
 
-  private mark(hospital: string, round: number, step: Step, at: number): void {
+  /** Records the first sighting of a step; true when this call was it. */
+  private mark(hospital: string, round: number, step: Step, at: number): boolean {
     const key = `${hospital}\u0000${round}`;
     const marks = this.steps.get(key) ?? {};
-    marks[step] ??= at;
     this.steps.set(key, marks);
+    if (marks[step] !== undefined) return false;
+    marks[step] = at;
+    return true;
   }
 
   imported(hospital: string, ms: number): void {
@@ -69,7 +74,7 @@ export class Timeline {
   event(hospital: string, e: ClientEvent, at: number): void {
     if (e.type === 'connected' && !this.ready.has(hospital)) this.ready.set(hospital, at);
     if (e.type === 'round-start') this.mark(hospital, e.round, 'train', at);
-    if (e.type === 'upload') this.mark(hospital, e.round, 'upload', at);
+    if (e.type === 'upload' && this.mark(hospital, e.round, 'upload', at)) this.exactUploads.add(`${hospital}\u0000${e.round}`);
     if (e.type === 'uploaded' && e.subClient === e.subClients - 1) this.mark(hospital, e.round, 'uploaded', at);
   }
 
@@ -89,12 +94,15 @@ export class Timeline {
     const joined = this.joined.get(name);
     const ready = this.ready.get(name);
     const rounds: HospitalRoundTiming[] = [...completedAt].map(([round, released]) => {
-      const m = this.steps.get(`${name}\u0000${round}`) ?? {};
+      const key = `${name}\u0000${round}`;
+      const m = this.steps.get(key) ?? {};
       const start = m.train ?? this.roundStarts.get(round);
       const done = m.uploaded ?? released;
       const span = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b >= a ? b - a : null);
-      // Upload start and end in one sighting: it took less than the snapshots can tell apart.
-      const upload = m.upload !== undefined && m.upload < done ? m.upload : undefined;
+      // Upload start and end in one snapshot: it took less than the snapshots can tell apart. From a
+      // Node hospital's own events the same millisecond is a real measurement: under 1 ms.
+      const exact = this.exactUploads.has(key);
+      const upload = m.upload !== undefined && (m.upload < done || (exact && m.upload === done)) ? m.upload : undefined;
       return { round, trainMs: span(start, upload ?? done), uploadMs: span(upload, upload === undefined ? undefined : done), roundMs: span(start, done) };
     });
     return {

@@ -44,4 +44,17 @@ describe('Timeline from admin snapshots', () => {
     expect(t.hospital('a', new Map([[1, 1_600]])).rounds).toEqual([{ round: 1, trainMs: 600, uploadMs: 20, roundMs: 620 }]);
     expect(t.roundStart(1)).toBe(900);
   });
+
+  it('times a Node hospital’s upload that started and ended in the same millisecond as 0, not unseen', () => {
+    const t = new Timeline();
+    t.event('a', { type: 'round-start', round: 1, deadline: 0 }, 900);
+    t.event('a', { type: 'upload', round: 1, subClient: 0, subClients: 1, sentBytes: 10, totalBytes: 20 }, 1_500);
+    t.event('a', { type: 'uploaded', round: 1, subClient: 0, subClients: 1 }, 1_500);
+    expect(t.hospital('a', new Map([[1, 1_600]])).rounds).toEqual([{ round: 1, trainMs: 600, uploadMs: 0, roundMs: 600 }]);
+    // The same instant seen in one admin snapshot stays unseen (null).
+    const s = new Timeline();
+    s.snapshot(snapshot('training', 1, [hospital('a', 'training')]), 1_000);
+    s.snapshot(snapshot('training', 1, [hospital('a', 'uploaded', { phase: 'uploading', round: 1, progress: 1 })]), 1_500);
+    expect(s.hospital('a', new Map([[1, 1_600]])).rounds).toEqual([{ round: 1, trainMs: 500, uploadMs: null, roundMs: 500 }]);
+  });
 });
