@@ -24,24 +24,20 @@ import {
   IMPLEMENTED_DEFENCES,
   assertSmallCnn,
   assertSmallCnnVb,
-  clientDpRelease,
   demoImages,
   diagnose,
-  dpSgdPatientEpsilon,
-  hospitalUpdate,
   invert,
   matchMoments,
+  observedUpdate,
   matchingLoss,
   warmStartProbe,
   paramsFromWeights,
   psnr,
-  secureAggregateSum,
   seededDraws,
   ssim,
   vbSimulation,
   type AttackerNoise,
   type Defence,
-  type HospitalTraining,
   type InvertResult,
   type LocalTraining,
 } from '../src/index';
@@ -191,42 +187,28 @@ function grayPng(values: ArrayLike<number>, width: number, height: number, scale
   return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
 }
 
-/** What the attacker sees instead of the target hospital's Δ, and what the defence reports. */
-async function observedUpdate(o: ReturnType<typeof parse>, spec: ModelSpec, global: NamedTensor[], x: Float32Array, labels: Int32Array, log: (line: string) => void) {
-  const train = (images: Float32Array, imageLabels: Int32Array, dpSgd?: HospitalTraining['dpSgd']) =>
-    hospitalUpdate({ spec, global, x: images, labels: imageLabels, localSteps: o.localSteps, learningRate: o.lr, ...(dpSgd && { dpSgd }) });
+/** What the attacker sees instead of the target hospital's Δ (observedUpdate), and what the defence reports. */
+async function observe(o: ReturnType<typeof parse>, spec: ModelSpec, global: NamedTensor[], x: Float32Array, labels: Int32Array, log: (line: string) => void) {
+  const dp = { noiseMultiplier: o.z, clip: o.clip, delta: o.delta };
+  const { delta, epsilon, release } = await observedUpdate(o.defence, { images: o.images, localSteps: o.localSteps, learningRate: o.lr, dp, dpSgd: dp, hospitals: o.hospitals }, spec, global, x, labels);
   switch (o.defence) {
     case 'none':
-      return { delta: await train(x, labels), report: null };
+      return { delta, report: null };
     case 'dp': {
-      const r = clientDpRelease(await train(x, labels), { noiseMultiplier: o.z, clip: o.clip, delta: o.delta });
+      const r = release!;
       log(`dp: ‖Δ‖ = ${r.norm.toPrecision(3)} clipped to C = ${o.clip}, noise σ = ${r.sigma.toPrecision(3)} per coordinate (z = ${o.z}); ε per patient for this one round = ${r.epsilon.toFixed(2)} at δ = ${o.delta}`);
-      return { delta: r.delta, report: { z: o.z, clip: o.clip, delta: o.delta, epsilon_patient: r.epsilon, sigma: r.sigma, update_norm: r.norm } };
+      return { delta, report: { z: o.z, clip: o.clip, delta: o.delta, epsilon_patient: r.epsilon, sigma: r.sigma, update_norm: r.norm } };
     }
-    case 'secagg': {
-      // The other hospitals: as many slices of the same task from the other demo hospitals.
-      const updates = [await train(x, labels)];
-      for (let h = 1; h < o.hospitals; h++) {
-        const other = demoImages(o.images, o.inputSize, 1, h);
-        updates.push(await train(other.x, other.labels));
-      }
+    case 'secagg':
       log(`secagg: the attacker sees the sum of ${o.hospitals} hospitals' updates (the unmasked secagg sum equals the plain sum: the masks cancel)`);
-      return { delta: secureAggregateSum(updates), report: { hospitals: o.hospitals } };
-    }
-    case 'dp-sgd': {
-      const delta = await train(x, labels, { noiseMultiplier: o.z, clip: o.clip });
-      const epsilon = dpSgdPatientEpsilon(o.z, o.localSteps, o.delta);
-      log(`dp-sgd: ${o.localSteps} steps of per-patient clipping to C = ${o.clip} and noise σ = ${o.z} (q = 1); ε per patient = ${epsilon.toFixed(2)} at δ = ${o.delta} (the attacker simulates plain SGD)`);
-      return { delta, report: { noise_multiplier: o.z, clip: o.clip, delta: o.delta, epsilon_patient: epsilon, sampling: 'poisson', accountant: 'rdp' } };
-    }
-    case 'precode': {
+      return { delta, report: { hospitals: o.hospitals } };
+    case 'dp-sgd':
+      log(`dp-sgd: ${o.localSteps} steps of per-patient clipping to C = ${o.clip} and noise σ = ${o.z} (q = 1); ε per patient = ${epsilon!.toFixed(2)} at δ = ${o.delta} (the attacker simulates plain SGD)`);
+      return { delta, report: { noise_multiplier: o.z, clip: o.clip, delta: o.delta, epsilon_patient: epsilon!, sampling: 'poisson', accountant: 'rdp' } };
+    case 'precode':
       // createModel(spec): the product's small-cnn-vb, ε from the CSPRNG, as a hospital trains it.
-      const delta = await train(x, labels);
       log(`precode: the hospital trains small-cnn-vb (β = ${o.vbBeta}, K = ${o.vbK}) with ε from its CSPRNG; the attacker simulates it with ${o.vbAttacker === 'mean' ? 'ε = 0 (z = μ)' : `its own ε draws (seed ${o.seed})`}`);
       return { delta, report: { beta: o.vbBeta, k: o.vbK, attacker_noise: o.vbAttacker } };
-    }
-    default:
-      throw new UsageError(`--defence ${o.defence}: not yet`);
   }
 }
 
@@ -261,7 +243,7 @@ async function main(): Promise<void> {
   global.dispose();
   if (precode) assertSmallCnnVb(spec, globalWeights);
   else assertSmallCnn(spec, globalWeights);
-  const { delta, report } = await observedUpdate(o, spec, globalWeights, x, labels, log);
+  const { delta, report } = await observe(o, spec, globalWeights, x, labels, log);
   // precode: the attacker's copy of small-cnn-vb with its stand-in for the hospital's ε.
   const attackerNoise: AttackerNoise = o.vbAttacker === 'mean' ? 'mean' : { draws: seededDraws(o.seed) };
   const simulate = precode ? vbSimulation(spec, attackerNoise) : undefined;

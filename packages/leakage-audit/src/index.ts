@@ -45,3 +45,4 @@ export {
   type WarmStartProbe,
 } from './diagnose';
 export { dpSgdPatientEpsilon, hospitalUpdate, type HospitalTraining } from './hospital';
+export { observedUpdate, type Observed, type ObserveSettings } from './observe';

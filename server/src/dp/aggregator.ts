@@ -15,7 +15,7 @@ import type { DpReleaseView, NamedTensor } from '@fedward/protocol';
 import { DEFAULT_MEDIAN_CAP, checkClipRule, medianClip, nextQuantileClip, resolveQuantileRule, type ResolvedQuantileRule } from './clip-rules';
 import { applyStrategy, checkServerState, emptyServerState, resolveStrategy } from './strategies';
 import { boundNorm, combineCoordinates, type RobustRule } from './robust';
-import type { AggregateResult, Aggregator, ClipRule, PlainRoundRecord, ServerState, Strategy, StrategyOption, UpdateInfo } from './types';
+import type { AggregateResult, Aggregator, ClipRule, PlainRoundRecord, ServerState, Strategy, StrategyOption, UpdateInfo, UploadPlace } from './types';
 
 export interface DpAggregatorOptions {
   /** The global model the round started from (Δ_j = update_j − global). */
@@ -171,7 +171,7 @@ export class DpAggregator implements Aggregator<DpRelease> {
    * returns null when it has none free (or the kernels do not run here, or under the median
    * rule): then any buffer works as well, only a little slower.
    */
-  uploadPlace(): { take(bytes: number): Uint8Array | null; give(buffer: Uint8Array): void; filled(buffer: Uint8Array, upTo: number): void } | null {
+  uploadPlace(): UploadPlace | null {
     const streaming = this.streaming;
     if (!streaming || this.done) return null;
     return {

@@ -114,6 +114,15 @@ export interface AggregateResult<R> {
   serverState: ServerState;
 }
 
+/** Buffers an aggregator lends for assembling uploads where its add() reads them in place. */
+export interface UploadPlace {
+  /** A buffer of `bytes` bytes, or null when none is free. */
+  take(bytes: number): Uint8Array | null;
+  give(buffer: Uint8Array): void;
+  /** Bytes [0, upTo) of a lent buffer are final. */
+  filled(buffer: Uint8Array, upTo: number): void;
+}
+
 export interface Aggregator<R> {
   /** Updates added so far. */
   readonly count: number;

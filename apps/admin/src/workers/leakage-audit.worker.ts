@@ -8,18 +8,14 @@ import { registerWasmTrainingKernels } from '@fedward/wasm-training';
 import {
   IMPLEMENTED_DEFENCES,
   assertSmallCnn,
-  clientDpRelease,
   demoImages,
-  dpSgdPatientEpsilon,
-  hospitalUpdate,
   invert,
   matchMoments,
+  observedUpdate,
   paramsFromWeights,
   psnr,
-  secureAggregateSum,
   ssim,
   type Defence,
-  type HospitalTraining,
 } from '@fedward/leakage-audit';
 import { activateBackend, SGD_WEIGHT_DECAY } from '@fedward/models';
 import type { ModelSpec, NamedTensor } from '@fedward/protocol';
@@ -55,45 +51,24 @@ async function prepareBackend(): Promise<string> {
   return activateBackend(['wasm', 'cpu']);
 }
 
-/** What the attacker sees instead of the demo hospital's Δ under `defence` (bin/audit-leakage.ts observedUpdate). */
-async function observedUpdate(defence: Defence, s: AuditSettings, spec: ModelSpec, global: NamedTensor[], x: Float32Array, labels: Int32Array) {
-  const train = (images: Float32Array, imageLabels: Int32Array, dpSgd?: HospitalTraining['dpSgd']) =>
-    hospitalUpdate({ spec, global, x: images, labels: imageLabels, localSteps: s.localSteps, learningRate: s.learningRate, ...(dpSgd && { dpSgd }) });
-  switch (defence) {
-    case 'none':
-      return { delta: await train(x, labels), epsilon: null, note: 'The attacker sees the demo hospital’s update as it left the hospital.' };
-    case 'dp': {
-      const r = clientDpRelease(await train(x, labels), s.dp);
-      return {
-        delta: r.delta,
-        epsilon: r.epsilon,
-        note: `The attacker sees the server’s release of a round with this one update: clipped to C = ${s.dp.clip}, noise z = ${s.dp.noiseMultiplier} (σ = ${r.sigma.toPrecision(3)} per weight).`,
-      };
-    }
-    case 'secagg': {
-      const updates = [await train(x, labels)];
-      for (let h = 1; h < s.hospitals; h++) {
-        const other = demoImages(s.images, spec.inputSize, 1, h);
-        updates.push(await train(other.x, other.labels));
-      }
-      return { delta: secureAggregateSum(updates), epsilon: null, note: `The attacker sees only the sum of ${s.hospitals} demo hospitals’ updates.` };
-    }
-    case 'dp-sgd':
-      return {
-        delta: await train(x, labels, { noiseMultiplier: s.dpSgd.noiseMultiplier, clip: s.dpSgd.clip }),
-        epsilon: dpSgdPatientEpsilon(s.dpSgd.noiseMultiplier, s.localSteps, s.dpSgd.delta),
-        note: `The demo hospital trains with DP-SGD: each patient clipped to C = ${s.dpSgd.clip}, noise σ = ${s.dpSgd.noiseMultiplier}.`,
-      };
-    case 'precode':
-      throw new Error(`the ${defence} defence cannot be audited in the browser yet`);
-  }
+/** What the attacker sees instead of the demo hospital's Δ under `defence`, and the line saying so. */
+async function observe(defence: Defence, s: AuditSettings, spec: ModelSpec, global: NamedTensor[], x: Float32Array, labels: Int32Array) {
+  if (defence === 'precode') throw new Error(`the ${defence} defence cannot be audited in the browser yet`);
+  const { delta, epsilon, release } = await observedUpdate(defence, s, spec, global, x, labels);
+  const notes: Record<Exclude<Defence, 'precode'>, () => string> = {
+    none: () => 'The attacker sees the demo hospital’s update as it left the hospital.',
+    dp: () => `The attacker sees the server’s release of a round with this one update: clipped to C = ${s.dp.clip}, noise z = ${s.dp.noiseMultiplier} (σ = ${release!.sigma.toPrecision(3)} per weight).`,
+    secagg: () => `The attacker sees only the sum of ${s.hospitals} demo hospitals’ updates.`,
+    'dp-sgd': () => `The demo hospital trains with DP-SGD: each patient clipped to C = ${s.dpSgd.clip}, noise σ = ${s.dpSgd.noiseMultiplier}.`,
+  };
+  return { delta, epsilon, note: notes[defence]() };
 }
 
 async function attack(defence: Defence, request: AuditRequest, x: Float32Array, labels: Int32Array): Promise<DefenceResult> {
   const { spec, global, settings: s } = request;
   const size = spec.inputSize;
   const area = size * size;
-  const { delta, epsilon, note } = await observedUpdate(defence, s, spec, global, x, labels);
+  const { delta, epsilon, note } = await observe(defence, s, spec, global, x, labels);
   const params = paramsFromWeights(global);
   const observed = delta.map((d, i) => tf.tensor(d, global[i]!.shape));
   try {
