@@ -4,6 +4,24 @@ import { GROUP_NORM_CLASS, GROUP_NORM_EPSILON, GROUP_NORM_MAX_GROUPS, groupNormG
 export const BATCH_STAT_NORM_EPSILON = 1e-5;
 
 /**
+ * An optional fused kernel for both normalisations below, which a backend package may register
+ * (packages/wasm-training does, for 'wasm', with its gradient). Input {x} float32 [N, …, C],
+ * attrs {groups, epsilon}: groups 0 normalises with batch statistics per channel (over N and
+ * every position), groups g ≥ 1 per example and group of C/g contiguous channels:
+ *   y = (x − mean) / sqrt(var + epsilon), biased variance;
+ * outputs [y, rsqrt(var + epsilon)] (that second one [C] or [N, g]). Its registered gradient
+ * must be the one written out below, dx = rsqrt(σ² + ε)·(dy − mean(dy) − y·mean(dy·y)).
+ * Op by op each direction is half a dozen full passes over the activation; fused, two.
+ */
+export const NORMALIZE_KERNEL = 'FedwardNormalize';
+
+/** y of the fused kernel where the active backend has it (float32 only), else null. */
+function fusedNormalize(x: tf.Tensor, groups: number, epsilon: number): tf.Tensor | null {
+  if (x.dtype !== 'float32' || tf.getKernel(NORMALIZE_KERNEL, tf.getBackend()) === undefined) return null;
+  return tf.tidy(() => (tf.engine().runKernel(NORMALIZE_KERNEL, { x }, { groups, epsilon }) as tf.Tensor[])[0]!);
+}
+
+/**
  * "Batch-stat norm", the seed's `BatchNorm2d(C, affine=False, track_running_stats=False)`:
  *   y = (x − mean_{N,H,W}) / sqrt(var_{N,H,W} + 1e-5), biased variance, per channel,
  * always with the statistics of the batch it is given, in training and in evaluation alike.
@@ -27,14 +45,16 @@ export class BatchStatNorm extends tf.layers.Layer {
 tf.serialization.registerClass(BatchStatNorm);
 
 /**
- * The layer's computation on a concrete NHWC tensor (statistics over every axis but the last).
- * Forward: tf.moments, then one FusedBatchNorm kernel (x − μ)·rsqrt(σ² + ε). Backward, written
+ * The layer's computation on a concrete NHWC tensor (statistics over every axis but the last):
+ * the fused NORMALIZE_KERNEL where the backend has one; otherwise forward: tf.moments, then one FusedBatchNorm kernel (x − μ)·rsqrt(σ² + ε). Backward, written
  * out instead of differentiating moments' broadcast ops (far fewer kernels, each a direct loop
  * on cpu/wasm): with y the output and means over N, H, W,
  *   dx = rsqrt(σ² + ε) · (dy − mean(dy) − y · mean(dy · y)),
  * computed as batchNorm(dy, mean(dy), σ²) − batchNorm(y, 0, σ², scale = mean(dy · y)).
  */
 export function batchStatNormalize(x: tf.Tensor): tf.Tensor {
+  const fused = fusedNormalize(x, 0, BATCH_STAT_NORM_EPSILON);
+  if (fused !== null) return fused;
   const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
   const op = tf.customGrad((input, saveArg) => {
     const xi = input as tf.Tensor;
@@ -115,13 +135,15 @@ tf.serialization.registerClass(GroupNorm);
 
 /**
  * GroupNorm's normalisation without γ/β on x [N, …, C] with `groups` contiguous channel groups:
- * statistics per example and group. Backward written out as for the batch-stat norm, with the
+ * statistics per example and group (the fused NORMALIZE_KERNEL where the backend has one). Backward written out as for the batch-stat norm, with the
  * means over each example's group: dx = rsqrt(σ² + ε) · (dy − mean(dy) − y · mean(dy · y)).
  */
 export function groupNormalize(x: tf.Tensor, groups: number, epsilon = GROUP_NORM_EPSILON): tf.Tensor {
   const n = x.shape[0]!;
   const channels = x.shape[x.rank - 1]!;
   if (channels % groups !== 0) throw new Error(`GroupNorm: ${channels} channels do not split into ${groups} groups`);
+  const fused = fusedNormalize(x, groups, epsilon);
+  if (fused !== null) return fused;
   const grouped = [n, -1, groups, channels / groups];
   const axes = [1, 3];
   const op = tf.customGrad((input, saveArg) => {

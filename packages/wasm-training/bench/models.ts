@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { NORMALIZE_KERNEL } from '../src/kernels/normalize_names';
 
 /**
  * Models trained by the benchmark and the end-to-end gradient tests: the
@@ -22,7 +23,9 @@ export interface BenchModel {
 /**
  * y = (x − mean)/sqrt(var + 1e-5) over batch and space, always with the
  * current batch's statistics and no affine parameters (seed 1's
- * `BatchNorm2d(C, affine=False, track_running_stats=False)`).
+ * `BatchNorm2d(C, affine=False, track_running_stats=False)`). Where the
+ * backend has the fused kernel (wasm, this package's) it runs that, as
+ * @fedward/models' BatchStatNorm does; elsewhere op by op.
  */
 class BatchStatNorm extends tf.layers.Layer {
   static className = 'BatchStatNorm';
@@ -34,6 +37,9 @@ class BatchStatNorm extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+      if (tf.getKernel(NORMALIZE_KERNEL, tf.getBackend()) !== undefined) {
+        return (tf.engine().runKernel(NORMALIZE_KERNEL, { x }, { groups: 0, epsilon: 1e-5 }) as tf.Tensor[])[0]!;
+      }
       const { mean, variance } = tf.moments(x, [0, 1, 2], true);
       return tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5)));
     });

@@ -652,3 +652,143 @@ void EXPORT(adam_update)(const float *p, const float *g, const float *m, const f
     p_out[i] = p[i] - (mi / (__builtin_sqrtf(vh) * inv_bc2_sqrt + eps)) * step_size;
   }
 }
+
+/*
+ * Normalisation statistics per image and channel (batch-statistics norm and
+ * GroupNorm): x is `blocks` images of [rows, cols] (rows = H·W, cols = C);
+ * for image b, acc[b·2·cols + c] = Σ_r x and acc[b·2·cols + cols + c] = Σ_r x²,
+ * in float64 (a float32 square is exact in float64). One read of x instead of
+ * tf.moments' mean, difference, square and second mean; the caller combines
+ * images (batch statistics) or channels of a group (GroupNorm). With threads,
+ * ranges of images.
+ */
+void EXPORT(norm_moments)(const float *x, double *acc, int blocks, int rows, int cols) {
+  const int c4 = cols & ~3;
+  for (int b = 0; b < blocks; b++) {
+    double *s = acc + (uint32_t)b * 2 * cols;
+    double *q = s + cols;
+    for (int c = 0; c < 2 * cols; c++) s[c] = 0;
+    const float *xb = x + (uint32_t)b * rows * cols;
+    for (int r = 0; r < rows; r++) {
+      const float *row = xb + (uint32_t)r * cols;
+      for (int c = 0; c < c4; c += 4) {
+        const v128_t v = wasm_v128_load(row + c);
+        const v128_t lo = wasm_f64x2_promote_low_f32x4(v);
+        const v128_t hi = wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 2, 3));
+        wasm_v128_store(s + c, wasm_f64x2_add(wasm_v128_load(s + c), lo));
+        wasm_v128_store(s + c + 2, wasm_f64x2_add(wasm_v128_load(s + c + 2), hi));
+        wasm_v128_store(q + c, wasm_f64x2_add(wasm_v128_load(q + c), wasm_f64x2_mul(lo, lo)));
+        wasm_v128_store(q + c + 2, wasm_f64x2_add(wasm_v128_load(q + c + 2), wasm_f64x2_mul(hi, hi)));
+      }
+      for (int c = c4; c < cols; c++) {
+        const double v = row[c];
+        s[c] += v;
+        q[c] += v * v;
+      }
+    }
+  }
+}
+
+/*
+ * The sums the normalisation's gradient needs, per image and channel:
+ * acc[b·2·cols + c] = Σ_r dy and acc[b·2·cols + cols + c] = Σ_r dy·y (float64).
+ */
+void EXPORT(norm_grad_moments)(const float *dy, const float *y, double *acc, int blocks, int rows, int cols) {
+  const int c4 = cols & ~3;
+  for (int b = 0; b < blocks; b++) {
+    double *s = acc + (uint32_t)b * 2 * cols;
+    double *q = s + cols;
+    for (int c = 0; c < 2 * cols; c++) s[c] = 0;
+    const uint32_t base = (uint32_t)b * rows * cols;
+    for (int r = 0; r < rows; r++) {
+      const float *g = dy + base + (uint32_t)r * cols;
+      const float *o = y + base + (uint32_t)r * cols;
+      for (int c = 0; c < c4; c += 4) {
+        const v128_t gv = wasm_v128_load(g + c);
+        const v128_t ov = wasm_v128_load(o + c);
+        const v128_t glo = wasm_f64x2_promote_low_f32x4(gv);
+        const v128_t ghi = wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(gv, gv, 2, 3, 2, 3));
+        const v128_t olo = wasm_f64x2_promote_low_f32x4(ov);
+        const v128_t ohi = wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(ov, ov, 2, 3, 2, 3));
+        wasm_v128_store(s + c, wasm_f64x2_add(wasm_v128_load(s + c), glo));
+        wasm_v128_store(s + c + 2, wasm_f64x2_add(wasm_v128_load(s + c + 2), ghi));
+        wasm_v128_store(q + c, wasm_f64x2_add(wasm_v128_load(q + c), wasm_f64x2_mul(glo, olo)));
+        wasm_v128_store(q + c + 2, wasm_f64x2_add(wasm_v128_load(q + c + 2), wasm_f64x2_mul(ghi, ohi)));
+      }
+      for (int c = c4; c < cols; c++) {
+        s[c] += g[c];
+        q[c] += (double)g[c] * o[c];
+      }
+    }
+  }
+}
+
+/*
+ * out = (x − b)·a per channel, image by image, where b (the mean) and a
+ * (rsqrt(σ² + ε)) are the channel's coefficients (the image's own with
+ * coef_stride = cols: GroupNorm; shared by all images with coef_stride = 0:
+ * batch statistics). The normalisation's one writing pass; subtracting
+ * before scaling, as tf.batchNorm does, keeps a large mean from costing
+ * precision.
+ */
+void EXPORT(norm_apply)(const float *x, const float *a, const float *b, float *out, int blocks, int rows, int cols,
+                        int coef_stride) {
+  const int c4 = cols & ~3;
+  for (int k = 0; k < blocks; k++) {
+    const float *ak = a + (uint32_t)k * coef_stride;
+    const float *bk = b + (uint32_t)k * coef_stride;
+    const uint32_t base = (uint32_t)k * rows * cols;
+    for (int r = 0; r < rows; r++) {
+      const float *xr = x + base + (uint32_t)r * cols;
+      float *o = out + base + (uint32_t)r * cols;
+      for (int c = 0; c < c4; c += 4)
+        wasm_v128_store(o + c, wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(xr + c), wasm_v128_load(bk + c)),
+                                              wasm_v128_load(ak + c)));
+      for (int c = c4; c < cols; c++) o[c] = (xr[c] - bk[c]) * ak[c];
+    }
+  }
+}
+
+/*
+ * dx = dy·a + y·b + e per channel, image by image (coefficients as in
+ * norm_apply): the normalisation's gradient rsqrt(σ² + ε)·(dy − mean(dy) −
+ * y·mean(dy·y)) in one writing pass.
+ */
+void EXPORT(norm_grad_apply)(const float *dy, const float *y, const float *a, const float *b, const float *e,
+                             float *dx, int blocks, int rows, int cols, int coef_stride) {
+  const int c4 = cols & ~3;
+  for (int k = 0; k < blocks; k++) {
+    const float *ak = a + (uint32_t)k * coef_stride;
+    const float *bk = b + (uint32_t)k * coef_stride;
+    const float *ek = e + (uint32_t)k * coef_stride;
+    const uint32_t base = (uint32_t)k * rows * cols;
+    for (int r = 0; r < rows; r++) {
+      const float *g = dy + base + (uint32_t)r * cols;
+      const float *o = y + base + (uint32_t)r * cols;
+      float *d = dx + base + (uint32_t)r * cols;
+      for (int c = 0; c < c4; c += 4) {
+        const v128_t t = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(g + c), wasm_v128_load(ak + c)),
+                                        wasm_f32x4_mul(wasm_v128_load(o + c), wasm_v128_load(bk + c)));
+        wasm_v128_store(d + c, wasm_f32x4_add(t, wasm_v128_load(ek + c)));
+      }
+      for (int c = c4; c < cols; c++) d[c] = g[c] * ak[c] + o[c] * bk[c] + ek[c];
+    }
+  }
+}
+
+/*
+ * dst[r·dst_stride + c] = src[r·src_stride + c] for c < cols: one input's
+ * share of a concatenation (or one output of a split) along an axis, rows
+ * being the axes before it. tfjs-backend-wasm copies such rows one
+ * TypedArray.set at a time, which for a U-Net skip connection's rows of 8
+ * floats costs far more per row than the copy.
+ */
+void EXPORT(copy_rows)(const float *src, int src_stride, float *dst, int dst_stride, int rows, int cols) {
+  const int c4 = cols & ~3;
+  for (int r = 0; r < rows; r++) {
+    const float *s = src + (uint32_t)r * src_stride;
+    float *d = dst + (uint32_t)r * dst_stride;
+    for (int c = 0; c < c4; c += 4) wasm_v128_store(d + c, wasm_v128_load(s + c));
+    for (int c = c4; c < cols; c++) d[c] = s[c];
+  }
+}

@@ -1,4 +1,4 @@
-import { Add, BatchMatMul, Cast, Conv2D, getGradient, getKernel, Identity, MaxPool, Mean, registerGradient, registerKernel, Relu, Sum, unregisterKernel } from '@tensorflow/tfjs';
+import { Add, BatchMatMul, Cast, Concat, Conv2D, getGradient, getKernel, Identity, MaxPool, Mean, registerGradient, registerKernel, Relu, SplitV, Sum, unregisterKernel } from '@tensorflow/tfjs';
 import type { GradConfig, KernelConfig } from '@tensorflow/tfjs';
 // Registers the wasm backend and its kernels first: the kernels below compose them.
 import '@tensorflow/tfjs-backend-wasm';
@@ -6,6 +6,7 @@ import { adamUpdateConfig } from './kernels/adam_update';
 import { aliasingCastOver, aliasingIdentityOver } from './kernels/aliasing_identity';
 import { batchMatMulConfigOver } from './kernels/batch_mat_mul';
 import { biasAddOver } from './kernels/bias_add';
+import { concatOver, splitVOver } from './kernels/concat_split';
 import { conv2dConfigOver } from './kernels/conv2d';
 import { conv2dBackpropFilterConfig } from './kernels/conv2d_backprop_filter';
 import { conv2dBackpropInputConfig } from './kernels/conv2d_backprop_input';
@@ -13,13 +14,19 @@ import { depthwiseBackpropFilterConfig } from './kernels/depthwise_backprop_filt
 import { depthwiseBackpropInputConfig } from './kernels/depthwise_backprop_input';
 import { leadingAxesReduceOver } from './kernels/leading_axes_reduce';
 import { maxPoolGradConfig, maxPoolGradOfReluConfig } from './kernels/max_pool_grad';
+import { NORMALIZE_KERNEL, normalizeConfig, normalizeGradConfig, normalizeGradient } from './kernels/normalize';
 import { perRecordConv2dFilterGradConfig } from './kernels/per_record_conv2d_filter_grad';
 import { maxPoolGradientOver, RELU_GRAD_KERNEL, reluGradConfig, reluGradientOver, reluGradKernelGradient } from './kernels/relu_grad';
 
-/** Gradient kernels tfjs-backend-wasm 4.22 lacks, and DP-SGD's per-record filter gradient. */
+/**
+ * Gradient kernels tfjs-backend-wasm 4.22 lacks, DP-SGD's per-record filter gradient, and the
+ * fused normalisation (forward and backward) that @fedward/models' norms run where it exists.
+ */
 const missingKernels: KernelConfig[] = [
   conv2dBackpropFilterConfig,
   perRecordConv2dFilterGradConfig,
+  normalizeConfig,
+  normalizeGradConfig,
   depthwiseBackpropInputConfig,
   depthwiseBackpropFilterConfig,
 ];
@@ -40,6 +47,8 @@ const wrappers: Array<[string, (original: KernelConfig) => KernelConfig]> = [
   [Conv2D, conv2dConfigOver],
   [Sum, (original) => leadingAxesReduceOver(original, 'sum')],
   [Mean, (original) => leadingAxesReduceOver(original, 'mean')],
+  [Concat, concatOver],
+  [SplitV, splitVOver],
   [Identity, aliasingIdentityOver],
   [Cast, aliasingCastOver],
 ];
@@ -88,4 +97,5 @@ export function registerWasmTrainingKernels(): void {
     }
   }
   if (getGradient(RELU_GRAD_KERNEL) === undefined) registerGradient(reluGradKernelGradient);
+  if (getGradient(NORMALIZE_KERNEL) === undefined) registerGradient(normalizeGradient);
 }
