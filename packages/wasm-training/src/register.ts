@@ -1,4 +1,4 @@
-import { Add, BatchMatMul, Cast, Concat, Conv2D, getGradient, getKernel, Identity, MaxPool, Mean, registerGradient, registerKernel, Relu, SplitV, Sum, unregisterKernel } from '@tensorflow/tfjs';
+import { Add, BatchMatMul, Cast, Concat, Conv2D, FusedConv2D, getGradient, getKernel, Identity, MaxPool, Mean, registerGradient, registerKernel, Relu, SplitV, Sum, unregisterKernel } from '@tensorflow/tfjs';
 import type { GradConfig, KernelConfig } from '@tensorflow/tfjs';
 // Registers the wasm backend and its kernels first: the kernels below compose them.
 import '@tensorflow/tfjs-backend-wasm';
@@ -7,7 +7,7 @@ import { aliasingCastOver, aliasingIdentityOver } from './kernels/aliasing_ident
 import { batchMatMulConfigOver } from './kernels/batch_mat_mul';
 import { biasAddOver } from './kernels/bias_add';
 import { concatOver, splitVOver } from './kernels/concat_split';
-import { conv2dConfigOver } from './kernels/conv2d';
+import { conv2dConfigOver, fusedConv2dConfigOver } from './kernels/conv2d';
 import { conv2dBackpropFilterConfig } from './kernels/conv2d_backprop_filter';
 import { conv2dBackpropInputConfig } from './kernels/conv2d_backprop_input';
 import { depthwiseBackpropFilterConfig } from './kernels/depthwise_backprop_filter';
@@ -45,6 +45,7 @@ const wrappers: Array<[string, (original: KernelConfig) => KernelConfig]> = [
   [BatchMatMul, batchMatMulConfigOver],
   [Add, biasAddOver],
   [Conv2D, conv2dConfigOver],
+  [FusedConv2D, fusedConv2dConfigOver],
   [Sum, (original) => leadingAxesReduceOver(original, 'sum')],
   [Mean, (original) => leadingAxesReduceOver(original, 'mean')],
   [Concat, concatOver],

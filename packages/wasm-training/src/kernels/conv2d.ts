@@ -1,4 +1,4 @@
-import { backend_util, Conv2D } from '@tensorflow/tfjs';
+import { backend_util, Conv2D, FusedConv2D } from '@tensorflow/tfjs';
 import type { Conv2DAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { allocate } from '../heap';
@@ -19,37 +19,59 @@ import type { WasmOps } from '../wasm_ops';
  */
 export function conv2dConfigOver(original: KernelConfig): KernelConfig {
   function conv2d(args: { inputs: { x: TensorInfo; filter: TensorInfo }; backend: WasmOps['backend']; attrs: Conv2DAttrs }): TensorInfo {
-    const { x, filter } = args.inputs;
-    const kernels = native(args.backend);
-    if (kernels === null || x.dtype !== 'float32' || filter.dtype !== 'float32') {
-      return original.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
-    }
-    const { strides, pad, dataFormat, dilations, dimRoundingMode } = args.attrs;
-    const info = backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
-      strides, dilations, pad, dimRoundingMode, false, backend_util.convertConv2DDataFormat(dataFormat));
-    const chunk = chunkSize(info.batchSize, nativeParts(kernels));
-    if (info.dataFormat !== 'channelsLast'
-      || (getThreadsCount() > 1 && chunk >= info.batchSize && xnnpackOutputAgrees(info))) {
-      return original.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
-    }
-    const out = allocate(args.backend, info.outShape);
-    const xImage = info.inHeight * info.inWidth * info.inChannels * 4;
-    const yImage = info.outHeight * info.outWidth * info.outChannels * 4;
-    const [px, pw, py] = [ptr(args.backend, x), ptr(args.backend, filter), ptr(args.backend, out)];
-    nativeChunked(kernels, {
-      name: 'conv2d',
-      args: [px, pw, py, chunk, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth,
-        info.outChannels, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
-        info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left],
-      steps: [chunk * xImage, 0, chunk * yImage],
-      countArg: 3,
-      items: info.batchSize,
-      chunk,
-    });
-    return out;
+    return nativeConv2d(args) ?? (original.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo);
   }
   return { ...original, kernelName: Conv2D, kernelFunc: conv2d as unknown as KernelFunc };
+}
+
+/**
+ * FusedConv2D without bias or activation (what tf.layers runs for a convolution with
+ * useBias false: every convolution of the U-Net and DenseNet, whose norm follows) is a plain
+ * convolution: the same native kernel as Conv2D, on the same terms. With a bias, an activation
+ * or PReLU weights it stays XNNPACK's.
+ */
+export function fusedConv2dConfigOver(original: KernelConfig): KernelConfig {
+  function fusedConv2d(args: {
+    inputs: { x: TensorInfo; filter: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo };
+    backend: WasmOps['backend'];
+    attrs: Conv2DAttrs & { activation: string };
+  }): TensorInfo {
+    const { bias, preluActivationWeights } = args.inputs;
+    const plain = bias == null && preluActivationWeights == null && args.attrs.activation === 'linear';
+    return (plain ? nativeConv2d(args) : null) ?? (original.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo);
+  }
+  return { ...original, kernelName: FusedConv2D, kernelFunc: fusedConv2d as unknown as KernelFunc };
+}
+
+/** The native convolution, or null where the original kernel should run. */
+function nativeConv2d(args: { inputs: { x: TensorInfo; filter: TensorInfo }; backend: WasmOps['backend']; attrs: Conv2DAttrs }): TensorInfo | null {
+  const { x, filter } = args.inputs;
+  const kernels = native(args.backend);
+  if (kernels === null || x.dtype !== 'float32' || filter.dtype !== 'float32') return null;
+  const { strides, pad, dataFormat, dilations, dimRoundingMode } = args.attrs;
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
+    strides, dilations, pad, dimRoundingMode, false, backend_util.convertConv2DDataFormat(dataFormat));
+  const chunk = chunkSize(info.batchSize, nativeParts(kernels));
+  if (info.dataFormat !== 'channelsLast'
+    || (getThreadsCount() > 1 && chunk >= info.batchSize && xnnpackOutputAgrees(info))) {
+    return null;
+  }
+  const out = allocate(args.backend, info.outShape);
+  const xImage = info.inHeight * info.inWidth * info.inChannels * 4;
+  const yImage = info.outHeight * info.outWidth * info.outChannels * 4;
+  const [px, pw, py] = [ptr(args.backend, x), ptr(args.backend, filter), ptr(args.backend, out)];
+  nativeChunked(kernels, {
+    name: 'conv2d',
+    args: [px, pw, py, chunk, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth,
+      info.outChannels, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
+      info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left],
+    steps: [chunk * xImage, 0, chunk * yImage],
+    countArg: 3,
+    items: info.batchSize,
+    chunk,
+  });
+  return out;
 }
 
 /** Whether XNNPACK, which derives the output size from the padding, gets tfjs's. */
