@@ -6,7 +6,8 @@ import { closePages, openAdmin, openHospital } from './pages';
 /*
  * Issue 18: the admin's Audit view runs the gradient-inversion attack of @fedward/leakage-audit
  * in a worker, against a demo hospital simulated from the study's released global model (never a
- * hospital's own update), and shows each defence's originals, reconstructions, PSNR and SSIM.
+ * hospital's own update), and shows each defence's originals, reconstructions, PSNR and SSIM
+ * (PRECODE's with the demo hospital training small-cnn-vb, the defence's model).
  * Two browser hospitals keep the federation running meanwhile; the attack budget is tiny (one
  * slice, one restart, 20 iterations): this checks the pipeline, not the attack's strength.
  */
@@ -64,6 +65,7 @@ test('the admin Audit view runs an attack on a running demo federation and shows
   for (const box of await defences.all()) await box.uncheck();
   await admin.getByRole('checkbox', { name: 'No defence' }).check();
   await admin.getByRole('checkbox', { name: /^Client-level differential privacy/ }).check();
+  await admin.getByRole('checkbox', { name: /^PRECODE/ }).check();
   // Keyboard: the Run button is reached and pressed without the mouse.
   await admin.getByRole('button', { name: 'Run attack' }).focus();
   await admin.keyboard.press('Enter');
@@ -73,7 +75,7 @@ test('the admin Audit view runs an attack on a running demo federation and shows
   await expect(admin.getByTestId('leakage-status')).toHaveAttribute('data-status', 'done', { timeout: 10 * 60_000 });
   await expect(admin.getByTestId('leakage-status')).toContainText(/round [1-9]\d*’s global model/);
 
-  for (const defence of ['none', 'dp']) {
+  for (const defence of ['none', 'dp', 'precode']) {
     const row = admin.locator(`[data-testid="leakage-result"][data-defence="${defence}"]`);
     await expect(row).toBeVisible();
     const psnr = Number(await row.getByTestId('leakage-psnr').textContent());
@@ -94,7 +96,9 @@ test('the admin Audit view runs an attack on a running demo federation and shows
     const [download] = await Promise.all([admin.waitForEvent('download'), row.getByRole('button', { name: 'Download Results (JSON)' }).click()]);
     expect(download.suggestedFilename()).toBe(`leakage-audit-${defence}.json`);
     const json = JSON.parse(readFileSync((await download.path())!, 'utf8')) as Record<string, unknown>;
-    expect(json).toMatchObject({ defence, images: 1, restarts: 1, iterations: 20, local_steps: 1, model: 'small-cnn', input_size: 32 });
+    // PRECODE's demo hospital trains small-cnn-vb (the CLI's --defence precode fields).
+    const model = defence === 'precode' ? { model: 'small-cnn-vb', vb_k: 16, attacker_noise: 'mean' } : { model: 'small-cnn' };
+    expect(json).toMatchObject({ defence, images: 1, restarts: 1, iterations: 20, local_steps: 1, input_size: 32, ...model });
     expect(json['psnr_db']).toEqual([Number(psnr.toFixed(2))]);
     expect((json['ssim'] as number[]).length).toBe(1);
     expect('epsilon' in json).toBe(defence === 'dp');

@@ -28,6 +28,8 @@ const result = (defence: DefenceResult['defence'], epsilon: number | null): Defe
   ssim: [0.5],
   epsilon,
   note: 'what the attacker saw',
+  model: 'small-cnn',
+  vb: null,
 });
 
 describe('the Audit view', () => {

@@ -76,14 +76,20 @@ describe('the results', () => {
     ssim: [0.123456, 1],
     epsilon: 3.14159,
     note: '',
+    model: 'small-cnn',
+    vb: null,
   };
 
   it('download as the CLI’s --json summary', () => {
-    const json = JSON.parse(JSON.stringify(auditSummary(result, { restarts: 2, localSteps: 4, iterations: 20, hospitals: 3 }, 'small-cnn'))) as unknown;
+    const json = JSON.parse(JSON.stringify(auditSummary(result, { restarts: 2, localSteps: 4, iterations: 20, hospitals: 3 }))) as unknown;
     expect(json).toEqual({ defence: 'dp', images: 2, psnr_db: [12.35, null], ssim: [0.1235, 1], restarts: 2, model: 'small-cnn', input_size: 2, local_steps: 4, iterations: 20, epsilon: 3.142 });
-    const secagg = auditSummary({ ...result, defence: 'secagg', epsilon: null }, { restarts: 1, localSteps: 1, iterations: 1, hospitals: 3 }, 'small-cnn');
+    const secagg = auditSummary({ ...result, defence: 'secagg', epsilon: null }, { restarts: 1, localSteps: 1, iterations: 1, hospitals: 3 });
     expect(secagg).toMatchObject({ hospitals: 3 });
     expect(secagg).not.toHaveProperty('epsilon');
+    // PRECODE trains small-cnn-vb: the CLI's --defence precode fields.
+    const precode = auditSummary({ ...result, defence: 'precode', epsilon: null, model: 'small-cnn-vb', vb: { beta: 0.001, k: 16, attackerNoise: 'mean' } }, { restarts: 1, localSteps: 1, iterations: 1, hospitals: 3 });
+    expect(precode).toMatchObject({ model: 'small-cnn-vb', vb_beta: 0.001, vb_k: 16, attacker_noise: 'mean' });
+    expect(precode).not.toHaveProperty('epsilon');
     expect(formatPsnr(Number.POSITIVE_INFINITY)).toBe('∞');
     expect(formatPsnr(12.3456)).toBe('12.35');
   });

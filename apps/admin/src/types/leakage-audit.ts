@@ -45,6 +45,10 @@ export interface DefenceResult {
   epsilon: number | null;
   /** What the attacker saw, in words. */
   note: string;
+  /** The model the demo hospital trained: the study's, or small-cnn-vb for precode. */
+  model: string;
+  /** precode: the bottleneck's β and K, and the attacker's stand-in for the hospital's ε draws. */
+  vb: { beta: number; k: number; attackerNoise: 'mean' } | null;
 }
 
 export type AuditReply =

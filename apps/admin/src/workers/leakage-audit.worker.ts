@@ -8,6 +8,7 @@ import { registerWasmTrainingKernels } from '@fedward/wasm-training';
 import {
   IMPLEMENTED_DEFENCES,
   assertSmallCnn,
+  assertSmallCnnVb,
   demoImages,
   invert,
   matchMoments,
@@ -15,10 +16,11 @@ import {
   paramsFromWeights,
   psnr,
   ssim,
+  vbSimulation,
   type Defence,
 } from '@fedward/leakage-audit';
-import { activateBackend, SGD_WEIGHT_DECAY } from '@fedward/models';
-import type { ModelSpec, NamedTensor } from '@fedward/protocol';
+import { activateBackend, createModel, SGD_WEIGHT_DECAY } from '@fedward/models';
+import { VB_DEFAULTS, type ModelSpec, type NamedTensor } from '@fedward/protocol';
 import type { AuditReply, AuditRequest, AuditSettings, DefenceResult } from '../types/leakage-audit';
 
 /**
@@ -51,21 +53,43 @@ async function prepareBackend(): Promise<string> {
   return activateBackend(['wasm', 'cpu']);
 }
 
+/**
+ * The model the demo hospital trains under `defence`: the study's released one, except for
+ * precode, which is another model (small-cnn-vb, PRECODE's variational bottleneck at its
+ * defaults). A small-cnn study has released no small-cnn-vb weights, so those start fresh from
+ * the study's seed, as round 1 of a small-cnn-vb study would.
+ */
+function auditedModel(defence: Defence, spec: ModelSpec, global: NamedTensor[]): { spec: ModelSpec; global: NamedTensor[]; vb: DefenceResult['vb'] } {
+  if (defence !== 'precode') return { spec, global, vb: null };
+  const vb = { beta: VB_DEFAULTS.beta, k: VB_DEFAULTS.k };
+  const vbSpec: ModelSpec = { ...spec, kind: 'small-cnn-vb', vb };
+  const model = createModel(vbSpec);
+  try {
+    const weights = model.getWeights();
+    assertSmallCnnVb(vbSpec, weights);
+    return { spec: vbSpec, global: weights, vb: { ...vb, attackerNoise: 'mean' } };
+  } finally {
+    model.dispose();
+  }
+}
+
 /** What the attacker sees instead of the demo hospital's Δ under `defence`, and the line saying so. */
 async function observe(defence: Defence, s: AuditSettings, spec: ModelSpec, global: NamedTensor[], x: Float32Array, labels: Int32Array) {
-  if (defence === 'precode') throw new Error(`the ${defence} defence cannot be audited in the browser yet`);
   const { delta, epsilon, release } = await observedUpdate(defence, s, spec, global, x, labels);
-  const notes: Record<Exclude<Defence, 'precode'>, () => string> = {
+  const notes: Record<Defence, () => string> = {
     none: () => 'The attacker sees the demo hospital’s update as it left the hospital.',
     dp: () => `The attacker sees the server’s release of a round with this one update: clipped to C = ${s.dp.clip}, noise z = ${s.dp.noiseMultiplier} (σ = ${release!.sigma.toPrecision(3)} per weight).`,
     secagg: () => `The attacker sees only the sum of ${s.hospitals} demo hospitals’ updates.`,
     'dp-sgd': () => `The demo hospital trains with DP-SGD: each patient clipped to C = ${s.dpSgd.clip}, noise σ = ${s.dpSgd.noiseMultiplier}.`,
+    precode: () =>
+      `The demo hospital trains small-cnn-vb instead (PRECODE’s variational bottleneck, β = ${spec.vb?.beta ?? VB_DEFAULTS.beta}, K = ${spec.vb?.k ?? VB_DEFAULTS.k}; fresh weights from the study’s seed, since this study trains the small CNN), drawing its noise from its own random source, which never leaves it. The attacker sees the update as sent and simulates the bottleneck with zero noise. PRECODE is not differential privacy: there is no ε.`,
   };
   return { delta, epsilon, note: notes[defence]() };
 }
 
 async function attack(defence: Defence, request: AuditRequest, x: Float32Array, labels: Int32Array): Promise<DefenceResult> {
-  const { spec, global, settings: s } = request;
+  const { spec, global, vb } = auditedModel(defence, request.spec, request.global);
+  const s = request.settings;
   const size = spec.inputSize;
   const area = size * size;
   const { delta, epsilon, note } = await observe(defence, s, spec, global, x, labels);
@@ -79,6 +103,8 @@ async function attack(defence: Defence, request: AuditRequest, x: Float32Array, 
       labels,
       shape: [labels.length, size, size, 1],
       numClasses: spec.numClasses,
+      // precode: the attacker's copy of small-cnn-vb, ε = 0 in place of the hospital's draws (the CLI's default).
+      ...(defence === 'precode' && { simulate: vbSimulation(spec, 'mean') }),
       // zscore: the only scaling hospitalUpdate trains with (it refuses any other spec).
       training: { learningRate: s.learningRate, steps: s.localSteps, weightDecay: SGD_WEIGHT_DECAY, normalization: 'zscore' },
       iterations: s.iterations,
@@ -112,6 +138,8 @@ async function attack(defence: Defence, request: AuditRequest, x: Float32Array, 
       ssim: scores.map((m) => m.ssim),
       epsilon,
       note,
+      model: spec.kind,
+      vb,
     };
   } finally {
     tf.dispose([...params, ...observed]);
@@ -127,9 +155,7 @@ async function run(request: AuditRequest): Promise<void> {
 }
 
 // The page learns the defences from here, so that TF.js (which the package imports) loads in this worker only.
-// Not precode: it is another model (small-cnn-vb), and this view attacks the study's released small-cnn
-// (npm run audit:leakage -- --defence precode measures it).
-post({ type: 'defences', defences: IMPLEMENTED_DEFENCES.filter((d) => d !== 'precode') });
+post({ type: 'defences', defences: [...IMPLEMENTED_DEFENCES] });
 
 self.onmessage = (event: MessageEvent<AuditRequest>) => {
   run(event.data).catch((e: unknown) => post({ type: 'error', message: e instanceof Error ? e.message : String(e) }));

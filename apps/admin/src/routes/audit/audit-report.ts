@@ -62,19 +62,20 @@ const fixed = (v: number, digits: number) => Number(v.toFixed(digits));
  * `summary`), so a browser run and a CLI run compare field by field. An infinite PSNR (a perfect
  * reconstruction) becomes null in JSON, as there.
  */
-export function auditSummary(result: DefenceResult, settings: Pick<AuditSettings, 'restarts' | 'localSteps' | 'iterations' | 'hospitals'>, model: string) {
+export function auditSummary(result: DefenceResult, settings: Pick<AuditSettings, 'restarts' | 'localSteps' | 'iterations' | 'hospitals'>) {
   return {
     defence: result.defence,
     images: result.labels.length,
     psnr_db: result.psnr.map((v) => fixed(v, 2)),
     ssim: result.ssim.map((v) => fixed(v, 4)),
     restarts: settings.restarts,
-    model,
+    model: result.model,
     input_size: result.size,
     local_steps: settings.localSteps,
     iterations: settings.iterations,
     ...(result.epsilon !== null && { epsilon: fixed(result.epsilon, 3) }),
     ...(result.defence === 'secagg' && { hospitals: settings.hospitals }),
+    ...(result.vb && { vb_beta: result.vb.beta, vb_k: result.vb.k, attacker_noise: result.vb.attackerNoise }),
   };
 }
 

@@ -24,7 +24,7 @@ export function AuditResults({ results, run }: { results: DefenceResult[]; run: 
 function DefenceRow({ result: r, run }: { result: DefenceResult; run: AuditRun }) {
   const area = r.size * r.size;
   const slice = (images: Float32Array, i: number) => images.subarray(i * area, (i + 1) * area);
-  const summary = auditSummary(r, run.settings, run.spec.kind);
+  const summary = auditSummary(r, run.settings);
   const headingId = `audit-${r.defence}-heading`;
   return (
     <section className="audit-row" aria-labelledby={headingId} data-testid="leakage-result" data-defence={r.defence}>
