@@ -692,9 +692,13 @@ void EXPORT(norm_moments)(const float *x, double *acc, int blocks, int rows, int
 /*
  * The sums the normalisation's gradient needs, per image and channel:
  * acc[b·2·cols + c] = Σ_r dy and acc[b·2·cols + cols + c] = Σ_r dy·y (float64).
+ * With relu_mask, dy is first multiplied by (y > 0): the gradient of a ReLU
+ * applied to the normalisation's output y, which then needs no pass of its own.
  */
-void EXPORT(norm_grad_moments)(const float *dy, const float *y, double *acc, int blocks, int rows, int cols) {
+void EXPORT(norm_grad_moments)(const float *dy, const float *y, double *acc, int blocks, int rows, int cols,
+                               int relu_mask) {
   const int c4 = cols & ~3;
+  const v128_t zero = wasm_f32x4_splat(0.0f);
   for (int b = 0; b < blocks; b++) {
     double *s = acc + (uint32_t)b * 2 * cols;
     double *q = s + cols;
@@ -704,8 +708,9 @@ void EXPORT(norm_grad_moments)(const float *dy, const float *y, double *acc, int
       const float *g = dy + base + (uint32_t)r * cols;
       const float *o = y + base + (uint32_t)r * cols;
       for (int c = 0; c < c4; c += 4) {
-        const v128_t gv = wasm_v128_load(g + c);
         const v128_t ov = wasm_v128_load(o + c);
+        v128_t gv = wasm_v128_load(g + c);
+        if (relu_mask) gv = wasm_v128_and(gv, wasm_f32x4_gt(ov, zero));
         const v128_t glo = wasm_f64x2_promote_low_f32x4(gv);
         const v128_t ghi = wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(gv, gv, 2, 3, 2, 3));
         const v128_t olo = wasm_f64x2_promote_low_f32x4(ov);
@@ -716,8 +721,9 @@ void EXPORT(norm_grad_moments)(const float *dy, const float *y, double *acc, int
         wasm_v128_store(q + c + 2, wasm_f64x2_add(wasm_v128_load(q + c + 2), wasm_f64x2_mul(ghi, ohi)));
       }
       for (int c = c4; c < cols; c++) {
-        s[c] += g[c];
-        q[c] += (double)g[c] * o[c];
+        const float gc = relu_mask && !(o[c] > 0.0f) ? 0.0f : g[c];
+        s[c] += gc;
+        q[c] += (double)gc * o[c];
       }
     }
   }
@@ -752,11 +758,13 @@ void EXPORT(norm_apply)(const float *x, const float *a, const float *b, float *o
 /*
  * dx = dy·a + y·b + e per channel, image by image (coefficients as in
  * norm_apply): the normalisation's gradient rsqrt(σ² + ε)·(dy − mean(dy) −
- * y·mean(dy·y)) in one writing pass.
+ * y·mean(dy·y)) in one writing pass; with relu_mask, dy masked by (y > 0)
+ * as in norm_grad_moments.
  */
 void EXPORT(norm_grad_apply)(const float *dy, const float *y, const float *a, const float *b, const float *e,
-                             float *dx, int blocks, int rows, int cols, int coef_stride) {
+                             float *dx, int blocks, int rows, int cols, int coef_stride, int relu_mask) {
   const int c4 = cols & ~3;
+  const v128_t zero = wasm_f32x4_splat(0.0f);
   for (int k = 0; k < blocks; k++) {
     const float *ak = a + (uint32_t)k * coef_stride;
     const float *bk = b + (uint32_t)k * coef_stride;
@@ -767,11 +775,16 @@ void EXPORT(norm_grad_apply)(const float *dy, const float *y, const float *a, co
       const float *o = y + base + (uint32_t)r * cols;
       float *d = dx + base + (uint32_t)r * cols;
       for (int c = 0; c < c4; c += 4) {
-        const v128_t t = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(g + c), wasm_v128_load(ak + c)),
-                                        wasm_f32x4_mul(wasm_v128_load(o + c), wasm_v128_load(bk + c)));
+        const v128_t ov = wasm_v128_load(o + c);
+        v128_t gv = wasm_v128_load(g + c);
+        if (relu_mask) gv = wasm_v128_and(gv, wasm_f32x4_gt(ov, zero));
+        const v128_t t = wasm_f32x4_add(wasm_f32x4_mul(gv, wasm_v128_load(ak + c)), wasm_f32x4_mul(ov, wasm_v128_load(bk + c)));
         wasm_v128_store(d + c, wasm_f32x4_add(t, wasm_v128_load(ek + c)));
       }
-      for (int c = c4; c < cols; c++) d[c] = g[c] * ak[c] + o[c] * bk[c] + ek[c];
+      for (int c = c4; c < cols; c++) {
+        const float gc = relu_mask && !(o[c] > 0.0f) ? 0.0f : g[c];
+        d[c] = gc * ak[c] + o[c] * bk[c] + ek[c];
+      }
     }
   }
 }
@@ -790,5 +803,43 @@ void EXPORT(copy_rows)(const float *src, int src_stride, float *dst, int dst_str
     float *d = dst + (uint32_t)r * dst_stride;
     for (int c = 0; c < c4; c += 4) wasm_v128_store(d + c, wasm_v128_load(s + c));
     for (int c = c4; c < cols; c++) d[c] = s[c];
+  }
+}
+
+/*
+ * Average-pooling gradient, NHWC: every window passes dy·mult (mult =
+ * 1 / (filter_h·filter_w), as tfjs divides whatever the padding) to each of
+ * its positions inside the image; dx is cleared image by image first and
+ * overlapping windows add up. tfjs-backend-wasm's own is a scalar loop per
+ * input position (3 ms for DenseNet's one transition of 32×20×20×24).
+ */
+void EXPORT(avg_pool_grad)(const float *dy, float *dx, int n_batch, int height, int width, int channels,
+                           int out_height, int out_width, int filter_h, int filter_w, int stride_h, int stride_w,
+                           int pad_top, int pad_left, float mult) {
+  const int c4 = channels & ~3;
+  const v128_t m = wasm_f32x4_splat(mult);
+  const uint32_t image = (uint32_t)height * width * channels;
+  const uint32_t out_image = (uint32_t)out_height * out_width * channels;
+  for (int n = 0; n < n_batch; n++) {
+    float *dxn = dx + n * image;
+    const float *dyn = dy + n * out_image;
+    for (uint32_t i = 0; i < image; i++) dxn[i] = 0;
+    for (int oy = 0; oy < out_height; oy++) {
+      for (int ox = 0; ox < out_width; ox++) {
+        const float *g = dyn + ((uint32_t)oy * out_width + ox) * channels;
+        for (int a = 0; a < filter_h; a++) {
+          const int iy = oy * stride_h - pad_top + a;
+          if (iy < 0 || iy >= height) continue;
+          for (int b = 0; b < filter_w; b++) {
+            const int ix = ox * stride_w - pad_left + b;
+            if (ix < 0 || ix >= width) continue;
+            float *d = dxn + ((uint32_t)iy * width + ix) * channels;
+            for (int c = 0; c < c4; c += 4)
+              wasm_v128_store(d + c, wasm_f32x4_add(wasm_v128_load(d + c), wasm_f32x4_mul(wasm_v128_load(g + c), m)));
+            for (int c = c4; c < channels; c++) d[c] += g[c] * mult;
+          }
+        }
+      }
+    }
   }
 }

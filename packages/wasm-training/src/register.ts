@@ -1,12 +1,13 @@
-import { Add, BatchMatMul, Cast, Concat, Conv2D, FusedConv2D, getGradient, getKernel, Identity, MaxPool, Mean, registerGradient, registerKernel, Relu, SplitV, Sum, unregisterKernel } from '@tensorflow/tfjs';
+import { Add, AvgPoolGrad, BatchMatMul, Cast, Concat, Conv2D, FusedConv2D, getGradient, getKernel, Identity, MaxPool, Mean, registerGradient, registerKernel, Relu, Slice, SplitV, Sum, unregisterKernel } from '@tensorflow/tfjs';
 import type { GradConfig, KernelConfig } from '@tensorflow/tfjs';
 // Registers the wasm backend and its kernels first: the kernels below compose them.
 import '@tensorflow/tfjs-backend-wasm';
 import { adamUpdateConfig } from './kernels/adam_update';
 import { aliasingCastOver, aliasingIdentityOver } from './kernels/aliasing_identity';
+import { avgPoolGradOver } from './kernels/avg_pool_grad';
 import { batchMatMulConfigOver } from './kernels/batch_mat_mul';
 import { biasAddOver } from './kernels/bias_add';
-import { concatOver, splitVOver } from './kernels/concat_split';
+import { concatOver, sliceOver, splitVOver } from './kernels/concat_split';
 import { conv2dConfigOver, fusedConv2dConfigOver } from './kernels/conv2d';
 import { conv2dBackpropFilterConfig } from './kernels/conv2d_backprop_filter';
 import { conv2dBackpropInputConfig } from './kernels/conv2d_backprop_input';
@@ -48,8 +49,10 @@ const wrappers: Array<[string, (original: KernelConfig) => KernelConfig]> = [
   [FusedConv2D, fusedConv2dConfigOver],
   [Sum, (original) => leadingAxesReduceOver(original, 'sum')],
   [Mean, (original) => leadingAxesReduceOver(original, 'mean')],
+  [AvgPoolGrad, avgPoolGradOver],
   [Concat, concatOver],
   [SplitV, splitVOver],
+  [Slice, sliceOver],
   [Identity, aliasingIdentityOver],
   [Cast, aliasingCastOver],
 ];

@@ -50,6 +50,24 @@ describeModes('concat and split on wasm match cpu', () => {
     expectSame(await onBackend('wasm', run), await onBackend('cpu', run));
   });
 
+  const slices: Array<{ name: string; shape: number[]; begin: number[]; size: number[] }> = [
+    { name: 'a zero padding\'s gradient: inner rows and columns of every image', shape: [3, 8, 8, 5], begin: [0, 2, 2, 0], size: [3, 4, 4, 5] },
+    { name: 'channels only (the innermost axis cut)', shape: [2, 3, 4, 6], begin: [0, 0, 0, 1], size: [2, 3, 4, 3] },
+    { name: 'every axis cut, rank 5', shape: [3, 4, 5, 6, 2], begin: [1, 1, 2, 0, 1], size: [2, 2, 3, 5, 1] },
+    { name: 'rank 2, columns', shape: [7, 9], begin: [1, 3], size: [5, 4] },
+    { name: 'rank 1', shape: [10], begin: [3], size: [5] },
+    { name: 'contiguous (whole images): the original', shape: [4, 3, 3, 2], begin: [1, 0, 0, 0], size: [2, 3, 3, 2] },
+    // Above 2¹⁶ values per block: split across threads.
+    { name: 'large rows (split)', shape: [2, 300, 300], begin: [0, 10, 20], size: [2, 250, 260] },
+  ];
+  for (const c of slices) {
+    it(`slice: ${c.name}`, async () => {
+      const x = randomData(c.shape.reduce((a, b) => a * b, 1), 80);
+      const run = () => tf.slice(tf.tensor(x, c.shape), c.begin, c.size);
+      expectSame(await onBackend('wasm', run), await onBackend('cpu', run));
+    });
+  }
+
   it('int32 goes to the original kernels', async () => {
     const run = () => tf.concat([tf.tensor([[1, 2]], [1, 2], 'int32'), tf.tensor([[3]], [1, 1], 'int32')], 1).cast('float32');
     expectSame(await onBackend('wasm', run), [Float32Array.from([1, 2, 3])]);

@@ -59,6 +59,47 @@ describeModes('fused normalisation on wasm matches the op-by-op one on cpu', () 
     });
   }
 
+  // A ReLU on the normalisation's output (every norm of the U-Net and DenseNet): its gradient
+  // is applied inside the normalisation's gradient kernel, unless y feeds something else too.
+  for (const c of [cases[0]!, cases[1]!, cases[4]!, cases[3]!]) {
+    for (const shared of [false, true]) {
+      it(`then a ReLU${shared ? ', y also used elsewhere' : ''}: ${c.name}`, async () => {
+        const n = c.shape.reduce((a, b) => a * b, 1);
+        const cols = c.shape.at(-1)!;
+        const x = randomData(n, 34).map((v, i) => v * (1 + (i % cols)) + (c.shift ?? 0));
+        const dy = randomData(n, 35);
+        const run = () => {
+          const weights = tf.tensor(dy, c.shape);
+          return tf.grad((xi: tf.Tensor) => {
+            const y = normalize(xi, c.groups, 1e-5);
+            const out = tf.relu(y).mul(weights).sum();
+            return shared ? out.add(y.square().sum()) : out;
+          })(tf.tensor(x, c.shape));
+        };
+        const [expected] = await onBackend('cpu', run);
+        const [actual] = await onBackend('wasm', run);
+        expectClose(actual!, expected!, 2e-4);
+      });
+    }
+  }
+
+  it('leaves a following ReLU\'s gradient to the normalisation\'s kernel, not where y has another use', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor(randomData(2 * 4 * 4 * 8, 36), [2, 4, 4, 8]);
+    const kernelsOf = async (shared: boolean) => {
+      const info = await tf.profile(() => tf.grad((xi: tf.Tensor) => {
+        const y = normalize(xi, 0, 1e-5);
+        const out = tf.relu(y).sum();
+        return shared ? out.add(y.sum()) : out;
+      })(x));
+      tf.dispose(info.result as tf.Tensor);
+      return info.kernels.map((k) => k.name);
+    };
+    expect(await kernelsOf(false)).not.toContain('FedwardReluGrad');
+    expect(await kernelsOf(true)).toContain('FedwardReluGrad');
+    x.dispose();
+  });
+
   it('runs as the two fused kernels on wasm, and leaves no tensors behind', async () => {
     await tf.setBackend('wasm');
     const x = tf.tensor(randomData(2 * 4 * 4 * 8, 33), [2, 4, 4, 8]);

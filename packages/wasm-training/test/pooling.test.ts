@@ -40,6 +40,27 @@ describeModes('MaxPoolGrad on wasm matches cpu', () => {
   });
 });
 
+describeModes('AvgPoolGrad on wasm matches cpu', () => {
+  const avgCases = [
+    ...cases.filter((c) => c.shift === undefined),
+    // DenseNet's transition (2×2/2 over 24 channels), above 2¹⁶ values: split across threads.
+    { name: '2×2/2 valid, DenseNet transition (split)', x: [4, 20, 20, 24] as [number, number, number, number], size: [2, 2] as [number, number], strides: [2, 2] as [number, number], pad: 'valid' as Pad },
+  ];
+  for (const c of avgCases) {
+    it(c.name, async () => {
+      const x = randomData(c.x.reduce((a, b) => a * b), 14);
+      // Weights on the output, so that every window's gradient differs.
+      const run = () => tf.grad((input: tf.Tensor) => {
+        const y = tf.avgPool(input as tf.Tensor4D, c.size, c.strides, c.pad);
+        return y.mul(tf.tensor(randomData(y.size, 15), y.shape)).sum();
+      })(tf.tensor4d(x, c.x));
+      const [expected] = await onBackend('cpu', run);
+      const [actual] = await onBackend('wasm', run);
+      expectClose(actual!, expected!);
+    });
+  }
+});
+
 describeModes('leading-axes Sum and Mean on wasm match cpu', () => {
   for (const [shape, axis] of [[[4, 5, 6, 7], [0, 1, 2]], [[3, 8, 5], [0]], [[6, 4], [0, 1]], [[2, 3, 4], [1, 2]], [[700, 9, 16], [0, 1]]] as const) {
     it(`${JSON.stringify(shape)} over ${JSON.stringify(axis)}`, async () => {

@@ -5,6 +5,7 @@ import { chunkSize, native, nativeChunked, nativeParts, ptr } from '../native';
 import type { NativeKernels } from '../native';
 import type { WasmOps } from '../wasm_ops';
 import { NORMALIZE_GRAD_KERNEL, NORMALIZE_KERNEL } from './normalize_names';
+import { owesReluMask } from './relu_grad';
 
 /**
  * Fused normalisation without affine weights, forward and backward, for the two normalisations
@@ -25,6 +26,11 @@ export { NORMALIZE_GRAD_KERNEL, NORMALIZE_KERNEL };
 interface Attrs {
   groups: number;
   epsilon: number;
+  /**
+   * Gradient kernel only: 1 when dy is the gradient of a ReLU applied to y that still owes the
+   * ReLU's mask (relu_grad.ts passes it on unmasked): dy·(y > 0) is used in its place.
+   */
+  reluMask?: number;
 }
 
 /** N images of rows × C, with the group layout. */
@@ -60,7 +66,7 @@ function imagesPerChunk(kernels: NativeKernels, l: Layout): number {
  * Per image and channel, Σ u and Σ u·w over the rows (w = u: the second moment), in float64:
  * the native kernel (`name`) or a JS loop.
  */
-function channelSums(backend: WasmOps['backend'], l: Layout, u: TensorInfo, w: TensorInfo | null): { sums: Float64Array; scratch: TensorInfo | null } {
+function channelSums(backend: WasmOps['backend'], l: Layout, u: TensorInfo, w: TensorInfo | null, reluMask = false): { sums: Float64Array; scratch: TensorInfo | null } {
   const { blocks, rows, cols } = l;
   const kernels = native(backend);
   if (kernels !== null) {
@@ -69,7 +75,7 @@ function channelSums(backend: WasmOps['backend'], l: Layout, u: TensorInfo, w: T
     const image = rows * cols * 4;
     nativeChunked(kernels, w === null
       ? { name: 'norm_moments', args: [ptr(backend, u), ptr(backend, scratch), chunk, rows, cols], steps: [chunk * image, chunk * cols * 16, 0, 0, 0], countArg: 2, items: blocks, chunk }
-      : { name: 'norm_grad_moments', args: [ptr(backend, u), ptr(backend, w), ptr(backend, scratch), chunk, rows, cols], steps: [chunk * image, chunk * image, chunk * cols * 16, 0, 0, 0], countArg: 3, items: blocks, chunk });
+      : { name: 'norm_grad_moments', args: [ptr(backend, u), ptr(backend, w), ptr(backend, scratch), chunk, rows, cols, reluMask ? 1 : 0], steps: [chunk * image, chunk * image, chunk * cols * 16, 0, 0, 0, 0], countArg: 3, items: blocks, chunk });
     const view = f32(backend, scratch);
     return { sums: new Float64Array(view.buffer, view.byteOffset, 2 * blocks * cols), scratch };
   }
@@ -81,7 +87,7 @@ function channelSums(backend: WasmOps['backend'], l: Layout, u: TensorInfo, w: T
     for (let r = 0; r < rows; r++) {
       const base = (k * rows + r) * cols;
       for (let c = 0; c < cols; c++) {
-        const v = a[base + c]!;
+        const v = reluMask && !(b[base + c]! > 0) ? 0 : a[base + c]!;
         sums[s + c] = sums[s + c]! + v;
         sums[s + cols + c] = sums[s + cols + c]! + v * b[base + c]!;
       }
@@ -152,14 +158,15 @@ function normalizeGrad(args: { inputs: { dy: TensorInfo; y: TensorInfo; rstd: Te
   const { dy, y, rstd } = args.inputs;
   const l = layout(NORMALIZE_GRAD_KERNEL, y, args.attrs.groups);
   if (dy.dtype !== 'float32' || !util.arraysEqual(dy.shape, y.shape)) throw new Error(`${NORMALIZE_GRAD_KERNEL}: dy must be float32 [${y.shape}], got ${dy.dtype} [${dy.shape}]`);
-  const { sums, scratch } = channelSums(backend, l, dy, y);
+  const reluMask = args.attrs.reluMask === 1;
+  const { sums, scratch } = channelSums(backend, l, dy, y, reluMask);
   const [meanDy, meanDyY] = statisticMeans(l, sums);
   if (scratch !== null) backend.disposeData(scratch.dataId);
   const r = Float64Array.from(f32(backend, rstd));
   if (r.length !== meanDy.length) throw new Error(`${NORMALIZE_GRAD_KERNEL}: rstd has ${r.length} values for ${meanDy.length} statistics`);
   const dx = allocate(backend, y.shape);
   // dx = dy·r + y·(−r·mean(dy·y)) + (−r·mean(dy)).
-  affinePass(backend, l, [dy, y], [r, r.map((v, i) => -v * meanDyY[i]!), r.map((v, i) => -v * meanDy[i]!)], dx);
+  affinePass(backend, l, [dy, y], [r, r.map((v, i) => -v * meanDyY[i]!), r.map((v, i) => -v * meanDy[i]!)], dx, reluMask);
   return dx;
 }
 
@@ -167,7 +174,7 @@ function normalizeGrad(args: { inputs: { dy: TensorInfo; y: TensorInfo; rstd: Te
  * out = (x − b)·a (inputs [x]) or dy·a + y·b + e (inputs [dy, y]), coefficients per statistic
  * expanded to channels: the native pass, or a JS loop.
  */
-function affinePass(backend: WasmOps['backend'], l: Layout, inputs: TensorInfo[], perStatistic: Float64Array[], out: TensorInfo): void {
+function affinePass(backend: WasmOps['backend'], l: Layout, inputs: TensorInfo[], perStatistic: Float64Array[], out: TensorInfo, reluMask = false): void {
   const { blocks, rows, cols } = l;
   const coef = coefficients(backend, l, perStatistic);
   const kernels = native(backend);
@@ -180,8 +187,8 @@ function affinePass(backend: WasmOps['backend'], l: Layout, inputs: TensorInfo[]
     const data = inputs.map((t) => ptr(backend, t));
     nativeChunked(kernels, {
       name: inputs.length === 1 ? 'norm_apply' : 'norm_grad_apply',
-      args: [...data, ...terms, ptr(backend, out), chunk, rows, cols, coef.stride],
-      steps: [...data.map(() => image), ...terms.map(() => coefStep), image, 0, 0, 0, 0],
+      args: [...data, ...terms, ptr(backend, out), chunk, rows, cols, coef.stride, ...(inputs.length === 1 ? [] : [reluMask ? 1 : 0])],
+      steps: [...data.map(() => image), ...terms.map(() => coefStep), image, 0, 0, 0, 0, 0],
       countArg: data.length + terms.length + 1,
       items: blocks,
       chunk,
@@ -198,7 +205,7 @@ function affinePass(backend: WasmOps['backend'], l: Layout, inputs: TensorInfo[]
           const i = at + j;
           o[base + j] = src.length === 1
             ? (src[0]![base + j]! - c[coef.length + i]!) * c[i]!
-            : src[0]![base + j]! * c[i]! + src[1]![base + j]! * c[coef.length + i]! + c[2 * coef.length + i]!;
+            : (reluMask && !(src[1]![base + j]! > 0) ? 0 : src[0]![base + j]!) * c[i]! + src[1]![base + j]! * c[coef.length + i]! + c[2 * coef.length + i]!;
         }
       }
     }
@@ -218,13 +225,18 @@ export const normalizeGradConfig: KernelConfig = {
   kernelFunc: normalizeGrad as unknown as KernelFunc,
 };
 
-/** The forward kernel's gradient (x only; rstd is a by-product no loss depends on). */
+/**
+ * The forward kernel's gradient (x only; rstd is a by-product no loss depends on). Where dy is
+ * a ReLU's gradient that still owes that ReLU's mask (relu_grad.ts: a ReLU whose input is this
+ * kernel's y, its only consumer), the gradient kernel applies the mask in its own passes.
+ */
 export const normalizeGradient: GradConfig = {
   kernelName: NORMALIZE_KERNEL,
   outputsToSave: [true, true],
   gradFunc: (dys, saved, attrs: NamedAttrMap) => {
     const [y, rstd] = saved as Tensor[];
     const dy = (Array.isArray(dys) ? dys[0] : dys) as Tensor;
-    return { x: () => engine().runKernel(NORMALIZE_GRAD_KERNEL, { dy, y: y!, rstd: rstd! }, attrs) as Tensor };
+    const reluMask = owesReluMask(dy, y!) ? 1 : 0;
+    return { x: () => engine().runKernel(NORMALIZE_GRAD_KERNEL, { dy, y: y!, rstd: rstd! }, { ...attrs, reluMask }) as Tensor };
   },
 };

@@ -2,6 +2,7 @@ import { cast, engine, getBackend, MaxPool, mul, Relu, step, util, zerosLike } f
 import type { GradConfig, KernelConfig, KernelFunc, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs';
 import { allocate, f32 } from '../heap';
 import { MAX_POOL_GRAD_OF_RELU_KERNEL } from './max_pool_grad';
+import { NORMALIZE_KERNEL } from './normalize_names';
 import { chunkSize, native, nativeChunked, nativeParts, ptr } from '../native';
 import type { WasmOps } from '../wasm_ops';
 
@@ -68,10 +69,26 @@ function reluGradOp(dy: Tensor, x: Tensor): Tensor {
 const maskedFor = new WeakMap<Tensor, object>();
 
 /**
+ * Gradient data that still owes a ReLU's mask, by the data of that ReLU's input, which is the
+ * output y of a fused normalisation (normalize.ts): its gradient kernel multiplies dy by (y > 0)
+ * in its own passes, and the ReLU's gradient has nothing to do. Keyed by data, not tensor:
+ * between the two, tfjs may pass the gradient through clones (engine.clone's Cast), which this
+ * package's aliasing Identity and Cast make tensors on the same data.
+ */
+const maskOwed = new WeakMap<object, object>();
+
+/** Whether `dy` is a ReLU's gradient passed on without its mask, the ReLU's input being `y`. */
+export function owesReluMask(dy: Tensor, y: Tensor): boolean {
+  return maskOwed.get(dy.dataId) === y.dataId;
+}
+
+/**
  * Relu's gradient as tfjs-core registers it, except on wasm with float32, where it runs the
- * fused kernel, or nothing when dy is the max-pool gradient that already applied this ReLU's
- * mask. Gradients are registered per kernel name, not per backend, so every other case goes to
- * the gradient it replaces (`previous`).
+ * fused kernel; or nothing when dy is the max-pool gradient that already applied this ReLU's
+ * mask, or when the ReLU's input is a fused normalisation's output that feeds nothing else,
+ * whose gradient then applies the mask. Gradients are registered per kernel name, not per
+ * backend, so every other case goes to the gradient it replaces (`previous`). Where the mask is
+ * left to the normalisation, NaN in dy gives 0 where Step · Multiply gives NaN.
  */
 export function reluGradientOver(previous: GradConfig): GradConfig {
   return {
@@ -82,6 +99,15 @@ export function reluGradientOver(previous: GradConfig): GradConfig {
       const g = dy as Tensor;
       // An alias (the package's Identity), so the tape may dispose either tensor.
       if (fused(x!) && maskedFor.get(g) === x!.dataId) return { x: () => g.clone() };
+      if (fused(x!) && normalizedOnTape(x!)) {
+        return {
+          x: () => {
+            const owed = g.clone();
+            maskOwed.set(owed.dataId, x!.dataId);
+            return owed;
+          },
+        };
+      }
       if (fused(x!)) return { x: () => reluGradOp(g, x!) };
       return previous.gradFunc(dy, saved, attrs);
     },
@@ -130,6 +156,26 @@ function poolsReluOnTape(x: Tensor): object | undefined {
     if (node.kernelName === Relu && node.outputs[0]?.dataId === x.dataId) return node.inputs['x']?.dataId;
   }
   return undefined;
+}
+
+/**
+ * Whether `x`, a ReLU's input, is the output y of a fused normalisation recorded on the tape
+ * being walked and feeds no other node (first-order gradients only): then the gradient the
+ * normalisation receives for y is exactly this ReLU's, and it can apply the mask. Nodes that
+ * output the same data (clones: aliases of y) pass it on rather than consume it; their
+ * outputs' consumers count.
+ */
+function normalizedOnTape(x: Tensor): boolean {
+  const state = engine().state;
+  if (state.gradientDepth !== 0 || state.activeTape == null) return false;
+  let normalized = false;
+  let consumers = 0;
+  for (const node of state.activeTape) {
+    if (node.kernelName === NORMALIZE_KERNEL && node.outputs[0]?.dataId === x.dataId) normalized = true;
+    const reads = Object.values(node.inputs).some((t) => t?.dataId === x.dataId);
+    if (reads && !node.outputs.some((t) => t.dataId === x.dataId)) consumers++;
+  }
+  return normalized && consumers === 1;
 }
 
 /**
