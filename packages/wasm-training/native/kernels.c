@@ -662,6 +662,15 @@ void EXPORT(adam_update)(const float *p, const float *g, const float *m, const f
  * images (batch statistics) or channels of a group (GroupNorm). With threads,
  * ranges of images.
  */
+/* The upper two floats of v as float64. */
+INLINE v128_t promote_high(v128_t v) { return wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 2, 3)); }
+
+/* p[0..4) += (lo, hi): four float64 sums. */
+INLINE void add_f64x4(double *p, v128_t lo, v128_t hi) {
+  wasm_v128_store(p, wasm_f64x2_add(wasm_v128_load(p), lo));
+  wasm_v128_store(p + 2, wasm_f64x2_add(wasm_v128_load(p + 2), hi));
+}
+
 void EXPORT(norm_moments)(const float *x, double *acc, int blocks, int rows, int cols) {
   const int c4 = cols & ~3;
   for (int b = 0; b < blocks; b++) {
@@ -674,11 +683,9 @@ void EXPORT(norm_moments)(const float *x, double *acc, int blocks, int rows, int
       for (int c = 0; c < c4; c += 4) {
         const v128_t v = wasm_v128_load(row + c);
         const v128_t lo = wasm_f64x2_promote_low_f32x4(v);
-        const v128_t hi = wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 2, 3));
-        wasm_v128_store(s + c, wasm_f64x2_add(wasm_v128_load(s + c), lo));
-        wasm_v128_store(s + c + 2, wasm_f64x2_add(wasm_v128_load(s + c + 2), hi));
-        wasm_v128_store(q + c, wasm_f64x2_add(wasm_v128_load(q + c), wasm_f64x2_mul(lo, lo)));
-        wasm_v128_store(q + c + 2, wasm_f64x2_add(wasm_v128_load(q + c + 2), wasm_f64x2_mul(hi, hi)));
+        const v128_t hi = promote_high(v);
+        add_f64x4(s + c, lo, hi);
+        add_f64x4(q + c, wasm_f64x2_mul(lo, lo), wasm_f64x2_mul(hi, hi));
       }
       for (int c = c4; c < cols; c++) {
         const double v = row[c];
@@ -712,13 +719,9 @@ void EXPORT(norm_grad_moments)(const float *dy, const float *y, double *acc, int
         v128_t gv = wasm_v128_load(g + c);
         if (relu_mask) gv = wasm_v128_and(gv, wasm_f32x4_gt(ov, zero));
         const v128_t glo = wasm_f64x2_promote_low_f32x4(gv);
-        const v128_t ghi = wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(gv, gv, 2, 3, 2, 3));
-        const v128_t olo = wasm_f64x2_promote_low_f32x4(ov);
-        const v128_t ohi = wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(ov, ov, 2, 3, 2, 3));
-        wasm_v128_store(s + c, wasm_f64x2_add(wasm_v128_load(s + c), glo));
-        wasm_v128_store(s + c + 2, wasm_f64x2_add(wasm_v128_load(s + c + 2), ghi));
-        wasm_v128_store(q + c, wasm_f64x2_add(wasm_v128_load(q + c), wasm_f64x2_mul(glo, olo)));
-        wasm_v128_store(q + c + 2, wasm_f64x2_add(wasm_v128_load(q + c + 2), wasm_f64x2_mul(ghi, ohi)));
+        const v128_t ghi = promote_high(gv);
+        add_f64x4(s + c, glo, ghi);
+        add_f64x4(q + c, wasm_f64x2_mul(glo, wasm_f64x2_promote_low_f32x4(ov)), wasm_f64x2_mul(ghi, promote_high(ov)));
       }
       for (int c = c4; c < cols; c++) {
         const float gc = relu_mask && !(o[c] > 0.0f) ? 0.0f : g[c];
