@@ -5,7 +5,7 @@
  * product's 'sgd' optimizer, one step per local epoch on the whole batch); the attacker sees the
  * update Δ (undefended; the DP release of a round with that one update; the secagg sum of n
  * hospitals' updates; or the update of DP-SGD training) and inverts it with the same budget.
- * precode (= --model small-cnn-vb): the hospital trains small-cnn-vb, PRECODE's variational
+ * precode (= --model small-cnn-vb, alone or under dp, secagg or dp-sgd): the hospital trains small-cnn-vb, PRECODE's variational
  * bottleneck, with ε from its CSPRNG that it never reveals; the attacker inverts the update with
  * its copy of that model (simulate-vb.ts) and ε = 0 ('mean') or its own draws in their place.
  * Writes originals and reconstructions as PNG plus result.json to --out; with --json prints the
@@ -43,8 +43,9 @@ import {
 } from '../src/index';
 
 const HELP = `usage: npm run audit:leakage -- [options]
-  --model <kind>          model to attack: small-cnn, or small-cnn-vb (the same as
-                          --defence precode); others: not yet                      (default small-cnn)
+  --model <kind>          model to attack: small-cnn, or small-cnn-vb (PRECODE: the same
+                          as --defence precode, or under --defence dp, secagg or
+                          dp-sgd, PRECODE combined with it); others: not yet       (default small-cnn)
   --images <n>            demo slices the hospital trains on, 1 or 2               (default 2)
   --local-steps <n>       local SGD steps (one per local epoch on the batch)       (default 4)
   --restarts <n>          attack restarts, the best by objective is kept           (default 3)
@@ -120,16 +121,16 @@ function parse(argv: string[]) {
   let defence = values.defence as Defence;
   if (!DEFENCES.includes(defence)) throw new UsageError(`--defence: one of ${DEFENCES.join(', ')} (got ${values.defence})`);
   if (!IMPLEMENTED_DEFENCES.includes(defence)) throw new UsageError(`--defence ${defence}: not yet (issue 18 measures ${IMPLEMENTED_DEFENCES.join(', ')} so far)`);
-  // PRECODE is a model, small-cnn-vb, whose update is sent as it is: --model small-cnn-vb and
-  // --defence precode say the same; with another release on top (dp, secagg, dp-sgd): not yet.
+  // PRECODE is a model, small-cnn-vb: --model small-cnn-vb and --defence precode say the same
+  // (its update sent as it is); --model small-cnn-vb with --defence dp, secagg or dp-sgd puts
+  // that release on top of the bottleneck.
   const model = values.model ?? (defence === 'precode' ? 'small-cnn-vb' : 'small-cnn');
   if (model === 'small-cnn-vb') {
-    if (defence !== 'none' && defence !== 'precode') throw new UsageError(`--model small-cnn-vb is the precode defence; with --defence ${defence} on top: not yet`);
-    defence = 'precode';
+    if (defence === 'none') defence = 'precode';
   } else if (model !== 'small-cnn') throw new UsageError(`--model ${model}: not yet (the audit simulates small-cnn and small-cnn-vb so far)`);
   else if (defence === 'precode') throw new UsageError('--defence precode trains small-cnn-vb: not with --model small-cnn');
   for (const flag of ['vb-beta', 'vb-k', 'vb-attacker'] as const)
-    if (values[flag] !== undefined && defence !== 'precode') throw new UsageError(`--${flag}: for --defence precode (--model small-cnn-vb) only`);
+    if (values[flag] !== undefined && model !== 'small-cnn-vb') throw new UsageError(`--${flag}: for --defence precode (--model small-cnn-vb) only`);
   const vbAttacker = values['vb-attacker'] ?? 'mean';
   if (vbAttacker !== 'mean' && vbAttacker !== 'draws') throw new UsageError(`--vb-attacker: mean or draws (got ${vbAttacker})`);
   if (values.backend !== 'wasm' && values.backend !== 'cpu') throw new UsageError(`--backend: wasm or cpu (got ${values.backend})`);
@@ -190,6 +191,9 @@ function grayPng(values: ArrayLike<number>, width: number, height: number, scale
 /** What the attacker sees instead of the target hospital's Δ (observedUpdate), and what the defence reports. */
 async function observe(o: ReturnType<typeof parse>, spec: ModelSpec, global: NamedTensor[], x: Float32Array, labels: Int32Array, log: (line: string) => void) {
   const dp = { noiseMultiplier: o.z, clip: o.clip, delta: o.delta };
+  // createModel(spec): the product's small-cnn-vb, ε from the CSPRNG, as a hospital trains it.
+  if (spec.kind === 'small-cnn-vb')
+    log(`precode: the hospital trains small-cnn-vb (β = ${o.vbBeta}, K = ${o.vbK}) with ε from its CSPRNG; the attacker simulates it with ${o.vbAttacker === 'mean' ? 'ε = 0 (z = μ)' : `its own ε draws (seed ${o.seed})`}${o.defence === 'precode' ? '' : `, under ${o.defence}`}`);
   const { delta, epsilon, release } = await observedUpdate(o.defence, { images: o.images, localSteps: o.localSteps, learningRate: o.lr, dp, dpSgd: dp, hospitals: o.hospitals }, spec, global, x, labels);
   switch (o.defence) {
     case 'none':
@@ -206,8 +210,6 @@ async function observe(o: ReturnType<typeof parse>, spec: ModelSpec, global: Nam
       log(`dp-sgd: ${o.localSteps} steps of per-patient clipping to C = ${o.clip} and noise σ = ${o.z} (q = 1); ε per patient = ${epsilon!.toFixed(2)} at δ = ${o.delta} (the attacker simulates plain SGD)`);
       return { delta, report: { noise_multiplier: o.z, clip: o.clip, delta: o.delta, epsilon_patient: epsilon!, sampling: 'poisson', accountant: 'rdp' } };
     case 'precode':
-      // createModel(spec): the product's small-cnn-vb, ε from the CSPRNG, as a hospital trains it.
-      log(`precode: the hospital trains small-cnn-vb (β = ${o.vbBeta}, K = ${o.vbK}) with ε from its CSPRNG; the attacker simulates it with ${o.vbAttacker === 'mean' ? 'ε = 0 (z = μ)' : `its own ε draws (seed ${o.seed})`}`);
       return { delta, report: { beta: o.vbBeta, k: o.vbK, attacker_noise: o.vbAttacker } };
   }
 }
@@ -223,7 +225,7 @@ async function main(): Promise<void> {
   const backend = await nodeTrainingBackend(o.backend);
   const size = o.inputSize;
   const area = size * size;
-  const precode = o.defence === 'precode';
+  const precode = o.model === 'small-cnn-vb';
   const spec: ModelSpec = {
     kind: precode ? 'small-cnn-vb' : 'small-cnn',
     inputSize: size,

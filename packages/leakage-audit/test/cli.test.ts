@@ -60,9 +60,17 @@ describe('npm run audit:leakage', () => {
     expect(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'))).toMatchObject({ defence_report: { beta: 0.1, k: 8, attacker_noise: 'draws' } });
   });
 
-  it('refuses the VB flags without precode, precode on small-cnn, and small-cnn-vb under another release (not yet), with a usage line', () => {
+  for (const defence of ['dp', 'secagg', 'dp-sgd']) {
+    it(`--model small-cnn-vb --defence ${defence}: PRECODE under that release`, () => {
+      const { last } = audit(['--model', 'small-cnn-vb', '--defence', defence]);
+      expect(last).toMatchObject({ defence, model: 'small-cnn-vb', vb_beta: 1e-3, vb_k: 16, attacker_noise: 'mean' });
+      expect((last.psnr_db as number[]).every(Number.isFinite)).toBe(true);
+      if (defence !== 'secagg') expect(last.epsilon as number).toBeGreaterThan(0);
+    });
+  }
+
+  it('refuses the VB flags without small-cnn-vb and precode on small-cnn, with a usage line', () => {
     expect(() => audit(['--vb-k', '8'])).toThrow(/--vb-k: for --defence precode/);
     expect(() => audit(['--defence', 'precode', '--model', 'small-cnn'])).toThrow(/precode trains small-cnn-vb/);
-    expect(() => audit(['--model', 'small-cnn-vb', '--defence', 'dp'])).toThrow(/--defence dp on top: not yet/);
   });
 });
