@@ -69,6 +69,10 @@ const HELP = `usage: npm run audit:leakage -- [options]
   --attack-lr <rate>      attack Adam step size, [0, 1] pixel units                (default 0.1)
   --tv <α>                total-variation weight                                   (default 0.01)
   --signed                Adam on sign(∇R) as the seed configures it               (default: on ∇R, stronger here)
+  --homotopy <t0>         small CNN only: the attacker's ReLUs and max pools start
+                          smooth at temperature t0 and cool to the exact model by
+                          --homotopy-until of each restart's iterations            (default off)
+  --homotopy-until <f>    fraction of the iterations at which the cooling ends     (default 0.75)
   --seed <n>              attack seed                                              (default 1)
   --backend <b>           wasm | cpu                                               (default wasm, falls back to cpu)
   --out <dir>             where the PNGs and result.json go                        (default bench-results/leakage-<time>)
@@ -103,6 +107,8 @@ function parse(argv: string[]) {
       'attack-lr': { type: 'string', default: '0.1' },
       tv: { type: 'string', default: '0.01' },
       signed: { type: 'boolean', default: false },
+      homotopy: { type: 'string' },
+      'homotopy-until': { type: 'string' },
       seed: { type: 'string', default: '1' },
       backend: { type: 'string', default: 'wasm' },
       out: { type: 'string' },
@@ -134,6 +140,8 @@ function parse(argv: string[]) {
   const vbAttacker = values['vb-attacker'] ?? 'mean';
   if (vbAttacker !== 'mean' && vbAttacker !== 'draws') throw new UsageError(`--vb-attacker: mean or draws (got ${vbAttacker})`);
   if (values.backend !== 'wasm' && values.backend !== 'cpu') throw new UsageError(`--backend: wasm or cpu (got ${values.backend})`);
+  if (values['homotopy-until'] !== undefined && values.homotopy === undefined) throw new UsageError('--homotopy-until: with --homotopy only');
+  if (values.homotopy !== undefined && model !== 'small-cnn') throw new UsageError('--homotopy: for the small CNN only (its smooth ReLUs and pools)');
   return {
     help: values.help,
     model,
@@ -155,6 +163,10 @@ function parse(argv: string[]) {
     attackLr: num('attack-lr', pos, 'a positive number'),
     tv: num('tv', (v) => v >= 0, 'a number ≥ 0'),
     signed: values.signed,
+    homotopy: values.homotopy === undefined ? undefined : {
+      temperature: num('homotopy', pos, 'a positive temperature'),
+      until: values['homotopy-until'] === undefined ? 0.75 : num('homotopy-until', (v) => v > 0 && v <= 1, 'in (0, 1]'),
+    },
     seed: num('seed', Number.isInteger, 'an integer'),
     backend: values.backend as 'wasm' | 'cpu',
     out: values.out ?? join('bench-results', `leakage-${new Date().toISOString().replace(/[:.]/g, '-')}`),
@@ -268,6 +280,7 @@ async function main(): Promise<void> {
     tvWeight: o.tv,
     seed: o.seed,
     signed: o.signed,
+    ...(o.homotopy && { homotopy: o.homotopy }),
   });
   let step = await attack.next();
   const every = Math.max(1, Math.round(o.iterations / 5));
@@ -342,6 +355,7 @@ async function main(): Promise<void> {
     iterations: o.iterations,
     ...(report && 'epsilon_patient' in report && report.epsilon_patient !== undefined && { epsilon: Number(report.epsilon_patient.toFixed(3)) }),
     ...(o.defence === 'secagg' && { hospitals: o.hospitals }),
+    ...(o.homotopy && { homotopy: o.homotopy }),
     ...(precode && { vb_beta: o.vbBeta, vb_k: o.vbK, attacker_noise: o.vbAttacker, mismatch_at_truth: round(mismatchAtTruth!, 5) }),
     ...(diagnoseJson && { diagnose: diagnoseJson }),
   };
@@ -350,7 +364,7 @@ async function main(): Promise<void> {
     labels: Array.from(labels),
     learning_rate: o.lr,
     optimizer: 'sgd',
-    attack: { learning_rate: o.attackLr, tv: o.tv, signed: o.signed, seed: o.seed, objective: result.loss, restart_objectives: result.restartLosses },
+    attack: { learning_rate: o.attackLr, tv: o.tv, signed: o.signed, seed: o.seed, homotopy: o.homotopy ?? null, objective: result.loss, restart_objectives: result.restartLosses },
     psnr_raw_db: perImage.map((m) => Number(m.psnrRaw.toFixed(2))),
     ssim_window: ssimWindow,
     psnr_random_start_db: perImage.map((m) => Number(m.psnrStart.toFixed(2))),

@@ -28,7 +28,7 @@ export {
   type VbForward,
 } from './simulate-vb';
 export { matchingLoss, totalVariation } from './objective';
-export { attackObjective, invert, signedAdamStep, stepSize, type InvertOptions, type InvertProgress, type InvertResult } from './invert';
+export { attackObjective, homotopyTemperature, invert, signedAdamStep, stepSize, type InvertOptions, type InvertProgress, type InvertResult } from './invert';
 export { gaussianWindow, matchMoments, mse, psnr, ssim, type SsimOptions } from './metrics';
 export { DEFENCES, IMPLEMENTED_DEFENCES, clientDpRelease, secureAggregateSum, type ClientDpOptions, type ClientDpRelease, type Defence } from './defences';
 export { demoImages } from './demo-images';

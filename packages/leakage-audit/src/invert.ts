@@ -37,6 +37,13 @@ export interface InvertOptions {
   /** Adam on sign(∇R) (default true, the seed's "signed: hard") or on ∇R itself. */
   signed?: boolean;
   /**
+   * The homotopy (small CNN only): the attacker's simulation starts with smooth ReLUs and max
+   * pools at this temperature t0 (smallCnnLogits) and cools linearly to the exact model, reached
+   * at fraction `until` of each restart's iterations and kept for the rest, so that the final
+   * objective, and the restart chosen by it, are the exact one's. Absent: exact throughout.
+   */
+  homotopy?: { temperature: number; until: number };
+  /**
    * Starting images for every restart instead of random ones (flattened like `shape`): for the
    * diagnostic that starts next to the true images (diagnose.ts warmStartProbe), never an attack.
    */
@@ -64,11 +71,18 @@ export interface InvertResult {
   initial: Float32Array;
 }
 
-/** R(x) = 1 − cos(Δ_sim(x), Δ) + α·TV(normalised x). */
-export function attackObjective(x: tf.Tensor4D, o: Pick<InvertOptions, 'params' | 'observed' | 'labels' | 'numClasses' | 'training' | 'simulate'>, tvWeight: number): tf.Scalar {
-  const simulated = o.simulate ? o.simulate(o.params, x, o.labels, o.training) : simulateLocalUpdate(o.params, x, o.labels, o.training, o.numClasses);
+/** R(x) = 1 − cos(Δ_sim(x), Δ) + α·TV(normalised x), the simulation at `temperature` (0: exact). */
+export function attackObjective(x: tf.Tensor4D, o: Pick<InvertOptions, 'params' | 'observed' | 'labels' | 'numClasses' | 'training' | 'simulate'>, tvWeight: number, temperature = 0): tf.Scalar {
+  if (temperature > 0 && o.simulate) throw new Error('the homotopy smooths the small CNN only, not a simulation passed in');
+  const simulated = o.simulate ? o.simulate(o.params, x, o.labels, o.training) : simulateLocalUpdate(o.params, x, o.labels, o.training, o.numClasses, temperature);
   const tv = totalVariation(normalizeImages(x, o.training.normalization));
   return tf.add(matchingLoss(simulated, o.observed), tf.mul(tvWeight, tv));
+}
+
+/** The homotopy's temperature at `iteration` of `iterations`: t0 cooling linearly to 0 at `until`·I. */
+export function homotopyTemperature(homotopy: InvertOptions['homotopy'], iteration: number, iterations: number): number {
+  if (!homotopy) return 0;
+  return homotopy.temperature * Math.max(0, 1 - iteration / (homotopy.until * iterations));
 }
 
 /** Step size at `iteration` of `iterations`: ×0.1 at ⌊I/2.667⌋, ⌊I/1.6⌋ and ⌊I/1.142⌋ (the seed's MultiStepLR). */
@@ -118,7 +132,10 @@ export async function* invert(options: InvertOptions): AsyncGenerator<InvertProg
   const lr = options.learningRate ?? 0.03;
   const tvWeight = options.tvWeight ?? 1e-2;
   const seed = options.seed ?? 1;
-  const objective = (x: tf.Tensor4D) => attackObjective(x, options, tvWeight);
+  const { homotopy } = options;
+  if (homotopy && !(homotopy.temperature > 0 && homotopy.until > 0 && homotopy.until <= 1)) throw new RangeError(`homotopy: a temperature > 0 and until in (0, 1] (got ${homotopy.temperature}, ${homotopy.until})`);
+  if (homotopy && options.simulate) throw new RangeError('homotopy: for the small CNN only (not with another simulation such as small-cnn-vb\'s)');
+  const objective = (x: tf.Tensor4D, temperature = 0) => attackObjective(x, options, tvWeight, temperature);
   let best: InvertResult | null = null;
   const restartLosses: number[] = [];
   for (let restart = 0; restart < restarts; restart++) {
@@ -126,7 +143,8 @@ export async function* invert(options: InvertOptions): AsyncGenerator<InvertProg
     const initial = Float32Array.from(x0.dataSync() as Float32Array);
     let state: AdamState = { x: x0, m: tf.zerosLike(x0), v: tf.zerosLike(x0) };
     for (let it = 0; it < iterations; it++) {
-      const step = signedAdamStep(state, it + 1, stepSize(lr, it, iterations), objective, options.signed ?? true);
+      const temperature = homotopyTemperature(homotopy, it, iterations);
+      const step = signedAdamStep(state, it + 1, stepSize(lr, it, iterations), (x) => objective(x, temperature), options.signed ?? true);
       state = step.state;
       yield { restart, iteration: it + 1, iterations, loss: step.loss, bestLoss: best?.loss ?? Number.POSITIVE_INFINITY };
     }

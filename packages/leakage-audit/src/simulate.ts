@@ -57,15 +57,44 @@ export function normalizeImages(x: tf.Tensor4D, normalization: LocalTraining['no
   return tf.div(centred, sd) as tf.Tensor4D;
 }
 
-/** The small CNN's logits [N, K] for model inputs [N, H, W, C]. */
-export function smallCnnLogits(params: SmallCnnParams, input: tf.Tensor4D): tf.Tensor2D {
+/**
+ * The small CNN's logits [N, K] for model inputs [N, H, W, C]. With `temperature` t > 0 (the
+ * attack's homotopy, invert's `homotopy`), every ReLU becomes t·softplus(x/t) and every max
+ * pool (the 2×2 ones and the global one) t·log Σ exp(x/t) over its window: smooth versions that
+ * tend to the exact ops as t → 0, so that the attacker's objective is not piecewise in which
+ * pixel wins each window; t = 0 is the model itself.
+ */
+export function smallCnnLogits(params: SmallCnnParams, input: tf.Tensor4D, temperature = 0): tf.Tensor2D {
   const [k1, b1, k2, b2, wd, bd] = params as [tf.Tensor4D, tf.Tensor1D, tf.Tensor4D, tf.Tensor1D, tf.Tensor2D, tf.Tensor1D];
-  let h = tf.relu(tf.add(tf.conv2d(input, k1, 1, 'same'), b1)) as tf.Tensor4D;
-  h = tf.maxPool(h, 2, 2, 'valid');
-  h = tf.relu(tf.add(tf.conv2d(h, k2, 1, 'same'), b2)) as tf.Tensor4D;
-  h = tf.maxPool(h, 2, 2, 'valid');
-  const pooled = tf.max(h, [1, 2]) as tf.Tensor2D;
+  const relu = (x: tf.Tensor4D) => (temperature > 0 ? softRelu(x, temperature) : (tf.relu(x) as tf.Tensor4D));
+  const pool = (x: tf.Tensor4D) => (temperature > 0 ? softMaxPool2(x, temperature) : tf.maxPool(x, 2, 2, 'valid'));
+  let h = relu(tf.add(tf.conv2d(input, k1, 1, 'same'), b1));
+  h = pool(h);
+  h = relu(tf.add(tf.conv2d(h, k2, 1, 'same'), b2));
+  h = pool(h);
+  const pooled = (temperature > 0 ? softMaximum(tf.reshape(h, [h.shape[0], -1, h.shape[3]]), 1, temperature) : tf.max(h, [1, 2])) as tf.Tensor2D;
   return tf.add(tf.matMul(pooled, wd), bd) as tf.Tensor2D;
+}
+
+/** t·softplus(x/t) = relu(x) + t·log(1 + exp(−|x|/t)), overflow-free, second-order-correct. */
+function softRelu(x: tf.Tensor4D, t: number): tf.Tensor4D {
+  return tf.add(tf.relu(x), tf.mul(t, tf.log(tf.add(1, expSavingInput(tf.div(tf.neg(tf.abs(x)), t)))))) as tf.Tensor4D;
+}
+
+/** t·log Σ exp(x/t) over `axis` (dropped), with the maximum taken out first for range. */
+function softMaximum(x: tf.Tensor, axis: number, t: number): tf.Tensor {
+  const m = tf.max(x, axis, true);
+  return tf.squeeze(tf.add(m, tf.mul(t, tf.log(tf.sum(expSavingInput(tf.div(tf.sub(x, m), t)), axis, true)))), [axis]);
+}
+
+/** The soft 2×2/2 'valid' max pool of [N, H, W, C] (an odd last row or column dropped, as maxPool does). */
+function softMaxPool2(x: tf.Tensor4D, t: number): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  const even = h % 2 === 0 && w % 2 === 0 ? x : tf.slice(x, [0, 0, 0, 0], [n, h - (h % 2), w - (w % 2), c]);
+  const [hh, ww] = [Math.floor(h / 2), Math.floor(w / 2)];
+  // [N, H/2, 2, W/2, 2, C] → windows on axes 2 and 4, gathered into one axis of 4.
+  const windows = tf.reshape(tf.transpose(tf.reshape(even, [n, hh, 2, ww, 2, c]), [0, 1, 3, 5, 2, 4]), [n, hh, ww, c, 4]);
+  return softMaximum(windows, 4, t) as tf.Tensor4D;
 }
 
 /**
@@ -105,11 +134,12 @@ export function simulateLocalUpdate(
   labels: Int32Array,
   training: LocalTraining,
   numClasses: number,
+  temperature = 0,
 ): tf.Tensor[] {
   const input = normalizeImages(x, training.normalization);
   let current: tf.Tensor[] = [...params];
   for (let step = 0; step < training.steps; step++) {
-    const grads = tf.grads((...w: tf.Tensor[]) => crossEntropy(smallCnnLogits(w, input), labels, numClasses))(current);
+    const grads = tf.grads((...w: tf.Tensor[]) => crossEntropy(smallCnnLogits(w, input, temperature), labels, numClasses))(current);
     current = current.map((w, i) => tf.sub(w, tf.mul(training.learningRate, tf.add(grads[i]!, tf.mul(training.weightDecay, w)))));
   }
   return current.map((w, i) => tf.sub(w, params[i]!));

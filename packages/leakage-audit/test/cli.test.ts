@@ -73,4 +73,12 @@ describe('npm run audit:leakage', () => {
     expect(() => audit(['--vb-k', '8'])).toThrow(/--vb-k: for --defence precode/);
     expect(() => audit(['--defence', 'precode', '--model', 'small-cnn'])).toThrow(/precode trains small-cnn-vb/);
   });
+
+  it('--homotopy smooths the small CNN for part of the run and says so in the summary; refused for small-cnn-vb', () => {
+    const { last } = audit(['--homotopy', '0.5', '--homotopy-until', '0.5']);
+    expect(last).toMatchObject({ defence: 'none', homotopy: { temperature: 0.5, until: 0.5 } });
+    expect((last.psnr_db as number[]).every(Number.isFinite)).toBe(true);
+    expect(() => audit(['--homotopy', '0.5', '--defence', 'precode'])).toThrow(/--homotopy: for the small CNN only/);
+    expect(() => audit(['--homotopy-until', '0.5'])).toThrow(/--homotopy-until: with --homotopy only/);
+  });
 });

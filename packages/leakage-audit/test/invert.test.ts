@@ -3,7 +3,7 @@ import type { ModelSpec } from '@fedward/protocol';
 import { createModel } from '@fedward/models';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { demoImages } from '../src/demo-images';
-import { invert, stepSize, type InvertProgress, type InvertResult } from '../src/invert';
+import { homotopyTemperature, invert, stepSize, type InvertProgress, type InvertResult } from '../src/invert';
 import { matchMoments, psnr } from '../src/metrics';
 import { paramsFromWeights, simulateLocalUpdate, type LocalTraining } from '../src/simulate';
 
@@ -20,6 +20,17 @@ describe('invert', () => {
     expect(stepSize(0.1, 500, 800)).toBeCloseTo(0.001, 12);
     expect(stepSize(0.1, 699, 800)).toBeCloseTo(0.001, 12);
     expect(stepSize(0.1, 700, 800)).toBeCloseTo(0.0001, 12);
+  });
+
+  it('cools the homotopy linearly to the exact model at its fraction of the run, and refuses it with another simulation', async () => {
+    const homotopy = { temperature: 0.4, until: 0.5 };
+    expect(homotopyTemperature(undefined, 0, 100)).toBe(0);
+    expect(homotopyTemperature(homotopy, 0, 100)).toBeCloseTo(0.4, 12);
+    expect(homotopyTemperature(homotopy, 25, 100)).toBeCloseTo(0.2, 12);
+    expect(homotopyTemperature(homotopy, 50, 100)).toBe(0);
+    expect(homotopyTemperature(homotopy, 99, 100)).toBe(0);
+    const run = invert({ params: [], observed: [], labels: new Int32Array([0]), shape: [1, 8, 8, 1], numClasses: 2, training: { learningRate: 0.01, steps: 1, weightDecay: 0, normalization: 'zscore' }, iterations: 1, restarts: 1, homotopy, simulate: () => [] });
+    await expect(run.next()).rejects.toThrow(/homotopy: for the small CNN only/);
   });
 
   it('reconstructs an 8×8 demo slice from a 4-step SGD update far better than its random start', async () => {

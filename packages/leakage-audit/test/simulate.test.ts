@@ -58,6 +58,39 @@ describe('the simulated local training', () => {
   // The objective is piecewise smooth (ReLU kinks, max-pool argmax switches): a difference step
   // of 1e-2 or 1e-3 crosses kinks and is off by O(1); at 1e-4 (float32 rounding ≈ 1e-3 absolute)
   // the difference sees one smooth piece. Seeds are fixed, so the check is deterministic.
+  it('smooths its ReLUs and max pools under a temperature, tending to the exact logits as it falls', () => {
+    const engine = createModel(spec);
+    const params = paramsFromWeights(engine.getWeights());
+    const input = tf.tensor4d(images(2, 8), [2, 16, 16, 1]);
+    const gap = (t: number) => tf.tidy(() => tf.max(tf.abs(tf.sub(smallCnnLogits(params, input, t), smallCnnLogits(params, input)))).dataSync()[0]!);
+    const [warm, cool, cold] = [gap(0.5), gap(0.05), gap(1e-4)];
+    expect(warm).toBeGreaterThan(cool);
+    expect(cool).toBeGreaterThan(cold);
+    expect(cold).toBeLessThan(1e-3);
+    tf.dispose([...params, input]);
+    engine.dispose();
+  });
+
+  it('has an image gradient of the smoothed (homotopy) objective that matches finite differences', () => {
+    const engine = createModel(spec);
+    const params = paramsFromWeights(engine.getWeights());
+    const labels = new Int32Array([1]);
+    const observed = tf.tidy(() => simulateLocalUpdate(params, tf.tensor4d(images(1, 3), [1, 16, 16, 1]), labels, training, 2));
+    const o = { params, observed, labels, numClasses: 2, training };
+    const x = tf.tensor4d(images(1, 4), [1, 16, 16, 1]);
+    for (const seed of [5, 6]) {
+      const v = tf.randomNormal([1, 16, 16, 1], 0, 1, 'float32', seed);
+      const h = 1e-3;
+      const f = (xx: tf.Tensor) => attackObjective(xx as tf.Tensor4D, o, 0, 0.3);
+      const auto = tf.tidy(() => tf.sum(tf.mul(tf.grad(f)(x), v)).dataSync()[0]!);
+      const fd = tf.tidy(() => (f(tf.add(x, tf.mul(h, v))).dataSync()[0]! - f(tf.sub(x, tf.mul(h, v))).dataSync()[0]!) / (2 * h));
+      expect(Math.abs(auto - fd)).toBeLessThan(0.02 * Math.abs(fd) + 1e-4);
+      expect(Math.abs(auto)).toBeGreaterThan(1e-3);
+    }
+    tf.dispose([...params, ...observed, x]);
+    engine.dispose();
+  });
+
   it('has an image gradient of the attack objective that matches finite differences', () => {
     const engine = createModel(spec);
     const params = paramsFromWeights(engine.getWeights());
