@@ -45,6 +45,21 @@ async function hospitalTab(browser: Parameters<typeof newPage>[0], hospital: str
   return page;
 }
 
+/**
+ * "Join round" becomes enabled. Polled with what the page says beside it, so that a failure
+ * prints the blockers and the phase it was stuck on (a run on a loaded machine once timed out
+ * here with no clue which).
+ */
+async function expectJoinable(page: Page): Promise<void> {
+  const state = async () => ({
+    enabled: await page.getByRole('button', { name: 'Join round' }).isEnabled(),
+    blockers: await page.getByTestId('join-blockers').allTextContents(),
+    phase: await page.getByTestId('phase').allTextContents(),
+    slices: await page.getByTestId('slice-count').allTextContents(),
+  });
+  await expect.poll(state, { timeout: 30_000 }).toMatchObject({ enabled: true });
+}
+
 async function importSlices(page: Page, hospital: string): Promise<void> {
   await page.getByTestId('folder-input').setInputFiles(join(fed.dataDir, hospital));
   await expect(page.getByTestId('slice-count')).toHaveText('48', { timeout: 60_000 });
@@ -99,7 +114,7 @@ test('the admin creates and runs a second study; hospitals see only theirs and a
   await expect(b.getByTestId('join-blockers')).toHaveText(/Review the study's plan and accept it/);
   await expect(b.getByTestId('plan')).toContainText('ε = 30 per patient');
   await acceptPlan(b);
-  await expect(b.getByRole('button', { name: 'Join round' })).toBeEnabled();
+  await expectJoinable(b);
 
   await acceptPlan(a);
   await importSlices(a, 'hospital-a');
