@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { patientFraction, type DatasetSummary } from '@fedward/data';
 import { MINIMUM_SLICES, readinessProblems, splitLabelCounts, splitSizes, TRAIN_FRACTION } from '../src/api/local-data';
 
-/** Patient hashes whose split side is known (the held-out patients are the ⌈20 %⌉ whose hash fractions rank highest). */
+/** Patient hashes whose split side is known (within a class, the held-out patients are the ⌈20 %⌉ whose hash fractions rank highest). */
 const TRAIN = (i: number) => `0000${String(i).padStart(4, '0')}`; // fraction ~0: training
 const HELD = (i: number) => `ffff${String(i).padStart(4, '0')}`; // fraction ~1: held out
 
@@ -56,9 +56,27 @@ describe('minimum slices before joining', () => {
   });
 
   it('counts labels on each side of the split from the summary alone', () => {
-    const s = summaryOf({ [TRAIN(1)]: { lesion: 3, normal: 1 }, [TRAIN(2)]: { normal: 2 }, [HELD(1)]: { lesion: 4 } });
-    expect(splitLabelCounts(s)).toEqual({ train: { lesion: 3, normal: 3 }, test: { lesion: 4 } });
-    expect(splitSizes(s)).toEqual({ train: 6, test: 4 });
+    const s = summaryOf({ [TRAIN(1)]: { lesion: 3 }, [TRAIN(2)]: { normal: 2 }, [HELD(1)]: { lesion: 4 }, [HELD(2)]: { normal: 1 } });
+    expect(splitLabelCounts(s)).toEqual({ train: { lesion: 3, normal: 2 }, test: { lesion: 4, normal: 1 } });
+    expect(splitSizes(s)).toEqual({ train: 5, test: 5 });
+  });
+
+  it('holds out within each class, so a rare class always keeps patients to train on', () => {
+    // Two lesion patients among ten (the demo generator's hospital-b): ranked together, both were
+    // held out whenever their hashes ranked top, about one salt in 25, and the hospital could not join.
+    let state = 7;
+    const hash = () => Array.from({ length: 8 }, () => ((state = (state * 1103515245 + 12345) >>> 0) >>> 24).toString(16).padStart(2, '0')).join('');
+    for (let salt = 0; salt < 300; salt++) {
+      const lesion = [hash(), hash()];
+      const normal = Array.from({ length: 8 }, hash);
+      const s = summaryOf(Object.fromEntries([...lesion.map((h) => [h, { lesion: 6 }]), ...normal.map((h) => [h, { normal: 4 }])]));
+      const { train, test } = splitLabelCounts(s);
+      expect(train.lesion).toBe(6); // one of the two lesion patients, never both held out
+      expect(test).toEqual({ lesion: 6, normal: 8 }); // ⌈20 %⌉ of each class: 1 of 2, 2 of 8
+    }
+    // A patient with slices of both classes counts in the rarer one.
+    const mixed = summaryOf({ [TRAIN(1)]: { normal: 5, lesion: 1 }, [HELD(1)]: { normal: 5, lesion: 1 }, [TRAIN(2)]: { normal: 3 }, [HELD(2)]: { normal: 3 } });
+    expect(splitLabelCounts(mixed).test).toEqual({ normal: 8, lesion: 1 });
   });
 
   it('a set that has both classes, 2 of each to train on and 4 held out, may join', () => {

@@ -18,20 +18,39 @@ let storePromise: Promise<SliceStore> | null = null;
 export const localStore = (): Promise<SliceStore> => (storePromise ??= openSliceStore());
 
 /**
- * The held-out patients: the ⌈20 %⌉ of this hospital's patients whose salted hashes rank highest
- * (at least one, once there are two). A threshold on each hash alone would leave a hospital with
- * few patients with no held-out slice at all about one time in four; a rank never does, and the
- * split stays patient-disjoint, fixed for the stored data and secret (it follows the salt).
+ * The held-out patients, stratified by class: within each class, the ⌈20 %⌉ of its patients whose
+ * salted hashes rank highest, but never all of them, so that every class keeps patients to train
+ * on; at least one patient overall once there are two. A patient counts in the rarest class among
+ * its slices. A threshold on each hash alone would leave a hospital with few patients with no
+ * held-out slice at all about one time in four, and a rank over all patients together held out
+ * every patient of a rare class now and then (a hospital with two lesion patients of ten: one
+ * import in 25, and then it could not join); ranks within classes do neither. The split stays
+ * patient-disjoint, fixed for the stored data and secret (it follows the salt).
  */
-function heldOutPatients(patients: readonly string[]): Set<string> {
-  const n = patients.length;
-  const k = n < 2 ? 0 : Math.max(1, Math.ceil(n * (1 - TRAIN_FRACTION)));
-  return new Set([...patients].sort((a, b) => patientFraction(b) - patientFraction(a) || (a < b ? -1 : 1)).slice(0, k));
+function heldOutPatients(summary: DatasetSummary): Set<string> {
+  const patients = Object.keys(summary.patients);
+  if (patients.length < 2) return new Set();
+  const rank = (list: string[]) => [...list].sort((a, b) => patientFraction(b) - patientFraction(a) || (a < b ? -1 : 1));
+  const rarity = (label: string) => summary.labels[label] ?? 0;
+  const classOf = (hash: string): string => {
+    const labels = Object.keys(summary.labelsByPatient[hash] ?? {});
+    return labels.sort((a, b) => rarity(a) - rarity(b) || (a < b ? -1 : 1))[0] ?? '';
+  };
+  const byClass = new Map<string, string[]>();
+  for (const hash of patients) byClass.set(classOf(hash), [...(byClass.get(classOf(hash)) ?? []), hash]);
+  const held = new Set<string>();
+  for (const members of byClass.values()) {
+    const k = Math.min(members.length - 1, Math.ceil(members.length * (1 - TRAIN_FRACTION)));
+    for (const hash of rank(members).slice(0, k)) held.add(hash);
+  }
+  // Every class a single patient: hold out the top-ranked one (readinessProblems then names what is short).
+  if (held.size === 0) held.add(rank(patients)[0]!);
+  return held;
 }
 
 /** Which side of the split each patient of this summary is on. */
 function inSplit(summary: DatasetSummary, split: 'train' | 'test'): (patientHash: string) => boolean {
-  const test = heldOutPatients(Object.keys(summary.patients));
+  const test = heldOutPatients(summary);
   return split === 'test' ? (hash) => test.has(hash) : (hash) => !test.has(hash);
 }
 
