@@ -97,7 +97,10 @@ interface AdamState {
   v: tf.Tensor4D;
 }
 
-/** One signed-gradient Adam step on x, boxed to [0, 1]; returns R before the step. */
+/**
+ * One signed-gradient Adam step on x, boxed to [0, 1]; returns R before the step. Throws if R or
+ * its gradient is not finite: clipping would silently turn NaN pixels into a blank image.
+ */
 export function signedAdamStep(state: AdamState, t: number, lr: number, objective: (x: tf.Tensor4D) => tf.Scalar, signed = true): { state: AdamState; loss: number } {
   const beta1 = 0.9;
   const beta2 = 0.999;
@@ -110,12 +113,17 @@ export function signedAdamStep(state: AdamState, t: number, lr: number, objectiv
     const mHat = tf.div(m, 1 - beta1 ** t);
     const vHat = tf.div(v, 1 - beta2 ** t);
     const x = tf.clipByValue(tf.sub(state.x, tf.mul(lr, tf.div(mHat, tf.add(tf.sqrt(vHat), eps)))), 0, 1) as tf.Tensor4D;
-    return { x, m, v, value };
+    // R and Σ∇R in one read: the sum is NaN or infinite when any component is.
+    return { x, m, v, checks: tf.stack([value, tf.sum(grad)]) };
   });
   tf.dispose([state.x, state.m, state.v]);
-  const loss = next.value.dataSync()[0]!;
-  next.value.dispose();
-  return { state: { x: next.x, m: next.m, v: next.v }, loss };
+  const [loss, gradientSum] = next.checks.dataSync() as Float32Array;
+  next.checks.dispose();
+  if (!Number.isFinite(loss!) || !Number.isFinite(gradientSum!)) {
+    tf.dispose([next.x, next.m, next.v]);
+    throw new Error(`the attack's objective or its gradient is not finite at step ${t} (R = ${loss}, Σ∇R = ${gradientSum}): the global model or the observed update holds NaN or values too large for float32`);
+  }
+  return { state: { x: next.x, m: next.m, v: next.v }, loss: loss! };
 }
 
 /**

@@ -15,8 +15,13 @@ export function matchingLoss(simulated: readonly tf.Tensor[], observed: readonly
     simSq = tf.add(simSq, tf.sum(tf.square(s)));
     obsSq = tf.add(obsSq, tf.sum(tf.square(o)));
   });
-  return tf.sub(1, tf.div(dot, tf.add(tf.mul(tf.sqrt(simSq), tf.sqrt(obsSq)), 1e-20)));
+  // The norms as √(q + 1e-30): a model whose softmax saturates on the images (a DP-noised global
+  // model can) simulates Δ = 0 exactly, where √'s derivative is infinite and ∇R would be NaN,
+  // which clipping to [0, 1] turns into a blank image. Here R = 1 with a zero gradient instead.
+  return tf.sub(1, tf.div(dot, tf.add(tf.mul(safeNorm(simSq), safeNorm(obsSq)), 1e-20)));
 }
+
+const safeNorm = (squares: tf.Scalar) => tf.sqrt(tf.add(squares, 1e-30));
 
 /**
  * Anisotropic total variation of images [N, H, W, C]: mean |x[i, j+1] − x[i, j]| + mean |x[i+1, j] − x[i, j]|

@@ -61,4 +61,44 @@ describe('invert', () => {
     expect(Math.min(...result.images)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...result.images)).toBeLessThanOrEqual(1);
   });
+
+  it('keeps the image and a finite objective where the model saturates and the simulated update is exactly zero', async () => {
+    // A DP-noised global model can be this: logits so large that softmax is exactly one-hot on
+    // the label, so the simulated Δ is 0 (before the fix, ∇R was NaN and the image went blank).
+    const size = 8;
+    const spec: ModelSpec = { kind: 'small-cnn', inputSize: size, channels: 1, numClasses: 2, seed: 42, normalization: 'zscore' };
+    const training: LocalTraining = { learningRate: 0.01, steps: 1, weightDecay: 1e-6, normalization: 'zscore' };
+    const engine = createModel(spec);
+    const weights = engine.getWeights();
+    engine.dispose();
+    const { x, labels } = demoImages(1, size);
+    // Logits bias of ±1000 in the label's favour: softmax is one-hot whatever the image.
+    const bias = new Float32Array(2).map((_, k) => (k === labels[0] ? 1000 : -1000));
+    const params = paramsFromWeights(weights.map((w) => (w.name === 'logits/bias' ? { ...w, values: bias } : w)));
+    const zero = tf.tidy(() => simulateLocalUpdate(params, tf.tensor4d(x, [1, size, size, 1]), labels, training, 2));
+    expect(zero.every((t) => t.abs().max().dataSync()[0] === 0)).toBe(true);
+    const observed = params.map((p) => tf.randomNormal(p.shape, 0, 1, 'float32', 3));
+    const run = invert({ params, observed, labels, shape: [1, size, size, 1], numClasses: 2, training, iterations: 5, restarts: 1, learningRate: 0.1, tvWeight: 0, signed: false });
+    let step = await run.next();
+    while (!step.done) {
+      expect(step.value.loss).toBe(1);
+      step = await run.next();
+    }
+    expect(Array.from(step.value.images)).toEqual(Array.from(step.value.initial));
+    tf.dispose([...params, ...observed, ...zero]);
+  });
+
+  it('names a non-finite objective instead of clipping NaN pixels into a blank image', async () => {
+    const size = 8;
+    const spec: ModelSpec = { kind: 'small-cnn', inputSize: size, channels: 1, numClasses: 2, seed: 42, normalization: 'zscore' };
+    const engine = createModel(spec);
+    const weights = engine.getWeights();
+    engine.dispose();
+    const params = paramsFromWeights(weights.map((w, i) => (i === 0 ? { ...w, values: w.values.map(() => Number.NaN) } : w)));
+    const observed = params.map((p) => tf.onesLike(p));
+    const { labels } = demoImages(1, size);
+    const run = invert({ params, observed, labels, shape: [1, size, size, 1], numClasses: 2, training: { learningRate: 0.01, steps: 1, weightDecay: 0, normalization: 'zscore' }, iterations: 2, restarts: 1 });
+    await expect(run.next()).rejects.toThrow(/not finite at step 1 .*NaN/);
+    tf.dispose([...params, ...observed]);
+  });
 });
