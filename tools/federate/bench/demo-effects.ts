@@ -45,6 +45,10 @@ const ARMS: readonly Arm[] = [
   // PRECODE's variational bottleneck (issue 18): its accuracy cost against hard-3, the same task with plain small-cnn.
   { name: 'vb', what: 'as hard-3, small-cnn-vb (PRECODE bottleneck, defaults K = 16, β = 1e-3)', args: ['--hospitals', '3', '--model', 'small-cnn-vb'] },
   { name: 'vb-beta-0.1', what: 'as vb, β = 0.1 (100× the KL weight)', args: ['--hospitals', '3', '--model', 'small-cnn-vb', '--vb-beta', '0.1'] },
+  // PRECODE combined with a release (the audit's --model small-cnn-vb --defence dp|dp-sgd): against hard-6-dp and dp-sgd-1.
+  // Secure aggregation changes what the server sees, not the sum, so PRECODE + secagg trains as vb-6-dp does.
+  { name: 'vb-6-dp', what: 'as hard-6-dp, small-cnn-vb (PRECODE + client-level DP)', args: ['--hospitals', '6', '--model', 'small-cnn-vb', '--dp-noise', '1', '--dp-clip', '1', '--dp-vn', '1', '--dp-epsilon', '100'] },
+  { name: 'vb-dp-sgd-1', what: 'as dp-sgd-1, small-cnn-vb (PRECODE + DP-SGD)', args: [...DP_SGD_TASK, '--model', 'small-cnn-vb', '--dp-sgd-noise', '1', '--dp-sgd-clip', '1', '--dp-sgd-epsilon', '1000'] },
   { name: 'vb-k256', what: 'as vb, K = 256 (the paper’s K, on features 16 wide)', args: ['--hospitals', '3', '--model', 'small-cnn-vb', '--vb-k', '256'] },
 ];
 
