@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { plainConv2dLayer } from '@fedward/wasm-training';
 import type { ModelSpec } from '@fedward/protocol';
 import { LayersEngine } from './engine';
 import { initializeWeights } from './init';
@@ -17,7 +18,7 @@ const on = (layer: tf.layers.Layer, x: Sym | Sym[]): Sym => layer.apply(x) as Sy
 /** The spec's norm layer: BatchStatNorm (norm 'batch', the default) or GroupNorm (norm 'group'). */
 const normLayer = (spec: ModelSpec, name: string): tf.layers.Layer => (spec.norm === 'group' ? new GroupNorm({ name }) : new BatchStatNorm({ name }));
 const conv = (x: Sym, name: string, filters: number, kernelSize: number, strides = 1, padding: 'same' | 'valid' = 'same'): Sym =>
-  on(L.conv2d({ name, filters, kernelSize, strides, padding, useBias: false, kernelInitializer: 'zeros' }), x);
+  on(plainConv2dLayer({ name, filters, kernelSize, strides, padding, useBias: false, kernelInitializer: 'zeros' }), x);
 
 /** Spatial size after each stage of the DenseNet for an input of `size` pixels (torch's floor rules). */
 export function densenetSizes(size: number): { stem: number; pool: number; block1: number; padded: number; block2: number; block3: number; block4: number } {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { plainConv2dLayer } from '@fedward/wasm-training';
 import type { ModelSpec } from '@fedward/protocol';
 import { LayersEngine } from './engine';
 import { initializeWeights } from './init';
@@ -17,7 +18,7 @@ const on = (layer: tf.layers.Layer, x: Sym | Sym[]): Sym => layer.apply(x) as Sy
  */
 function double(x: Sym, block: string, filters: number, group: boolean): Sym {
   for (const k of [1, 2]) {
-    x = on(L.conv2d({ name: `${block}/conv${k}`, filters, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: 'zeros' }), x);
+    x = on(plainConv2dLayer({ name: `${block}/conv${k}`, filters, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: 'zeros' }), x);
     const name = `${block}/norm${k}`;
     x = on(group ? new GroupNorm({ name }) : new BatchStatNorm({ name }), x);
     x = on(L.activation({ name: `${block}/relu${k}`, activation: 'relu' }), x);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { plainConv2dLayer } from '@fedward/wasm-training';
 import type { ModelSpec } from '@fedward/protocol';
 import { LayersEngine } from './engine';
 import { initialValues, weightName } from './init';
@@ -56,7 +57,7 @@ export function buildVggSlim(spec: ModelSpec): tf.LayersModel {
   blocks.forEach((convs, b) => {
     convs.forEach((filters, c) => {
       const id = `${b + 1}_${c + 1}`;
-      x = on(L.conv2d({ name: `conv${id}`, filters, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: 'zeros' }), x);
+      x = on(plainConv2dLayer({ name: `conv${id}`, filters, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: 'zeros' }), x);
       x = on(normLayer(spec, `bn${id}`), x);
       x = on(L.activation({ name: `relu${id}`, activation: 'relu' }), x);
     });

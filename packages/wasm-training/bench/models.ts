@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { NORMALIZE_KERNEL } from '../src/kernels/normalize_names';
+import { plainConv2dLayer } from '../src/plain_conv_layer';
 
 /**
  * Models trained by the benchmark and the end-to-end gradient tests: the
@@ -91,7 +92,7 @@ let initSeed = 1000;
 const nextInit = () => seeded(initSeed++);
 
 function convNormRelu(x: Sym, filters: number, kernelSize = 3): Sym {
-  const y = apply(L.conv2d({ filters, kernelSize, padding: 'same', useBias: false, kernelInitializer: nextInit() }), x);
+  const y = apply(plainConv2dLayer({ filters, kernelSize, padding: 'same', useBias: false, kernelInitializer: nextInit() }), x);
   return apply(L.reLU(), apply(new BatchStatNorm({}), y));
 }
 
@@ -131,7 +132,7 @@ export const smallDenseNet = (size = 64): BenchModel => ({
   build: () => {
     initSeed = 1000;
     const input = tf.input({ shape: [size, size, 1] });
-    let x = apply(L.conv2d({ filters: 24, kernelSize: 7, strides: 2, padding: 'same', useBias: false, kernelInitializer: nextInit() }), input);
+    let x = apply(plainConv2dLayer({ filters: 24, kernelSize: 7, strides: 2, padding: 'same', useBias: false, kernelInitializer: nextInit() }), input);
     x = apply(L.reLU(), apply(new BatchStatNorm({}), x));
     x = apply(L.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' }), x);
     const block = (h: Sym, layers: number): Sym => {
@@ -143,7 +144,7 @@ export const smallDenseNet = (size = 64): BenchModel => ({
     };
     x = block(x, 2);
     x = apply(L.zeroPadding2d({ padding: 2 }), x);
-    x = apply(L.conv2d({ filters: 24, kernelSize: 1, useBias: false, kernelInitializer: nextInit() }), apply(L.reLU(), apply(new BatchStatNorm({}), x)));
+    x = apply(plainConv2dLayer({ filters: 24, kernelSize: 1, useBias: false, kernelInitializer: nextInit() }), apply(L.reLU(), apply(new BatchStatNorm({}), x)));
     x = apply(L.averagePooling2d({ poolSize: 2 }), x);
     x = block(x, 4);
     x = apply(L.globalAveragePooling2d({}), apply(L.reLU(), apply(new BatchStatNorm({}), x)));
