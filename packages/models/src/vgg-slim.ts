@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { plainConv2dLayer } from '@fedward/wasm-training';
+// The subpath, not the package root: the root loads tfjs-backend-wasm, which registers 'wasm' above cpu.
+import { plainConv2dLayer } from '@fedward/wasm-training/layers';
 import type { ModelSpec } from '@fedward/protocol';
 import { LayersEngine } from './engine';
 import { initialValues, weightName } from './init';

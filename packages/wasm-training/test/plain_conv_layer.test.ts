@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { plainConv2dLayer } from '../src';
+import { plainConv2dLayer } from '../src/plain_conv_layer';
 import { expectClose, initWasm } from './backends';
 
 beforeAll(initWasm);
