@@ -1,6 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { NORMALIZE_KERNEL } from '../src/kernels/normalize_names';
 import { plainConv2dLayer } from '../src/plain_conv_layer';
+// The product's own VGG-slim, from its source (as product-step.ts reaches the optimizer):
+// @fedward/models depends on this package, so not as a dependency.
+import { buildVggSlim } from '../../models/src/vgg-slim';
 
 /**
  * Models trained by the benchmark and the end-to-end gradient tests: the
@@ -152,6 +155,20 @@ export const smallDenseNet = (size = 64): BenchModel => ({
     return tf.model({ inputs: input, outputs: out });
   },
   loss: crossEntropy,
+  targets: (batch) => oneHot(batch, 2),
+});
+
+/**
+ * The shipped VGG-slim itself (@fedward/models, width 8, tf.layers BatchNormalization with moving
+ * statistics), not a stand-in: for profile-step and the gradient tests. Not in benchModels(): the
+ * PyTorch bench has no twin of it.
+ */
+export const productVggSlim = (size = 64): BenchModel => ({
+  name: 'vgg-slim',
+  description: `VGG-slim ${size}×${size}×1 (@fedward/models), width 8, BatchNorm with moving statistics`,
+  inputShape: [size, size, 1],
+  build: () => buildVggSlim({ kind: 'vgg-slim', inputSize: size, channels: 1, numClasses: 2, seed: 1 }),
+  loss: (target, logits) => tf.losses.softmaxCrossEntropy(target, logits) as tf.Scalar,
   targets: (batch) => oneHot(batch, 2),
 });
 

@@ -2,7 +2,7 @@
  * Profiles one training step of a bench model on the wasm backend in Node:
  * time per kernel, summed over the step, slowest first. The slowest kernel is
  * the next one to make faster.
- *   npx tsx packages/wasm-training/bench/profile-step.ts [cnn|unet|densenet] [batch] [--calls] [--torch] [--js|--simd]
+ *   npx tsx packages/wasm-training/bench/profile-step.ts [cnn|unet|densenet|vgg-slim] [batch] [--calls] [--torch] [--js|--simd]
  *
  * On a shared machine single timings are noise: the step time is the best of
  * its runs, and each kernel's figure is its best per-step total over the
@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { registerWasmTrainingKernels } from '../src';
 import { setNativeKernelsMode, wasmTrainingNativeKernels } from '../src/native';
 import { setNodeWasmPaths } from '../src/node';
-import { benchInputs, benchModels } from './models';
+import { benchInputs, benchModels, productVggSlim } from './models';
 import { productTrainer } from './product-step';
 import { TUNED_ENV, tunedPython } from './torch-peer';
 
@@ -34,7 +34,7 @@ await tf.setBackend('wasm');
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const name = positional[0] ?? 'cnn';
 const batch = Number(positional[1] ?? 32);
-const spec = benchModels().find((m) => m.name === name);
+const spec = [...benchModels(), productVggSlim()].find((m) => m.name === name);
 if (spec === undefined) throw new Error(`unknown model ${name}`);
 const model = spec.build();
 const x = benchInputs(spec, batch);

@@ -1,4 +1,4 @@
-import { Add, AvgPoolGrad, BatchMatMul, Cast, Concat, Conv2D, FusedConv2D, getGradient, getKernel, Identity, MaxPool, Mean, registerGradient, registerKernel, Relu, Slice, SplitV, Sum, unregisterKernel } from '@tensorflow/tfjs';
+import { Add, AvgPoolGrad, BatchMatMul, Cast, Concat, Conv2D, FusedBatchNorm, FusedConv2D, getGradient, getKernel, Identity, MaxPool, Mean, registerGradient, registerKernel, Relu, Slice, SplitV, Sum, unregisterKernel } from '@tensorflow/tfjs';
 import type { GradConfig, KernelConfig } from '@tensorflow/tfjs';
 // Registers the wasm backend and its kernels first: the kernels below compose them.
 import '@tensorflow/tfjs-backend-wasm';
@@ -6,6 +6,7 @@ import { adamUpdateConfig } from './kernels/adam_update';
 import { aliasingCastOver, aliasingIdentityOver } from './kernels/aliasing_identity';
 import { avgPoolGradOver } from './kernels/avg_pool_grad';
 import { batchMatMulConfigOver } from './kernels/batch_mat_mul';
+import { fusedBatchNormGradientOver } from './kernels/batch_norm_grad';
 import { biasAddOver } from './kernels/bias_add';
 import { concatOver, sliceOver, splitVOver } from './kernels/concat_split';
 import { conv2dConfigOver, fusedConv2dConfigOver } from './kernels/conv2d';
@@ -91,8 +92,9 @@ export function registerWasmTrainingKernels(): void {
     if (current !== undefined && !installed.has(current.kernelFunc)) install(wrap(current), current);
   }
   // Relu's and MaxPool's gradients run the fused kernels on wasm and delegate to the ones they
-  // wrap elsewhere (gradients are registered per kernel name for every backend).
-  for (const [name, wrap] of [[Relu, reluGradientOver], [MaxPool, maxPoolGradientOver]] as const) {
+  // wrap elsewhere (gradients are registered per kernel name for every backend); FusedBatchNorm's
+  // drops a Tile, on every backend.
+  for (const [name, wrap] of [[Relu, reluGradientOver], [MaxPool, maxPoolGradientOver], [FusedBatchNorm, fusedBatchNormGradientOver]] as const) {
     const previous = getGradient(name);
     if (previous !== undefined && !installedGradients.has(previous.gradFunc)) {
       const config = wrap(previous);
