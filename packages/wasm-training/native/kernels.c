@@ -478,6 +478,28 @@ void EXPORT(add_bias)(const float *x, const float *bias, float *out, int rows, i
 }
 
 /*
+ * out[r, c] = x[r, c] * v[c] (op 1), x[r, c] - v[c] (op 2) or v[c] - x[r, c] (op 3): a vector
+ * along the last axis broadcast over rows (a batch norm's per-channel factors and means).
+ */
+void EXPORT(rows_binary)(const float *x, const float *v, float *out, int rows, int cols, int op) {
+  const int c4 = cols & ~3;
+  for (int r = 0; r < rows; r++) {
+    const float *xr = x + (uint32_t)r * cols;
+    float *o = out + (uint32_t)r * cols;
+    if (op == 1) {
+      for (int c = 0; c < c4; c += 4) wasm_v128_store(o + c, wasm_f32x4_mul(wasm_v128_load(xr + c), wasm_v128_load(v + c)));
+      for (int c = c4; c < cols; c++) o[c] = xr[c] * v[c];
+    } else if (op == 2) {
+      for (int c = 0; c < c4; c += 4) wasm_v128_store(o + c, wasm_f32x4_sub(wasm_v128_load(xr + c), wasm_v128_load(v + c)));
+      for (int c = c4; c < cols; c++) o[c] = xr[c] - v[c];
+    } else {
+      for (int c = 0; c < c4; c += 4) wasm_v128_store(o + c, wasm_f32x4_sub(wasm_v128_load(v + c), wasm_v128_load(xr + c)));
+      for (int c = c4; c < cols; c++) o[c] = v[c] - xr[c];
+    }
+  }
+}
+
+/*
  * Forward 2-D convolution, NHWC, filter [kh, kw, ci, co]:
  * y[n, oy, ox, co] = sum_{a, b, c} x[n, oy*sh + a*dh - top, ox*sw + b*dwl - left, c] * w[a, b, c, co]
  * (zero outside the image). Per output row, one GEMM of the output columns

@@ -1,4 +1,4 @@
-import { Add, AvgPoolGrad, BatchMatMul, Cast, Concat, Conv2D, FusedBatchNorm, FusedConv2D, getGradient, getKernel, Identity, MaxPool, Mean, registerGradient, registerKernel, Relu, Slice, SplitV, Sum, unregisterKernel } from '@tensorflow/tfjs';
+import { Add, AvgPoolGrad, BatchMatMul, Cast, Concat, Conv2D, FusedBatchNorm, FusedConv2D, getGradient, getKernel, Identity, MaxPool, Mean, Multiply, registerGradient, registerKernel, Relu, Slice, SplitV, Sub, Sum, unregisterKernel } from '@tensorflow/tfjs';
 import type { GradConfig, KernelConfig } from '@tensorflow/tfjs';
 // Registers the wasm backend and its kernels first: the kernels below compose them.
 import '@tensorflow/tfjs-backend-wasm';
@@ -7,7 +7,7 @@ import { aliasingCastOver, aliasingIdentityOver } from './kernels/aliasing_ident
 import { avgPoolGradOver } from './kernels/avg_pool_grad';
 import { batchMatMulConfigOver } from './kernels/batch_mat_mul';
 import { fusedBatchNormGradientOver } from './kernels/batch_norm_grad';
-import { biasAddOver } from './kernels/bias_add';
+import { biasAddOver, rowMultiplyOver, rowSubOver } from './kernels/bias_add';
 import { concatOver, sliceOver, splitVOver } from './kernels/concat_split';
 import { conv2dConfigOver, fusedConv2dConfigOver } from './kernels/conv2d';
 import { conv2dBackpropFilterConfig } from './kernels/conv2d_backprop_filter';
@@ -46,6 +46,8 @@ const replacedKernels: KernelConfig[] = [
 const wrappers: Array<[string, (original: KernelConfig) => KernelConfig]> = [
   [BatchMatMul, batchMatMulConfigOver],
   [Add, biasAddOver],
+  [Multiply, rowMultiplyOver],
+  [Sub, rowSubOver],
   [Conv2D, conv2dConfigOver],
   [FusedConv2D, fusedConv2dConfigOver],
   [Sum, (original) => leadingAxesReduceOver(original, 'sum')],

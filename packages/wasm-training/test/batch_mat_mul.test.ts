@@ -57,3 +57,27 @@ describeModes('Add on wasm matches cpu', () => {
     });
   }
 });
+
+describeModes('Multiply and Sub by a vector along the last axis on wasm match cpu', () => {
+  const cases: Array<[string, number[], number[]]> = [
+    ['norm-sized [2,5,6,8] and [8]', [2, 5, 6, 8], [8]],
+    ['vector first: [1,1,1,8] and [3,4,5,8]', [1, 1, 1, 8], [3, 4, 5, 8]],
+    ['odd width [4,7,13] and [13]', [4, 7, 13], [13]],
+    ['large [3,50,45,13] and [13] (split across threads)', [3, 50, 45, 13], [13]],
+    ['same shapes', [3, 4, 5], [3, 4, 5]],
+    ['broadcast over rows, not a vector of the last axis: [3,4,5] and [4,1]', [3, 4, 5], [4, 1]],
+  ];
+  for (const [name, aShape, bShape] of cases) {
+    for (const [op, f] of [['Multiply', tf.mul], ['Sub', tf.sub]] as const) {
+      it(`${op}: ${name}`, async () => {
+        const a = randomData(aShape.reduce((x, y) => x * y, 1), 17);
+        const b = randomData(bShape.reduce((x, y) => x * y, 1), 18);
+        const run = () => f(tf.tensor(a, aShape), tf.tensor(b, bShape));
+        const [expected] = await onBackend('cpu', run);
+        const [actual] = await onBackend('wasm', run);
+        // One float32 operation per element: the same on both backends.
+        expectClose(actual!, expected!, 0);
+      });
+    }
+  }
+});
