@@ -478,6 +478,24 @@ void EXPORT(add_bias)(const float *x, const float *bias, float *out, int rows, i
 }
 
 /*
+ * out[r, c] = (x[r, c] - mean[c]) * a[c] + offset[c]: tf.batchNorm with a = scale / sqrt(var + eps)
+ * per channel (the caller's), subtracting before scaling as norm_apply does.
+ */
+void EXPORT(batch_norm_apply)(const float *x, const float *mean, const float *a, const float *offset, float *out,
+                              int rows, int cols) {
+  const int c4 = cols & ~3;
+  for (int r = 0; r < rows; r++) {
+    const float *xr = x + (uint32_t)r * cols;
+    float *o = out + (uint32_t)r * cols;
+    for (int c = 0; c < c4; c += 4)
+      wasm_v128_store(o + c, wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(xr + c), wasm_v128_load(mean + c)),
+                                                           wasm_v128_load(a + c)),
+                                            wasm_v128_load(offset + c)));
+    for (int c = c4; c < cols; c++) o[c] = (xr[c] - mean[c]) * a[c] + offset[c];
+  }
+}
+
+/*
  * out[r, c] = x[r, c] * v[c] (op 1), x[r, c] - v[c] (op 2) or v[c] - x[r, c] (op 3): a vector
  * along the last axis broadcast over rows (a batch norm's per-channel factors and means).
  */

@@ -6,6 +6,7 @@ import { adamUpdateConfig } from './kernels/adam_update';
 import { aliasingCastOver, aliasingIdentityOver } from './kernels/aliasing_identity';
 import { avgPoolGradOver } from './kernels/avg_pool_grad';
 import { batchMatMulConfigOver } from './kernels/batch_mat_mul';
+import { fusedBatchNormOver } from './kernels/batch_norm';
 import { fusedBatchNormGradientOver } from './kernels/batch_norm_grad';
 import { biasAddOver, rowMultiplyOver, rowSubOver } from './kernels/bias_add';
 import { concatOver, sliceOver, splitVOver } from './kernels/concat_split';
@@ -46,6 +47,7 @@ const replacedKernels: KernelConfig[] = [
 const wrappers: Array<[string, (original: KernelConfig) => KernelConfig]> = [
   [BatchMatMul, batchMatMulConfigOver],
   [Add, biasAddOver],
+  [FusedBatchNorm, fusedBatchNormOver],
   [Multiply, rowMultiplyOver],
   [Sub, rowSubOver],
   [Conv2D, conv2dConfigOver],

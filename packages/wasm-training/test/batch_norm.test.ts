@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initWasm } from './backends';
+import { describeModes, expectClose, initWasm, onBackend, randomData } from './backends';
 
 beforeAll(initWasm);
 
@@ -52,4 +52,29 @@ describe('FusedBatchNorm gradient without Tile', () => {
     expect(wasm.grads.length).toBe(cpu.grads.length);
     wasm.grads.forEach((g, i) => g.forEach((v, k) => expect(Math.abs(v - cpu.grads[i]![k]!)).toBeLessThan(1e-4 * Math.max(1, Math.abs(cpu.grads[i]![k]!)))));
   });
+});
+
+describeModes('FusedBatchNorm on wasm matches cpu', () => {
+  const cases: Array<{ name: string; x: number[]; stats: number[]; affine: boolean }> = [
+    { name: 'per channel, scale and offset: [2,5,6,8]', x: [2, 5, 6, 8], stats: [8], affine: true },
+    { name: 'per channel, no scale or offset: [3,4,4,8]', x: [3, 4, 4, 8], stats: [8], affine: false },
+    { name: 'odd width [4,7,13] (a dense layer\'s BatchNorm1d is 2-D)', x: [4, 7, 13], stats: [13], affine: true },
+    { name: 'large, split across threads: [3,50,45,13]', x: [3, 50, 45, 13], stats: [13], affine: true },
+    { name: 'statistics of the whole shape (the original kernel)', x: [2, 3, 4, 5], stats: [2, 3, 4, 5], affine: true },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+      const x = randomData(size(c.x), 21).map((v) => 3 + 2 * v);
+      const mean = randomData(size(c.stats), 22).map((v) => 3 + v);
+      const variance = randomData(size(c.stats), 23).map((v) => 0.5 + Math.abs(v));
+      const scale = randomData(size(c.stats), 24);
+      const offset = randomData(size(c.stats), 25);
+      const run = () => tf.batchNorm(tf.tensor(x, c.x), tf.tensor(mean, c.stats), tf.tensor(variance, c.stats),
+        c.affine ? tf.tensor(offset, c.stats) : undefined, c.affine ? tf.tensor(scale, c.stats) : undefined, 1e-3);
+      const [expected] = await onBackend('cpu', run);
+      const [actual] = await onBackend('wasm', run);
+      expectClose(actual!, expected!, 1e-5);
+    });
+  }
 });
