@@ -160,8 +160,7 @@ export const smallDenseNet = (size = 64): BenchModel => ({
 
 /**
  * The shipped VGG-slim itself (@fedward/models, width 8, tf.layers BatchNormalization with moving
- * statistics), not a stand-in: for profile-step and the gradient tests. Not in benchModels(): the
- * PyTorch bench has no twin of it.
+ * statistics), not a stand-in; its PyTorch twin is torch_train.py's VggSlim.
  */
 export const productVggSlim = (size = 64): BenchModel => ({
   name: 'vgg-slim',
@@ -173,7 +172,7 @@ export const productVggSlim = (size = 64): BenchModel => ({
 });
 
 /** Every model at a given input size (the benchmark uses 64). */
-export const benchModels = (size = 64): BenchModel[] => [referenceCnn(size), smallUnet(size), smallDenseNet(size)];
+export const benchModels = (size = 64): BenchModel[] => [referenceCnn(size), smallUnet(size), smallDenseNet(size), productVggSlim(size)];
 
 /** Deterministic inputs: class-dependent brightness so that training can make progress. */
 export function benchInputs(model: BenchModel, batch: number): tf.Tensor4D {

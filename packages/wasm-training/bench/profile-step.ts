@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { registerWasmTrainingKernels } from '../src';
 import { setNativeKernelsMode, wasmTrainingNativeKernels } from '../src/native';
 import { setNodeWasmPaths } from '../src/node';
-import { benchInputs, benchModels, productVggSlim } from './models';
+import { benchInputs, benchModels } from './models';
 import { productTrainer } from './product-step';
 import { TUNED_ENV, tunedPython } from './torch-peer';
 
@@ -34,7 +34,7 @@ await tf.setBackend('wasm');
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const name = positional[0] ?? 'cnn';
 const batch = Number(positional[1] ?? 32);
-const spec = [...benchModels(), productVggSlim()].find((m) => m.name === name);
+const spec = benchModels().find((m) => m.name === name);
 if (spec === undefined) throw new Error(`unknown model ${name}`);
 const model = spec.build();
 const x = benchInputs(spec, batch);

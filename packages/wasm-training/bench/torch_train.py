@@ -3,7 +3,8 @@
 Twins of the TF.js models, layer for layer: the issue's reference CNN (64×64×1 → conv3×3×16 →
 maxpool → conv3×3×32 → maxpool → dense 64 → dense 2), the U-Net stand-in (features 8-16-32,
 batch-statistics norm, 2×2/2 transposed convolutions, skip concatenations) and the DenseNet
-stand-in (growth 12, blocks (2, 4), zero padding, average pooling). Adam lr 1e-3 (fused where
+stand-in (growth 12, blocks (2, 4), zero padding, average pooling), and the shipped VGG-slim
+(@fedward/models, width 8, BatchNorm with running statistics). Adam lr 1e-3 (fused where
 this torch has it on the CPU), cross-entropy / sigmoid cross-entropy as in models.ts.
 
 Usage: python3 torch_train.py --model cnn --threads 2 [--batch 32] [--channels-last]
@@ -23,7 +24,7 @@ import torch
 from torch import nn
 
 parser = argparse.ArgumentParser()
-parser.add_argument("--model", default="cnn", choices=["cnn", "unet", "densenet"])
+parser.add_argument("--model", default="cnn", choices=["cnn", "unet", "densenet", "vgg-slim"])
 parser.add_argument("--threads", type=int, default=1)
 parser.add_argument("--batch", type=int, default=32)
 parser.add_argument("--channels-last", action="store_true")
@@ -104,6 +105,27 @@ class DenseNet(nn.Module):
         return self.net(x)
 
 
+class VggSlim(nn.Module):
+    """@fedward/models' buildVggSlim at width 8: per block [8, 8] [16, 16] [32, 32], conv 3×3 (no bias,
+    pad 1) → BatchNorm2d (affine, running statistics; TF.js momentum 0.9 = torch's 0.1) → ReLU, then
+    max pool 2/2; global average pool → linear 32 → 16 (no bias) → BatchNorm1d → ReLU → linear 16 → 2."""
+
+    def __init__(self):
+        super().__init__()
+        layers, cin = [], 1
+        for f in (8, 16, 32):
+            for _ in range(2):
+                layers += [nn.Conv2d(cin, f, 3, padding=1, bias=False), nn.BatchNorm2d(f, momentum=0.1, eps=1e-5), nn.ReLU()]
+                cin = f
+            layers.append(nn.MaxPool2d(2))
+        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 16, bias=False), nn.BatchNorm1d(16), nn.ReLU(),
+                   nn.Linear(16, 2, bias=False)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.net(x)
+
+
 def build(name):
     if name == "cnn":
         model = nn.Sequential(
@@ -116,6 +138,8 @@ def build(name):
         r = (torch.arange(SIZE, dtype=torch.float32) - (SIZE - 1) / 2) ** 2
         disc = ((r[:, None] + r[None, :]) < SIZE * SIZE / 10).float()
         return UNet(), nn.BCEWithLogitsLoss(), disc.expand(args.batch, 1, SIZE, SIZE).contiguous()
+    if name == "vgg-slim":
+        return VggSlim(), nn.CrossEntropyLoss(), torch.arange(args.batch) % 2
     return DenseNet(), nn.CrossEntropyLoss(), torch.arange(args.batch) % 2
 
 

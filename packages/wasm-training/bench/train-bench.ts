@@ -1,9 +1,9 @@
 /**
- * npm run bench:train [-- --json] [--backends wasm,webgl,cpu,webgpu] [--models cnn,unet,densenet]
+ * npm run bench:train [-- --json] [--backends wasm,webgl,cpu,webgpu] [--models cnn,unet,densenet,vgg-slim]
  *                     [--threads 1,2] [--batch 32] [--rounds 3] [--profile]
  *                     [--python PATH] [--debian-python PATH|none] [--compile auto|on|off]
  *
- * Trains the issue's reference CNN and the U-Net / DenseNet stand-ins (bench/models.ts) in
+ * Trains the issue's reference CNN, the U-Net / DenseNet stand-ins and the shipped VGG-slim (bench/models.ts) in
  * headless Chromium with the product's training step (tf.variableGrads + @fedward/models'
  * AdamOptimizer, the fused Adam kernel on wasm), and their PyTorch twins (bench/torch_train.py)
  * with the same batch and threads: PyTorch 2.x at its best (the interpreter of `--python`,

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { benchInputs, benchModels, productVggSlim, referenceCnn, trainStep } from '../bench/models';
+import { benchInputs, benchModels, referenceCnn, trainStep } from '../bench/models';
 import type { BenchModel } from '../bench/models';
 import { wasmTrainingKernelNames, wasmTrainingNativeKernels } from '../src';
 import { expectClose, initWasm, kernelModes, selectMode } from './backends';
@@ -24,7 +24,7 @@ async function gradients(backend: 'cpu' | 'wasm', model: tf.LayersModel, x: Floa
 
 describe('whole-model gradients on wasm match cpu', () => {
   // Small inputs: the cpu reference backend needs seconds per sample at 64×64.
-  for (const spec of [...benchModels(16), productVggSlim(16)]) {
+  for (const spec of benchModels(16)) {
     it(`${spec.name}, with every kernel implementation`, async () => {
       const batch = 3;
       await tf.setBackend('cpu');
