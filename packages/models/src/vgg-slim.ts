@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 // The subpath, not the package root: the root loads tfjs-backend-wasm, which registers 'wasm' above cpu.
 import { plainConv2dLayer } from '@fedward/wasm-training/layers';
+import { batchNormalizationLayer } from './batch-norm-layer';
 import type { ModelSpec } from '@fedward/protocol';
 import { LayersEngine } from './engine';
 import { initialValues, weightName } from './init';
@@ -27,7 +28,7 @@ type Sym = tf.SymbolicTensor;
 const L = tf.layers;
 const on = (layer: tf.layers.Layer, x: Sym): Sym => layer.apply(x) as Sym;
 const batchNorm = (name: string) =>
-  L.batchNormalization({ name, axis: -1, momentum: VGG_SLIM_BN_MOMENTUM, epsilon: VGG_SLIM_BN_EPSILON, center: true, scale: true });
+  batchNormalizationLayer({ name, axis: -1, momentum: VGG_SLIM_BN_MOMENTUM, epsilon: VGG_SLIM_BN_EPSILON, center: true, scale: true });
 /** The spec's norm: BatchNorm (norm 'batch', the default) or GroupNorm (norm 'group'; LayerNorm for bn_fc1's rank-2 input). */
 const normLayer = (spec: ModelSpec, name: string): tf.layers.Layer => (spec.norm === 'group' ? new GroupNorm({ name }) : batchNorm(name));
 
