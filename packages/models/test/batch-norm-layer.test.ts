@@ -1,23 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels } from '@fedward/wasm-training';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { batchNormalizationLayer } from '../src/batch-norm-layer';
+import { useWasmTrainingBackend } from './wasm-backend';
 
-const require = createRequire(import.meta.url);
-
-beforeAll(async () => {
-  const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-  setWasmPaths(`${dist}${path.sep}`);
-  registerWasmTrainingKernels();
-  if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend failed to initialise');
-});
-
-afterAll(async () => {
-  await tf.setBackend('cpu');
-});
+useWasmTrainingBackend();
 
 type Make = (args: NonNullable<Parameters<typeof tf.layers.batchNormalization>[0]>) => tf.layers.Layer;
 
@@ -35,7 +21,7 @@ async function run(make: Make, shape: number[]) {
   const target = tf.randomNormal([shape[0]!, ...(model.outputs[0]!.shape.slice(1) as number[])], 0, 1, 'float32', 5);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   let grads: Float32Array[] = [];
-  let y = new Float32Array();
+  let y: Float32Array = new Float32Array(0);
   const profile = await tf.profile(() => {
     const { grads: g } = tf.variableGrads(() => {
       const out = model.apply(x, { training: true }) as tf.Tensor;

@@ -1,30 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { describe, expect, it } from 'vitest';
 import { registerWasmTrainingKernels } from '@fedward/wasm-training';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUSED_ADAM_KERNEL, seededRandom } from '../src';
 import { AdamOptimizer } from '../src/adam';
+import { useWasmTrainingBackend } from './wasm-backend';
 
 /*
  * On wasm, @fedward/wasm-training registers the fused Adam kernel under models' name for it:
  * AdamOptimizer must then run it (one kernel per tensor instead of a dozen) and land on the same
  * float32 values, to the bit, as the op-by-op update it runs where no backend has the kernel.
  */
-const require = createRequire(import.meta.url);
-
-beforeAll(async () => {
-  const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-  setWasmPaths(`${dist}${path.sep}`);
-  registerWasmTrainingKernels();
-  if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend failed to initialise');
-});
-
-afterAll(async () => {
-  registerWasmTrainingKernels();
-  await tf.setBackend('cpu');
-});
+useWasmTrainingBackend();
 
 /** Runs `steps` AMSGrad or Adam steps on a conv-like and a dense-like tensor; returns parameters and state. */
 async function run(amsgrad: boolean, steps: number): Promise<{ kernels: Set<string>; values: Float32Array[] }> {
