@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { NORMALIZE_KERNEL } from './norm';
+import { fusedNormalizeOutputs } from './norm';
 
 type BatchNormArgs = NonNullable<Parameters<typeof tf.layers.batchNormalization>[0]>;
 
@@ -17,25 +17,26 @@ type BatchNormArgs = NonNullable<Parameters<typeof tf.layers.batchNormalization>
  */
 export function batchNormalizationLayer(args: BatchNormArgs): tf.layers.Layer {
   const layer = tf.layers.batchNormalization(args);
+  // tf.layers' own values, defaults included.
+  const { axis, epsilon, momentum } = layer.getConfig() as { axis: number; epsilon: number; momentum: number };
+  const weight = (role: string) => layer.weights.find((w) => w.originalName.endsWith(`/${role}`));
   const call = layer.call.bind(layer);
   layer.call = (inputs, kwargs) => {
     const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-    const fused = kwargs['training'] === true && x.dtype === 'float32' && x.rank >= 2
-      && tf.getKernel(NORMALIZE_KERNEL, tf.getBackend()) !== undefined && lastAxis(args.axis, x.rank);
-    if (!fused) return call(inputs, kwargs);
+    // The kernel normalises per channel of the last axis.
+    if (kwargs['training'] !== true || x.rank < 2 || (axis !== -1 && axis !== x.rank - 1)) return call(inputs, kwargs);
     return tf.tidy(() => {
-      const epsilon = args.epsilon ?? 1e-3;
-      const momentum = args.momentum ?? 0.99;
-      const weight = (role: string) => layer.weights.find((w) => w.originalName.endsWith(`/${role}`));
-      const [y, rstd] = tf.engine().runKernel(NORMALIZE_KERNEL, { x }, { groups: 0, epsilon }) as tf.Tensor[];
+      const fused = fusedNormalizeOutputs(x, 0, epsilon);
+      if (fused === null) return call(inputs, kwargs);
+      const [y, rstd] = fused;
       const gamma = weight('gamma');
       const beta = weight('beta');
-      let out = gamma ? tf.mul(y!, gamma.read()) : y!;
+      let out = gamma ? tf.mul(y, gamma.read()) : y;
       if (beta) out = tf.add(out, beta.read());
       // The moving statistics: nothing on the loss's path, so the tape does not differentiate them.
       const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
       const mean = tf.mean(x, axes);
-      const variance = tf.sub(tf.reciprocal(tf.square(rstd!)), epsilon);
+      const variance = tf.sub(tf.reciprocal(tf.square(rstd)), epsilon);
       for (const [role, value] of [['moving_mean', mean], ['moving_variance', variance]] as const) {
         const v = weight(role);
         if (v === undefined) throw new Error(`BatchNormalization "${layer.name}" has no ${role}`);
@@ -46,10 +47,4 @@ export function batchNormalizationLayer(args: BatchNormArgs): tf.layers.Layer {
     });
   };
   return layer;
-}
-
-/** Whether `axis` (tf.layers' default −1) is the last of `rank` axes: the kernel normalises per last-axis channel. */
-function lastAxis(axis: number | undefined, rank: number): boolean {
-  const a = axis ?? -1;
-  return a === -1 || a === rank - 1;
 }

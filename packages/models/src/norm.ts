@@ -15,10 +15,18 @@ export const BATCH_STAT_NORM_EPSILON = 1e-5;
  */
 export const NORMALIZE_KERNEL = 'FedwardNormalize';
 
+/** [y, rsqrt(σ² + ε)] of the fused kernel where the active backend has it (float32 only), else null. */
+export function fusedNormalizeOutputs(x: tf.Tensor, groups: number, epsilon: number): [tf.Tensor, tf.Tensor] | null {
+  if (x.dtype !== 'float32' || tf.getKernel(NORMALIZE_KERNEL, tf.getBackend()) === undefined) return null;
+  return tf.engine().runKernel(NORMALIZE_KERNEL, { x }, { groups, epsilon }) as [tf.Tensor, tf.Tensor];
+}
+
 /** y of the fused kernel where the active backend has it (float32 only), else null. */
 function fusedNormalize(x: tf.Tensor, groups: number, epsilon: number): tf.Tensor | null {
-  if (x.dtype !== 'float32' || tf.getKernel(NORMALIZE_KERNEL, tf.getBackend()) === undefined) return null;
-  return tf.tidy(() => (tf.engine().runKernel(NORMALIZE_KERNEL, { x }, { groups, epsilon }) as tf.Tensor[])[0]!);
+  const outputs = fusedNormalizeOutputs(x, groups, epsilon);
+  if (outputs === null) return null;
+  outputs[1].dispose();
+  return outputs[0];
 }
 
 /**

@@ -8,7 +8,7 @@ import { avgPoolGradOver } from './kernels/avg_pool_grad';
 import { batchMatMulConfigOver } from './kernels/batch_mat_mul';
 import { fusedBatchNormOver } from './kernels/batch_norm';
 import { fusedBatchNormGradientOver } from './kernels/batch_norm_grad';
-import { biasAddOver, rowMultiplyOver, rowSubOver } from './kernels/bias_add';
+import { biasAddOver, rowMultiplyOver, rowSubOver } from './kernels/row_vector_ops';
 import { concatOver, sliceOver, splitVOver } from './kernels/concat_split';
 import { conv2dConfigOver, fusedConv2dConfigOver } from './kernels/conv2d';
 import { conv2dBackpropFilterConfig } from './kernels/conv2d_backprop_filter';
