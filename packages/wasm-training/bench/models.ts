@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { NORMALIZE_KERNEL } from '../src/kernels/normalize_names';
-import { plainConv2dLayer } from '../src/plain_conv_layer';
+import { NORMALIZE_KERNEL } from '../src/kernels/kernel_names';
+import { conv2dReluLayer, plainConv2dLayer } from '../src/layers';
 // The product's own VGG-slim, from its source (as product-step.ts reaches the optimizer):
 // @fedward/models depends on this package, so not as a dependency.
 import { buildVggSlim } from '../../models/src/vgg-slim';
@@ -65,7 +65,10 @@ function crossEntropy(target: tf.Tensor, probabilities: tf.Tensor): tf.Scalar {
 
 const seeded = (seed: number) => tf.initializers.glorotUniform({ seed });
 
-/** The issue's model: 64×64×1 → conv3×3×16 → maxpool → conv3×3×32 → maxpool → dense 64 → dense 2. */
+/**
+ * The issue's model: 64×64×1 → conv3×3×16 → maxpool → conv3×3×32 → maxpool → dense 64 → dense 2,
+ * its convolutions as the product's small CNN runs them (conv2dReluLayer).
+ */
 export const referenceCnn = (size = 64): BenchModel => ({
   name: 'cnn',
   description: `issue CNN ${size}×${size}×1, conv16-pool-conv32-pool-dense64-dense2`,
@@ -73,9 +76,9 @@ export const referenceCnn = (size = 64): BenchModel => ({
   // Seeded weights: the tests that check the loss falls see the same start every run.
   build: () => tf.sequential({
     layers: [
-      L.conv2d({ inputShape: [size, size, 1], filters: 16, kernelSize: 3, activation: 'relu', kernelInitializer: seeded(1) }),
+      conv2dReluLayer({ inputShape: [size, size, 1], filters: 16, kernelSize: 3, activation: 'relu', kernelInitializer: seeded(1) }),
       L.maxPooling2d({ poolSize: 2 }),
-      L.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', kernelInitializer: seeded(2) }),
+      conv2dReluLayer({ filters: 32, kernelSize: 3, activation: 'relu', kernelInitializer: seeded(2) }),
       L.maxPooling2d({ poolSize: 2 }),
       L.flatten(),
       L.dense({ units: 64, activation: 'relu', kernelInitializer: seeded(3) }),

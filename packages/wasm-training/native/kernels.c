@@ -518,17 +518,45 @@ void EXPORT(rows_binary)(const float *x, const float *v, float *out, int rows, i
 }
 
 /*
+ * A convolution's output row [cols x co] in place: + bias[c] (tail bit 1),
+ * then ReLU as tfjs computes it, v < 0 ? 0 : v (tail bit 2: NaN and -0 pass
+ * unchanged). The same float32 add as add_bias, so the fused convolution
+ * equals Conv2D, Add and Relu run one after another, to the bit.
+ */
+INLINE void bias_relu_row(float *out, int cols, int co, const float *bias, int tail) {
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  const int c4 = co & ~3;
+  for (int q = 0; q < cols; q++) {
+    float *o = out + q * co;
+    for (int c = 0; c < c4; c += 4) {
+      v128_t v = wasm_v128_load(o + c);
+      if (tail & 1) v = wasm_f32x4_add(v, wasm_v128_load(bias + c));
+      if (tail & 2) v = wasm_v128_bitselect(zero, v, wasm_f32x4_lt(v, zero));
+      wasm_v128_store(o + c, v);
+    }
+    for (int c = c4; c < co; c++) {
+      float v = o[c];
+      if (tail & 1) v += bias[c];
+      if (tail & 2) v = v < 0.0f ? 0.0f : v;
+      o[c] = v;
+    }
+  }
+}
+
+/*
  * Forward 2-D convolution, NHWC, filter [kh, kw, ci, co]:
  * y[n, oy, ox, co] = sum_{a, b, c} x[n, oy*sh + a*dh - top, ox*sw + b*dwl - left, c] * w[a, b, c, co]
  * (zero outside the image). Per output row, one GEMM of the output columns
  * by co whose sum runs over the taps (a, b, c): a segment per filter row
  * inside the image, the taps (b, c) of a row being consecutive in x with
  * dilation 1 (on the columns where every tap is inside the image); border
- * columns go tap by tap.
+ * columns go tap by tap. `tail` adds a bias per output channel (bit 1)
+ * and then applies a ReLU (bit 2) to each output row while it is still in
+ * cache (bias_relu_row).
  */
 void EXPORT(conv2d)(const float *x, const float *w, float *y, int n_batch, int height, int width, int ci,
                     int out_height, int out_width, int co, int kh, int kw, int sh, int sw, int dh, int dwl,
-                    int pad_top, int pad_left) {
+                    int pad_top, int pad_left, const float *bias, int tail) {
   const int row_taps = kw * ci;
   const int rs = sw * ci;
   const int a_seg = dh * width * ci;
@@ -552,8 +580,7 @@ void EXPORT(conv2d)(const float *x, const float *w, float *y, int n_batch, int h
       } else {
         __builtin_memset(out, 0, (uint32_t)out_width * co * sizeof(float));
       }
-      if (a1 <= a0) continue;
-      for (int b = 0; b < kw; b++) {
+      for (int b = 0; a1 > a0 && b < kw; b++) {
         const int shift = b * dwl - pad_left;
         int s0, s1;
         inside(shift, sw, width, out_width, &s0, &s1);
@@ -563,6 +590,7 @@ void EXPORT(conv2d)(const float *x, const float *w, float *y, int n_batch, int h
         if (e0 > s0) gemm_panel(e0 - s0, co, xrow + (s0 * sw + shift) * ci, rs, 1, a_seg, wb, co, b_seg, out + s0 * co, co, ci, a1 - a0, 1);
         if (merged && s1 > e1) gemm_panel(s1 - e1, co, xrow + (e1 * sw + shift) * ci, rs, 1, a_seg, wb, co, b_seg, out + e1 * co, co, ci, a1 - a0, 1);
       }
+      if (tail) bias_relu_row(out, out_width, co, bias, tail);
     }
   }
 }

@@ -11,6 +11,8 @@ import { fusedBatchNormGradientOver } from './kernels/batch_norm_grad';
 import { biasAddOver, rowMultiplyOver, rowSubOver } from './kernels/row_vector_ops';
 import { concatOver, sliceOver, splitVOver } from './kernels/concat_split';
 import { conv2dConfigOver, fusedConv2dConfigOver } from './kernels/conv2d';
+import { conv2dBiasReluConfig, conv2dBiasReluGradient } from './kernels/conv2d_bias_relu';
+import { CONV2D_BIAS_RELU_KERNEL } from './kernels/kernel_names';
 import { conv2dBackpropFilterConfig } from './kernels/conv2d_backprop_filter';
 import { conv2dBackpropInputConfig } from './kernels/conv2d_backprop_input';
 import { depthwiseBackpropFilterConfig } from './kernels/depthwise_backprop_filter';
@@ -22,11 +24,13 @@ import { perRecordConv2dFilterGradConfig } from './kernels/per_record_conv2d_fil
 import { maxPoolGradientOver, RELU_GRAD_KERNEL, reluGradConfig, reluGradientOver, reluGradKernelGradient } from './kernels/relu_grad';
 
 /**
- * Gradient kernels tfjs-backend-wasm 4.22 lacks, DP-SGD's per-record filter gradient, and the
- * fused normalisation (forward and backward) that @fedward/models' norms run where it exists.
+ * Gradient kernels tfjs-backend-wasm 4.22 lacks, DP-SGD's per-record filter gradient, the
+ * fused normalisation (forward and backward) that @fedward/models' norms run where it exists,
+ * and the fused convolution with bias and ReLU that conv2dReluLayer runs.
  */
 const missingKernels: KernelConfig[] = [
   conv2dBackpropFilterConfig,
+  conv2dBiasReluConfig,
   perRecordConv2dFilterGradConfig,
   normalizeConfig,
   normalizeGradConfig,
@@ -108,4 +112,5 @@ export function registerWasmTrainingKernels(): void {
   }
   if (getGradient(RELU_GRAD_KERNEL) === undefined) registerGradient(reluGradKernelGradient);
   if (getGradient(NORMALIZE_KERNEL) === undefined) registerGradient(normalizeGradient);
+  if (getGradient(CONV2D_BIAS_RELU_KERNEL) === undefined) registerGradient(conv2dBiasReluGradient);
 }

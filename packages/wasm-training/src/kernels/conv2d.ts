@@ -43,8 +43,21 @@ export function fusedConv2dConfigOver(original: KernelConfig): KernelConfig {
   return { ...original, kernelName: FusedConv2D, kernelFunc: fusedConv2d as unknown as KernelFunc };
 }
 
-/** The native convolution, or null where the original kernel should run. */
-function nativeConv2d(args: { inputs: { x: TensorInfo; filter: TensorInfo }; backend: WasmOps['backend']; attrs: Conv2DAttrs }): TensorInfo | null {
+/** What the native convolution does to each output row once computed (the `tail` bits of conv2d in kernels.c). */
+export interface ConvTail {
+  bias: TensorInfo | null;
+  relu: boolean;
+}
+
+/**
+ * The native convolution, or null where the original kernel should run (XNNPACK: its own
+ * parallel convolution where the package's pool cannot split the batch); with `tail`, the bias
+ * and ReLU applied to each output row as it is written.
+ */
+export function nativeConv2d(
+  args: { inputs: { x: TensorInfo; filter: TensorInfo }; backend: WasmOps['backend']; attrs: Conv2DAttrs },
+  tail: ConvTail = { bias: null, relu: false },
+): TensorInfo | null {
   const { x, filter } = args.inputs;
   const kernels = native(args.backend);
   if (kernels === null || x.dtype !== 'float32' || filter.dtype !== 'float32') return null;
@@ -61,11 +74,13 @@ function nativeConv2d(args: { inputs: { x: TensorInfo; filter: TensorInfo }; bac
   const xImage = info.inHeight * info.inWidth * info.inChannels * 4;
   const yImage = info.outHeight * info.outWidth * info.outChannels * 4;
   const [px, pw, py] = [ptr(args.backend, x), ptr(args.backend, filter), ptr(args.backend, out)];
+  const pb = tail.bias === null ? 0 : ptr(args.backend, tail.bias);
+  const bits = (tail.bias === null ? 0 : 1) | (tail.relu ? 2 : 0);
   nativeChunked(kernels, {
     name: 'conv2d',
     args: [px, pw, py, chunk, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth,
       info.outChannels, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth,
-      info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left],
+      info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left, pb, bits],
     steps: [chunk * xImage, 0, chunk * yImage],
     countArg: 3,
     items: info.batchSize,

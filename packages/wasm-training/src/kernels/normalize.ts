@@ -4,7 +4,7 @@ import { allocate, f32 } from '../heap';
 import { chunkSize, native, nativeChunked, nativeParts, ptr } from '../native';
 import type { NativeKernels } from '../native';
 import type { WasmOps } from '../wasm_ops';
-import { NORMALIZE_GRAD_KERNEL, NORMALIZE_KERNEL } from './normalize_names';
+import { NORMALIZE_GRAD_KERNEL, NORMALIZE_KERNEL } from './kernel_names';
 import { owesReluMask } from './relu_grad';
 
 /**

@@ -2,7 +2,7 @@ import { cast, engine, getBackend, MaxPool, mul, Relu, step, util, zerosLike } f
 import type { GradConfig, KernelConfig, KernelFunc, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs';
 import { allocate, f32 } from '../heap';
 import { MAX_POOL_GRAD_OF_RELU_KERNEL } from './max_pool_grad';
-import { NORMALIZE_KERNEL } from './normalize_names';
+import { CONV2D_BIAS_RELU_KERNEL, NORMALIZE_KERNEL } from './kernel_names';
 import { chunkSize, native, nativeChunked, nativeParts, ptr } from '../native';
 import type { WasmOps } from '../wasm_ops';
 
@@ -58,7 +58,7 @@ function fused(x: Tensor): boolean {
   return x.dtype === 'float32' && getBackend() === 'wasm';
 }
 
-function reluGradOp(dy: Tensor, x: Tensor): Tensor {
+export function reluGradOp(dy: Tensor, x: Tensor): Tensor {
   return engine().runKernel(RELU_GRAD_KERNEL, { dy, x }) as Tensor;
 }
 
@@ -67,6 +67,14 @@ function reluGradOp(dy: Tensor, x: Tensor): Tensor {
  * gradient below, when it pools a ReLU's output, and then the ReLU's gradient has nothing to do.
  */
 const maskedFor = new WeakMap<Tensor, object>();
+
+/**
+ * Whether `dy` is the max-pool gradient below that already applied the mask of a ReLU whose
+ * output is `y` (the fused convolution's: conv2d_bias_relu.ts).
+ */
+export function reluMaskAppliedBy(dy: Tensor, y: Tensor): boolean {
+  return maskedFor.get(dy) === y.dataId;
+}
 
 /**
  * Gradient data that still owes a ReLU's mask, by the data of that ReLU's input, which is the
@@ -144,16 +152,19 @@ export function maxPoolGradientOver(previous: GradConfig): GradConfig {
 }
 
 /**
- * The data of the input of the Relu, recorded on the gradient tape being walked, whose output
- * is `x`; undefined under an outer tape or when `x` is no such output. The tape holds every
- * node of this pass, and a Relu output on the path to the loss is consumed by that Relu's
- * gradient only (it cannot be one of the tensors the gradient is taken for).
+ * The key under which the gradient of the ReLU whose output is `x` looks for its mask, if that
+ * ReLU is recorded on the gradient tape being walked: a Relu's input data, or the output data of
+ * a fused convolution with ReLU; undefined under an outer tape or when `x` is no such output. The
+ * tape holds every node of this pass, and a ReLU's output on the path to the loss is consumed by
+ * that ReLU's gradient only (it cannot be one of the tensors the gradient is taken for).
  */
 function poolsReluOnTape(x: Tensor): object | undefined {
   const state = engine().state;
   if (state.gradientDepth !== 0 || state.activeTape == null) return undefined;
   for (const node of state.activeTape) {
-    if (node.kernelName === Relu && node.outputs[0]?.dataId === x.dataId) return node.inputs['x']?.dataId;
+    if (node.outputs[0]?.dataId !== x.dataId) continue;
+    if (node.kernelName === Relu) return node.inputs['x']?.dataId;
+    if (node.kernelName === CONV2D_BIAS_RELU_KERNEL) return x.dataId;
   }
   return undefined;
 }

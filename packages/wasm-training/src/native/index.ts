@@ -30,6 +30,7 @@ export interface NativeKernels {
     x: number, filter: number, y: number, batch: number, height: number, width: number, inChannels: number,
     outHeight: number, outWidth: number, outChannels: number, filterH: number, filterW: number,
     strideH: number, strideW: number, dilationH: number, dilationW: number, padTop: number, padLeft: number,
+    bias: number, tail: number,
   ): void;
   conv2d_filter_grad(
     x: number, dy: number, dw: number, batch: number, height: number, width: number, inChannels: number,

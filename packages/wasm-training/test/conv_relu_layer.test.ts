@@ -1,0 +1,155 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { conv2dReluLayer } from '../src/conv_relu_layer';
+import { CONV2D_BIAS_RELU_KERNEL } from '../src/kernels/kernel_names';
+import { RELU_GRAD_KERNEL } from '../src/kernels/relu_grad';
+import { describeModes, expectClose, initWasm, randomData } from './backends';
+
+beforeAll(initWasm);
+
+type Args = Parameters<typeof tf.layers.conv2d>[0];
+
+interface Case {
+  name: string;
+  input: [number, number, number, number];
+  args: Args;
+  /** A 2×2 max pool after the convolution (whose gradient then applies the ReLU's mask). */
+  pool: boolean;
+}
+
+// Channel counts on and off the 4-wide vectors, one input channel (the CNNs' first layer),
+// both paddings, a stride, and a ReLU with or without a max pool after it.
+const cases: Case[] = [
+  { name: 'ci 1 → co 16, 3×3 valid, pooled', input: [3, 14, 14, 1], args: { filters: 16, kernelSize: 3 }, pool: true },
+  { name: 'ci 3 → co 5, 3×3 same, pooled', input: [2, 10, 10, 3], args: { filters: 5, kernelSize: 3, padding: 'same' }, pool: true },
+  { name: 'ci 4 → co 8, 3×3/2 same, not pooled', input: [2, 11, 11, 4], args: { filters: 8, kernelSize: 3, strides: 2, padding: 'same' }, pool: false },
+  { name: 'ci 2 → co 6, 5×5 valid, not pooled', input: [3, 9, 9, 2], args: { filters: 6, kernelSize: 5 }, pool: false },
+];
+
+interface Run {
+  y: Float32Array;
+  dx: Float32Array;
+  dk: Float32Array;
+  db: Float32Array;
+  kernels: string[];
+}
+
+/**
+ * The layer (stock tf.layers or conv2dReluLayer) with a bias far from 0 (so the ReLU cuts) in a
+ * model with a loss that weighs every output differently; its output and the gradients of the
+ * loss with respect to the input, the kernel and the bias, and the kernels the step ran.
+ */
+async function run(backend: 'cpu' | 'wasm', make: (args: Args) => tf.layers.Layer, c: Case): Promise<Run> {
+  await tf.setBackend(backend);
+  const input = tf.input({ shape: c.input.slice(1) });
+  const layer = make({
+    ...c.args, activation: 'relu', name: 'conv',
+    kernelInitializer: tf.initializers.randomNormal({ seed: 7 }),
+    biasInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: 8 }),
+  });
+  let out = layer.apply(input) as tf.SymbolicTensor;
+  if (c.pool) out = tf.layers.maxPooling2d({ poolSize: 2 }).apply(out) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: out });
+  const n = c.input.reduce((a, b) => a * b, 1);
+  const x = tf.variable(tf.tensor(randomData(n, 31), c.input));
+  const [kernel, bias] = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  let result: Omit<Run, 'kernels'> | undefined;
+  const profile = await tf.profile(() => {
+    // The output under the tape, where training takes it (outside one, tf.layers runs its fused op).
+    let y: tf.Tensor | undefined;
+    const { grads } = tf.variableGrads(() => {
+      y = tf.keep(model.apply(x) as tf.Tensor);
+      const weights = tf.tensor(randomData(y.size, 32), y.shape);
+      return tf.sum(tf.mul(y, weights)) as tf.Scalar;
+    }, [x, kernel!, bias!]);
+    result = {
+      y: Float32Array.from(y!.dataSync()),
+      dx: Float32Array.from(grads[x.name]!.dataSync()),
+      dk: Float32Array.from(grads[kernel!.name]!.dataSync()),
+      db: Float32Array.from(grads[bias!.name]!.dataSync()),
+    };
+    tf.dispose([y!, ...Object.values(grads)]);
+  });
+  x.dispose();
+  model.dispose();
+  return { ...result!, kernels: profile.kernels.map((k) => k.name) };
+}
+
+/** Equal values, NaN where NaN (the fused kernel must give the unfused kernels' bits). */
+function expectSame(actual: Float32Array, expected: Float32Array): void {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i]!;
+    const e = expected[i]!;
+    if (!(Number.isNaN(e) ? Number.isNaN(a) : Object.is(a, e))) throw new Error(`element ${i}: ${a} vs expected ${e}`);
+  }
+}
+
+describeModes('conv2dReluLayer matches tf.layers on cpu', (mode) => {
+  for (const c of cases) {
+    it(c.name, async () => {
+      const reference = await run('cpu', (a) => tf.layers.conv2d(a), c);
+      const fused = await run('wasm', conv2dReluLayer, c);
+      expectClose(fused.y, reference.y, 1e-5);
+      expectClose(fused.dx, reference.dx, 1e-4);
+      expectClose(fused.dk, reference.dk, 1e-4);
+      expectClose(fused.db, reference.db, 1e-4);
+      expect(fused.kernels).toContain(CONV2D_BIAS_RELU_KERNEL);
+      expect(fused.kernels).not.toContain('Relu');
+      // After a max pool, the pool's gradient applies the ReLU's mask and nothing else does.
+      expect(fused.kernels.includes(RELU_GRAD_KERNEL)).toBe(!c.pool);
+      if (mode === 'off') return;
+      // The package's convolution adds the bias and cuts as Add and Relu after Conv2D do, to the bit.
+      const stock = await run('wasm', (a) => tf.layers.conv2d(a), c);
+      expect(stock.kernels).toContain('Relu');
+      expectSame(fused.y, stock.y);
+      expectSame(fused.dk, stock.dk);
+      expectSame(fused.db, stock.db);
+      expectSame(fused.dx, stock.dx);
+    });
+  }
+});
+
+describe('conv2dReluLayer', () => {
+  it('runs tf.layers\' ops under an outer tape, so second-order gradients match cpu', async () => {
+    const secondOrder = async (backend: 'cpu' | 'wasm') => {
+      await tf.setBackend(backend);
+      const layer = conv2dReluLayer({
+        filters: 3, kernelSize: 3, activation: 'relu', inputShape: [6, 6, 2],
+        kernelInitializer: tf.initializers.randomNormal({ seed: 3 }),
+        biasInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: 4 }),
+      });
+      const model = tf.sequential({ layers: [layer] });
+      const kernel = model.trainableWeights[0]!.read() as tf.Variable;
+      const x = tf.tensor(randomData(2 * 6 * 6 * 2, 41), [2, 6, 6, 2]);
+      const w = tf.tensor(randomData(2 * 4 * 4 * 3, 42), [2, 4, 4, 3]);
+      // ∂/∂kernel ‖∂L/∂x‖², L = Σ y·w: a gradient through the layer's gradient.
+      const profile = await tf.profile(() => tf.variableGrads(() => {
+        const dx = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(model.apply(xi) as tf.Tensor, w)))(x);
+        return tf.sum(tf.square(dx)) as tf.Scalar;
+      }, [kernel]).grads[kernel.name]!);
+      const out = Float32Array.from((profile.result as tf.Tensor).dataSync());
+      model.dispose();
+      return { out, kernels: profile.kernels.map((k) => k.name) };
+    };
+    const reference = await secondOrder('cpu');
+    const wasm = await secondOrder('wasm');
+    expectClose(wasm.out, reference.out, 1e-4);
+    expect(wasm.kernels).not.toContain(CONV2D_BIAS_RELU_KERNEL);
+  });
+
+  it('stays a Conv2D with the stock weight names', () => {
+    const layer = conv2dReluLayer({ name: 'c1', filters: 2, kernelSize: 3, activation: 'relu', inputShape: [5, 5, 1] });
+    const model = tf.sequential({ layers: [layer] });
+    expect(layer.getClassName()).toBe('Conv2D');
+    expect(layer.weights.map((w) => w.originalName)).toEqual(['c1/kernel', 'c1/bias']);
+    model.dispose();
+  });
+
+  it('refuses what it does not implement', () => {
+    expect(() => conv2dReluLayer({ filters: 1, kernelSize: 1 })).toThrow(/activation 'relu'/);
+    expect(() => conv2dReluLayer({ filters: 1, kernelSize: 1, activation: 'relu', useBias: false })).toThrow(/needs a bias/);
+    expect(() => conv2dReluLayer({ filters: 1, kernelSize: 1, activation: 'relu', dataFormat: 'channelsFirst' })).toThrow(/channelsLast/);
+    expect(() => conv2dReluLayer({ filters: 1, kernelSize: 3, activation: 'relu', dilationRate: 2 })).toThrow(/dilation/);
+  });
+});
