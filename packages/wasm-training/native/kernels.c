@@ -34,12 +34,23 @@ void EXPORT(max_pool_grad)(const float *x, const float *dy, float *dx, int n_bat
   // window's dy is stored to all its positions at once, masked to the
   // winner, instead of four scalar read-modify-writes.
   const int disjoint = stride_h >= filter_h && stride_w >= filter_w;
+  // Windows that tile the image (stride = filter: the usual 2x2/2) store
+  // every position they cover when every channel is in a 4-wide vector (the
+  // rest accumulate); only the rows and columns past the last window then
+  // need clearing. Otherwise the whole image is cleared first.
+  const int tiled = stride_h == filter_h && stride_w == filter_w && c4 == channels;
+  const int rows_covered = tiled ? (out_height * stride_h - pad_top < height ? out_height * stride_h - pad_top : height) : 0;
+  const int cols_covered = tiled ? (out_width * stride_w - pad_left < width ? out_width * stride_w - pad_left : width) : 0;
   for (int b = 0; b < n_batch; b++) {
     const int image = b * height * width * channels;
     // Cleared image by image rather than all at once, so that the scatter
     // below finds this image's dx still in cache (the reference CNN's first
     // one is 246 KB, the whole batch 8 MB).
-    __builtin_memset(dx + image, 0, (uint32_t)height * width * channels * sizeof(float));
+    if (cols_covered < width) {
+      for (int r = 0; r < rows_covered; r++)
+        __builtin_memset(dx + image + (r * width + cols_covered) * channels, 0, (uint32_t)(width - cols_covered) * channels * sizeof(float));
+    }
+    __builtin_memset(dx + image + rows_covered * width * channels, 0, (uint32_t)(height - rows_covered) * width * channels * sizeof(float));
     for (int oy = 0; oy < out_height; oy++) {
       const int top = oy * stride_h - pad_top;
       const int r0 = top < 0 ? 0 : top;

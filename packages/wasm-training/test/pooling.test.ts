@@ -14,6 +14,10 @@ const cases: Array<{ name: string; x: [number, number, number, number]; size: [n
   { name: '2×2/2 same, odd size (windows over the edge)', x: [2, 9, 7, 5], size: [2, 2], strides: [2, 2], pad: 'same' },
   { name: '2×2/3 valid (gaps between windows)', x: [1, 10, 11, 4], size: [2, 2], strides: [3, 3], pad: 'valid' },
   { name: '2×2/2 valid, 16 channels (the reference CNN)', x: [2, 12, 12, 16], size: [2, 2], strides: [2, 2], pad: 'valid' },
+  // Tiling windows over whole vectors of channels store every position they cover, and clear
+  // only the row and column past the last window (here with garbage in a reused heap).
+  { name: '2×2/2 valid, odd size, 4 channels (last row and column uncovered)', x: [3, 9, 7, 4], size: [2, 2], strides: [2, 2], pad: 'valid' },
+  { name: '2×2/2 same, odd size, 8 channels', x: [2, 9, 7, 8], size: [2, 2], strides: [2, 2], pad: 'same' },
   // The wasm backend's own kernel seeds its maximum with FLT_MIN and drops these.
   { name: 'all-negative inputs', x: [2, 6, 6, 3], size: [2, 2], strides: [2, 2], pad: 'valid', shift: -3 },
 ];
