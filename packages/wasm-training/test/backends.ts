@@ -33,6 +33,16 @@ export function randomData(size: number, seed: number): Float32Array {
   return out;
 }
 
+/** The same values, NaN where NaN and −0 where −0: for kernels that must give the unfused kernels' bits. */
+export function expectSameBits(actual: Float32Array, expected: Float32Array): void {
+  if (actual.length !== expected.length) throw new Error(`length ${actual.length} ≠ expected ${expected.length}`);
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i]!;
+    const e = expected[i]!;
+    if (!(Number.isNaN(e) ? Number.isNaN(a) : Object.is(a, e))) throw new Error(`element ${i}: ${a} vs expected ${e}`);
+  }
+}
+
 /**
  * Element-wise |actual − expected| ≤ tol · max|expected|: the gradients are
  * long float32 sums whose rounding error scales with their magnitude.

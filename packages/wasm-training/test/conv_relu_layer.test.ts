@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { conv2dReluLayer } from '../src/conv_relu_layer';
 import { CONV2D_BIAS_RELU_KERNEL } from '../src/kernels/kernel_names';
 import { RELU_GRAD_KERNEL } from '../src/kernels/relu_grad';
-import { describeModes, expectClose, initWasm, randomData } from './backends';
+import { describeModes, expectClose, expectSameBits, initWasm, randomData } from './backends';
 
 beforeAll(initWasm);
 
@@ -75,15 +75,6 @@ async function run(backend: 'cpu' | 'wasm', make: (args: Args) => tf.layers.Laye
   return { ...result!, kernels: profile.kernels.map((k) => k.name) };
 }
 
-/** Equal values, NaN where NaN (the fused kernel must give the unfused kernels' bits). */
-function expectSame(actual: Float32Array, expected: Float32Array): void {
-  expect(actual.length).toBe(expected.length);
-  for (let i = 0; i < actual.length; i++) {
-    const a = actual[i]!;
-    const e = expected[i]!;
-    if (!(Number.isNaN(e) ? Number.isNaN(a) : Object.is(a, e))) throw new Error(`element ${i}: ${a} vs expected ${e}`);
-  }
-}
 
 describeModes('conv2dReluLayer matches tf.layers on cpu', (mode) => {
   for (const c of cases) {
@@ -102,10 +93,10 @@ describeModes('conv2dReluLayer matches tf.layers on cpu', (mode) => {
       // The package's convolution adds the bias and cuts as Add and Relu after Conv2D do, to the bit.
       const stock = await run('wasm', (a) => tf.layers.conv2d(a), c);
       expect(stock.kernels).toContain('Relu');
-      expectSame(fused.y, stock.y);
-      expectSame(fused.dk, stock.dk);
-      expectSame(fused.db, stock.db);
-      expectSame(fused.dx, stock.dx);
+      expectSameBits(fused.y, stock.y);
+      expectSameBits(fused.dk, stock.dk);
+      expectSameBits(fused.db, stock.db);
+      expectSameBits(fused.dx, stock.dx);
     });
   }
 });

@@ -2,19 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, expect, it } from 'vitest';
 import { RELU_GRAD_KERNEL } from '../src/kernels/relu_grad';
 import { MAX_POOL_GRAD_OF_RELU_KERNEL } from '../src/kernels/max_pool_grad';
-import { describeModes, expectClose, initWasm, onBackend, randomData } from './backends';
+import { describeModes, expectClose, expectSameBits, initWasm, onBackend, randomData } from './backends';
 
 beforeAll(initWasm);
 
-/** The same values, NaN where NaN: the fused kernel must equal Step · Multiply exactly. */
-function expectSame(actual: Float32Array, expected: Float32Array): void {
-  expect(actual.length).toBe(expected.length);
-  for (let i = 0; i < actual.length; i++) {
-    const a = actual[i]!;
-    const e = expected[i]!;
-    if (!(Number.isNaN(e) ? Number.isNaN(a) : Object.is(a, e))) throw new Error(`element ${i}: ${a} vs expected ${e}`);
-  }
-}
 
 // Sizes off the 4-wide vectors, and one above the 2¹⁶ values from which calls are split.
 const shapes: Array<[number, ...number[]]> = [[7], [3, 5, 6], [2, 9, 9, 4], [2, 62, 62, 9]];
@@ -29,7 +20,7 @@ describeModes('ReLU gradient on wasm matches cpu', () => {
       const run = () => tf.grad((input: tf.Tensor) => tf.relu(input).mul(tf.tensor(dy, shape)).sum())(tf.tensor(x, shape));
       const [expected] = await onBackend('cpu', run);
       const [actual] = await onBackend('wasm', run);
-      expectSame(actual!, expected!);
+      expectSameBits(actual!, expected!);
     });
   }
 
@@ -60,7 +51,7 @@ describeModes('ReLU gradient on wasm matches cpu', () => {
     };
     const [expected] = await onBackend('cpu', run);
     const [actual] = await onBackend('wasm', run);
-    expectSame(actual!, expected!);
+    expectSameBits(actual!, expected!);
   });
 });
 
