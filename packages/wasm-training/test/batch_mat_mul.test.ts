@@ -18,6 +18,11 @@ const cases: Array<{ a: number[]; b: number[]; transposeA: boolean; transposeB: 
   { a: [6, 300], b: [300, 21], transposeA: false, transposeB: false },
   { a: [6, 21], b: [300, 21], transposeA: false, transposeB: true },
   { a: [6, 300], b: [6, 21], transposeA: true, transposeB: false },
+  // Few rows and enough work to split across the workers (a dense layer's batch), each operand
+  // transposed or not.
+  { a: [6, 700], b: [700, 45], transposeA: false, transposeB: false },
+  { a: [6, 45], b: [700, 45], transposeA: false, transposeB: true },
+  { a: [700, 6], b: [700, 45], transposeA: true, transposeB: false },
   // More rows than the GEMM takes with a thread pool (XNNPACK's side of the rule).
   { a: [150, 37], b: [37, 12], transposeA: false, transposeB: false },
   { a: [37, 150], b: [9, 37], transposeA: true, transposeB: true },
