@@ -60,6 +60,35 @@ void EXPORT(max_pool_grad)(const float *x, const float *dy, float *dx, int n_bat
         const int q0 = left < 0 ? 0 : left;
         const int q1 = left + filter_w < width ? left + filter_w : width;
         const float *g = dy + ((b * out_height + oy) * out_width + ox) * channels;
+        if (tiled && filter_h == 2 && filter_w == 2 && r1 - r0 == 2 && q1 - q0 == 2) {
+          // A whole 2x2 window (the CNNs' pools): the first maximum tracked by masks,
+          // no position arithmetic; the same winner as the general loop below.
+          float *d0 = dx + image + (r0 * width + q0) * channels;
+          const float *x0 = x + image + (r0 * width + q0) * channels;
+          const int below = width * channels;
+          for (int c = 0; c < c4; c += 4) {
+            const v128_t v0 = wasm_v128_load(x0 + c), v1 = wasm_v128_load(x0 + channels + c);
+            const v128_t v2 = wasm_v128_load(x0 + below + c), v3 = wasm_v128_load(x0 + below + channels + c);
+            v128_t w0 = wasm_f32x4_gt(v0, wasm_f32x4_splat(-__builtin_inff()));
+            v128_t best = wasm_v128_bitselect(v0, wasm_f32x4_splat(-__builtin_inff()), w0);
+            v128_t w1 = wasm_f32x4_gt(v1, best);
+            best = wasm_v128_bitselect(v1, best, w1);
+            w0 = wasm_v128_andnot(w0, w1);
+            v128_t w2 = wasm_f32x4_gt(v2, best);
+            best = wasm_v128_bitselect(v2, best, w2);
+            w0 = wasm_v128_andnot(w0, w2), w1 = wasm_v128_andnot(w1, w2);
+            const v128_t w3 = wasm_f32x4_gt(v3, best);
+            best = wasm_v128_bitselect(v3, best, w3);
+            w0 = wasm_v128_andnot(w0, w3), w1 = wasm_v128_andnot(w1, w3), w2 = wasm_v128_andnot(w2, w3);
+            v128_t gv = wasm_v128_load(g + c);
+            if (positive_only) gv = wasm_v128_and(gv, wasm_f32x4_gt(best, wasm_f32x4_splat(0.0f)));
+            wasm_v128_store(d0 + c, wasm_v128_and(gv, w0));
+            wasm_v128_store(d0 + channels + c, wasm_v128_and(gv, w1));
+            wasm_v128_store(d0 + below + c, wasm_v128_and(gv, w2));
+            wasm_v128_store(d0 + below + channels + c, wasm_v128_and(gv, w3));
+          }
+          continue;
+        }
         for (int c = 0; c < c4; c += 4) {
           v128_t best = wasm_f32x4_splat(-__builtin_inff());
           v128_t at = wasm_i32x4_splat(-1);

@@ -62,6 +62,7 @@ const pools: Pool[] = [
   { name: '3×3/2 same (overlapping windows)', x: [2, 9, 9, 4], size: 3, stride: 2, pad: 'same' },
   // Most windows all ≤ 0: their maximum is a ReLU zero, and they pass nothing.
   { name: 'mostly negative pre-activations', x: [2, 8, 8, 6], size: 2, stride: 2, pad: 'valid', shift: -0.8 },
+  { name: 'mostly negative, 8 channels (whole 2×2 windows by masks)', x: [2, 8, 8, 8], size: 2, stride: 2, pad: 'valid', shift: -0.8 },
   { name: '3 images (3 chunks when split)', x: [3, 20, 20, 8], size: 2, stride: 2, pad: 'valid' },
 ];
 
