@@ -979,3 +979,59 @@ void EXPORT(avg_pool_grad)(const float *dy, float *dx, int n_batch, int height, 
     }
   }
 }
+
+/*
+ * Max pooling, NHWC: each output is the largest value in its window by
+ * strict >, starting from -inf, as the cpu backend takes it (NaN never wins; a
+ * window of NaN or -inf gives -inf). pmax(best, v) is best < v ? v : best,
+ * exactly that step. Whole 2x2 windows over 4-wide channel vectors (the CNNs'
+ * pools) in one straight pass; other windows clipped to the image.
+ */
+void EXPORT(max_pool)(const float *x, float *y, int n_batch, int height, int width, int channels, int out_height,
+                      int out_width, int filter_h, int filter_w, int stride_h, int stride_w, int pad_top, int pad_left) {
+  const int c4 = channels & ~3;
+  const v128_t lowest = wasm_f32x4_splat(-__builtin_inff());
+  for (int n = 0; n < n_batch; n++) {
+    const float *xn = x + (uint32_t)n * height * width * channels;
+    for (int oy = 0; oy < out_height; oy++) {
+      const int top = oy * stride_h - pad_top;
+      const int r0 = top < 0 ? 0 : top;
+      const int r1 = top + filter_h < height ? top + filter_h : height;
+      float *out = y + ((uint32_t)(n * out_height + oy) * out_width) * channels;
+      for (int ox = 0; ox < out_width; ox++) {
+        const int left = ox * stride_w - pad_left;
+        const int q0 = left < 0 ? 0 : left;
+        const int q1 = left + filter_w < width ? left + filter_w : width;
+        float *o = out + ox * channels;
+        const float *w0 = xn + ((uint32_t)r0 * width + q0) * channels;
+        if (r1 - r0 == 2 && q1 - q0 == 2) {
+          const float *w1 = w0 + width * channels;
+          for (int c = 0; c < c4; c += 4) {
+            v128_t best = wasm_f32x4_pmax(lowest, wasm_v128_load(w0 + c));
+            best = wasm_f32x4_pmax(best, wasm_v128_load(w0 + channels + c));
+            best = wasm_f32x4_pmax(best, wasm_v128_load(w1 + c));
+            wasm_v128_store(o + c, wasm_f32x4_pmax(best, wasm_v128_load(w1 + channels + c)));
+          }
+        } else {
+          for (int c = 0; c < c4; c += 4) {
+            v128_t best = lowest;
+            for (int r = r0; r < r1; r++) {
+              for (int q = q0; q < q1; q++) best = wasm_f32x4_pmax(best, wasm_v128_load(xn + ((uint32_t)r * width + q) * channels + c));
+            }
+            wasm_v128_store(o + c, best);
+          }
+        }
+        for (int c = c4; c < channels; c++) {
+          float best = -__builtin_inff();
+          for (int r = r0; r < r1; r++) {
+            for (int q = q0; q < q1; q++) {
+              const float v = xn[((uint32_t)r * width + q) * channels + c];
+              if (best < v) best = v;
+            }
+          }
+          o[c] = best;
+        }
+      }
+    }
+  }
+}

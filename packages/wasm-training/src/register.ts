@@ -18,6 +18,7 @@ import { conv2dBackpropInputConfig } from './kernels/conv2d_backprop_input';
 import { depthwiseBackpropFilterConfig } from './kernels/depthwise_backprop_filter';
 import { depthwiseBackpropInputConfig } from './kernels/depthwise_backprop_input';
 import { leadingAxesReduceOver } from './kernels/leading_axes_reduce';
+import { maxPoolOver } from './kernels/max_pool';
 import { maxPoolGradConfig, maxPoolGradOfReluConfig } from './kernels/max_pool_grad';
 import { NORMALIZE_KERNEL, normalizeConfig, normalizeGradConfig, normalizeGradient } from './kernels/normalize';
 import { perRecordConv2dFilterGradConfig } from './kernels/per_record_conv2d_filter_grad';
@@ -59,6 +60,7 @@ const wrappers: Array<[string, (original: KernelConfig) => KernelConfig]> = [
   [Sum, (original) => leadingAxesReduceOver(original, 'sum')],
   [Mean, (original) => leadingAxesReduceOver(original, 'mean')],
   [AvgPoolGrad, avgPoolGradOver],
+  [MaxPool, maxPoolOver],
   [Concat, concatOver],
   [SplitV, splitVOver],
   [Slice, sliceOver],

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { describeModes, expectClose, expectSameBits, initWasm, onBackend, randomData } from './backends';
 
 beforeAll(initWasm);
@@ -41,6 +41,34 @@ describeModes('MaxPoolGrad on wasm matches cpu', () => {
     const [expected] = await onBackend('cpu', run);
     const [actual] = await onBackend('wasm', run);
     expectClose(actual!, expected!);
+  });
+});
+
+describeModes('MaxPool on wasm matches cpu', (mode) => {
+  for (const c of cases) {
+    it(c.name, async () => {
+      const x = randomData(c.x.reduce((a, b) => a * b), 16).map((v) => v + (c.shift ?? 0));
+      const run = () => tf.maxPool(tf.tensor4d(x, c.x), c.size, c.strides, c.pad);
+      const [expected] = await onBackend('cpu', run);
+      const [actual] = await onBackend('wasm', run);
+      // A maximum is one of the inputs: equal, not close.
+      expectSameBits(actual!, expected!);
+    });
+  }
+
+  it('ignores NaN and gives -inf for a window with nothing larger, as cpu (the package kernel)', async () => {
+    // XNNPACK's own kernel, which the JS-fallback mode runs, differs here.
+    if (mode === 'off') return;
+    for (const channels of [5, 8]) {
+      const x = randomData(2 * 6 * 6 * channels, 17).map((v, i) => (i % 7 === 0 ? NaN : i % 11 === 0 ? -Infinity : v));
+      // The first window (pixels 0, 1, 6, 7 of the first image) all NaN.
+      for (let i = 0; i < channels; i++) [0, 1, 6, 7].forEach((p) => (x[p * channels + i] = NaN));
+      const run = () => tf.maxPool(tf.tensor4d(x, [2, 6, 6, channels]), 2, 2, 'valid');
+      const [expected] = await onBackend('cpu', run);
+      const [actual] = await onBackend('wasm', run);
+      expectSameBits(actual!, expected!);
+      expect(expected![0]).toBe(-Infinity);
+    }
   });
 });
 

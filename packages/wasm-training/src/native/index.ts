@@ -25,6 +25,10 @@ export interface NativeKernels {
     outHeight: number, outWidth: number, filterH: number, filterW: number, strideH: number, strideW: number,
     padTop: number, padLeft: number, positiveOnly: number,
   ): void;
+  max_pool(
+    x: number, y: number, batch: number, height: number, width: number, channels: number, outHeight: number,
+    outWidth: number, filterH: number, filterW: number, strideH: number, strideW: number, padTop: number, padLeft: number,
+  ): void;
   sum_rows(src: number, acc: number, rows: number, cols: number): void;
   conv2d(
     x: number, filter: number, y: number, batch: number, height: number, width: number, inChannels: number,
