@@ -21,6 +21,7 @@ const cases: Array<{ a: number[]; b: number[]; transposeA: boolean; transposeB: 
   // Few rows and enough work to split across the workers (a dense layer's batch), each operand
   // transposed or not.
   { a: [6, 700], b: [700, 45], transposeA: false, transposeB: false },
+  { a: [6, 300], b: [300, 70], transposeA: false, transposeB: false },
   { a: [6, 45], b: [700, 45], transposeA: false, transposeB: true },
   { a: [700, 6], b: [700, 45], transposeA: true, transposeB: false },
   // More rows than the GEMM takes with a thread pool (XNNPACK's side of the rule).
