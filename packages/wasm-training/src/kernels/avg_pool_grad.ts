@@ -3,6 +3,7 @@ import type { AvgPoolGradAttrs, KernelConfig, KernelFunc, TensorInfo } from '@te
 import { allocate } from '../heap';
 import { chunkSize, native, nativeChunked, nativeParts, ptr } from '../native';
 import type { WasmOps } from '../wasm_ops';
+import { poolGeometryArgs, poolImageBytes } from './pool_geometry';
 
 /**
  * Average-pooling gradient (float32) in the package's wasm kernel: one pass over the windows,
@@ -22,19 +23,15 @@ export function avgPoolGradOver(original: KernelConfig): KernelConfig {
     }
     const { filterSize, strides, pad } = args.attrs;
     const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad);
-    const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth } = info;
     const out = allocate(args.backend, input.shape);
-    const image = inHeight * inWidth * channels * 4;
-    const dyImage = outHeight * outWidth * channels * 4;
-    const chunk = chunkSize(batchSize, nativeParts(kernels));
+    const bytes = poolImageBytes(info);
+    const chunk = chunkSize(info.batchSize, nativeParts(kernels));
     nativeChunked(kernels, {
       name: 'avg_pool_grad',
-      args: [ptr(args.backend, dy), ptr(args.backend, out), chunk, inHeight, inWidth, channels, outHeight, outWidth,
-        info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left,
-        1 / (info.filterHeight * info.filterWidth)],
-      steps: [chunk * dyImage, chunk * image],
+      args: [ptr(args.backend, dy), ptr(args.backend, out), chunk, ...poolGeometryArgs(info), 1 / (info.filterHeight * info.filterWidth)],
+      steps: [chunk * bytes.output, chunk * bytes.input],
       countArg: 2,
-      items: batchSize,
+      items: info.batchSize,
       chunk,
     });
     return out;

@@ -3,6 +3,7 @@ import type { KernelConfig, KernelFunc, MaxPoolAttrs, TensorInfo } from '@tensor
 import { allocate } from '../heap';
 import { chunkSize, native, nativeChunked, nativeParts, ptr } from '../native';
 import type { WasmOps } from '../wasm_ops';
+import { poolGeometryArgs, poolImageBytes } from './pool_geometry';
 
 /**
  * Max pooling (float32, NHWC) in the package's wasm kernel: one pass over the windows, 4
@@ -20,18 +21,15 @@ export function maxPoolOver(original: KernelConfig): KernelConfig {
     }
     const { filterSize, strides, pad, dimRoundingMode } = args.attrs;
     const info = backend_util.computePool2DInfo(x.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
-    const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth } = info;
     const out = allocate(args.backend, info.outShape);
-    const image = inHeight * inWidth * channels * 4;
-    const outImage = outHeight * outWidth * channels * 4;
-    const chunk = chunkSize(batchSize, nativeParts(kernels));
+    const bytes = poolImageBytes(info);
+    const chunk = chunkSize(info.batchSize, nativeParts(kernels));
     nativeChunked(kernels, {
       name: 'max_pool',
-      args: [ptr(args.backend, x), ptr(args.backend, out), chunk, inHeight, inWidth, channels, outHeight, outWidth,
-        info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left],
-      steps: [chunk * image, chunk * outImage],
+      args: [ptr(args.backend, x), ptr(args.backend, out), chunk, ...poolGeometryArgs(info)],
+      steps: [chunk * bytes.input, chunk * bytes.output],
       countArg: 2,
-      items: batchSize,
+      items: info.batchSize,
       chunk,
     });
     return out;

@@ -3,6 +3,7 @@ import type { KernelConfig, KernelFunc, MaxPoolGradAttrs, TensorInfo } from '@te
 import { allocate, f32 } from '../heap';
 import { chunkSize, native, nativeChunked, nativeParts, ptr } from '../native';
 import type { WasmOps } from '../wasm_ops';
+import { poolGeometryArgs, poolImageBytes } from './pool_geometry';
 
 /**
  * Max-pooling gradient: each window's dy goes to the first position (in
@@ -29,15 +30,12 @@ function maxPoolGrad(args: {
   if (kernels !== null && input.dtype === 'float32' && dy.dtype === 'float32') {
     // Images apart across the kernel workers, if any (each part zeroes its own dx).
     const [px, pdy, pdx] = [ptr(args.backend, input), ptr(args.backend, dy), ptr(args.backend, out)];
-    const image = inHeight * inWidth * channels * 4;
-    const dyImage = outHeight * outWidth * channels * 4;
+    const bytes = poolImageBytes(info);
     const chunk = chunkSize(batchSize, nativeParts(kernels));
     nativeChunked(kernels, {
       name: 'max_pool_grad',
-      args: [px, pdy, pdx, chunk, inHeight, inWidth, channels, outHeight, outWidth, info.filterHeight,
-        info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left,
-        positiveOnly ? 1 : 0],
-      steps: [chunk * image, chunk * dyImage, chunk * image],
+      args: [px, pdy, pdx, chunk, ...poolGeometryArgs(info), positiveOnly ? 1 : 0],
+      steps: [chunk * bytes.input, chunk * bytes.output, chunk * bytes.input],
       countArg: 3,
       items: batchSize,
       chunk,
