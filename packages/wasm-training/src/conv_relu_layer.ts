@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { convLayerGeometry, type ConvArgs } from './conv_layer_args';
 import { CONV2D_BIAS_RELU_KERNEL } from './kernels/kernel_names';
-
-type ConvArgs = Parameters<typeof tf.layers.conv2d>[0];
 
 /**
  * A tf.layers Conv2D with bias and ReLU whose forward pass, on the wasm backend with this
@@ -18,18 +17,10 @@ type ConvArgs = Parameters<typeof tf.layers.conv2d>[0];
  * `Conv2D` for serialisation, weight names and DP-SGD's per-layer taps, with the same values.
  */
 export function conv2dReluLayer(args: ConvArgs): tf.layers.Layer {
-  const name = args.name ?? '';
-  if (args.activation !== 'relu') throw new Error(`conv2dReluLayer "${name}": needs activation 'relu' (got ${args.activation ?? 'none'})`);
-  if (args.useBias === false) throw new Error(`conv2dReluLayer "${name}": needs a bias (use plainConv2dLayer without one)`);
-  if (args.dataFormat !== undefined && args.dataFormat !== 'channelsLast') throw new Error(`conv2dReluLayer "${name}": channelsLast only`);
-  const pair = (v: number | number[] | undefined): [number, number] => {
-    if (v === undefined) return [1, 1];
-    return typeof v === 'number' ? [v, v] : [v[0]!, v[1] ?? v[0]!];
-  };
-  if (pair(args.dilationRate).some((d) => d !== 1)) throw new Error(`conv2dReluLayer "${name}": no dilation (TF.js has no gradient for it)`);
-  if (args.padding === 'causal') throw new Error(`conv2dReluLayer "${name}": no causal padding for 2-D convolutions`);
-  const strides = pair(args.strides);
-  const pad = args.padding === 'same' ? 'same' : 'valid';
+  const who = `conv2dReluLayer "${args.name ?? ''}"`;
+  if (args.activation !== 'relu') throw new Error(`${who}: needs activation 'relu' (got ${args.activation ?? 'none'})`);
+  if (args.useBias === false) throw new Error(`${who}: needs a bias (use plainConv2dLayer without one)`);
+  const { strides, pad } = convLayerGeometry(args, who);
   const layer = tf.layers.conv2d(args);
   const stock = layer.call.bind(layer);
   layer.call = (inputs, kwargs) => {

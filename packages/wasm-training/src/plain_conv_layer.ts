@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-
-type ConvArgs = Parameters<typeof tf.layers.conv2d>[0];
+import { convLayerGeometry, type ConvArgs } from './conv_layer_args';
 
 /**
  * A tf.layers Conv2D without bias or activation whose forward pass is the plain `tf.conv2d` op
@@ -16,19 +15,11 @@ type ConvArgs = Parameters<typeof tf.layers.conv2d>[0];
  * for serialisation, weight names and DP-SGD's per-layer taps.
  */
 export function plainConv2dLayer(args: ConvArgs): tf.layers.Layer {
-  if (args.useBias !== false) throw new Error(`plainConv2dLayer "${args.name ?? ''}": needs useBias: false (a bias wants the fused op)`);
-  if (args.activation !== undefined && args.activation !== 'linear') throw new Error(`plainConv2dLayer "${args.name ?? ''}": needs no activation (got ${args.activation})`);
-  if (args.dataFormat !== undefined && args.dataFormat !== 'channelsLast') throw new Error(`plainConv2dLayer "${args.name ?? ''}": channelsLast only`);
+  const who = `plainConv2dLayer "${args.name ?? ''}"`;
+  if (args.useBias !== false) throw new Error(`${who}: needs useBias: false (a bias wants the fused op)`);
+  if (args.activation !== undefined && args.activation !== 'linear') throw new Error(`${who}: needs no activation (got ${args.activation})`);
+  const { strides, pad } = convLayerGeometry(args, who);
   const layer = tf.layers.conv2d(args);
-  const pair = (v: number | number[] | undefined, fallback: number): [number, number] => {
-    if (v === undefined) return [fallback, fallback];
-    return typeof v === 'number' ? [v, v] : [v[0]!, v[1] ?? v[0]!];
-  };
-  const strides = pair(args.strides, 1);
-  // TF.js differentiates neither op with dilations > 1.
-  if (pair(args.dilationRate, 1).some((d) => d !== 1)) throw new Error(`plainConv2dLayer "${args.name ?? ''}": no dilation (TF.js has no gradient for it)`);
-  const pad = args.padding === 'same' ? 'same' : 'valid';
-  if (args.padding === 'causal') throw new Error(`plainConv2dLayer "${args.name ?? ''}": no causal padding for 2-D convolutions`);
   layer.call = (inputs) =>
     tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0]! : inputs) as tf.Tensor4D;
