@@ -3,7 +3,11 @@
  * on the wire) for
  *   copy        a plain copy of the same bytes (Uint8Array.set into a reused buffer): the yardstick;
  *   dp add      add() of the DP aggregator on the integer grid (fixed clip: Δ, norm, clip, grid,
- *               exact norm check, sum);
+ *               exact norm check, sum) of an update in JS arrays (copied into the kernels'
+ *               memory block by block, one thread);
+ *   dp slot     the same add() of an update already in its upload slot in the kernels' memory,
+ *               as the coordinator calls it (read in place, the passes split with the helper
+ *               thread when there is one: --grid-threads);
  *   plain add   add() of plain FedAvg (sample-weighted, as the coordinator runs it), and
  *   plain+res   the same with result() (the average and the new weights) counted in;
  *   path dp     the coordinator's whole per-update path: the received binary chunks (256 KiB
@@ -16,19 +20,20 @@
  *   npm run bench:aggregate [-- --d 1000000,10000000 --m 10,100 --reps 3 --big-reps 1 --json]
  *
  * Only a few distinct updates exist at once (memory O(model), never O(M·model)); every add still
- * reads a whole update. "kept" is the growth of off-heap memory (array buffers and WebAssembly
- * memories) over the level before the aggregator existed, after a forced GC between adds (the
- * caller's update is gone by then): what the aggregator and the upload path keep. It must not
- * grow with M. Each round's aggregator is new, as in the server, so the first touch of its sums is
+ * reads a whole update. "kept" is the growth of the process's resident memory over the level
+ * before the aggregator existed, after a forced GC between adds (the caller's update is gone by
+ * then): what the aggregator and the upload path keep, shared WebAssembly memories included (V8's
+ * `external` count misses those). It must not grow with M. Each round's aggregator is new, as in the server, so the first touch of its sums is
  * counted (the grid kernels' memory is reused from the last round, as in the server); the upload
  * buffers come from one pool per model size, as the coordinator keeps one for its life, or under
  * DP from the aggregator's kernel memory, as the coordinator takes them.
  */
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { encodeWeights, specOf, type NamedTensor, type TensorSpec } from '@fedward/protocol';
+import { decodeWeights, encodeWeights, specOf, type NamedTensor, type TensorSpec } from '@fedward/protocol';
 import { createDpAggregator, createPlainAggregator, type DpAggregator, type PlainAggregator } from '../src/dp';
 import { BufferPool, UploadBuffer, acceptUpdate } from '../src/update-intake';
+import { useGridHelperThread } from '../src/dp/grid-helper';
 
 const { values: a } = parseArgs({
   options: {
@@ -40,7 +45,9 @@ const { values: a } = parseArgs({
     z: { type: 'string', default: '1' },
     clip: { type: 'string', default: '0.5' },
     'chunk-bytes': { type: 'string', default: String(256 * 1024) },
-    only: { type: 'string', default: 'copy,dp,plain,path-dp,path-plain' },
+    only: { type: 'string', default: 'copy,dp,dp-slot,plain,path-dp,path-plain' },
+    /** Threads for the DP grid's passes: 2 (the server's default on a machine with two cores) or 1. */
+    'grid-threads': { type: 'string', default: '' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -50,6 +57,7 @@ const z = Number(a.z);
 const clip = Number(a.clip);
 const chunkBytes = Number(a['chunk-bytes']);
 const only = new Set(a.only!.split(','));
+const gridThreads = a['grid-threads'] ? useGridHelperThread(Number(a['grid-threads'])) : useGridHelperThread();
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) {
   console.error('run with node --expose-gc (npm run bench:aggregate does)');
@@ -61,16 +69,15 @@ const log = (s: string) => {
 };
 
 /**
- * Off-heap bytes after a GC: array buffers and WebAssembly memories (`external` counts both;
- * `arrayBuffers` misses the grid kernels' memory). V8 frees large backing stores off the main
- * thread, so let it settle.
+ * Resident bytes after a GC (every kind of memory: `external` misses shared WebAssembly memories).
+ * V8 frees large backing stores off the main thread, so let it settle.
  */
-async function arrays(): Promise<number> {
+async function resident(): Promise<number> {
   for (let i = 0; i < 3; i++) {
     gc!();
     await new Promise((r) => setTimeout(r, 20));
   }
-  return process.memoryUsage().external;
+  return process.memoryUsage().rss;
 }
 
 /** A model of d values in 4 tensors, like a real one (not one giant array). */
@@ -104,7 +111,7 @@ function updates(d: number): Update[] {
   });
 }
 
-type Kind = 'copy' | 'dp' | 'plain' | 'path-dp' | 'path-plain';
+type Kind = 'copy' | 'dp' | 'dp-slot' | 'plain' | 'path-dp' | 'path-plain';
 interface Measured {
   /** Seconds of the M per-update steps. */
   add: number;
@@ -116,26 +123,30 @@ interface Measured {
 
 /** One repetition of one kind: M updates, timed one by one; memory sampled between adds when asked. */
 async function measure(kind: Kind, d: number, m: number, pool: Update[], global: NamedTensor[], sample: boolean): Promise<Measured> {
-  const before = sample ? await arrays() : 0;
+  const before = sample ? await resident() : 0;
   const spec = specOf(global);
   const info = { samples: 100 };
   const dst = kind === 'copy' ? new Uint8Array(pool[0]!.bytes.length) : null;
   // The yardstick is memory speed: the destination's pages are touched before the clock starts.
   dst?.set(pool[0]!.bytes);
   let agg: DpAggregator | PlainAggregator | null = null;
-  if (kind === 'dp' || kind === 'path-dp') agg = createDpAggregator({ global, z, clipRule: { kind: 'fixed', clip } });
+  if (kind === 'dp' || kind === 'dp-slot' || kind === 'path-dp') agg = createDpAggregator({ global, z, clipRule: { kind: 'fixed', clip } });
   if (kind === 'plain' || kind === 'path-plain') agg = createPlainAggregator({ global, weighting: 'samples' });
   let seconds = 0;
   let kept = 0;
   const every = Math.max(1, Math.ceil(m / 5));
   for (let j = 0; j < m; j++) {
     const u = pool[j % pool.length]!;
+    // dp slot: the update put in its upload slot first, untimed (the path rows time that copy).
+    const slot = kind === 'dp-slot' ? inSlot(u, agg as DpAggregator) : null;
     const t0 = performance.now();
     if (kind === 'copy') dst!.set(u.bytes);
     else if (kind === 'dp' || kind === 'plain') agg!.add(u.tensors, info);
+    else if (slot) agg!.add(slot.update, info);
     else receive(u, spec, agg!, uploadBuffers);
     seconds += (performance.now() - t0) / 1000;
-    if (sample && (j % every === every - 1 || j === m - 1)) kept = Math.max(kept, (await arrays()) - before);
+    slot?.release();
+    if (sample && (j % every === every - 1 || j === m - 1)) kept = Math.max(kept, (await resident()) - before);
   }
   let result = 0;
   if (agg) {
@@ -146,6 +157,15 @@ async function measure(kind: Kind, d: number, m: number, pool: Update[], global:
   }
   if (dst && dst[dst.length - 1] !== pool[(m - 1) % pool.length]!.bytes.at(-1)) throw new Error('copy went wrong');
   return { add: seconds, result, kept: sample ? mib(kept) : null };
+}
+
+/** An update's bytes in an upload slot of the aggregator's kernel memory, decoded as views there. */
+function inSlot(u: Update, agg: DpAggregator): { update: NamedTensor[]; release: () => void } {
+  const place = agg.uploadPlace();
+  const bytes = place?.take(u.bytes.length);
+  if (!place || !bytes) throw new Error('the DP aggregator lent no upload slot (WebAssembly kernels not running?)');
+  bytes.set(u.bytes);
+  return { update: decodeWeights(bytes, { copy: false }), release: () => place.give(bytes) };
 }
 
 /** The coordinator's path for one upload (beginUpdate, addChunk × n, endUpdate: update-intake.ts). */
@@ -165,10 +185,11 @@ const fmtRange = (xs: number[], digits: number) => {
 };
 const load = () => loadavg().map((l) => Number(l.toFixed(2)));
 
-const kinds = (['copy', 'dp', 'plain', 'path-dp', 'path-plain'] as const).filter((k) => k === 'copy' || only.has(k));
+const kinds = (['copy', 'dp', 'dp-slot', 'plain', 'path-dp', 'path-plain'] as const).filter((k) => k === 'copy' || only.has(k));
 const labels: Record<Kind, string> = {
   copy: 'copy of the bytes',
-  dp: 'DP add()',
+  dp: 'DP add(), JS arrays',
+  'dp-slot': 'DP add(), in its slot',
   plain: 'plain FedAvg add()',
   'path-dp': 'path: chunks → DP add',
   'path-plain': 'path: chunks → plain add',
@@ -176,7 +197,7 @@ const labels: Record<Kind, string> = {
 /** The coordinator keeps one pool of upload buffers for its whole life (here: one per model size). */
 let uploadBuffers = new BufferPool();
 const rows = [];
-log(`${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), node ${process.version}; GB/s of update bytes (4·d per update), median (range) over repetitions`);
+log(`${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), node ${process.version}; DP grid passes on ${gridThreads} thread${gridThreads > 1 ? 's' : ''}; GB/s of update bytes (4·d per update), median (range) over repetitions`);
 for (const d of dims) {
   const global = model(d, (k) => Math.sin(k) * 0.05);
   const pool = updates(d);
@@ -215,6 +236,6 @@ for (const d of dims) {
     rows.push(row);
   }
 }
-const summary = { cpus: cpus().length, cpu: cpus()[0]?.model ?? null, node: process.version, z, clip, chunkBytes, rows };
+const summary = { cpus: cpus().length, cpu: cpus()[0]?.model ?? null, node: process.version, gridThreads, z, clip, chunkBytes, rows };
 if (a.json) console.log(JSON.stringify(summary));
-else log('\nGoals (issue 17, at 10M): DP add() ≥ 0.5× copy, the whole path ≥ 0.25× copy; "kept" must not grow with M.');
+else log('\nGoals (issue 17, at 10M): DP add() ≥ 0.5× copy (the server\'s: in its slot), the whole path ≥ 0.25× copy; "kept" must not grow with M.');

@@ -8,10 +8,10 @@ import { checkWeightsAgainst, decodeWeights, type NamedTensor, type TensorSpec }
  * are checked; the aggregator's add() reads the values, refusing a non-finite update before it
  * changes anything (so there is no separate pass for finiteness). Under DP the buffer is taken
  * from the aggregator itself (`DpAggregator.uploadPlace`): it lies in the memory its WebAssembly
- * kernels work in, so they read the values where the chunks were put, and the clip norm's pass
- * runs chunk by chunk as they arrive (while they are in cache), so add() makes one pass.
- * Otherwise buffers come from a small pool, so a round's uploads do not allocate and fault in a
- * model's bytes each.
+ * kernels work in, so they read the values where the chunks were put (a helper thread can take
+ * half of each pass there). Otherwise buffers come from a small pool, so a round's uploads do not
+ * allocate and fault in a model's bytes each. (Taking the clip norm chunk by chunk as they arrive
+ * was tried and removed: interleaved with the copies it cost more than a pass at add().)
  */
 
 /** Where upload buffers come from and go back to. */
@@ -19,8 +19,6 @@ export interface BufferSource {
   /** A buffer of `bytes` bytes, or null when this source has none to give. */
   take(bytes: number): Uint8Array | null;
   give(buffer: Uint8Array): void;
-  /** Bytes [0, upTo) of a buffer it gave are final (the aggregator's norm pass runs over them while in cache). */
-  filled?(buffer: Uint8Array, upTo: number): void;
 }
 
 /** Idle upload buffers, reused across uploads; at most `keep` are held while idle. */
@@ -66,7 +64,6 @@ export class UploadBuffer {
     this.bytes.set(data, this.received);
     this.received += data.length;
     this.chunkCount += 1;
-    this.source?.filled?.(this.bytes, this.received);
   }
 
   /** Back to the pool: only once nothing decoded from these bytes is in use. */

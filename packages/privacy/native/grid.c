@@ -9,12 +9,16 @@
  *     clang does not reassociate without -ffast-math);
  *   - sums of squares of integers are exact (every partial sum is an integer
  *     below 2^53), so their order is free;
- *   - the one rounded sum, Σ Δ_k² for the clip norm, keeps eight running sums,
- *     lane = (flat index mod 8), exactly as the JS does.
+ *   - the one rounded sum, Σ Δ_k² for the clip norm, is taken per block of
+ *     flat coordinates in eight running sums, lane = (flat index mod 8),
+ *     exactly as the JS does; the blocks' values are added in block order by
+ *     the caller, so blocks can be taken by two threads with the same bits.
  *
  * Rules that keep the module small and safe: no static data, no stack, no libc
  * (the build script checks there is no data segment and no global access).
- * Built by scripts/build-native.sh into src/grid-wasm.ts.
+ * Built by scripts/build-native.sh into src/grid-wasm.ts twice: with a plain
+ * memory, and with a shared one for a server that splits the passes with a
+ * helper thread (the same code; only the memory's kind differs).
  */
 #include <stdint.h>
 #include <wasm_simd128.h>
@@ -34,7 +38,7 @@ static inline v128_t pair(const float *p) { return wasm_f64x2_promote_low_f32x4(
  * element 0 of this call has flat index ≡ phase (mod 8), Δ = u − g, or
  * (u − g)/tau when divide is set (each lane's terms added in index order).
  */
-void EXPORT(norm_lanes)(const float *u, const float *g, int n, int phase, int divide, double tau, double *lanes) {
+static void lane_squares(const float *u, const float *g, int n, int phase, int divide, double tau, double *lanes) {
   int k = 0;
   int lane = phase & 7;
   for (; k < n && lane != 0; k++, lane = (lane + 1) & 7) {
@@ -73,6 +77,24 @@ void EXPORT(norm_lanes)(const float *u, const float *g, int n, int phase, int di
     double d = (double)u[k] - (double)g[k];
     if (divide) d = d / tau;
     lanes[lane] += d * d;
+  }
+}
+
+void EXPORT(norm_lanes)(const float *u, const float *g, int n, int phase, int divide, double tau, double *lanes) {
+  lane_squares(u, g, n, phase, divide, tau, lanes);
+}
+
+/*
+ * out[b] = the lanes of block b (coordinates [b·block, (b+1)·block) of this
+ * call, the last one shorter), from zero, combined as the JS combineLanes does:
+ * ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)). The call starts on a
+ * block's first coordinate; block is a multiple of 8. `lanes` is scratch.
+ */
+void EXPORT(norm_blocks)(const float *u, const float *g, int n, int block, int divide, double tau, double *lanes, double *out) {
+  for (int at = 0; at < n; at += block, out++) {
+    for (int j = 0; j < 8; j++) lanes[j] = 0;
+    lane_squares(u + at, g + at, n - at < block ? n - at : block, 0, divide, tau, lanes);
+    *out = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
   }
 }
 

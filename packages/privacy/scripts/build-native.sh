@@ -12,12 +12,18 @@ OBJDUMP=${OBJDUMP:-$(command -v llvm-objdump-19 || command -v llvm-objdump || ec
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # No -mrelaxed-simd: its fused multiply-add would round differently from the JS twins.
-"$CLANG" --target=wasm32 -O3 -msimd128 -mbulk-memory -mnontrapping-fptoint -nostdlib -ffreestanding \
-  -fno-builtin -ffp-contract=off -Wall -Wextra -Werror -fuse-ld="$LLD" \
-  -Wl,--no-entry -Wl,--import-memory -Wl,-z,stack-size=0 -Wl,--initial-memory=65536 -Wl,--strip-all \
-  -o "$tmp/grid.wasm" native/grid.c
-if [ -x "$OBJDUMP" ] && "$OBJDUMP" -d "$tmp/grid.wasm" | grep -q 'global\.'; then
-  echo "native/grid.c uses the stack or a global; the module must not" >&2
-  exit 1
-fi
-node scripts/embed-native.mjs "$tmp/grid.wasm" src/grid-wasm.ts
+# Twice: a module that imports a plain memory, and one that imports a shared memory (for a
+# helper thread: atomics is only what a shared memory needs; the code uses none).
+build() {
+  "$CLANG" --target=wasm32 -O3 -msimd128 -mbulk-memory -mnontrapping-fptoint -nostdlib -ffreestanding \
+    -fno-builtin -ffp-contract=off -Wall -Wextra -Werror -fuse-ld="$LLD" \
+    -Wl,--no-entry -Wl,--import-memory -Wl,-z,stack-size=0 -Wl,--initial-memory=65536 -Wl,--strip-all \
+    "$@" native/grid.c
+  if [ -x "$OBJDUMP" ] && "$OBJDUMP" -d "${@: -1}" | grep -q 'global\.'; then
+    echo "native/grid.c uses the stack or a global; the module must not" >&2
+    exit 1
+  fi
+}
+build -o "$tmp/grid.wasm"
+build -matomics -Wl,--shared-memory -Wl,--max-memory=4294967296 -o "$tmp/grid-shared.wasm"
+node scripts/embed-native.mjs "$tmp/grid.wasm" "$tmp/grid-shared.wasm" src/grid-wasm.ts

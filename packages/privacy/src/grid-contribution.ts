@@ -1,5 +1,5 @@
 import { ENCODE_ATTEMPTS, ENCODE_FAILED, ENCODE_SHRINK, clipFactor, floorSqrt, type Grid } from './fixed-point';
-import { GridWasm, addLaneSquares, combineLanes, encodeJs } from './grid-kernels';
+import { GridWasm, encodeJs, squaresJs } from './grid-kernels';
 
 /**
  * What a DP round sums on the integer grid, in ONE place for the server and for a hospital under
@@ -127,20 +127,14 @@ export class GridContribution {
   /**
    * `bytes` bytes for an upload whose update will be added here (the server assembles uploads in
    * them), in the WebAssembly kernels' memory, so that addUpdate reads the values in place instead
-   * of copying them in; null where the kernels do not run or every slot is in use (any other
-   * buffer then works as well, a little slower). With `global` (what addUpdate will be given), the
-   * norm pass runs as the bytes arrive: report them with `uploadFilled`, and addUpdate then makes
-   * one pass over the values, not two. The buffer stays valid while it is held; give it back with
-   * `releaseBuffer` once nothing decoded from it is in use. Write it only in order, each byte once.
+   * of copying them in (and splits its passes with a helper thread, where one is set); null where
+   * the kernels do not run or every slot is in use (any other buffer then works as well, a little
+   * slower). The buffer stays valid while it is held; give it back with `releaseBuffer` once
+   * nothing decoded from it is in use.
    */
-  uploadBuffer(bytes: number, global?: readonly { values: Float32Array }[]): Uint8Array | null {
+  uploadBuffer(bytes: number): Uint8Array | null {
     const wasm = this.cleared ? null : this.kernels();
-    return wasm?.alloc(bytes, global ? global.map((t) => t.values) : null) ?? null;
-  }
-
-  /** Bytes [0, upTo) of a buffer from `uploadBuffer` are final: the norm pass goes on over them. */
-  uploadFilled(buffer: Uint8Array, upTo: number): void {
-    this.wasm?.filled(buffer, upTo);
+    return wasm?.alloc(bytes) ?? null;
   }
 
   /** Gives back a buffer from `uploadBuffer`. */
@@ -181,8 +175,8 @@ export class GridContribution {
    * Adds one update given as its new weights and the weights it started from:
    * Δ = (update − global)/τ exactly as `updateDelta` computes it (the same norm, in the lane order
    * of grid-kernels.ts), then clipped, encoded and summed exactly as `addDelta` does (the same
-   * sums, count and norm sum, bit for bit). Two passes over the update (one, when the norm pass ran
-   * as it arrived: `uploadBuffer`), no scratch memory: the norm, then encode, check and add together (an add that fails the exact check, an ulp-level
+   * sums, count and norm sum, bit for bit). Two passes over the update, no scratch memory: the
+   * norm, then encode, check and add together (an add that fails the exact check, an ulp-level
    * overshoot, is taken back exactly: int32 sums wrap). Returns ‖Δ‖. Throws, changing nothing,
    * when the update is not finite.
    *
@@ -196,8 +190,7 @@ export class GridContribution {
     const u = update.map((t) => t.values);
     const g = global.map((t) => t.values);
     const wasm = this.kernels();
-    // The norm: passed as the upload arrived (the same kernel, the same order), or one pass now.
-    const squares = wasm ? (wasm.trackedSquares(u, g, tau) ?? wasm.squares(u, g, tau)) : jsSquares(u, g, tau);
+    const squares = wasm ? wasm.squares(u, g, tau) : squaresJs(update, global, tau);
     const norm = Math.sqrt(squares);
     if (!Number.isFinite(norm)) throw new RangeError(`the update is not finite (‖Δ‖ = ${norm})`);
     const encode = wasm
@@ -298,17 +291,6 @@ export class GridContribution {
   }
 }
 
-/** Σ Δ_k² of Δ = (u − g)/τ in the lane order (grid-kernels.ts), with the JS loops. */
-function jsSquares(update: readonly Float32Array[], global: readonly Float32Array[], tau: number): number {
-  const lanes = new Float64Array(8);
-  let flat = 0;
-  for (let i = 0; i < update.length; i++) {
-    addLaneSquares(lanes, update[i]!, global[i]!, tau, flat);
-    flat += update[i]!.length;
-  }
-  return combineLanes(lanes);
-}
-
 // The hot loops of addDelta, one tensor each, over flat typed arrays (no callbacks). Σ x̃² of
 // integers is exact below 2^53 in any order, so its loops keep four sums; a total past the limit
 // stays past it (rounding is monotone), so the check needs no early exit.
@@ -345,8 +327,8 @@ function addToGrid(narrow: Int32Array, at: number, d: Float32Array | Float64Arra
 
 /**
  * Δ = (update − global)/τ per tensor in float64 (into `scratch` when given), and its L2 norm (its
- * squares summed in the lane order of grid-kernels.ts, as every path sums them): the server's view
- * of an update, and a hospital's own under secure aggregation.
+ * squares summed in the norm's order of grid-kernels.ts, as every path sums them): the server's
+ * view of an update, and a hospital's own under secure aggregation.
  */
 export function updateDelta(
   update: readonly { values: ArrayLike<number> }[],
@@ -354,18 +336,12 @@ export function updateDelta(
   tau = 1,
   scratch?: Float64Array[],
 ): { delta: Float64Array[]; norm: number } {
-  const lanes = new Float64Array(8);
-  let flat = 0;
   const delta = update.map((t, i) => {
     const g = global[i]!.values;
     const d = scratch?.[i] ?? new Float64Array(t.values.length);
-    for (let k = 0; k < d.length; k++) {
-      d[k] = (t.values[k]! - g[k]!) / tau;
-      const lane = (flat + k) & 7;
-      lanes[lane] = lanes[lane]! + d[k]! * d[k]!;
-    }
-    flat += d.length;
+    for (let k = 0; k < d.length; k++) d[k] = (t.values[k]! - g[k]!) / tau;
     return d;
   });
-  return { delta, norm: Math.sqrt(combineLanes(lanes)) };
+  // The same Δ_k again in the norm's pass: (u − g)/τ is one rounding, the same bits.
+  return { delta, norm: Math.sqrt(squaresJs(update, global, tau)) };
 }

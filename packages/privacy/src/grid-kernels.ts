@@ -1,15 +1,17 @@
-import { gridWasm } from './grid-wasm';
+import { gridWasm, gridWasmShared } from './grid-wasm';
 
 /**
  * The integer grid's two hot passes over one update (GridContribution.addUpdate), on flat
  * coordinates (the model's tensors one after another, as on the wire):
  *
- *   squares  Σ Δ_k², Δ = (u − g)/τ, in EIGHT running float64 sums, lane = flat index mod 8, each
- *            lane's terms added in index order, the lanes then combined as
- *            ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)). This is THE order of the clip norm
+ *   squares  Σ Δ_k², Δ = (u − g)/τ, per block of NORM_BLOCK flat coordinates in EIGHT running
+ *            float64 sums, lane = flat index mod 8, each lane's terms added in index order, the
+ *            lanes then combined as ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)); the blocks'
+ *            values added in block order, one running sum. This is THE order of the clip norm
  *            everywhere (updateDelta, the server, a hospital under secure aggregation), so every
  *            path gets the same bits; eight independent sums let the pass run at memory speed
- *            where one running sum waits on the one before.
+ *            where one running sum waits on the one before, and the blocks let two threads take
+ *            halves of the pass and still give those bits.
  *   encode   x_k = trunc(Δ_k·factor) added to (or taken back from, or only squared against) int32
  *            sums; returns Σ x_k², exact.
  *
@@ -40,24 +42,57 @@ export function gridKernelsInUse(): 'wasm-simd' | 'js' {
 
 interface GridExports {
   norm_lanes(u: number, g: number, n: number, phase: number, divide: number, tau: number, lanes: number): void;
+  norm_blocks(u: number, g: number, n: number, block: number, divide: number, tau: number, lanes: number, out: number): void;
   grid_add(sum: number, u: number, g: number, n: number, divide: number, tau: number, factor: number, mode: number): number;
 }
 
-let module: WebAssembly.Module | null | undefined;
-function compiled(): WebAssembly.Module | null {
-  if (module !== undefined) return module;
+/** Flat coordinates per block of the norm's sum (a multiple of 8 and of the copy-in BLOCK). */
+export const NORM_BLOCK = 65536;
+
+const modules: { plain?: WebAssembly.Module | null; shared?: WebAssembly.Module | null } = {};
+function compiled(kind: 'plain' | 'shared' = 'plain'): WebAssembly.Module | null {
+  if (modules[kind] !== undefined) return modules[kind]!;
   try {
-    const text = atob(gridWasm);
+    const text = atob(kind === 'plain' ? gridWasm : gridWasmShared);
     const bytes = new Uint8Array(text.length);
     for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
     // 3 KB: synchronous compilation is allowed everywhere, the browser's main thread included.
-    module = new WebAssembly.Module(bytes);
+    modules[kind] = new WebAssembly.Module(bytes);
   } catch {
-    // No WebAssembly, no SIMD, or a page policy that forbids compiling it: the JS loops.
-    module = null;
+    // No WebAssembly, no SIMD (no threads, for the shared one), or a page policy that forbids
+    // compiling it: the JS loops (one thread).
+    modules[kind] = null;
   }
-  return module;
+  return modules[kind]!;
 }
+
+/**
+ * A second thread for the WebAssembly passes, where the platform has one to give (the server:
+ * server/src/dp/grid-helper.ts; this package itself starts no threads). A pass over a large update
+ * that lives in the kernels' memory is then split: the caller takes the first half, the helper the
+ * second, on a shared memory; the result is the same bits as one thread's (the norm by blocks,
+ * summed in block order; the grid's sums per coordinate, its Σ x² exact).
+ */
+export interface GridHelper {
+  /** Instantiates `module` on `memory` in the helper thread; later calls run there. */
+  attach(module: WebAssembly.Module, memory: WebAssembly.Memory): void;
+  /** Starts the export `name` with `args` in the helper thread; returns at once. */
+  start(name: 'norm_blocks' | 'grid_add', args: readonly number[]): void;
+  /** Waits for the call `start` began and returns its result; throws when it failed. */
+  finish(): number;
+}
+let helper: GridHelper | null = null;
+/** The memory the helper was attached to last. */
+let attached: WebAssembly.Memory | null = null;
+
+/** Uses `next` (null: none) for the passes of contributions made from now on. */
+export function setGridHelper(next: GridHelper | null): void {
+  helper = next;
+  attached = null;
+}
+
+/** Updates smaller than this (flat coordinates) are not split: the hand-over would cost more than it saves. */
+const SPLIT_MIN = 1 << 18;
 
 /** The combination of the eight lanes, in its one fixed order. */
 export function combineLanes(l: ArrayLike<number>): number {
@@ -65,12 +100,59 @@ export function combineLanes(l: ArrayLike<number>): number {
 }
 
 /**
- * lanes[(phase + k) mod 8] += Δ_k², Δ_k = (u_k − g_k)/τ (no division when τ = 1: x/1 is x), k in
- * index order: the JS twin of norm_lanes, and what updateDelta uses.
+ * The clip norm's Σ Δ_k² (see the file comment), fed in order, a piece at a time: `add(n, pass)`
+ * calls pass(lanes, from, count, phase) for consecutive pieces [from, from + count) of the next n
+ * coordinates that each lie within one block (phase = the flat index of `from`, mod 8), and closes
+ * every block it completes.
  */
-export function addLaneSquares(lanes: Float64Array, u: ArrayLike<number>, g: ArrayLike<number>, tau: number, phase: number): void {
-  const n = u.length;
-  let k = 0;
+export class NormSquares {
+  private total = 0;
+  private flat = 0;
+
+  /** `lanes`: the eight running sums (zeroed here), e.g. a view into the kernels' memory. */
+  constructor(private readonly lanes = new Float64Array(8)) {
+    lanes.fill(0);
+  }
+
+  add(n: number, pass: (lanes: Float64Array, from: number, count: number, phase: number) => void): void {
+    for (let from = 0; from < n; ) {
+      const count = Math.min(NORM_BLOCK - (this.flat % NORM_BLOCK), n - from);
+      pass(this.lanes, from, count, this.flat & 7);
+      from += count;
+      this.flat += count;
+      if (this.flat % NORM_BLOCK === 0) this.closeBlock();
+    }
+  }
+
+  /** Σ Δ_k² so far (the last block, when not complete, counted as it stands). */
+  value(): number {
+    return this.flat % NORM_BLOCK === 0 ? this.total : this.total + combineLanes(this.lanes);
+  }
+
+  private closeBlock(): void {
+    this.total += combineLanes(this.lanes);
+    this.lanes.fill(0);
+  }
+}
+
+/** Σ Δ_k² of Δ = (u − g)/τ in the norm's order, with the JS loops. */
+export function squaresJs(update: readonly { values: ArrayLike<number> }[], global: readonly { values: ArrayLike<number> }[], tau: number): number {
+  const norm = new NormSquares();
+  for (let i = 0; i < update.length; i++) {
+    const u = update[i]!.values;
+    const g = global[i]!.values;
+    norm.add(u.length, (lanes, from, count, phase) => addLaneSquares(lanes, u, g, tau, phase, from, count));
+  }
+  return norm.value();
+}
+
+/**
+ * lanes[(phase + k) mod 8] += Δ_k², Δ_k = (u_k − g_k)/τ (no division when τ = 1: x/1 is x), for
+ * k in [from, from + count) in index order (phase: the lane of `from`): the JS twin of norm_lanes.
+ */
+export function addLaneSquares(lanes: Float64Array, u: ArrayLike<number>, g: ArrayLike<number>, tau: number, phase: number, from = 0, count = u.length - from): void {
+  const n = from + count;
+  let k = from;
   let lane = phase & 7;
   // Up to the next flat index ≡ 0 (mod 8), then eight at a time, then the rest.
   for (; k < n && lane !== 0; k++, lane = (lane + 1) & 7) {
@@ -194,21 +276,15 @@ export function encodeJs(sum: Int32Array, at: number, u: Float32Array, g: Float3
 
 /** Floats per block copied into the module's memory (64 KiB: stays in the core's L2). */
 const BLOCK = 16384;
+/** Byte offsets: the caller's eight lanes, the helper's, the copy-in block. */
 const LANES = 0;
-const SCRATCH = 64;
+const HELPER_LANES = 64;
+const SCRATCH = 128;
 const PAGE = 65536;
+/** A shared memory's most pages (4 GiB, wasm32's whole range: address space, not memory). */
+const SHARED_MAXIMUM = 65536;
 const pagesFor = (bytes: number) => Math.ceil(bytes / PAGE);
-
-/** The norm pass over an upload slot so far. */
-interface Track {
-  /** Byte offset of the values in the memory; −1: the header has not arrived, −2: not an update's layout. */
-  payload: number;
-  /** Values passed so far. */
-  floats: number;
-  lanes: Float64Array;
-  /** The model the norm is taken against (null: not tracked). */
-  model: readonly Float32Array[] | null;
-}
+const align64 = (bytes: number) => Math.ceil(bytes / 64) * 64;
 
 const sameArrays = (a: readonly Float32Array[], b: readonly Float32Array[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
@@ -216,19 +292,23 @@ const sameArrays = (a: readonly Float32Array[], b: readonly Float32Array[]) => a
 const SLOTS = 4;
 
 /**
- * A contribution's WebAssembly side: one memory with, in order, the eight lanes, a scratch block
- * for update values copied in, the int32 sums, a copy of the model the updates started from, and
- * slots for uploads. An update whose values live in this memory (a slot: the server assembles
- * uploads there) is read in place; any other is copied in one block at a time.
+ * A contribution's WebAssembly side: one memory with, in order, two sets of eight lanes, a scratch
+ * block for update values copied in, the norm's block values, the int32 sums, a copy of the model
+ * the updates started from, and slots for uploads. An update whose values live in this memory one
+ * tensor after another (a slot: the server assembles uploads there) is read in place, its passes
+ * split with the helper thread where there is one (the memory is then shared); any other is copied
+ * in one block at a time.
  *
- * The memory grows only while no slot is handed out (growing detaches every view of it): a view
- * handed out stays valid for as long as its holder keeps it.
+ * The memory grows only while no slot is handed out (growing a plain memory detaches every view of
+ * it): a view handed out stays valid for as long as its holder keeps it.
  */
 export class GridWasm {
   /** The one retired GridWasm kept for reuse (see `create`). */
   private static retired: GridWasm | null = null;
   readonly memory: WebAssembly.Memory;
   private readonly k: GridExports;
+  /** Byte offset of the norm's block values. */
+  private readonly blocksAt: number;
   /** Byte offset of the int32 sums. */
   readonly sumsAt: number;
   private readonly globalAt: number;
@@ -236,17 +316,21 @@ export class GridWasm {
   private globalOf: readonly Float32Array[] | null = null;
   private next: number;
   private readonly free: { at: number; bytes: number }[] = [];
-  /** The slots handed out, by offset, with the norm pass over what has arrived in them so far. */
-  private readonly taken = new Map<number, Track>();
+  /** The slots handed out, by offset. */
+  private readonly taken = new Set<number>();
 
   private constructor(
     readonly dimension: number,
-    mod: WebAssembly.Module,
+    private readonly mod: WebAssembly.Module,
+    /** Shared with the helper thread (null: one thread). */
+    private readonly helper: GridHelper | null,
   ) {
-    this.sumsAt = Math.ceil((SCRATCH + 4 * BLOCK) / 64) * 64;
+    this.blocksAt = align64(SCRATCH + 4 * BLOCK);
+    this.sumsAt = align64(this.blocksAt + 8 * Math.ceil(dimension / NORM_BLOCK));
     this.globalAt = this.sumsAt + 4 * dimension;
-    this.next = this.globalAt + 4 * dimension;
-    this.memory = new WebAssembly.Memory({ initial: pagesFor(this.next) });
+    this.next = align64(this.globalAt + 4 * dimension);
+    const initial = pagesFor(this.next);
+    this.memory = new WebAssembly.Memory(helper ? { initial, maximum: SHARED_MAXIMUM, shared: true } : { initial });
     this.k = new WebAssembly.Instance(mod, { env: { memory: this.memory } }).exports as unknown as GridExports;
   }
 
@@ -254,19 +338,25 @@ export class GridWasm {
    * One for a model of `dimension` values, or null where the kernels cannot run (then the JS loops
    * do): the one a contribution of that size retired, if any (its pages are already in memory:
    * a server's next round does not fault in the sums, the model's copy and the upload slots
-   * again), else a new one.
+   * again), else a new one; on a shared memory when a helper thread is set (setGridHelper).
    */
   static create(dimension: number): GridWasm | null {
-    const mod = gridKernelsInUse() === 'wasm-simd' ? compiled() : null;
-    if (!mod) return null;
+    const plain = gridKernelsInUse() === 'wasm-simd' ? compiled() : null;
+    if (!plain) return null;
     const reused = GridWasm.retired;
-    if (reused?.dimension === dimension) {
+    if (reused?.dimension === dimension && reused.helper === helper) {
       GridWasm.retired = null;
       reused.sums().fill(0);
       return reused;
     }
+    const shared = helper ? compiled('shared') : null;
     try {
-      return new GridWasm(dimension, mod);
+      if (shared) return new GridWasm(dimension, shared, helper);
+    } catch {
+      // No shared memory here (e.g. no SharedArrayBuffer): one thread.
+    }
+    try {
+      return new GridWasm(dimension, plain, null);
     } catch {
       return null; // e.g. a model past wasm32's 4 GiB
     }
@@ -290,15 +380,14 @@ export class GridWasm {
   /**
    * `bytes` bytes of this memory for an upload to be assembled in, so that its values are read
    * in place; null when every slot of that size is in use and the memory cannot grow (then the
-   * caller takes a plain buffer: the values are copied in, with the same result). With `global`
-   * (the model the update starts from), the norm pass runs as the bytes arrive (`filled`).
+   * caller takes a plain buffer: the values are copied in, with the same result).
    */
-  alloc(bytes: number, global: readonly Float32Array[] | null = null): Uint8Array | null {
+  alloc(bytes: number): Uint8Array | null {
     // The slot given back last first: its pages are warm.
     let i = this.free.findLastIndex((f) => f.bytes === bytes);
     if (i < 0) {
       if (this.taken.size > 0) return null;
-      const size = Math.ceil(bytes / 64) * 64;
+      const size = align64(bytes);
       const end = this.next + SLOTS * size;
       const have = this.memory.buffer.byteLength;
       try {
@@ -311,8 +400,7 @@ export class GridWasm {
       i = this.free.length - 1;
     }
     const { at } = this.free.splice(i, 1)[0]!;
-    if (global) this.globalCopy(global);
-    this.taken.set(at, { payload: -1, floats: 0, lanes: new Float64Array(8), model: global && global.slice() });
+    this.taken.add(at);
     return new Uint8Array(this.memory.buffer, at, bytes);
   }
 
@@ -320,53 +408,6 @@ export class GridWasm {
   release(view: Uint8Array): void {
     if (view.buffer !== this.memory.buffer || !this.taken.delete(view.byteOffset)) return;
     this.free.push({ at: view.byteOffset, bytes: view.byteLength });
-  }
-
-  /**
-   * Bytes [0, upTo) of a slot are in place (and will not change): the norm pass goes on over the
-   * update values among them, while they are still in the core's cache. The values are found as
-   * the weights codec lays them out (8 bytes, a header of the length the bytes 4–8 give, padded to
-   * 4, then d float32); a slot whose length does not fit that layout is left to add().
-   */
-  filled(view: Uint8Array, upTo: number): void {
-    const t = view.buffer === this.memory.buffer ? this.taken.get(view.byteOffset) : undefined;
-    if (!t?.model || t.payload === -2) return;
-    const at = view.byteOffset;
-    if (t.payload === -1) {
-      if (upTo < 8) return;
-      const offset = Math.ceil((8 + new DataView(this.memory.buffer, at + 4, 4).getUint32(0, true)) / 4) * 4;
-      t.payload = offset + 4 * this.dimension === view.byteLength ? at + offset : -2;
-      if (t.payload < 0) return;
-    }
-    const ready = Math.min(this.dimension, Math.floor((at + upTo - t.payload) / 4));
-    if (ready <= t.floats) return;
-    const g = this.globalCopy(t.model);
-    const lanes = new Float64Array(this.memory.buffer, LANES, 8);
-    lanes.set(t.lanes);
-    this.k.norm_lanes(t.payload + 4 * t.floats, g + 4 * t.floats, ready - t.floats, t.floats & 7, 0, 1, LANES);
-    t.lanes.set(lanes);
-    t.floats = ready;
-  }
-
-  /**
-   * Σ Δ_k² of an update whose values are exactly a slot's values, every one of them passed by
-   * `filled` against this `global` (τ = 1: the pass divides by nothing); else null.
-   */
-  trackedSquares(update: readonly Float32Array[], global: readonly Float32Array[], tau: number): number | null {
-    const buffer = this.memory.buffer;
-    const first = update[0];
-    if (tau !== 1 || !first || first.buffer !== buffer) return null;
-    for (const t of this.taken.values()) {
-      if (t.payload !== first.byteOffset) continue;
-      if (t.floats !== this.dimension || !t.model || !sameArrays(t.model, global)) return null;
-      let flat = 0;
-      for (const u of update) {
-        if (u.buffer !== buffer || u.byteOffset !== t.payload + 4 * flat) return null;
-        flat += u.length;
-      }
-      return flat === this.dimension ? combineLanes(t.lanes) : null;
-    }
-    return null;
   }
 
   /** The model's copy in this memory: taken once, again only when other arrays are passed. */
@@ -383,42 +424,89 @@ export class GridWasm {
     return this.globalAt;
   }
 
-  /** Calls `fn(ptr, n, flat)` over the update's blocks: in place when it lives here, else copied in. */
-  private blocks(update: readonly Float32Array[], fn: (u: number, n: number, flat: number) => void): void {
+  /** Byte offset of the update's values when they lie in this memory one tensor after another; else −1. */
+  private inPlace(update: readonly Float32Array[]): number {
     const buffer = this.memory.buffer;
+    const first = update[0];
+    if (!first || first.buffer !== buffer || first.byteOffset % 4 !== 0) return -1;
+    let at = first.byteOffset;
+    for (const u of update) {
+      if (u.buffer !== buffer || u.byteOffset !== at) return -1;
+      at += 4 * u.length;
+    }
+    return first.byteOffset;
+  }
+
+  /** The helper for a pass over `n` values (attached to this memory), or null: one thread. */
+  private helperFor(n: number): GridHelper | null {
+    if (!this.helper || this.helper !== helper || n < SPLIT_MIN) return null;
+    if (attached !== this.memory) {
+      this.helper.attach(this.mod, this.memory);
+      attached = this.memory;
+    }
+    return this.helper;
+  }
+
+  /** Calls `fn(ptr, n, flat)` over the update's blocks, copied into the scratch block. */
+  private copiedIn(update: readonly Float32Array[], fn: (u: number, n: number, flat: number) => void): void {
     let flat = 0;
     for (const u of update) {
-      if (u.buffer === buffer && u.byteOffset % 4 === 0) fn(u.byteOffset, u.length, flat);
-      else {
-        const scratch = new Float32Array(buffer, SCRATCH, BLOCK);
-        for (let at = 0; at < u.length; at += BLOCK) {
-          const n = Math.min(BLOCK, u.length - at);
-          scratch.set(n === u.length ? u : u.subarray(at, at + n));
-          fn(SCRATCH, n, flat + at);
-        }
+      const scratch = new Float32Array(this.memory.buffer, SCRATCH, BLOCK);
+      for (let at = 0; at < u.length; at += BLOCK) {
+        const n = Math.min(BLOCK, u.length - at);
+        scratch.set(n === u.length ? u : u.subarray(at, at + n));
+        fn(SCRATCH, n, flat + at);
       }
       flat += u.length;
     }
   }
 
-  /** Σ Δ_k² in the lane order (see the file comment). */
+  /** Σ Δ_k² in the norm's order (see the file comment). */
   squares(update: readonly Float32Array[], global: readonly Float32Array[], tau: number): number {
     const g = this.globalCopy(global);
-    const lanes = new Float64Array(this.memory.buffer, LANES, 8);
-    lanes.fill(0);
     const divide = tau === 1 ? 0 : 1;
-    this.blocks(update, (u, n, flat) => this.k.norm_lanes(u, g + 4 * flat, n, flat & 7, divide, tau, LANES));
-    return combineLanes(new Float64Array(this.memory.buffer, LANES, 8));
+    const u = this.inPlace(update);
+    if (u < 0) {
+      const norm = new NormSquares(new Float64Array(this.memory.buffer, LANES, 8));
+      this.copiedIn(update, (at, n, flat) =>
+        norm.add(n, (_, from, count, phase) => this.k.norm_lanes(at + 4 * from, g + 4 * (flat + from), count, phase, divide, tau, LANES)),
+      );
+      return norm.value();
+    }
+    // In place: every block's value, the second half of the blocks in the helper thread, then
+    // their sum in block order.
+    const d = this.dimension;
+    const blocks = Math.ceil(d / NORM_BLOCK);
+    const other = this.helperFor(d);
+    const mine = other ? Math.ceil(blocks / 2) * NORM_BLOCK : d;
+    if (other) other.start('norm_blocks', [u + 4 * mine, g + 4 * mine, d - mine, NORM_BLOCK, divide, tau, HELPER_LANES, this.blocksAt + 8 * (mine / NORM_BLOCK)]);
+    this.k.norm_blocks(u, g, mine, NORM_BLOCK, divide, tau, LANES, this.blocksAt);
+    other?.finish();
+    const values = new Float64Array(this.memory.buffer, this.blocksAt, blocks);
+    let total = 0;
+    for (let b = 0; b < blocks; b++) total += values[b]!;
+    return total;
   }
 
   /** The encode pass (mode 1 add, −1 take back, 0 squares only); returns Σ x_k². */
   encode(update: readonly Float32Array[], global: readonly Float32Array[], tau: number, factor: number, mode: 1 | -1 | 0): number {
     const g = this.globalCopy(global);
     const divide = tau === 1 ? 0 : 1;
+    const u = this.inPlace(update);
     let squares = 0;
-    this.blocks(update, (u, n, flat) => {
-      squares += this.k.grid_add(this.sumsAt + 4 * flat, u, g + 4 * flat, n, divide, tau, factor, mode);
-    });
+    if (u < 0) {
+      this.copiedIn(update, (at, n, flat) => {
+        squares += this.k.grid_add(this.sumsAt + 4 * flat, at, g + 4 * flat, n, divide, tau, factor, mode);
+      });
+      return squares;
+    }
+    // In place: the second half in the helper thread (the sums are per coordinate, Σ x² exact).
+    const d = this.dimension;
+    const other = this.helperFor(d);
+    const mine = other ? Math.ceil(d / 32) * 16 : d;
+    if (other) other.start('grid_add', [this.sumsAt + 4 * mine, u + 4 * mine, g + 4 * mine, d - mine, divide, tau, factor, mode]);
+    squares = this.k.grid_add(this.sumsAt, u, g, mine, divide, tau, factor, mode);
+    if (other) squares += other.finish();
     return squares;
   }
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GridContribution, gridFor, gridKernelsInUse, setGridKernelsMode, updateDelta, type ContributionShape, type Grid } from '../src';
+import { GridContribution, gridFor, gridKernelsInUse, setGridHelper, setGridKernelsMode, updateDelta, type ContributionShape, type GridHelper, type Grid } from '../src';
 import { GridWasm, encodeJs } from '../src/grid-kernels';
 
 /**
@@ -52,15 +52,27 @@ function refGridNormFloor(encoded: readonly Float64Array[]): number {
 }
 
 /**
- * The norm's one rounded sum in the order every path now uses (issue 17): eight running sums,
- * lane = flat index mod 8, combined as ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)). Before, it
- * was ONE running sum in index order (refSequentialSquares): see the tolerance test below.
+ * The norm's one rounded sum in the order every path now uses (issue 17): per block of 65,536 flat
+ * coordinates, eight running sums, lane = flat index mod 8, combined as
+ * ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)); the blocks' values added in block order.
+ * Before, it was ONE running sum in index order (refSequentialSquares): see the tolerance test below.
  */
 function refLaneSquares(delta: readonly ArrayLike<number>[]): number {
-  const l = [0, 0, 0, 0, 0, 0, 0, 0];
+  const combine = (l: number[]) => l[0]! + l[1]! + (l[2]! + l[3]!) + (l[4]! + l[5]! + (l[6]! + l[7]!));
+  let l = [0, 0, 0, 0, 0, 0, 0, 0];
+  let total = 0;
   let flat = 0;
-  for (const d of delta) for (let k = 0; k < d.length; k++, flat++) l[flat % 8]! += d[k]! * d[k]!;
-  return l[0]! + l[1]! + (l[2]! + l[3]!) + (l[4]! + l[5]! + (l[6]! + l[7]!));
+  for (const d of delta) {
+    for (let k = 0; k < d.length; k++) {
+      l[flat % 8]! += d[k]! * d[k]!;
+      flat += 1;
+      if (flat % 65536 === 0) {
+        total += combine(l);
+        l = [0, 0, 0, 0, 0, 0, 0, 0];
+      }
+    }
+  }
+  return flat % 65536 === 0 ? total : total + combine(l);
 }
 
 function refSequentialSquares(delta: readonly ArrayLike<number>[]): number {
@@ -345,52 +357,6 @@ describe(`GridContribution fast paths (${kernels === 'auto' ? 'WebAssembly SIMD'
     expectSame(fast, ref);
   });
 
-  it('takes the norm as an upload arrives, chunk by chunk, with the same bits as a pass at add', () => {
-    const shape = shapes[0]!;
-    const grid = gridFor(0.05, dimension);
-    const rand = seeded(37);
-    const global = tensors(rand, 0.2).map((values) => ({ values }));
-    const fast = new GridContribution(shape, grid);
-    const ref = new RefContribution(shape, grid);
-    for (let j = 0; j < 5; j++) {
-      const values = tensors(rand, j % 2 ? 0.01 : 0.2).map((v, i) => v.map((x, k) => x + global[i]!.values[k]!));
-      // The weights codec's layout: 'FWT1'-like magic, the header length, a header, padding to 4.
-      const header = 5 + 3 * j;
-      const offset = Math.ceil((8 + header) / 4) * 4;
-      const wire = new Uint8Array(offset + 4 * dimension);
-      new DataView(wire.buffer).setUint32(4, header, true);
-      const all = new Float32Array(wire.buffer, offset, dimension);
-      let at = 0;
-      for (const v of values) {
-        all.set(v, at);
-        at += v.length;
-      }
-      const bytes = fast.uploadBuffer(wire.length, global) ?? new Uint8Array(wire.length);
-      // Chunks of odd sizes: the header and single values split across them.
-      for (let from = 0, step = 3; from < wire.length; from += step, step = (step * 7 + 5) % 997) {
-        const to = Math.min(wire.length, from + step);
-        bytes.set(wire.subarray(from, to), from);
-        fast.uploadFilled(bytes, to);
-      }
-      const view = new Float32Array(bytes.buffer, bytes.byteOffset + offset, dimension);
-      at = 0;
-      const update = values.map((v) => ({ values: view.subarray(at, (at += v.length)) }));
-      const { delta, norm } = refUpdateDelta(update, global);
-      ref.addDelta(delta, norm);
-      if (kernels === 'auto') {
-        const wasm = (fast as unknown as { wasm: GridWasm }).wasm;
-        expect(wasm.trackedSquares(update.map((t) => t.values), global.map((t) => t.values), 1)).toBe(refLaneSquares(delta));
-        // Only for τ = 1, only for this model, only for exactly the slot's values.
-        expect(wasm.trackedSquares(update.map((t) => t.values), global.map((t) => t.values), 2)).toBeNull();
-        expect(wasm.trackedSquares(update.map((t) => t.values), global.map((t) => t.values.slice()), 1)).toBeNull();
-        expect(wasm.trackedSquares(update.slice(1).map((t) => t.values), global.slice(1).map((t) => t.values), 1)).toBeNull();
-      }
-      expect(fast.addUpdate(update, global)).toBe(norm);
-      fast.releaseBuffer(bytes);
-    }
-    expectSame(fast, ref);
-  });
-
   it('reuses a cleared contribution\u2019s kernel memory only when no upload buffer is still held', () => {
     const shape = shapes[1]!;
     const grid = gridFor(0.05, dimension);
@@ -403,7 +369,7 @@ describe(`GridContribution fast paths (${kernels === 'auto' ? 'WebAssembly SIMD'
     let held: Uint8Array | null = null;
     for (let round = 0; round < 4; round++) {
       const fast = new GridContribution(shape, grid);
-      const slot = fast.uploadBuffer(64, global);
+      const slot = fast.uploadBuffer(64);
       memories.push(slot?.buffer);
       for (const u of updates) fast.addUpdate(u, global);
       expectSame(fast, ref); // the reused memory's sums start at zero
@@ -478,3 +444,88 @@ describe(`GridContribution fast paths (${kernels === 'auto' ? 'WebAssembly SIMD'
   });
 });
 }
+
+/**
+ * A helper that runs the second half of a pass on the calling thread, when it is waited for: the
+ * split and the sum of the halves are what is tested here (the real thread, the server's, in
+ * server/test/grid-helper.test.ts).
+ */
+class InlineHelper implements GridHelper {
+  readonly calls: string[] = [];
+  attaches = 0;
+  private exports: Record<string, (...args: number[]) => number | undefined> | null = null;
+  private pending: (() => number) | null = null;
+  attach(module: WebAssembly.Module, memory: WebAssembly.Memory): void {
+    this.attaches += 1;
+    this.exports = new WebAssembly.Instance(module, { env: { memory } }).exports as never;
+  }
+  start(name: 'norm_blocks' | 'grid_add', args: readonly number[]): void {
+    this.calls.push(name);
+    this.pending = () => this.exports![name]!(...args) ?? 0;
+  }
+  finish(): number {
+    const result = this.pending!();
+    this.pending = null;
+    return result;
+  }
+}
+
+describe('the norm by blocks of 65,536 coordinates, and the passes split with a helper thread: the same bits on every path', () => {
+  // 301,081 values: five norm blocks, tensor edges inside blocks and at odd offsets.
+  const sizes = [3, 70001, 131072, 100000, 5];
+  const d = sizes.reduce((n, x) => n + x, 0);
+  const shape: ContributionShape = { sizes, probe: false, countUnclipped: true, normSum: true };
+  const grid = gridFor(0.05, d);
+  const make = (rand: () => number, scale: number, base?: readonly { values: Float32Array }[]) =>
+    sizes.map((n, i) => {
+      const v = new Float32Array(n);
+      for (let k = 0; k < n; k++) v[k] = (base?.[i]!.values[k] ?? 0) + (rand() < 0.05 ? 0 : (rand() - 0.5) * scale);
+      return { values: v };
+    });
+  const rand = seeded(53);
+  const global = make(rand, 0.2);
+  // Small (unclipped) and large (clipped) updates.
+  const updates = [1e-5, 1e-3, 0.05].map((scale) => make(rand, scale, global));
+  afterAll(() => {
+    setGridHelper(null);
+    setGridKernelsMode('auto');
+  });
+
+  for (const tau of [1, 3]) {
+    it(`τ = ${tau}: JS loops, kernels on copied-in values, kernels in place, kernels in place split with a helper`, () => {
+      const ref = new RefContribution(shape, grid);
+      const norms = updates.map((u) => {
+        const { delta, norm } = refUpdateDelta(u, global, tau);
+        ref.addDelta(delta, norm);
+        expect(updateDelta(u, global, tau).norm).toBe(norm);
+        return norm;
+      });
+      const helper = new InlineHelper();
+      for (const path of ['js', 'copied in', 'in place', 'split'] as const) {
+        setGridKernelsMode(path === 'js' ? 'js' : 'auto');
+        setGridHelper(path === 'split' ? helper : null);
+        const fast = new GridContribution(shape, grid);
+        updates.forEach((u, j) => {
+          let update: { values: Float32Array<ArrayBufferLike> }[] = u;
+          if (path === 'in place' || path === 'split') {
+            const bytes = fast.uploadBuffer(4 * d)!;
+            const all = new Float32Array(bytes.buffer, bytes.byteOffset, d);
+            let at = 0;
+            update = u.map((t) => {
+              all.set(t.values, at);
+              at += t.values.length;
+              return { values: all.subarray(at - t.values.length, at) };
+            });
+          }
+          expect(fast.addUpdate(update, global, tau), `${path}, update ${j}`).toBe(norms[j]);
+        });
+        expectSame(fast, ref);
+        fast.clear();
+      }
+      // The split ran: both passes of every update (the norm once, the encode at least once each).
+      expect(helper.attaches).toBe(1);
+      expect(helper.calls.filter((c) => c === 'norm_blocks')).toHaveLength(updates.length);
+      expect(helper.calls.filter((c) => c === 'grid_add').length).toBeGreaterThanOrEqual(updates.length);
+    });
+  }
+});

@@ -167,20 +167,16 @@ export class DpAggregator implements Aggregator<DpRelease> {
   /**
    * Where the coordinator may assemble this round's uploads (server/src/update-intake.ts): buffers
    * in the memory the grid's WebAssembly kernels work in, so add() reads the values in place
-   * instead of copying them in, and the norm pass runs as the chunks arrive (`filled`); `take`
-   * returns null when it has none free (or the kernels do not run here, or under the median
+   * instead of copying them in (and splits its passes with the helper thread, where one is set);
+   * `take` returns null when it has none free (or the kernels do not run here, or under the median
    * rule): then any buffer works as well, only a little slower.
    */
   uploadPlace(): UploadPlace | null {
     const streaming = this.streaming;
     if (!streaming || this.done) return null;
     return {
-      take: (bytes) => (this.done ? null : streaming.uploadBuffer(bytes, this.o.global)),
+      take: (bytes) => (this.done ? null : streaming.uploadBuffer(bytes)),
       give: (buffer) => streaming.releaseBuffer(buffer),
-      // The norm pass over the values arrived so far (τ = 1 only: FedNova's add divides first).
-      filled: (buffer, upTo) => {
-        if (!this.done && this.strategy.kind !== 'fednova') streaming.uploadFilled(buffer, upTo);
-      },
     };
   }
 

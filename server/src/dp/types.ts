@@ -119,8 +119,6 @@ export interface UploadPlace {
   /** A buffer of `bytes` bytes, or null when none is free. */
   take(bytes: number): Uint8Array | null;
   give(buffer: Uint8Array): void;
-  /** Bytes [0, upTo) of a lent buffer are final. */
-  filled(buffer: Uint8Array, upTo: number): void;
 }
 
 export interface Aggregator<R> {

@@ -1,0 +1,131 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { setGridHelper, type GridHelper } from '@fedward/privacy';
+import { encodeWeights, specOf, type NamedTensor } from '@fedward/protocol';
+import { createDpAggregator, type ClipRule } from '../src/dp';
+import { GridHelperThread, useGridHelperThread } from '../src/dp/grid-helper';
+import { BufferPool, UploadBuffer, acceptUpdate } from '../src/update-intake';
+
+/**
+ * The DP grid's passes split with a real second thread (a worker on the grid's shared memory)
+ * give the coordinator's release bit for bit, and the thread's hand-over fails loudly, not
+ * silently.
+ */
+
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** 300,013 values: large enough to be split (2^18), five norm blocks, odd tensor edges. */
+const SIZES = [7, 150_000, 100_001, 50_005];
+const model = (rand: () => number, scale: number, around?: readonly NamedTensor[]): NamedTensor[] =>
+  SIZES.map((n, i) => ({
+    name: `t${i}/kernel`,
+    shape: [n],
+    values: Float32Array.from({ length: n }, (_, k) => (around ? around[i]!.values[k]! : 0) + (rand() - 0.5) * scale * (rand() < 0.1 ? 20 : 1)),
+  }));
+const bytesOf = (w: readonly NamedTensor[]) => w.map((t) => Buffer.from(t.values.buffer, t.values.byteOffset, t.values.byteLength).toString('hex'));
+const counterFill = (): ((b: Uint32Array) => void) => {
+  let x = 0x9e3779b9;
+  return (b) => {
+    for (let k = 0; k < b.length; k++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      b[k] = x >>> 0;
+    }
+  };
+};
+
+/** Counts the calls the helper took, passing them on. */
+class Counting implements GridHelper {
+  calls = 0;
+  constructor(private readonly inner: GridHelper) {}
+  attach(module: WebAssembly.Module, memory: WebAssembly.Memory): void {
+    this.inner.attach(module, memory);
+  }
+  start(name: 'norm_blocks' | 'grid_add', args: readonly number[]): void {
+    this.calls += 1;
+    this.inner.start(name, args);
+  }
+  finish(): number {
+    return this.inner.finish();
+  }
+}
+
+describe('the DP grid with a helper thread', () => {
+  const thread = new GridHelperThread();
+  afterAll(async () => {
+    setGridHelper(null);
+    await thread.close();
+  });
+
+  it('releases the same bits as one thread, the coordinator\u2019s upload path in place, FedNova too', () => {
+    const rand = seeded(71);
+    const global = model(rand, 0.2);
+    const spec = specOf(global);
+    const updates = Array.from({ length: 5 }, (_, j) => model(rand, j % 2 ? 0.002 : 0.05, global));
+    const clipRule: ClipRule = { kind: 'quantile', initialClip: 0.3, countNoise: 1 };
+    for (const strategy of ['fedavg', 'fednova'] as const) {
+      const releases = [];
+      const counting = new Counting(thread);
+      for (const helper of [null, counting]) {
+        setGridHelper(helper);
+        const agg = createDpAggregator({ global, z: 0.7, clipRule, normSumNoise: 2, strategy, publicSteps: 3, random: counterFill() });
+        const pool = new BufferPool();
+        updates.forEach((u, j) => {
+          const bytes = encodeWeights(u);
+          const upload = new UploadBuffer(bytes.length, pool, agg.uploadPlace());
+          for (let at = 0; at < bytes.length; at += 65536) upload.push(bytes.subarray(at, at + 65536));
+          const accepted = acceptUpdate(upload.bytes, spec, (v) => agg.add(v, { samples: 10, steps: 1 + j }));
+          expect(accepted.ok).toBe(true);
+          upload.release();
+        });
+        releases.push(agg.result());
+      }
+      // Every update's norm pass and at least one encode pass each went through the thread.
+      expect(counting.calls).toBeGreaterThanOrEqual(2 * updates.length);
+      expect(bytesOf(releases[1]!.weights)).toEqual(bytesOf(releases[0]!.weights));
+      expect(releases[1]!.record).toEqual(releases[0]!.record);
+    }
+  });
+
+  it('says so when a call fails or when none was started, and goes on working', async () => {
+    const lone = new GridHelperThread();
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 2, shared: true });
+    const module = new WebAssembly.Module(
+      // (module (import "env" "memory" (memory 1 2 shared)) (func (export "grid_add") (param i32) (result f64) (f64.load (local.get 0))))
+      new Uint8Array([
+        0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 1, 127, 1, 124, 2, 16, 1, 3, 101, 110, 118, 6, 109, 101, 109, 111, 114, 121, 2, 3, 1, 2, 3, 2, 1, 0, 7,
+        12, 1, 8, 103, 114, 105, 100, 95, 97, 100, 100, 0, 0, 10, 9, 1, 7, 0, 32, 0, 43, 3, 0, 11,
+      ]),
+    );
+    new Float64Array(memory.buffer)[1] = 2.5;
+    try {
+      lone.attach(module, memory);
+      expect(() => lone.finish()).toThrow(/no call was started/);
+      lone.start('grid_add', [8]);
+      expect(() => lone.start('grid_add', [8])).toThrow(/already running/);
+      expect(lone.finish()).toBe(2.5);
+      lone.start('grid_add', [2 * 65536]); // past the memory: the kernel traps in the thread
+      expect(() => lone.finish()).toThrow(/failed/);
+      lone.start('grid_add', [8]);
+      expect(lone.finish()).toBe(2.5);
+    } finally {
+      await lone.close();
+    }
+  });
+
+  it('is one thread per process, and none when asked for one', () => {
+    expect(useGridHelperThread(1)).toBe(1);
+    expect(useGridHelperThread(2)).toBe(2);
+    expect(useGridHelperThread(2)).toBe(2);
+    setGridHelper(null);
+  });
+});
