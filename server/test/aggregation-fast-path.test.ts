@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '@fedward/models';
 import { addOnGrid, contributionLength, encodeOnGrid, gridNormFloor, setGridKernelsMode, updateDelta } from '@fedward/privacy';
 import { checkWeightsAgainst, decodeWeights, encodeWeights, specOf, type NamedTensor } from '@fedward/protocol';
 import { applyStrategy, createDpAggregator, createPlainAggregator, type ClipRule, type StrategyOption } from '../src/dp';
 import { BufferPool, UploadBuffer, acceptUpdate, type BufferSource } from '../src/update-intake';
+import { counterFill } from './counter-fill';
 
 /**
  * Issue 17's fast aggregation paths against what they replaced, bit for bit on random inputs:
@@ -11,17 +13,6 @@ import { BufferPool, UploadBuffer, acceptUpdate, type BufferSource } from '../sr
  * updateDelta encoded, checked and summed by the separate grid functions, and the coordinator's
  * upload path (chunks into one buffer, values decoded as views) against concat + decodeWeights.
  */
-
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SIZES = [3, 130, 1021, 5];
 const model = (rand: () => number, scale: number, around?: readonly NamedTensor[]): NamedTensor[] =>
@@ -32,18 +23,6 @@ const model = (rand: () => number, scale: number, around?: readonly NamedTensor[
   }));
 const bytesOf = (w: readonly NamedTensor[]) => w.map((t) => Buffer.from(t.values.buffer, t.values.byteOffset, t.values.byteLength).toString('hex'));
 
-/** A deterministic CSPRNG stand-in (xorshift), so two aggregators draw the same noise. */
-const counterFill = (): ((b: Uint32Array) => void) => {
-  let x = 0x9e3779b9;
-  return (b) => {
-    for (let k = 0; k < b.length; k++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      b[k] = x >>> 0;
-    }
-  };
-};
 
 describe('plain aggregation, bit for bit against the replaced code', () => {
   /** The replaced add and result: per-tensor forEach, Float64Array.from and .map callbacks. */
@@ -94,7 +73,7 @@ describe('plain aggregation, bit for bit against the replaced code', () => {
       { weighting: 'uniform', strategy: 'fedavg', normBound: 0.3 },
     ];
     for (const [c, o] of cases.entries()) {
-      const rand = seeded(c + 1);
+      const rand = seededRandom(c + 1);
       const global = model(rand, 1);
       const updates = Array.from({ length: 7 }, () => ({ u: model(rand, 0.05, global), samples: 1 + Math.floor(rand() * 300), steps: 1 + Math.floor(rand() * 9) }));
       const agg = createPlainAggregator({ global, weighting: o.weighting, strategy: o.strategy, ...(o.normBound !== undefined && { robust: { rule: 'norm-bound', normBound: o.normBound } }) });
@@ -104,7 +83,7 @@ describe('plain aggregation, bit for bit against the replaced code', () => {
   });
 
   it('refuses a non-finite update, changing nothing', () => {
-    const rand = seeded(3);
+    const rand = seededRandom(3);
     const global = model(rand, 1);
     const good = model(rand, 0.05, global);
     const bad = model(rand, 0.05, global);
@@ -128,7 +107,7 @@ describe('DP aggregation, bit for bit against Δ formed, encoded, checked and su
       { clipRule: { kind: 'fixed', clip: 0.2 }, strategy: 'fednova', fednova: true },
     ];
     for (const [c, o] of cases.entries()) {
-      const rand = seeded(100 + c);
+      const rand = seededRandom(100 + c);
       const global = model(rand, 1);
       const updates = Array.from({ length: 9 }, (_, j) => ({ u: model(rand, j % 3 ? 0.05 : 0.002, global), steps: 1 + Math.floor(rand() * 5) }));
       const options = {
@@ -173,7 +152,7 @@ describe('DP aggregation, bit for bit against Δ formed, encoded, checked and su
 });
 
 describe('the coordinator\u2019s upload path', () => {
-  const rand = seeded(42);
+  const rand = seededRandom(42);
   const global = model(rand, 1);
   const spec = specOf(global);
   /** The update's bytes as Socket.io hands them over: views at odd offsets into larger buffers. */

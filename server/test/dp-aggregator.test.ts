@@ -3,6 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { GridContribution, discreteGaussianParameters, encodeOnGrid, gridFor, gridNormFloor, updateDelta } from '@fedward/privacy';
 import type { NamedTensor } from '@fedward/protocol';
+import { counterFill } from './counter-fill';
 import {
   createDpAggregator,
   createPlainAggregator,
@@ -375,19 +376,6 @@ describe('memory', () => {
 });
 
 describe('secure aggregation input (addSum)', () => {
-  /** A deterministic word stream, so two aggregators draw the same noise in the same order. */
-  const counterFill = (): ((b: Uint32Array) => void) => {
-    let x = 0x9e3779b9;
-    return (b) => {
-      for (let k = 0; k < b.length; k++) {
-        x ^= x << 13;
-        x ^= x >>> 17;
-        x ^= x << 5;
-        b[k] = x >>> 0;
-      }
-    };
-  };
-
   it('the sum of hospitals\u2019 own grid contributions releases exactly what the server would have summed itself', () => {
     const d = 64;
     const global = model(d, (k) => Math.cos(k) / 10);

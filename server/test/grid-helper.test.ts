@@ -1,26 +1,17 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '@fedward/models';
 import { setGridHelper, type GridHelper } from '@fedward/privacy';
 import { encodeWeights, specOf, type NamedTensor } from '@fedward/protocol';
 import { createDpAggregator, type ClipRule } from '../src/dp';
 import { GridHelperThread, useGridHelperThread } from '../src/dp/grid-helper';
 import { BufferPool, UploadBuffer, acceptUpdate } from '../src/update-intake';
+import { counterFill } from './counter-fill';
 
 /**
  * The DP grid's passes split with a real second thread (a worker on the grid's shared memory)
  * give the coordinator's release bit for bit, and the thread's hand-over fails loudly, not
  * silently.
  */
-
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** 300,013 values: large enough to be split (2^18), five norm blocks, odd tensor edges. */
 const SIZES = [7, 150_000, 100_001, 50_005];
@@ -31,17 +22,6 @@ const model = (rand: () => number, scale: number, around?: readonly NamedTensor[
     values: Float32Array.from({ length: n }, (_, k) => (around ? around[i]!.values[k]! : 0) + (rand() - 0.5) * scale * (rand() < 0.1 ? 20 : 1)),
   }));
 const bytesOf = (w: readonly NamedTensor[]) => w.map((t) => Buffer.from(t.values.buffer, t.values.byteOffset, t.values.byteLength).toString('hex'));
-const counterFill = (): ((b: Uint32Array) => void) => {
-  let x = 0x9e3779b9;
-  return (b) => {
-    for (let k = 0; k < b.length; k++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      b[k] = x >>> 0;
-    }
-  };
-};
 
 /** Counts the calls the helper took, passing them on. */
 class Counting implements GridHelper {
@@ -67,7 +47,7 @@ describe('the DP grid with a helper thread', () => {
   });
 
   it('releases the same bits as one thread, the coordinator\u2019s upload path in place, FedNova too', () => {
-    const rand = seeded(71);
+    const rand = seededRandom(71);
     const global = model(rand, 0.2);
     const spec = specOf(global);
     const updates = Array.from({ length: 5 }, (_, j) => model(rand, j % 2 ? 0.002 : 0.05, global));
