@@ -35,7 +35,8 @@ test('training kernels split across two threads match the cpu backend', async ({
   const result: ThreadsCheck = await tab.evaluate(() => window.checkThreads(2));
   console.log(JSON.stringify(result));
 
-  expect(result.backendThreads).toBe(2);
+  // As the hospital app runs it: XNNPACK's pool on one thread, the package's kernels on two.
+  expect(result.backendThreads).toBe(1);
   expect(result.kernelThreads).toBe(2);
   expect(['relaxed-simd', 'simd']).toContain(result.nativeKernels);
   for (const c of result.cases) {

@@ -5,7 +5,7 @@ import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import { registerWasmTrainingKernels, startWasmTrainingThreads } from '@fedward/wasm-training';
+import { registerWasmTrainingKernels, setWasmTrainingThreads, startWasmTrainingThreads } from '@fedward/wasm-training';
 import { participate, ParticipantError, type ClientEvent, type SentMessage } from '@fedward/client';
 import { activateBackend, createDetEngine, createModel, parseBackendOverride, runBackendLadder, type LadderOutcome, type LadderStep } from '@fedward/models';
 import { encodeWeights, type BackendName, type FederationConfig, type NamedTensor } from '@fedward/protocol';
@@ -48,12 +48,12 @@ function prepareWasm(): void {
     'tfjs-backend-wasm-simd.wasm': wasmSimd,
     'tfjs-backend-wasm-threaded-simd.wasm': wasmThreadedSimd,
   });
-  // tfjs-backend-wasm caps its pool at hardwareConcurrency / 2 (see packages/wasm-training/README):
-  // one thread on a 2-core PC. Report enough cores for two threads when the page is isolated.
-  if (self.crossOriginIsolated && navigator.hardwareConcurrency >= 2) {
-    if (navigator.hardwareConcurrency < 4) Object.defineProperty(navigator, 'hardwareConcurrency', { value: 4 });
-    setThreadsCount(2);
-  }
+  // Two threads for the training kernels (@fedward/wasm-training's workers) when the page is
+  // isolated and the machine has two cores; XNNPACK's own pool keeps one thread, since its threads
+  // spin after each of its ops and would take the core the kernel workers need (see
+  // packages/wasm-training/README).
+  setThreadsCount(1);
+  if (self.crossOriginIsolated && navigator.hardwareConcurrency >= 2) setWasmTrainingThreads(2);
   registerWasmTrainingKernels();
 }
 

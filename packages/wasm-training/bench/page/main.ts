@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgpu';
-import { registerWasmTrainingKernels, startWasmTrainingThreads, wasmTrainingNativeKernels } from '../../src';
+import { registerWasmTrainingKernels, setWasmTrainingThreads, startWasmTrainingThreads, wasmTrainingNativeKernels } from '../../src';
 import { benchInputs, benchModels } from '../models';
 import { productTrainer } from '../product-step';
 import { ceilingModule, ceilingVariants, ceilingWorkerSource, flopsPerIteration } from '../simd-ceiling';
@@ -13,20 +13,17 @@ async function init(request: BenchRequest): Promise<number | null> {
     // The .wasm files are served next to this bundle.
     setWasmPaths(new URL('./', location.href).href);
     if (request.threads !== undefined) {
-      // tfjs-backend-wasm 4.22 caps its pool at hardwareConcurrency / 2 (it
-      // assumes hyper-threading), i.e. one thread on a 2-core PC. Report
-      // enough cores for the requested count before the module starts.
-      if (navigator.hardwareConcurrency < 2 * request.threads) {
-        Object.defineProperty(navigator, 'hardwareConcurrency', { value: 2 * request.threads });
-      }
-      setThreadsCount(request.threads);
+      // As the hospital app: the threads go to the package's training kernels,
+      // and XNNPACK's own pool keeps one (its threads spin after each of its
+      // ops and would take the core the kernel workers need: README).
+      setThreadsCount(1);
+      setWasmTrainingThreads(request.threads);
     }
     registerWasmTrainingKernels();
   }
   if (!(await tf.setBackend(request.backend))) throw new Error(`backend ${request.backend} failed to initialise`);
   await tf.ready();
-  if (request.backend === 'wasm') await startWasmTrainingThreads();
-  return request.backend === 'wasm' ? getThreadsCount() : null;
+  return request.backend === 'wasm' ? startWasmTrainingThreads() : null;
 }
 
 /**

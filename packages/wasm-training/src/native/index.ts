@@ -2,7 +2,7 @@ import { backend, getBackend } from '@tensorflow/tfjs';
 import type { KernelBackend, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { kernelsWasmRelaxed, kernelsWasmSimd } from './kernels_wasm';
-import { parallelParts, poolReady, runChunked, workerChunks } from './pool';
+import { parallelParts, poolReady, runChunked, setKernelThreads, workerChunks } from './pool';
 import type { ChunkedCall, PoolSite } from './pool';
 
 export { chunkSize, setNativeSplitForTests } from './pool';
@@ -183,8 +183,21 @@ export function nativeChunked(kernels: NativeKernels, call: ChunkedCall): void {
 }
 
 /**
+ * Threads for the package's training kernels, apart from tfjs-backend-wasm's
+ * own (XNNPACK) pool; null (the default): as many as that pool. Call it
+ * before `startWasmTrainingThreads`. On a machine with few cores, give the
+ * kernels the threads and XNNPACK one (`setThreadsCount(1)`): every heavy
+ * training kernel is the package's, and XNNPACK's pool threads spin after
+ * each of its ops, taking the core the kernel workers need (see the README).
+ */
+export function setWasmTrainingThreads(threads: number | null): void {
+  setKernelThreads(threads);
+}
+
+/**
  * Starts the workers that run the package's kernels alongside this thread,
- * as many as tfjs-backend-wasm's thread count less one, and resolves once
+ * as many as `setWasmTrainingThreads` asked for (default: tfjs-backend-wasm's
+ * thread count) less one, and resolves once
  * they are ready, with the number of threads the kernels then use (1 where
  * there are none: no Worker, no shared memory, the single-threaded build,
  * the JS fallbacks). Call it after `tf.setBackend('wasm')` and before

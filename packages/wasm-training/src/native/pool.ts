@@ -2,8 +2,9 @@ import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 
 /**
  * Workers that run the package's wasm kernels on the backend's shared
- * memory, so that its convolutions, max-pool gradient and GEMM use as many
- * threads as tfjs-backend-wasm's XNNPACK pool (`getThreadsCount()`): one
+ * memory, so that its convolutions, max-pool gradient and GEMM use the
+ * threads `setKernelThreads` asks for (default: as many as
+ * tfjs-backend-wasm's XNNPACK pool, `getThreadsCount()`): one
  * kernel call is cut into chunks that write disjoint memory (ranges of
  * images or of rows), and this thread and the workers take chunks from a
  * shared counter until none is left, so that a thread that the OS holds back
@@ -59,6 +60,17 @@ interface Pool {
 
 const pools = new WeakMap<WebAssembly.Memory, Pool | null>();
 let testParts = 1;
+/** Threads for the package's kernels (null: tfjs-backend-wasm's count). */
+let kernelThreads: number | null = null;
+
+/**
+ * Threads the package's kernels use (this one and `threads` − 1 workers), apart from
+ * tfjs-backend-wasm's XNNPACK pool; null: the same count as that pool. Takes effect for a
+ * pool not started yet (call it before `startWasmTrainingThreads`).
+ */
+export function setKernelThreads(threads: number | null): void {
+  kernelThreads = threads === null ? null : Math.max(1, Math.floor(threads));
+}
 
 /**
  * Tests: cut every call into chunks as for this many threads and run them in
@@ -121,7 +133,7 @@ onmessage = (event) => {
 `;
 
 function startPool(memory: WebAssembly.Memory, module: WebAssembly.Module, names: string[]): Pool | null {
-  const workers = getThreadsCount() - 1;
+  const workers = (kernelThreads ?? getThreadsCount()) - 1;
   if (workers < 1 || typeof Worker === 'undefined' || typeof Blob === 'undefined'
     || typeof SharedArrayBuffer === 'undefined' || !(memory.buffer instanceof SharedArrayBuffer)) {
     return null;

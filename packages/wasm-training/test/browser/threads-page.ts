@@ -4,7 +4,7 @@ import { benchInputs, benchModels, referenceCnn, trainStep } from '../../bench/m
 import type { BenchModel } from '../../bench/models';
 import { adamAttrs, fusedAdam, opByOpAdam } from '../adam_reference';
 import {
-  registerWasmTrainingKernels, startWasmTrainingThreads, wasmTrainingNativeKernels, wasmTrainingWorkerChunks,
+  registerWasmTrainingKernels, setWasmTrainingThreads, startWasmTrainingThreads, wasmTrainingNativeKernels, wasmTrainingWorkerChunks,
 } from '../../src';
 
 /**
@@ -60,11 +60,9 @@ function maxError(actual: Grads, expected: Grads): number {
 
 window.checkThreads = async (threads: number): Promise<ThreadsCheck> => {
   setWasmPaths(new URL('./', location.href).href);
-  // tfjs-backend-wasm caps its pool at hardwareConcurrency / 2.
-  if (navigator.hardwareConcurrency < 2 * threads) {
-    Object.defineProperty(navigator, 'hardwareConcurrency', { value: 2 * threads });
-  }
-  setThreadsCount(threads);
+  // As the hospital app: the threads for the package's kernels, one for XNNPACK's pool.
+  setThreadsCount(1);
+  setWasmTrainingThreads(threads);
   registerWasmTrainingKernels();
   if (!(await tf.setBackend('wasm'))) throw new Error('wasm backend failed to start');
   const kernelThreads = await startWasmTrainingThreads();

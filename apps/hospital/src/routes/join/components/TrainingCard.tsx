@@ -24,8 +24,8 @@ const PHASE_TEXT: Record<FederationState['phase'], string> = {
 
 /** "2 threads", or which part runs on fewer where the training kernels' workers did not start. */
 function threadsLabel(t: { backend: number; kernels: number }): string {
-  const threads = `${t.backend} thread${t.backend === 1 ? '' : 's'}`;
-  return t.kernels === t.backend ? threads : `${threads}, training calculations (kernels) on ${t.kernels}`;
+  const threads = `${t.kernels} thread${t.kernels === 1 ? '' : 's'}`;
+  return t.kernels === t.backend ? threads : `${threads} for training, ${t.backend} for other steps`;
 }
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
