@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '@fedward/models';
 import { setGridHelper, type GridHelper } from '@fedward/privacy';
-import { encodeWeights, specOf, type NamedTensor } from '@fedward/protocol';
+import { decodeWeights, encodeWeights, specOf, type NamedTensor } from '@fedward/protocol';
 import { createDpAggregator, type ClipRule } from '../src/dp';
-import { GridHelperThread, useGridHelperThread } from '../src/dp/grid-helper';
+import { GridHelperThread, stopGridHelperThread, useGridHelperThread } from '../src/dp/grid-helper';
 import { BufferPool, UploadBuffer, acceptUpdate } from '../src/update-intake';
 import { counterFill } from './counter-fill';
 
@@ -102,10 +102,41 @@ describe('the DP grid with a helper thread', () => {
     }
   });
 
-  it('is one thread per process, and none when asked for one', () => {
+  it('is one thread per process, none when asked for one; a stopped thread fails at once', async () => {
     expect(useGridHelperThread(1)).toBe(1);
     expect(useGridHelperThread(2)).toBe(2);
     expect(useGridHelperThread(2)).toBe(2);
+    await stopGridHelperThread();
+    const lone = new GridHelperThread();
+    await lone.close();
+    expect(lone.alive).toBe(false);
+    // Not after the 60 s patience: at once.
+    expect(() => lone.start('grid_add', [8])).toThrow(/has stopped/);
+  });
+
+  it('once the process\u2019s thread has stopped, the next round runs on one thread with the same release', async () => {
+    const rand = seededRandom(73);
+    const global = model(rand, 0.2);
+    const updates = Array.from({ length: 2 }, () => model(rand, 0.05, global));
+    const release = (): string[] => {
+      const agg = createDpAggregator({ global, z: 0.5, clipRule: { kind: 'fixed', clip: 0.3 }, random: counterFill() });
+      for (const u of updates) {
+        const bytes = encodeWeights(u);
+        const slot = agg.uploadPlace()!.take(bytes.length)!;
+        slot.set(bytes);
+        agg.add(decodeWeights(slot, { copy: false }));
+      }
+      return bytesOf(agg.result().weights);
+    };
     setGridHelper(null);
+    const one = release();
+    expect(useGridHelperThread(2)).toBe(2);
+    expect(release()).toEqual(one);
+    await stopGridHelperThread();
+    expect(release()).toEqual(one);
+    // And a new one can be installed after it.
+    expect(useGridHelperThread(2)).toBe(2);
+    expect(release()).toEqual(one);
+    await stopGridHelperThread();
   });
 });

@@ -58,6 +58,8 @@ export class GridContribution {
   /** Narrow changed since the last fold. */
   private dirty = false;
   private cleared = false;
+  /** Why the sums can no longer be trusted (a pass that failed half-way: see addUpdate), or null. */
+  private broken: string | null = null;
   private readonly dimension: number;
   /** The WebAssembly side, made on the first addUpdate (null: the JS loops, or not yet). */
   private wasm: GridWasm | null = null;
@@ -75,6 +77,7 @@ export class GridContribution {
    * folds what was added since into them; the same arrays are returned every time.
    */
   get sums(): Float64Array[] {
+    if (this.broken) throw new Error(this.broken);
     if (this.cleared) return [];
     this.fold();
     return this.wide!;
@@ -97,6 +100,7 @@ export class GridContribution {
 
   /** Before an update goes into narrow: fold when it could take |narrow| past 2^31 − 1. */
   private makeRoom(): void {
+    if (this.broken) throw new Error(this.broken);
     if (this.cleared) throw new Error('this contribution was cleared');
     if (this.narrowBound + this.grid.bound > NARROW_MAX) this.fold();
   }
@@ -194,7 +198,16 @@ export class GridContribution {
     const norm = Math.sqrt(squares);
     if (!Number.isFinite(norm)) throw new RangeError(`the update is not finite (‖Δ‖ = ${norm})`);
     const encode = wasm
-      ? (factor: number, mode: 1 | -1 | 0) => wasm.encode(u, g, tau, factor, mode)
+      ? (factor: number, mode: 1 | -1 | 0) => {
+          try {
+            return wasm.encode(u, g, tau, factor, mode);
+          } catch (e) {
+            // Half of a pass may have reached the sums (a helper thread that failed): nothing read
+            // from them from now on could be trusted, so nothing is.
+            this.broken = `the grid's sums are incomplete: an encode pass failed (${(e as Error).message})`;
+            throw e;
+          }
+        }
       : (factor: number, mode: 1 | -1 | 0) => {
           let s = 0;
           let at = 0;
@@ -252,6 +265,7 @@ export class GridContribution {
     const length = contributionLength(this.shape);
     if (flat.length !== length) throw new RangeError(`a contribution has ${length} values; this one has ${flat.length}`);
     if (!Number.isSafeInteger(updates) || updates < 1) throw new RangeError(`a contribution holds a positive whole number of updates (got ${updates})`);
+    if (this.broken) throw new Error(this.broken);
     if (this.cleared) throw new Error('this contribution was cleared');
     for (let k = 0; k < flat.length; k++) {
       if (!Number.isSafeInteger(flat[k]!)) throw new RangeError(`value ${k} of the contribution is not an integer on the grid (${flat[k]})`);

@@ -529,3 +529,47 @@ describe('the norm by blocks of 65,536 coordinates, and the passes split with a 
     });
   }
 });
+
+describe('a helper thread that fails', () => {
+  afterAll(() => setGridHelper(null));
+
+  it('in the norm pass: the update is refused and nothing changed; in an encode pass: the sums are never read again', () => {
+    const sizes = [300_000];
+    const shape: ContributionShape = { sizes, probe: false, countUnclipped: false, normSum: false };
+    const grid = gridFor(0.05, 300_000);
+    const rand = seeded(59);
+    const global = [{ values: Float32Array.from({ length: 300_000 }, () => rand() - 0.5) }];
+    const failing = (pass: 'norm_blocks' | 'grid_add'): GridHelper => {
+      const inner = new InlineHelper();
+      return {
+        attach: (module, memory) => inner.attach(module, memory),
+        start: (name, args) => inner.start(name, args),
+        finish: () => {
+          const r = inner.finish(); // the helper's half may have run before it failed
+          if (inner.calls.at(-1) === pass) throw new Error('the helper thread stopped');
+          return r;
+        },
+      };
+    };
+    for (const pass of ['norm_blocks', 'grid_add'] as const) {
+      setGridHelper(failing(pass));
+      const fast = new GridContribution(shape, grid);
+      const put = () => {
+        const bytes = fast.uploadBuffer(4 * 300_000)!;
+        const values = new Float32Array(bytes.buffer, bytes.byteOffset, 300_000);
+        values.set(global[0]!.values.map((x) => x + (rand() - 0.5) * 0.01));
+        return [{ values }];
+      };
+      expect(() => fast.addUpdate(put(), global)).toThrow(/stopped/);
+      if (pass === 'norm_blocks') {
+        expect(fast.updates).toBe(0);
+        expect(fast.sums[0]!.every((x) => x === 0)).toBe(true);
+      } else {
+        expect(() => fast.sums).toThrow(/incomplete/);
+        expect(() => fast.toFlat()).toThrow(/incomplete/);
+        setGridHelper(null);
+        expect(() => fast.addUpdate(put(), global)).toThrow(/incomplete/);
+      }
+    }
+  });
+});

@@ -72,9 +72,22 @@ export class GridHelperThread implements GridHelper {
     this.worker = new Worker(WORKER, { eval: true, workerData: { control, port: port2 }, transferList: [port2] });
     this.worker.unref();
     this.port.unref();
+    // A helper whose thread has gone is never used again (the passes then run on one thread).
+    this.worker.once('exit', () => {
+      if (installed === this) {
+        installed = null;
+        setGridHelper(null);
+      }
+    });
+  }
+
+  /** False once the worker has stopped (Node sets its threadId to −1, before the 'exit' event). */
+  get alive(): boolean {
+    return this.worker.threadId !== -1;
   }
 
   attach(module: WebAssembly.Module, memory: WebAssembly.Memory): void {
+    if (!this.alive) throw new Error('the grid helper thread has stopped');
     this.port.postMessage({ module, memory });
     this.signal(ATTACH);
     // The worker may still be starting (tens of ms, the first time): it reads the message once up.
@@ -83,6 +96,7 @@ export class GridHelperThread implements GridHelper {
   }
 
   start(name: 'norm_blocks' | 'grid_add', args: readonly number[]): void {
+    if (!this.alive) throw new Error('the grid helper thread has stopped');
     if (this.running) throw new Error('the grid helper thread is already running a call');
     if (args.length > ARGS) throw new RangeError(`a kernel call has at most ${ARGS} arguments`);
     this.state[1] = NAMES.indexOf(name);
@@ -98,7 +112,7 @@ export class GridHelperThread implements GridHelper {
     this.await(RUN);
     const s = Atomics.load(this.state, 0);
     Atomics.store(this.state, 0, IDLE);
-    if (s !== DONE) throw new Error(`the grid helper thread's kernel call ${s === FAILED ? 'failed' : 'did not end'}`);
+    if (s !== DONE) throw new Error(`the grid helper thread's kernel call ${s === FAILED ? 'failed' : this.alive ? 'did not end' : 'ended with the thread'}`);
     return this.args[ARGS]!;
   }
 
@@ -113,10 +127,10 @@ export class GridHelperThread implements GridHelper {
     Atomics.notify(this.state, 0);
   }
 
-  /** Blocks until the state word leaves `state` (or the patience runs out). */
+  /** Blocks until the state word leaves `state`, the worker stops or the patience runs out. */
   private await(state: number): void {
     const deadline = Date.now() + PATIENCE_MS;
-    while (Atomics.load(this.state, 0) === state && Date.now() < deadline) Atomics.wait(this.state, 0, state, 100);
+    while (Atomics.load(this.state, 0) === state && Date.now() < deadline && this.alive) Atomics.wait(this.state, 0, state, 20);
   }
 }
 
@@ -135,4 +149,16 @@ export function useGridHelperThread(threads = availableParallelism() >= 2 ? 2 : 
   installed ??= new GridHelperThread();
   setGridHelper(installed);
   return 2;
+}
+
+/** Stops the process's helper thread, if one is installed (its exit uninstalls it: one thread again). */
+export async function stopGridHelperThread(): Promise<void> {
+  const helper = installed;
+  if (!helper) return;
+  await helper.close();
+  // 'exit' is emitted on a later turn of the event loop; the grid must not wait for it.
+  if (installed === helper) {
+    installed = null;
+    setGridHelper(null);
+  }
 }
