@@ -4,7 +4,7 @@ import { addOnGrid, contributionLength, encodeOnGrid, gridNormFloor, setGridKern
 import { checkWeightsAgainst, decodeWeights, encodeWeights, specOf, type NamedTensor } from '@fedward/protocol';
 import { applyStrategy, createDpAggregator, createPlainAggregator, type ClipRule, type StrategyOption } from '../src/dp';
 import { BufferPool, UploadBuffer, acceptUpdate, type BufferSource } from '../src/update-intake';
-import { counterFill } from './counter-fill';
+import { bytesOf, counterFill, randomModel } from './aggregation-inputs';
 
 /**
  * Issue 17's fast aggregation paths against what they replaced, bit for bit on random inputs:
@@ -15,13 +15,7 @@ import { counterFill } from './counter-fill';
  */
 
 const SIZES = [3, 130, 1021, 5];
-const model = (rand: () => number, scale: number, around?: readonly NamedTensor[]): NamedTensor[] =>
-  SIZES.map((n, i) => ({
-    name: `t${i}/kernel`,
-    shape: [n],
-    values: Float32Array.from({ length: n }, (_, k) => (around ? around[i]!.values[k]! : 0) + (rand() - 0.5) * scale * (rand() < 0.1 ? 20 : 1)),
-  }));
-const bytesOf = (w: readonly NamedTensor[]) => w.map((t) => Buffer.from(t.values.buffer, t.values.byteOffset, t.values.byteLength).toString('hex'));
+const model = (rand: () => number, scale: number, around?: readonly NamedTensor[]): NamedTensor[] => randomModel(SIZES, rand, scale, around);
 
 
 describe('plain aggregation, bit for bit against the replaced code', () => {

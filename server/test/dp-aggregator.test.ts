@@ -3,7 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { GridContribution, discreteGaussianParameters, encodeOnGrid, gridFor, gridNormFloor, updateDelta } from '@fedward/privacy';
 import type { NamedTensor } from '@fedward/protocol';
-import { counterFill } from './counter-fill';
+import { counterFill } from './aggregation-inputs';
 import {
   createDpAggregator,
   createPlainAggregator,

@@ -5,7 +5,7 @@ import { decodeWeights, encodeWeights, specOf, type NamedTensor } from '@fedward
 import { createDpAggregator, type ClipRule } from '../src/dp';
 import { GridHelperThread, stopGridHelperThread, useGridHelperThread } from '../src/dp/grid-helper';
 import { BufferPool, UploadBuffer, acceptUpdate } from '../src/update-intake';
-import { counterFill } from './counter-fill';
+import { bytesOf, counterFill, randomModel } from './aggregation-inputs';
 
 /**
  * The DP grid's passes split with a real second thread (a worker on the grid's shared memory)
@@ -15,13 +15,7 @@ import { counterFill } from './counter-fill';
 
 /** 300,013 values: large enough to be split (2^18), five norm blocks, odd tensor edges. */
 const SIZES = [7, 150_000, 100_001, 50_005];
-const model = (rand: () => number, scale: number, around?: readonly NamedTensor[]): NamedTensor[] =>
-  SIZES.map((n, i) => ({
-    name: `t${i}/kernel`,
-    shape: [n],
-    values: Float32Array.from({ length: n }, (_, k) => (around ? around[i]!.values[k]! : 0) + (rand() - 0.5) * scale * (rand() < 0.1 ? 20 : 1)),
-  }));
-const bytesOf = (w: readonly NamedTensor[]) => w.map((t) => Buffer.from(t.values.buffer, t.values.byteOffset, t.values.byteLength).toString('hex'));
+const model = (rand: () => number, scale: number, around?: readonly NamedTensor[]): NamedTensor[] => randomModel(SIZES, rand, scale, around);
 
 /** Counts the calls the helper took, passing them on. */
 class Counting implements GridHelper {
