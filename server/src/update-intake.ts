@@ -1,4 +1,5 @@
 import { checkWeightsAgainst, decodeWeights, type NamedTensor, type TensorSpec } from '@fedward/protocol';
+import type { UploadPlace } from './dp/types';
 
 /**
  * An uploaded update's way from the received binary chunks to the aggregator, as the coordinator
@@ -14,12 +15,8 @@ import { checkWeightsAgainst, decodeWeights, type NamedTensor, type TensorSpec }
  * was tried and removed: interleaved with the copies it cost more than a pass at add().)
  */
 
-/** Where upload buffers come from and go back to. */
-export interface BufferSource {
-  /** A buffer of `bytes` bytes, or null when this source has none to give. */
-  take(bytes: number): Uint8Array | null;
-  give(buffer: Uint8Array): void;
-}
+/** Where upload buffers come from and go back to: a pool, or an aggregator's upload place. */
+export type BufferSource = UploadPlace;
 
 /** Idle upload buffers, reused across uploads; at most `keep` are held while idle. */
 export class BufferPool implements BufferSource {

@@ -73,12 +73,7 @@ export class GridHelperThread implements GridHelper {
     this.worker.unref();
     this.port.unref();
     // A helper whose thread has gone is never used again (the passes then run on one thread).
-    this.worker.once('exit', () => {
-      if (installed === this) {
-        installed = null;
-        setGridHelper(null);
-      }
-    });
+    this.worker.once('exit', () => uninstall(this));
   }
 
   /** False once the worker has stopped (Node sets its threadId to −1, before the 'exit' event). */
@@ -157,8 +152,12 @@ export async function stopGridHelperThread(): Promise<void> {
   if (!helper) return;
   await helper.close();
   // 'exit' is emitted on a later turn of the event loop; the grid must not wait for it.
-  if (installed === helper) {
-    installed = null;
-    setGridHelper(null);
-  }
+  uninstall(helper);
+}
+
+/** The grid stops using `helper` if it is the installed one (its passes then run on one thread). */
+function uninstall(helper: GridHelperThread): void {
+  if (installed !== helper) return;
+  installed = null;
+  setGridHelper(null);
 }
