@@ -7,6 +7,8 @@ import { closePages, enterToken, newPage } from './pages';
  * Training runs in a Web Worker on the wasm backend: one hospital, opened with `?backend=wasm`,
  * joins a three-round federation; while it trains, the page must keep answering clicks and
  * evaluations quickly (TF.js on the main thread would hold it for a whole batch or longer).
+ * 100 epochs a round keep a fast machine training for tens of seconds: with 25, the two-thread
+ * kernels finished all three rounds before six samples were taken (a CI failure, 2026-12-04).
  */
 const ADMIN_PASSWORD = 'e2e-admin-password';
 /**
@@ -26,7 +28,7 @@ test.beforeAll(async () => {
   generateFederation(dataDir, ['--format', 'png', '--hospitals', '1', '--size', '32', '--slices-per-hospital', '200', '--seed', '5']);
   server = await startServer(
     ['--db', join(tempDir('fedward-e2e-wasm-db-'), 'fedward.sqlite'), '--rounds', '3', '--min-clients', '1',
-      '--input-size', '32', '--epochs', '25', '--batch-size', '16', '--learning-rate', '0.01'],
+      '--input-size', '32', '--epochs', '100', '--batch-size', '16', '--learning-rate', '0.01'],
     { FEDWARD_ADMIN_PASSWORD: ADMIN_PASSWORD },
   );
 });
