@@ -12,10 +12,12 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels } from '../src';
+import { setWinogradConvolutions } from '../src/kernels/conv2d_winograd';
 import { setNodeWasmPaths } from '../src/node';
 
 setNodeWasmPaths();
 registerWasmTrainingKernels();
+if (process.argv.includes('--direct')) setWinogradConvolutions(false);
 await tf.setBackend('wasm');
 
 type Shape = [number, number, number, number];

@@ -739,6 +739,201 @@ void EXPORT(conv2d_input_grad)(const float *dy, const float *wp, float *dx, int 
 }
 
 /*
+ * Winograd F(2x2, 3x3) (Lavin & Gray, 2016): a 3x3 convolution at stride 1
+ * as 16 small matrix products, one per point of a 4x4 transformed tile,
+ * instead of 9 taps per output: 16 multiply-adds per 2x2 outputs and
+ * channel pair where the direct kernel takes 36 (2.25x fewer; the
+ * transforms are additions). Each output is the same sum in another order,
+ * so it differs from conv2d's in the last bits (the tests bound by how much).
+ *
+ * wino_filter: u[p][i][o] (p = 4r + s, the transformed tile's points) =
+ * (G g G^T)[r][s], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1], g the 3x3 taps
+ * of w [3, 3, ci, co] for channels (c, k): as they are (flip 0: i = c,
+ * o = k), or rotated by 180 degrees with the channel axes swapped (flip 1:
+ * i = k, o = c), the filter whose convolution of dy is the input gradient.
+ */
+#define WINO_G(v0, v1, v2, o0, o1, o2, o3)                                                         \
+  const float o0 = v0, o1 = 0.5f * ((v0 + v1) + v2), o2 = 0.5f * ((v0 - v1) + v2), o3 = v2;
+
+void EXPORT(wino_filter)(const float *w, float *u, int ci, int co, int flip) {
+  const int ni = flip ? co : ci, no = flip ? ci : co;
+  const int plane = ni * no;
+  for (int i = 0; i < ni; i++) {
+    for (int o = 0; o < no; o++) {
+      const int c = flip ? o : i, k = flip ? i : o;
+      const float *g = w + c * co + k;
+      const int t = ci * co;
+#define TAP(a, b) g[(flip ? (2 - (a)) * 3 + 2 - (b) : (a) * 3 + (b)) * t]
+      // Columns of G g (four rows r, three columns b) ...
+      WINO_G(TAP(0, 0), TAP(1, 0), TAP(2, 0), t00, t10, t20, t30)
+      WINO_G(TAP(0, 1), TAP(1, 1), TAP(2, 1), t01, t11, t21, t31)
+      WINO_G(TAP(0, 2), TAP(1, 2), TAP(2, 2), t02, t12, t22, t32)
+#undef TAP
+      // ... then each row times G^T.
+      float *out = u + i * no + o;
+#define WINO_ROW(r, v0, v1, v2)                                                                      \
+  {                                                                                                \
+    WINO_G(v0, v1, v2, s0, s1, s2, s3)                                                             \
+    out[(4 * r + 0) * plane] = s0, out[(4 * r + 1) * plane] = s1;                                  \
+    out[(4 * r + 2) * plane] = s2, out[(4 * r + 3) * plane] = s3;                                  \
+  }
+      WINO_ROW(0, t00, t01, t02)
+      WINO_ROW(1, t10, t11, t12)
+      WINO_ROW(2, t20, t21, t22)
+      WINO_ROW(3, t30, t31, t32)
+#undef WINO_ROW
+    }
+  }
+}
+
+/* Tiles per block: a block's transformed input and products stay in cache. */
+#define WINO_TILES 32
+
+/* B^T d B along one axis: d0 - d2, d1 + d2, d2 - d1, d1 - d3. */
+#define WINO_B(d0, d1, d2, d3, o0, o1, o2, o3)                                                     \
+  const v128_t o0 = wasm_f32x4_sub(d0, d2), o1 = wasm_f32x4_add(d1, d2);                         \
+  const v128_t o2 = wasm_f32x4_sub(d2, d1), o3 = wasm_f32x4_sub(d1, d3);
+
+/* A^T m A along one axis: m0 + m1 + m2, m1 - m2 - m3. */
+#define WINO_A(m0, m1, m2, m3, o0, o1)                                                             \
+  const v128_t o0 = wasm_f32x4_add(wasm_f32x4_add(m0, m1), m2);                                 \
+  const v128_t o1 = wasm_f32x4_sub(wasm_f32x4_sub(m1, m2), m3);
+
+/* B^T d B over a 4x4 patch of four channels, LD(r, s) loading them, into vt's 16 points. */
+#define WINO_IN(LD)                                                                                \
+  {                                                                                                \
+    WINO_B(LD(0, 0), LD(1, 0), LD(2, 0), LD(3, 0), r00, r10, r20, r30)                             \
+    WINO_B(LD(0, 1), LD(1, 1), LD(2, 1), LD(3, 1), r01, r11, r21, r31)                             \
+    WINO_B(LD(0, 2), LD(1, 2), LD(2, 2), LD(3, 2), r02, r12, r22, r32)                             \
+    WINO_B(LD(0, 3), LD(1, 3), LD(2, 3), LD(3, 3), r03, r13, r23, r33)                             \
+    WINO_IN_ROW(0, r00, r01, r02, r03)                                                             \
+    WINO_IN_ROW(1, r10, r11, r12, r13)                                                             \
+    WINO_IN_ROW(2, r20, r21, r22, r23)                                                             \
+    WINO_IN_ROW(3, r30, r31, r32, r33)                                                             \
+  }
+#define WINO_IN_ROW(r, a, b, cc, d)                                                                \
+  {                                                                                                \
+    WINO_B(a, b, cc, d, q0, q1, q2, q3)                                                            \
+    wasm_v128_store(vt + (4 * r + 0) * vp, q0), wasm_v128_store(vt + (4 * r + 1) * vp, q1);        \
+    wasm_v128_store(vt + (4 * r + 2) * vp, q2), wasm_v128_store(vt + (4 * r + 3) * vp, q3);        \
+  }
+
+/*
+ * The input transforms of tiles t0 .. t0 + tb - 1 of an image into v [16][tiles][ci] (point
+ * stride vp). A patch wholly inside the image is read without checks; one that crosses its
+ * border loads zero outside it.
+ */
+static void wino_input(const float *img, float *v, int vp, int t0, int tb, int tiles_x, int height, int width,
+                       int ci, int pad_top, int pad_left) {
+  const int ws = width * ci;
+  for (int t = 0; t < tb; t++) {
+    const int iy = 2 * ((t0 + t) / tiles_x) - pad_top, ix = 2 * ((t0 + t) % tiles_x) - pad_left;
+    if (iy >= 0 && ix >= 0 && iy + 4 <= height && ix + 4 <= width) {
+      const float *patch = img + iy * ws + ix * ci;
+      for (int c = 0; c < ci; c += 4) {
+        float *vt = v + t * ci + c;
+#define LD(r, s) wasm_v128_load(patch + (r) * ws + (s) * ci + c)
+        WINO_IN(LD)
+#undef LD
+      }
+    } else {
+      for (int c = 0; c < ci; c += 4) {
+        float *vt = v + t * ci + c;
+#define LD(r, s)                                                                                   \
+  ((unsigned)(iy + (r)) < (unsigned)height && (unsigned)(ix + (s)) < (unsigned)width                 \
+       ? wasm_v128_load(img + (iy + (r)) * ws + (ix + (s)) * ci + c)                                \
+       : wasm_f32x4_splat(0.0f))
+        WINO_IN(LD)
+#undef LD
+      }
+    }
+  }
+}
+
+/*
+ * The output transforms (A^T m A) of tiles t0 .. t0 + tb - 1 from m [16][tiles][co] (point
+ * stride mp) into the image's output, each value + bias (tail bit 1), then ReLU as
+ * bias_relu_row (bit 2); a tile's outputs past the image's last row or column are dropped.
+ * Inlined with a constant tail.
+ */
+INLINE void wino_output(const float *m, int mp, float *out, int t0, int tb, int tiles_x, int out_height,
+                        int out_width, int co, const float *bias, int tail) {
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  for (int t = 0; t < tb; t++) {
+    const int oy = 2 * ((t0 + t) / tiles_x), ox = 2 * ((t0 + t) % tiles_x);
+    const int row2 = oy + 1 < out_height, col2 = ox + 1 < out_width;
+    float *o = out + (oy * out_width + ox) * co;
+    for (int k = 0; k < co; k += 4) {
+      const float *mt = m + t * co + k;
+#define LD(p) wasm_v128_load(mt + (p) * mp)
+      // Down each column of points first (A^T m), then along the two rows.
+      WINO_A(LD(0), LD(4), LD(8), LD(12), a0, b0)
+      WINO_A(LD(1), LD(5), LD(9), LD(13), a1, b1)
+      WINO_A(LD(2), LD(6), LD(10), LD(14), a2, b2)
+      WINO_A(LD(3), LD(7), LD(11), LD(15), a3, b3)
+#undef LD
+      WINO_A(a0, a1, a2, a3, y00, y01)
+      WINO_A(b0, b1, b2, b3, y10, y11)
+      v128_t z00 = y00, z01 = y01, z10 = y10, z11 = y11;
+      if (tail & 1) {
+        const v128_t bk = wasm_v128_load(bias + k);
+        z00 = wasm_f32x4_add(z00, bk), z01 = wasm_f32x4_add(z01, bk);
+        z10 = wasm_f32x4_add(z10, bk), z11 = wasm_f32x4_add(z11, bk);
+      }
+      if (tail & 2) {
+        z00 = wasm_v128_bitselect(zero, z00, wasm_f32x4_lt(z00, zero));
+        z01 = wasm_v128_bitselect(zero, z01, wasm_f32x4_lt(z01, zero));
+        z10 = wasm_v128_bitselect(zero, z10, wasm_f32x4_lt(z10, zero));
+        z11 = wasm_v128_bitselect(zero, z11, wasm_f32x4_lt(z11, zero));
+      }
+      wasm_v128_store(o + k, z00);
+      if (col2) wasm_v128_store(o + co + k, z01);
+      if (row2) wasm_v128_store(o + out_width * co + k, z10);
+      if (row2 && col2) wasm_v128_store(o + (out_width + 1) * co + k, z11);
+    }
+  }
+}
+
+/*
+ * y = the stride-1 convolution of x [n, height, width, ci] by the filter
+ * that wino_filter transformed into u, NHWC, y [n, out_height, out_width,
+ * co], x read from row -pad_top, column -pad_left (zero outside), then the
+ * tail as in conv2d (bias bit 1, ReLU bit 2). ci and co are multiples of 4.
+ * Per image, blocks of WINO_TILES 2x2 output tiles: the inputs' transforms
+ * into v [16][tiles][ci], one product per point into m [16][tiles][co]
+ * (v · u[p]), the outputs' transforms. `scratch` holds
+ * 16 * (WINO_TILES * (ci + co) + 32) floats.
+ */
+void EXPORT(conv2d_wino)(const float *x, const float *u, float *y, int n_batch, int height, int width, int ci,
+                         int out_height, int out_width, int co, int pad_top, int pad_left, const float *bias,
+                         int tail, float *scratch) {
+  const int tiles_x = (out_width + 1) / 2;
+  const int tiles = ((out_height + 1) / 2) * tiles_x;
+  // Each point's rows one cache line past a multiple of the block: with strides of a power of
+  // two (2 or 4 KB for 16 or 32 channels), a tile's 16 points fall in one set of the L1 cache.
+  const int vp = WINO_TILES * ci + 16, mp = WINO_TILES * co + 16;
+  float *v = scratch;
+  float *m = scratch + 16 * vp;
+  for (int n = 0; n < n_batch; n++) {
+    const float *img = x + (uint32_t)(n * height * width) * ci;
+    float *out = y + (uint32_t)(n * out_height * out_width) * co;
+    for (int t0 = 0; t0 < tiles; t0 += WINO_TILES) {
+      const int tb = tiles - t0 < WINO_TILES ? tiles - t0 : WINO_TILES;
+      wino_input(img, v, vp, t0, tb, tiles_x, height, width, ci, pad_top, pad_left);
+      for (int p = 0; p < 16; p++) {
+        gemm_panel(tb, co, v + p * vp, ci, 1, 0, u + (uint32_t)(p * ci) * co, co, 0, m + p * mp, co, ci, 1, 0);
+      }
+      switch (tail) {
+        case 0: wino_output(m, mp, out, t0, tb, tiles_x, out_height, out_width, co, bias, 0); break;
+        case 1: wino_output(m, mp, out, t0, tb, tiles_x, out_height, out_width, co, bias, 1); break;
+        case 2: wino_output(m, mp, out, t0, tb, tiles_x, out_height, out_width, co, bias, 2); break;
+        default: wino_output(m, mp, out, t0, tb, tiles_x, out_height, out_width, co, bias, 3); break;
+      }
+    }
+  }
+}
+
+/*
  * One Adam step over n values (AMSGrad when vmax is non-null), each
  * operation rounded to float32 on its own and in the order of the op-by-op
  * update in packages/models/src/adam.ts, so that the result is the same to

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { describeModes, expectClose, initWasm, onBackend, randomData } from './backends';
+import { setWinogradConvolutions } from '../src/kernels/conv2d_winograd';
+import { describeModes, expectClose, initWasm, kernelModes, onBackend, randomData } from './backends';
 
 type Explicit = [[number, number], [number, number], [number, number], [number, number]];
 type Pad = 'same' | 'valid' | number | Explicit;
@@ -35,6 +36,13 @@ const convCases: ConvCase[] = [
   { name: '16 → 32 channels (the reference CNN\'s second layer)', x: [2, 15, 15, 16], filter: [3, 3, 16, 32], strides: [1, 1], pad: 'valid' },
   { name: '6 → 10 channels, 5×5 stride 2 same', x: [2, 13, 12, 6], filter: [5, 5, 6, 10], strides: [2, 2], pad: 'same' },
   { name: '3×3 on a 2×2 image, same (every tap at a border)', x: [2, 2, 2, 3], filter: [3, 3, 3, 4], strides: [1, 1], pad: 'same' },
+  // Winograd F(2×2, 3×3) (3×3 stride 1, ≥ 8 channels by fours): odd sizes (a last tile half
+  // outside), more tiles than a block of 32, padding of 0–2 before, tiny images.
+  { name: '8 → 16 channels, 3×3 stride 1 same, odd size (Winograd)', x: [3, 9, 11, 8], filter: [3, 3, 8, 16], strides: [1, 1], pad: 'same' },
+  { name: '16 → 8 channels, 3×3 stride 1 valid, 13×14 (Winograd, two blocks)', x: [2, 13, 14, 16], filter: [3, 3, 16, 8], strides: [1, 1], pad: 'valid' },
+  { name: '16 → 16 channels, explicit padding 2 before (Winograd)', x: [2, 7, 8, 16], filter: [3, 3, 16, 16], strides: [1, 1], pad: [[0, 0], [2, 0], [0, 2], [0, 0]] },
+  { name: '12 → 12 channels on a 1×1 image, same (Winograd)', x: [2, 1, 1, 12], filter: [3, 3, 12, 12], strides: [1, 1], pad: 'same' },
+  { name: '32 → 64 channels, 3×3 stride 1 same, 20×20 (Winograd, 100 tiles)', x: [1, 20, 20, 32], filter: [3, 3, 32, 64], strides: [1, 1], pad: 'same' },
 ];
 
 function outShape(c: ConvCase): [number, number, number, number] {
@@ -139,6 +147,34 @@ describeModes('Conv2DBackpropInput on wasm matches cpu', () => {
     });
   }
 });
+
+describeModes('Winograd F(2×2, 3×3) against the direct kernels', () => {
+  // The Winograd kernel sums each output in another order: not the direct kernel's bits (which
+  // shows it ran), but within a few float32 roundings of them.
+  const cases = convCases.filter((c) => c.name.includes('Winograd') || c.name.includes('second layer'));
+  for (const c of cases) {
+    for (const kernel of ['Conv2D', 'Conv2DBackpropInput'] as const) {
+      it(`${kernel}: ${c.name}`, async () => {
+        const dyShape = outShape(c);
+        const w = randomData(c.filter.reduce((a, b) => a * b), 31);
+        const input = randomData((kernel === 'Conv2D' ? c.x : dyShape).reduce((a, b) => a * b), 32);
+        const common = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: c.dimRoundingMode };
+        const run = () => kernel === 'Conv2D'
+          ? tf.engine().runKernel(kernel, { x: tf.tensor4d(input, c.x), filter: tf.tensor4d(w, c.filter) }, attrs({ ...common, dilations: [1, 1] })) as tf.Tensor
+          : tf.engine().runKernel(kernel, { dy: tf.tensor4d(input, dyShape), filter: tf.tensor4d(w, c.filter) }, attrs({ ...common, inputShape: c.x })) as tf.Tensor;
+        const [winograd] = await onBackend('wasm', run);
+        setWinogradConvolutions(false);
+        try {
+          const [direct] = await onBackend('wasm', run);
+          expectClose(winograd!, direct!, 2e-6);
+          expect(Buffer.from(winograd!.buffer).equals(Buffer.from(direct!.buffer))).toBe(false);
+        } finally {
+          setWinogradConvolutions(true);
+        }
+      });
+    }
+  }
+}, [kernelModes[0]!, kernelModes[3]!]);
 
 interface DepthwiseCase extends ConvCase { dilations: [number, number] }
 

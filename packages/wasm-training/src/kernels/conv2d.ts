@@ -4,6 +4,7 @@ import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { allocate } from '../heap';
 import { chunkSize, native, nativeChunked, nativeParts, ptr } from '../native';
 import type { WasmOps } from '../wasm_ops';
+import { winogradConv2d, winogradFits } from './conv2d_winograd';
 
 /**
  * Forward convolution (NHWC, float32) in the package's wasm kernel: per
@@ -70,6 +71,7 @@ export function nativeConv2d(
     || (getThreadsCount() > 1 && chunk >= info.batchSize && xnnpackOutputAgrees(info))) {
     return null;
   }
+  if (winogradFits(info)) return winogradConv2d(kernels, args.backend, x, filter, info, tail);
   const out = allocate(args.backend, info.outShape);
   const xImage = info.inHeight * info.inWidth * info.inChannels * 4;
   const yImage = info.outHeight * info.outWidth * info.outChannels * 4;

@@ -4,6 +4,7 @@ import { inputGradAxis } from '../conv_geometry';
 import { allocate, f32 } from '../heap';
 import { chunkSize, native, nativeChunked, nativeParts, ptr } from '../native';
 import { splitPads, WasmOps } from '../wasm_ops';
+import { winogradFits, winogradInputGrad } from './conv2d_winograd';
 
 /**
  * The input gradient (and a transposed convolution's forward pass). With the
@@ -86,6 +87,7 @@ function nativeInputGrad(
   kernels: NonNullable<ReturnType<typeof native>>, backend: WasmOps['backend'], dy: TensorInfo, filter: TensorInfo,
   info: backend_util.Conv2DInfo,
 ): TensorInfo {
+  if (winogradFits(info)) return winogradInputGrad(kernels, backend, dy, filter, info);
   const { filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co, strideHeight: sh, strideWidth: sw } = info;
   const out = allocate(backend, info.inShape);
   const packed = allocate(backend, [kh * kw * ci * co]);

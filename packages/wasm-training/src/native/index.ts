@@ -5,7 +5,7 @@ import { kernelsWasmRelaxed, kernelsWasmSimd } from './kernels_wasm';
 import { parallelParts, poolReady, runChunked, setKernelThreads, workerChunks } from './pool';
 import type { ChunkedCall, PoolSite } from './pool';
 
-export { chunkSize, setNativeSplitForTests } from './pool';
+export { chunkCount, chunkSize, setNativeSplitForTests } from './pool';
 
 /**
  * The package's own WebAssembly kernels (native/kernels.c), instantiated on
@@ -45,6 +45,12 @@ export interface NativeKernels {
     dy: number, packedFilter: number, dx: number, batch: number, height: number, width: number, inChannels: number,
     outHeight: number, outWidth: number, outChannels: number, filterH: number, filterW: number,
     strideH: number, strideW: number, padTop: number, padLeft: number,
+  ): void;
+  wino_filter(filter: number, transformed: number, inChannels: number, outChannels: number, flip: number): void;
+  conv2d_wino(
+    x: number, transformed: number, y: number, batch: number, height: number, width: number, inChannels: number,
+    outHeight: number, outWidth: number, outChannels: number, padTop: number, padLeft: number, bias: number,
+    tail: number, scratch: number,
   ): void;
   gemm(a: number, rowStride: number, colStride: number, b: number, c: number, m: number, n: number, k: number): void;
   add_bias(x: number, bias: number, out: number, rows: number, cols: number): void;

@@ -1,0 +1,101 @@
+import type { backend_util, TensorInfo } from '@tensorflow/tfjs';
+import { allocate } from '../heap';
+import { chunkCount, chunkSize, nativeChunked, nativeParts, ptr } from '../native';
+import type { NativeKernels } from '../native';
+import type { WasmOps } from '../wasm_ops';
+import type { ConvTail } from './conv2d';
+
+/** Output tiles per block in native/kernels.c (`WINO_TILES`): sizes each chunk's scratch. */
+const WINO_TILES = 32;
+
+let enabled = true;
+
+/**
+ * Whether 3×3 stride-1 convolutions and their input gradients take the Winograd kernel (the
+ * default) or the direct one: for benchmarks and tests that compare the two.
+ */
+export function setWinogradConvolutions(on: boolean): void {
+  enabled = on;
+}
+
+/**
+ * Whether the Winograd F(2×2, 3×3) kernel takes this convolution: a 3×3 filter at stride 1
+ * without dilation, padding of 0–2 before (it reads the image from −pad, zero outside, and the
+ * output size says where to stop), channels by fours, at least 8 on each side and 24 in all.
+ * With fewer (a first layer's 1; U-Net's 8 → 8) the transforms and the short products cost more
+ * than the 2.25× fewer multiply-adds save (`bench/conv-shapes.ts` with and without `--direct`).
+ */
+export function winogradFits(info: backend_util.Conv2DInfo): boolean {
+  const { filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth, inChannels, outChannels } = info;
+  const { top, left } = info.padInfo;
+  return enabled && filterHeight === 3 && filterWidth === 3 && strideHeight === 1 && strideWidth === 1
+    && dilationHeight === 1 && dilationWidth === 1 && top >= 0 && top <= 2 && left >= 0 && left <= 2
+    && inChannels >= 8 && outChannels >= 8 && inChannels + outChannels >= 24
+    && inChannels % 4 === 0 && outChannels % 4 === 0;
+}
+
+/** The forward convolution (NHWC, float32) by Winograd F(2×2, 3×3), with `tail` as conv2d's. */
+export function winogradConv2d(
+  kernels: NativeKernels, backend: WasmOps['backend'], x: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo,
+  tail: ConvTail,
+): TensorInfo {
+  const out = allocate(backend, info.outShape);
+  run(kernels, backend, x, filter, out, {
+    batch: info.batchSize, height: info.inHeight, width: info.inWidth, inC: info.inChannels,
+    outHeight: info.outHeight, outWidth: info.outWidth, outC: info.outChannels,
+    padTop: info.padInfo.top, padLeft: info.padInfo.left, flip: 0,
+  }, tail);
+  return out;
+}
+
+/**
+ * The input gradient of such a convolution: dy convolved by the filter rotated by 180° with its
+ * channel axes swapped (`wino_filter`'s flip), read from 2 − pad, which is again a 3×3 stride-1
+ * convolution.
+ */
+export function winogradInputGrad(
+  kernels: NativeKernels, backend: WasmOps['backend'], dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo,
+): TensorInfo {
+  const out = allocate(backend, info.inShape);
+  run(kernels, backend, dy, filter, out, {
+    batch: info.batchSize, height: info.outHeight, width: info.outWidth, inC: info.outChannels,
+    outHeight: info.inHeight, outWidth: info.inWidth, outC: info.inChannels,
+    padTop: 2 - info.padInfo.top, padLeft: 2 - info.padInfo.left, flip: 1,
+  }, { bias: null, relu: false });
+  return out;
+}
+
+interface Geometry {
+  batch: number; height: number; width: number; inC: number;
+  outHeight: number; outWidth: number; outC: number; padTop: number; padLeft: number; flip: number;
+}
+
+function run(
+  kernels: NativeKernels, backend: WasmOps['backend'], input: TensorInfo, filter: TensorInfo, out: TensorInfo, g: Geometry,
+  tail: ConvTail,
+): void {
+  const chunk = chunkSize(g.batch, nativeParts(kernels));
+  const perChunk = 16 * (WINO_TILES * (g.inC + g.outC) + 32);
+  const transformed = allocate(backend, [16 * g.inC * g.outC]);
+  // One block of scratch per chunk: chunks run at once on the pool's threads.
+  const scratch = allocate(backend, [chunkCount({ items: g.batch, chunk }) * perChunk]);
+  try {
+    const [ci, co] = g.flip ? [g.outC, g.inC] : [g.inC, g.outC];
+    kernels.wino_filter(ptr(backend, filter), ptr(backend, transformed), ci, co, g.flip);
+    const bits = (tail.bias === null ? 0 : 1) | (tail.relu ? 2 : 0);
+    nativeChunked(kernels, {
+      name: 'conv2d_wino',
+      args: [ptr(backend, input), ptr(backend, transformed), ptr(backend, out), chunk, g.height, g.width, g.inC,
+        g.outHeight, g.outWidth, g.outC, g.padTop, g.padLeft, tail.bias === null ? 0 : ptr(backend, tail.bias), bits,
+        ptr(backend, scratch)],
+      steps: [chunk * g.height * g.width * g.inC * 4, 0, chunk * g.outHeight * g.outWidth * g.outC * 4, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, perChunk * 4],
+      countArg: 3,
+      items: g.batch,
+      chunk,
+    });
+  } finally {
+    backend.disposeData(transformed.dataId);
+    backend.disposeData(scratch.dataId);
+  }
+}
