@@ -933,6 +933,104 @@ void EXPORT(conv2d_wino)(const float *x, const float *u, float *y, int n_batch, 
   }
 }
 
+/* Tiles per block of the filter gradient: the sums over tiles are its products' k. */
+#define WINO_GRAD_TILES 64
+
+/* A y A^T along one axis, two values to four: y0, y0 + y1, y0 - y1, -y1. */
+#define WINO_AT(y0, y1, o0, o1, o2, o3)                                                            \
+  const v128_t o0 = y0, o1 = wasm_f32x4_add(y0, y1), o2 = wasm_f32x4_sub(y0, y1), o3 = wasm_f32x4_neg(y1);
+
+/* G^T m G along one axis, four values to three: m0 + (m1 + m2)/2, (m1 - m2)/2, (m1 + m2)/2 + m3. */
+#define WINO_GT(m0, m1, m2, m3, o0, o1, o2)                                                        \
+  const v128_t o0 = wasm_f32x4_add(m0, wasm_f32x4_mul(half, wasm_f32x4_add(m1, m2)));           \
+  const v128_t o1 = wasm_f32x4_mul(half, wasm_f32x4_sub(m1, m2));                                \
+  const v128_t o2 = wasm_f32x4_add(wasm_f32x4_mul(half, wasm_f32x4_add(m1, m2)), m3);
+
+/*
+ * The filter gradient of a convolution that conv2d_wino computes, dw [3, 3, ci, co] (written,
+ * not accumulated), for x [n, height, width, ci] and dy [n, out_height, out_width, co]. By
+ * the forward pass's Winograd form y = A^T (U . V) A per 2x2 tile of dy, U = G g G^T: the
+ * gradient of g is G^T (sum over tiles of V . (A dy A^T)) G, i.e. per transformed point p one
+ * product m[p] [ci x co] += v[p]^T e[p] whose sum runs over the tiles (all of them, blocks of
+ * WINO_GRAD_TILES at a time), and G^T m G once at the end. Tiles past dy's last row or column
+ * have zero dy there. ci and co are multiples of 4. `scratch` holds
+ * 16 * (ci * co + WINO_GRAD_TILES * (ci + co) + 48) floats.
+ */
+void EXPORT(conv2d_wino_filter_grad)(const float *x, const float *dy, float *dw, int n_batch, int height, int width,
+                                     int ci, int out_height, int out_width, int co, int pad_top, int pad_left,
+                                     float *scratch) {
+  const int tiles_x = (out_width + 1) / 2;
+  const int tiles = ((out_height + 1) / 2) * tiles_x;
+  // Point strides one cache line past a multiple of a power of two (see conv2d_wino).
+  const int mp = ci * co + 16, vp = WINO_GRAD_TILES * ci + 16, ep = WINO_GRAD_TILES * co + 16;
+  float *m = scratch;
+  float *v = m + 16 * mp;
+  float *e = v + 16 * vp;
+  __builtin_memset(m, 0, (uint32_t)(16 * mp) * sizeof(float));
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  for (int n = 0; n < n_batch; n++) {
+    const float *img = x + (uint32_t)(n * height * width) * ci;
+    const float *g = dy + (uint32_t)(n * out_height * out_width) * co;
+    for (int t0 = 0; t0 < tiles; t0 += WINO_GRAD_TILES) {
+      const int tb = tiles - t0 < WINO_GRAD_TILES ? tiles - t0 : WINO_GRAD_TILES;
+      wino_input(img, v, vp, t0, tb, tiles_x, height, width, ci, pad_top, pad_left);
+      for (int t = 0; t < tb; t++) {
+        const int oy = 2 * ((t0 + t) / tiles_x), ox = 2 * ((t0 + t) % tiles_x);
+        const int row2 = oy + 1 < out_height, col2 = ox + 1 < out_width;
+        const float *d = g + (oy * out_width + ox) * co;
+        for (int k = 0; k < co; k += 4) {
+          const v128_t y00 = wasm_v128_load(d + k);
+          const v128_t y01 = col2 ? wasm_v128_load(d + co + k) : zero;
+          const v128_t y10 = row2 ? wasm_v128_load(d + out_width * co + k) : zero;
+          const v128_t y11 = row2 && col2 ? wasm_v128_load(d + (out_width + 1) * co + k) : zero;
+          // Down the columns first (points 4r + s over r), then along each row r.
+          WINO_AT(y00, y10, c00, c10, c20, c30)
+          WINO_AT(y01, y11, c01, c11, c21, c31)
+          float *et = e + t * co + k;
+#define ROW(r, a, b)                                                                               \
+  {                                                                                                \
+    WINO_AT(a, b, q0, q1, q2, q3)                                                                  \
+    wasm_v128_store(et + (4 * r + 0) * ep, q0), wasm_v128_store(et + (4 * r + 1) * ep, q1);        \
+    wasm_v128_store(et + (4 * r + 2) * ep, q2), wasm_v128_store(et + (4 * r + 3) * ep, q3);        \
+  }
+          ROW(0, c00, c01)
+          ROW(1, c10, c11)
+          ROW(2, c20, c21)
+          ROW(3, c30, c31)
+#undef ROW
+        }
+      }
+      for (int p = 0; p < 16; p++) {
+        gemm_panel(ci, co, v + p * vp, 1, ci, 0, e + p * ep, co, 0, m + p * mp, co, tb, 1, 1);
+      }
+    }
+  }
+  const v128_t half = wasm_f32x4_splat(0.5f);
+  for (int c = 0; c < ci; c++) {
+    for (int k = 0; k < co; k += 4) {
+      const float *mt = m + c * co + k;
+#define LD(p) wasm_v128_load(mt + (p) * mp)
+      WINO_GT(LD(0), LD(4), LD(8), LD(12), a00, a10, a20)
+      WINO_GT(LD(1), LD(5), LD(9), LD(13), a01, a11, a21)
+      WINO_GT(LD(2), LD(6), LD(10), LD(14), a02, a12, a22)
+      WINO_GT(LD(3), LD(7), LD(11), LD(15), a03, a13, a23)
+#undef LD
+      float *out = dw + c * co + k;
+      const int tap = ci * co;
+#define ROW(a, m0, m1, m2, m3)                                                                     \
+  {                                                                                                \
+    WINO_GT(m0, m1, m2, m3, q0, q1, q2)                                                            \
+    wasm_v128_store(out + (3 * a + 0) * tap, q0), wasm_v128_store(out + (3 * a + 1) * tap, q1);    \
+    wasm_v128_store(out + (3 * a + 2) * tap, q2);                                                  \
+  }
+      ROW(0, a00, a01, a02, a03)
+      ROW(1, a10, a11, a12, a13)
+      ROW(2, a20, a21, a22, a23)
+#undef ROW
+    }
+  }
+}
+
 /*
  * One Adam step over n values (AMSGrad when vmax is non-null), each
  * operation rounded to float32 on its own and in the order of the op-by-op

@@ -9,7 +9,7 @@ describe('the package\'s wasm kernel modules', () => {
     const module = new WebAssembly.Module(bytes(kernelsWasmSimd));
     expect(WebAssembly.Module.imports(module)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
     expect(WebAssembly.Module.exports(module).map((e) => e.name).sort()).toEqual(
-      ['adam_update', 'add_bias', 'avg_pool_grad', 'batch_norm_apply', 'conv2d', 'conv2d_filter_grad', 'conv2d_input_grad', 'conv2d_wino', 'copy_rows', 'gemm', 'max_pool', 'max_pool_grad',
+      ['adam_update', 'add_bias', 'avg_pool_grad', 'batch_norm_apply', 'conv2d', 'conv2d_filter_grad', 'conv2d_input_grad', 'conv2d_wino', 'conv2d_wino_filter_grad', 'copy_rows', 'gemm', 'max_pool', 'max_pool_grad',
         'norm_apply', 'norm_grad_apply', 'norm_grad_moments', 'norm_moments', 'relu_grad', 'rows_binary', 'sum_rows', 'transpose2d', 'wino_filter']);
   });
 

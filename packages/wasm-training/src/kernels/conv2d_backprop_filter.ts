@@ -3,6 +3,7 @@ import type { Conv2DBackpropFilterAttrs, KernelConfig, KernelFunc, TensorInfo } 
 import { allocate, f32 } from '../heap';
 import { chunkSize, native, nativeChunked, nativeParts, ptr } from '../native';
 import { WasmOps } from '../wasm_ops';
+import { winogradFilterGradCall, winogradFilterGradScratch, winogradFits } from './conv2d_winograd';
 
 /**
  * dW[a,b,ci,co] = Σ_{n,y,x} x[n, y·s + a·d − top, x·s + b·d − left, ci] · dy[n,y,x,co]
@@ -18,6 +19,9 @@ import { WasmOps } from '../wasm_ops';
  * Without them: one matrix product dW = Pᵀ · dy, with dy read as
  * [N·Ho·Wo, Co] in place and Pᵀ the transposed im2col of x gathered by a JS
  * loop on the wasm heap, in the wasm BatchMatMul (XNNPACK).
+ *
+ * A convolution that runs by Winograd (conv2d_winograd.ts) has its filter gradient taken in the
+ * same transformed domain: 16 products whose sums run over the 2×2 tiles of dy.
  */
 function conv2dBackpropFilter(args: {
   inputs: { x: TensorInfo; dy: TensorInfo };
@@ -43,7 +47,11 @@ function conv2dBackpropFilter(args: {
     const size = filterShape.reduce((a, b) => a * b, 1);
     const partials = chunks > 1 ? allocate(args.backend, [chunks, size]) : out;
     const [px, pdy, pdw] = [ptr(args.backend, x), ptr(args.backend, dy), ptr(args.backend, partials)];
-    nativeChunked(kernels, {
+    if (winogradFits(info)) {
+      const scratch = allocate(args.backend, [chunks * winogradFilterGradScratch(info)]);
+      nativeChunked(kernels, winogradFilterGradCall(info, { x: px, dy: pdy, dw: pdw, scratch: ptr(args.backend, scratch) }, chunk));
+      args.backend.disposeData(scratch.dataId);
+    } else nativeChunked(kernels, {
       name: 'conv2d_filter_grad',
       args: [px, pdy, pdw, chunk, info.inHeight, info.inWidth, inChannels, outHeight, outWidth, info.outChannels,
         filterHeight, filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,

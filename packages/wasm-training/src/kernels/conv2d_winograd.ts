@@ -1,12 +1,13 @@
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs';
 import { allocate } from '../heap';
 import { chunkCount, chunkSize, nativeChunked, nativeParts, ptr } from '../native';
-import type { NativeKernels } from '../native';
+import type { ChunkedCall, NativeKernels } from '../native';
 import type { WasmOps } from '../wasm_ops';
 import type { ConvTail } from './conv2d';
 
-/** Output tiles per block in native/kernels.c (`WINO_TILES`): sizes each chunk's scratch. */
+/** Tiles per block in native/kernels.c (`WINO_TILES`, `WINO_GRAD_TILES`): size each chunk's scratch. */
 const WINO_TILES = 32;
+const WINO_GRAD_TILES = 64;
 
 let enabled = true;
 
@@ -98,4 +99,31 @@ function run(
     backend.disposeData(transformed.dataId);
     backend.disposeData(scratch.dataId);
   }
+}
+
+/**
+ * The chunked call of the filter gradient of such a convolution (`conv2d_wino_filter_grad`): each
+ * chunk of images writes its own dW at `dw` + chunk · dW's size, from its own part of `scratch`
+ * (`winogradFilterGradScratch` floats per chunk).
+ */
+export function winogradFilterGradCall(
+  info: backend_util.Conv2DInfo, ptrs: { x: number; dy: number; dw: number; scratch: number }, chunk: number,
+): ChunkedCall {
+  const { inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+  return {
+    name: 'conv2d_wino_filter_grad',
+    args: [ptrs.x, ptrs.dy, ptrs.dw, chunk, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels,
+      info.padInfo.top, info.padInfo.left, ptrs.scratch],
+    steps: [chunk * inHeight * inWidth * inChannels * 4, chunk * outHeight * outWidth * outChannels * 4,
+      9 * inChannels * outChannels * 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, winogradFilterGradScratch(info) * 4],
+    countArg: 3,
+    items: info.batchSize,
+    chunk,
+  };
+}
+
+/** Floats of scratch per chunk of `conv2d_wino_filter_grad`. */
+export function winogradFilterGradScratch(info: backend_util.Conv2DInfo): number {
+  const { inChannels: ci, outChannels: co } = info;
+  return 16 * (ci * co + WINO_GRAD_TILES * (ci + co) + 48);
 }

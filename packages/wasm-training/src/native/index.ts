@@ -6,6 +6,7 @@ import { parallelParts, poolReady, runChunked, setKernelThreads, workerChunks } 
 import type { ChunkedCall, PoolSite } from './pool';
 
 export { chunkCount, chunkSize, setNativeSplitForTests } from './pool';
+export type { ChunkedCall } from './pool';
 
 /**
  * The package's own WebAssembly kernels (native/kernels.c), instantiated on
@@ -45,6 +46,10 @@ export interface NativeKernels {
     dy: number, packedFilter: number, dx: number, batch: number, height: number, width: number, inChannels: number,
     outHeight: number, outWidth: number, outChannels: number, filterH: number, filterW: number,
     strideH: number, strideW: number, padTop: number, padLeft: number,
+  ): void;
+  conv2d_wino_filter_grad(
+    x: number, dy: number, dw: number, batch: number, height: number, width: number, inChannels: number,
+    outHeight: number, outWidth: number, outChannels: number, padTop: number, padLeft: number, scratch: number,
   ): void;
   wino_filter(filter: number, transformed: number, inChannels: number, outChannels: number, flip: number): void;
   conv2d_wino(
