@@ -49,8 +49,11 @@ function conv2dBackpropFilter(args: {
     const [px, pdy, pdw] = [ptr(args.backend, x), ptr(args.backend, dy), ptr(args.backend, partials)];
     if (winogradFits(info)) {
       const scratch = allocate(args.backend, [chunks * winogradFilterGradScratch(info)]);
-      nativeChunked(kernels, winogradFilterGradCall(info, { x: px, dy: pdy, dw: pdw, scratch: ptr(args.backend, scratch) }, chunk));
-      args.backend.disposeData(scratch.dataId);
+      try {
+        nativeChunked(kernels, winogradFilterGradCall(info, { x: px, dy: pdy, dw: pdw, scratch: ptr(args.backend, scratch) }, chunk));
+      } finally {
+        args.backend.disposeData(scratch.dataId);
+      }
     } else nativeChunked(kernels, {
       name: 'conv2d_filter_grad',
       args: [px, pdy, pdw, chunk, info.inHeight, info.inWidth, inChannels, outHeight, outWidth, info.outChannels,
