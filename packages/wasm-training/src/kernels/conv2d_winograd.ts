@@ -12,8 +12,8 @@ const WINO_GRAD_TILES = 64;
 let enabled = true;
 
 /**
- * Whether 3×3 stride-1 convolutions and their input gradients take the Winograd kernel (the
- * default) or the direct one: for benchmarks and tests that compare the two.
+ * Whether 3×3 stride-1 convolutions and their input and filter gradients take the Winograd
+ * kernels (the default) or the direct ones: for benchmarks and tests that compare the two.
  */
 export function setWinogradConvolutions(on: boolean): void {
   enabled = on;
