@@ -315,7 +315,8 @@ async function main(): Promise<void> {
     const f = flops.get(spec.name)!;
     log('');
     log(`${spec.name}: ${f.description}; batch ${batch}; ${(f.flops / 1e6).toFixed(2)} MFLOP per sample and step `
-      + `(6 × ${(f.macs / 1e6).toFixed(2)} M multiply-adds); ${rounds} interleaved round${rounds > 1 ? 's' : ''}, medians`);
+      + `(6 × ${(f.macs / 1e6).toFixed(2)} M multiply-adds, as a direct convolution counts them: Fedward's Winograd `
+      + `kernels do fewer, so its GFLOP/s and ceiling fraction are effective rates); ${rounds} interleaved round${rounds > 1 ? 's' : ''}, medians`);
     log(`threads  ${'contender'.padEnd(60)} ${'samples/s (rounds)'.padEnd(28)} GFLOP/s  wasm ceiling  Fedward ÷ it (rounds)     load`);
     const byThreads: Record<string, object> = {};
     for (const cell of cells.filter((c) => c.model === spec.name)) {
