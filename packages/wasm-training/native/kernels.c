@@ -588,17 +588,18 @@ void EXPORT(rows_binary)(const float *x, const float *v, float *out, int rows, i
  * unchanged). The same float32 add as add_bias, so the fused convolution
  * equals Conv2D, Add and Relu run one after another, to the bit.
  */
-INLINE void bias_relu_row(float *out, int cols, int co, const float *bias, int tail) {
+INLINE v128_t bias_relu4(v128_t v, const float *bias, int tail) {
   const v128_t zero = wasm_f32x4_splat(0.0f);
+  if (tail & 1) v = wasm_f32x4_add(v, wasm_v128_load(bias));
+  if (tail & 2) v = wasm_v128_bitselect(zero, v, wasm_f32x4_lt(v, zero));
+  return v;
+}
+
+INLINE void bias_relu_row(float *out, int cols, int co, const float *bias, int tail) {
   const int c4 = co & ~3;
   for (int q = 0; q < cols; q++) {
     float *o = out + q * co;
-    for (int c = 0; c < c4; c += 4) {
-      v128_t v = wasm_v128_load(o + c);
-      if (tail & 1) v = wasm_f32x4_add(v, wasm_v128_load(bias + c));
-      if (tail & 2) v = wasm_v128_bitselect(zero, v, wasm_f32x4_lt(v, zero));
-      wasm_v128_store(o + c, v);
-    }
+    for (int c = 0; c < c4; c += 4) wasm_v128_store(o + c, bias_relu4(wasm_v128_load(o + c), bias + c, tail));
     for (int c = c4; c < co; c++) {
       float v = o[c];
       if (tail & 1) v += bias[c];
@@ -852,13 +853,11 @@ static void wino_input(const float *img, float *v, int vp, int t0, int tb, int t
 
 /*
  * The output transforms (A^T m A) of tiles t0 .. t0 + tb - 1 from m [16][tiles][co] (point
- * stride mp) into the image's output, each value + bias (tail bit 1), then ReLU as
- * bias_relu_row (bit 2); a tile's outputs past the image's last row or column are dropped.
- * Inlined with a constant tail.
+ * stride mp) into the image's output, with the tail as bias_relu_row applies it (bias_relu4);
+ * a tile's outputs past the image's last row or column are dropped. Inlined with a constant tail.
  */
 INLINE void wino_output(const float *m, int mp, float *out, int t0, int tb, int tiles_x, int out_height,
                         int out_width, int co, const float *bias, int tail) {
-  const v128_t zero = wasm_f32x4_splat(0.0f);
   for (int t = 0; t < tb; t++) {
     const int oy = 2 * ((t0 + t) / tiles_x), ox = 2 * ((t0 + t) % tiles_x);
     const int row2 = oy + 1 < out_height, col2 = ox + 1 < out_width;
@@ -874,22 +873,10 @@ INLINE void wino_output(const float *m, int mp, float *out, int t0, int tb, int 
 #undef LD
       WINO_A(a0, a1, a2, a3, y00, y01)
       WINO_A(b0, b1, b2, b3, y10, y11)
-      v128_t z00 = y00, z01 = y01, z10 = y10, z11 = y11;
-      if (tail & 1) {
-        const v128_t bk = wasm_v128_load(bias + k);
-        z00 = wasm_f32x4_add(z00, bk), z01 = wasm_f32x4_add(z01, bk);
-        z10 = wasm_f32x4_add(z10, bk), z11 = wasm_f32x4_add(z11, bk);
-      }
-      if (tail & 2) {
-        z00 = wasm_v128_bitselect(zero, z00, wasm_f32x4_lt(z00, zero));
-        z01 = wasm_v128_bitselect(zero, z01, wasm_f32x4_lt(z01, zero));
-        z10 = wasm_v128_bitselect(zero, z10, wasm_f32x4_lt(z10, zero));
-        z11 = wasm_v128_bitselect(zero, z11, wasm_f32x4_lt(z11, zero));
-      }
-      wasm_v128_store(o + k, z00);
-      if (col2) wasm_v128_store(o + co + k, z01);
-      if (row2) wasm_v128_store(o + out_width * co + k, z10);
-      if (row2 && col2) wasm_v128_store(o + (out_width + 1) * co + k, z11);
+      wasm_v128_store(o + k, bias_relu4(y00, bias + k, tail));
+      if (col2) wasm_v128_store(o + co + k, bias_relu4(y01, bias + k, tail));
+      if (row2) wasm_v128_store(o + out_width * co + k, bias_relu4(y10, bias + k, tail));
+      if (row2 && col2) wasm_v128_store(o + (out_width + 1) * co + k, bias_relu4(y11, bias + k, tail));
     }
   }
 }
