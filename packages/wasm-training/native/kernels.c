@@ -740,21 +740,30 @@ void EXPORT(conv2d_input_grad)(const float *dy, const float *wp, float *dx, int 
 }
 
 /*
- * Winograd F(2x2, 3x3) (Lavin & Gray, 2016): a 3x3 convolution at stride 1
- * as 16 small matrix products, one per point of a 4x4 transformed tile,
- * instead of 9 taps per output: 16 multiply-adds per 2x2 outputs and
- * channel pair where the direct kernel takes 36 (2.25x fewer; the
- * transforms are additions). Each output is the same sum in another order,
- * so it differs from conv2d's in the last bits (the tests bound by how much).
+ * Winograd F(4x4, 3x3) (Lavin & Gray, 2016): a 3x3 convolution at stride 1
+ * as 36 small matrix products, one per point of a 6x6 transformed input
+ * patch (interpolation points 0, +-1, +-2 and infinity), instead of 9 taps
+ * per output: 36 multiply-adds per 4x4 outputs and channel pair where the
+ * direct kernel takes 144 (4x fewer; the transforms are a few additions and
+ * multiplications by small constants). Each output is the same sum in
+ * another order, its terms scaled by up to 5 and 1/24 on the way, so it
+ * differs from conv2d's in the last bits (the tests bound by how much).
+ * F(2x2, 3x3) (16 products per 2x2 outputs) was this package's first form:
+ * F(4x4, 3x3) took 13 % off the reference CNN's step and 4-13 % off the
+ * shipped models' (bench/profile-step.ts, alternating).
  *
- * wino_filter: u[p][i][o] (p = 4r + s, the transformed tile's points) =
- * (G g G^T)[r][s], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1], g the 3x3 taps
- * of w [3, 3, ci, co] for channels (c, k): as they are (flip 0: i = c,
- * o = k), or rotated by 180 degrees with the channel axes swapped (flip 1:
- * i = k, o = c), the filter whose convolution of dy is the input gradient.
+ * wino_filter: u[p][i][o] (p = 6r + s, the transformed patch's points) =
+ * (G g G^T)[r][s], G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
+ * 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1], g the 3x3 taps of w [3, 3, ci, co]
+ * for channels (c, k): as they are (flip 0: i = c, o = k), or rotated by 180
+ * degrees with the channel axes swapped (flip 1: i = k, o = c), the filter
+ * whose convolution of dy is the input gradient.
  */
-#define WINO_G(v0, v1, v2, o0, o1, o2, o3)                                                         \
-  const float o0 = v0, o1 = 0.5f * ((v0 + v1) + v2), o2 = 0.5f * ((v0 - v1) + v2), o3 = v2;
+#define WINO_G(v0, v1, v2, o0, o1, o2, o3, o4, o5)                                                   \
+  const float o0 = 0.25f * v0, o5 = v2;                                                            \
+  const float o1 = (-1.0f / 6.0f) * ((v0 + v2) + v1), o2 = (-1.0f / 6.0f) * ((v0 + v2) - v1);      \
+  const float o3 = ((1.0f / 24.0f) * v0 + (1.0f / 6.0f) * v2) + (1.0f / 12.0f) * v1;               \
+  const float o4 = ((1.0f / 24.0f) * v0 + (1.0f / 6.0f) * v2) - (1.0f / 12.0f) * v1;
 
 void EXPORT(wino_filter)(const float *w, float *u, int ci, int co, int flip) {
   const int ni = flip ? co : ci, no = flip ? ci : co;
@@ -765,71 +774,86 @@ void EXPORT(wino_filter)(const float *w, float *u, int ci, int co, int flip) {
       const float *g = w + c * co + k;
       const int t = ci * co;
 #define TAP(a, b) g[(flip ? (2 - (a)) * 3 + 2 - (b) : (a) * 3 + (b)) * t]
-      // Columns of G g (four rows r, three columns b) ...
-      WINO_G(TAP(0, 0), TAP(1, 0), TAP(2, 0), t00, t10, t20, t30)
-      WINO_G(TAP(0, 1), TAP(1, 1), TAP(2, 1), t01, t11, t21, t31)
-      WINO_G(TAP(0, 2), TAP(1, 2), TAP(2, 2), t02, t12, t22, t32)
+      WINO_G(TAP(0, 0), TAP(1, 0), TAP(2, 0), t00, t10, t20, t30, t40, t50)
+      WINO_G(TAP(0, 1), TAP(1, 1), TAP(2, 1), t01, t11, t21, t31, t41, t51)
+      WINO_G(TAP(0, 2), TAP(1, 2), TAP(2, 2), t02, t12, t22, t32, t42, t52)
 #undef TAP
-      // ... then each row times G^T.
       float *out = u + i * no + o;
-#define WINO_ROW(r, v0, v1, v2)                                                                      \
+#define ROW(r, v0, v1, v2)                                                                         \
   {                                                                                                \
-    WINO_G(v0, v1, v2, s0, s1, s2, s3)                                                             \
-    out[(4 * r + 0) * plane] = s0, out[(4 * r + 1) * plane] = s1;                                  \
-    out[(4 * r + 2) * plane] = s2, out[(4 * r + 3) * plane] = s3;                                  \
+    WINO_G(v0, v1, v2, s0, s1, s2, s3, s4, s5)                                                       \
+    out[(6 * r + 0) * plane] = s0, out[(6 * r + 1) * plane] = s1, out[(6 * r + 2) * plane] = s2;   \
+    out[(6 * r + 3) * plane] = s3, out[(6 * r + 4) * plane] = s4, out[(6 * r + 5) * plane] = s5;   \
   }
-      WINO_ROW(0, t00, t01, t02)
-      WINO_ROW(1, t10, t11, t12)
-      WINO_ROW(2, t20, t21, t22)
-      WINO_ROW(3, t30, t31, t32)
-#undef WINO_ROW
+      ROW(0, t00, t01, t02)
+      ROW(1, t10, t11, t12)
+      ROW(2, t20, t21, t22)
+      ROW(3, t30, t31, t32)
+      ROW(4, t40, t41, t42)
+      ROW(5, t50, t51, t52)
+#undef ROW
     }
   }
 }
 
-/* Tiles per block: a block's transformed input and products stay in cache. */
-#define WINO_TILES 32
+/* Tiles per block: a block's transformed inputs and products stay in the L2 cache (16 measured
+ * best of 8, 16 and 32 on the bench models' shapes). */
+#define WINO_TILES 16
 
-/* B^T d B along one axis: d0 - d2, d1 + d2, d2 - d1, d1 - d3. */
-#define WINO_B(d0, d1, d2, d3, o0, o1, o2, o3)                                                     \
-  const v128_t o0 = wasm_f32x4_sub(d0, d2), o1 = wasm_f32x4_add(d1, d2);                         \
-  const v128_t o2 = wasm_f32x4_sub(d2, d1), o3 = wasm_f32x4_sub(d1, d3);
+/* B^T d B along one axis, six values to six: 4d0 - 5d2 + d4, (d4 - 4d2) +- (d3 - 4d1),
+ * (d4 - d2) +- 2(d3 - d1), 4d1 - 5d3 + d5. */
+#define WINO_B(d0, d1, d2, d3, d4, d5, o0, o1, o2, o3, o4, o5)                                        \
+  const v128_t o0 = fma4(fma4(d4, d0, four), d2, mfive), o5 = fma4(fma4(d5, d1, four), d3, mfive);  \
+  const v128_t o0##_ta = fma4(d4, d2, mfour), o0##_tb = fma4(d3, d1, mfour);                              \
+  const v128_t o1 = wasm_f32x4_add(o0##_ta, o0##_tb), o2 = wasm_f32x4_sub(o0##_ta, o0##_tb);                    \
+  const v128_t o0##_tc = wasm_f32x4_sub(d4, d2), o0##_td = wasm_f32x4_mul(wasm_f32x4_sub(d3, d1), two);   \
+  const v128_t o3 = wasm_f32x4_add(o0##_tc, o0##_td), o4 = wasm_f32x4_sub(o0##_tc, o0##_td);
 
-/* A^T m A along one axis: m0 + m1 + m2, m1 - m2 - m3. */
-#define WINO_A(m0, m1, m2, m3, o0, o1)                                                             \
-  const v128_t o0 = wasm_f32x4_add(wasm_f32x4_add(m0, m1), m2);                                 \
-  const v128_t o1 = wasm_f32x4_sub(wasm_f32x4_sub(m1, m2), m3);
+/* A^T m A along one axis, six values to four: m0 + (m1 + m2) + (m3 + m4), (m1 - m2) + 2(m3 - m4),
+ * (m1 + m2) + 4(m3 + m4), (m1 - m2) + 8(m3 - m4) + m5. */
+#define WINO_A(m0, m1, m2, m3, m4, m5, o0, o1, o2, o3)                                                \
+  const v128_t o0##s12 = wasm_f32x4_add(m1, m2), o0##d12 = wasm_f32x4_sub(m1, m2);                 \
+  const v128_t o0##s34 = wasm_f32x4_add(m3, m4), o0##d34 = wasm_f32x4_sub(m3, m4);                 \
+  const v128_t o0 = wasm_f32x4_add(wasm_f32x4_add(m0, o0##s12), o0##s34);                          \
+  const v128_t o1 = fma4(o0##d12, o0##d34, two), o2 = fma4(o0##s12, o0##s34, four);                \
+  const v128_t o3 = wasm_f32x4_add(fma4(o0##d12, o0##d34, eight), m5);
 
-/* B^T d B over a 4x4 patch of four channels, LD(r, s) loading them, into vt's 16 points. */
-#define WINO_IN(LD)                                                                                \
+#define WINO_IN(LD)                                                                                  \
   {                                                                                                \
-    WINO_B(LD(0, 0), LD(1, 0), LD(2, 0), LD(3, 0), r00, r10, r20, r30)                             \
-    WINO_B(LD(0, 1), LD(1, 1), LD(2, 1), LD(3, 1), r01, r11, r21, r31)                             \
-    WINO_B(LD(0, 2), LD(1, 2), LD(2, 2), LD(3, 2), r02, r12, r22, r32)                             \
-    WINO_B(LD(0, 3), LD(1, 3), LD(2, 3), LD(3, 3), r03, r13, r23, r33)                             \
-    WINO_IN_ROW(0, r00, r01, r02, r03)                                                             \
-    WINO_IN_ROW(1, r10, r11, r12, r13)                                                             \
-    WINO_IN_ROW(2, r20, r21, r22, r23)                                                             \
-    WINO_IN_ROW(3, r30, r31, r32, r33)                                                             \
+    WINO_B(LD(0, 0), LD(1, 0), LD(2, 0), LD(3, 0), LD(4, 0), LD(5, 0), r00, r10, r20, r30, r40, r50)  \
+    WINO_B(LD(0, 1), LD(1, 1), LD(2, 1), LD(3, 1), LD(4, 1), LD(5, 1), r01, r11, r21, r31, r41, r51)  \
+    WINO_B(LD(0, 2), LD(1, 2), LD(2, 2), LD(3, 2), LD(4, 2), LD(5, 2), r02, r12, r22, r32, r42, r52)  \
+    WINO_B(LD(0, 3), LD(1, 3), LD(2, 3), LD(3, 3), LD(4, 3), LD(5, 3), r03, r13, r23, r33, r43, r53)  \
+    WINO_B(LD(0, 4), LD(1, 4), LD(2, 4), LD(3, 4), LD(4, 4), LD(5, 4), r04, r14, r24, r34, r44, r54)  \
+    WINO_B(LD(0, 5), LD(1, 5), LD(2, 5), LD(3, 5), LD(4, 5), LD(5, 5), r05, r15, r25, r35, r45, r55)  \
+    WINO_IN_ROW(0, r00, r01, r02, r03, r04, r05)                                                     \
+    WINO_IN_ROW(1, r10, r11, r12, r13, r14, r15)                                                     \
+    WINO_IN_ROW(2, r20, r21, r22, r23, r24, r25)                                                     \
+    WINO_IN_ROW(3, r30, r31, r32, r33, r34, r35)                                                     \
+    WINO_IN_ROW(4, r40, r41, r42, r43, r44, r45)                                                     \
+    WINO_IN_ROW(5, r50, r51, r52, r53, r54, r55)                                                     \
   }
-#define WINO_IN_ROW(r, a, b, cc, d)                                                                \
+#define WINO_IN_ROW(r, a, b, cc, d, e, f)                                                            \
   {                                                                                                \
-    WINO_B(a, b, cc, d, q0, q1, q2, q3)                                                            \
-    wasm_v128_store(vt + (4 * r + 0) * vp, q0), wasm_v128_store(vt + (4 * r + 1) * vp, q1);        \
-    wasm_v128_store(vt + (4 * r + 2) * vp, q2), wasm_v128_store(vt + (4 * r + 3) * vp, q3);        \
+    WINO_B(a, b, cc, d, e, f, q0, q1, q2, q3, q4, q5)                                                \
+    float *vr = vt + 6 * (r) * vp;                                                                 \
+    wasm_v128_store(vr, q0), wasm_v128_store(vr + vp, q1), wasm_v128_store(vr + 2 * vp, q2);       \
+    wasm_v128_store(vr + 3 * vp, q3), wasm_v128_store(vr + 4 * vp, q4), wasm_v128_store(vr + 5 * vp, q5); \
   }
 
 /*
- * The input transforms of tiles t0 .. t0 + tb - 1 of an image into v [16][tiles][ci] (point
- * stride vp). A patch wholly inside the image is read without checks; one that crosses its
- * border loads zero outside it.
+ * The input transforms (B^T d B of each 6x6 patch, every 4 pixels) of tiles t0 .. t0 + tb - 1 of an
+ * image into v [36][tiles][ci] (point stride vp). A patch wholly inside the image is read without
+ * checks; one that crosses its border loads zero outside it.
  */
 static void wino_input(const float *img, float *v, int vp, int t0, int tb, int tiles_x, int height, int width,
-                       int ci, int pad_top, int pad_left) {
+                        int ci, int pad_top, int pad_left) {
   const int ws = width * ci;
+  const v128_t four = wasm_f32x4_splat(4.0f), mfour = wasm_f32x4_splat(-4.0f), mfive = wasm_f32x4_splat(-5.0f);
+  const v128_t two = wasm_f32x4_splat(2.0f);
   for (int t = 0; t < tb; t++) {
-    const int iy = 2 * ((t0 + t) / tiles_x) - pad_top, ix = 2 * ((t0 + t) % tiles_x) - pad_left;
-    if (iy >= 0 && ix >= 0 && iy + 4 <= height && ix + 4 <= width) {
+    const int iy = 4 * ((t0 + t) / tiles_x) - pad_top, ix = 4 * ((t0 + t) % tiles_x) - pad_left;
+    if (iy >= 0 && ix >= 0 && iy + 6 <= height && ix + 6 <= width) {
       const float *patch = img + iy * ws + ix * ci;
       for (int c = 0; c < ci; c += 4) {
         float *vt = v + t * ci + c;
@@ -852,62 +876,72 @@ static void wino_input(const float *img, float *v, int vp, int t0, int tb, int t
 }
 
 /*
- * The output transforms (A^T m A) of tiles t0 .. t0 + tb - 1 from m [16][tiles][co] (point
- * stride mp) into the image's output, with the tail as bias_relu_row applies it (bias_relu4);
- * a tile's outputs past the image's last row or column are dropped. Inlined with a constant tail.
+ * The output transforms (A^T m A) of tiles t0 .. t0 + tb - 1 from m [36][tiles][co] (point stride
+ * mp) into the image's output, with the tail as bias_relu_row applies it (bias_relu4); a tile's
+ * outputs past the image's last row or column are dropped. Inlined with a constant tail.
  */
 INLINE void wino_output(const float *m, int mp, float *out, int t0, int tb, int tiles_x, int out_height,
-                        int out_width, int co, const float *bias, int tail) {
+                         int out_width, int co, const float *bias, int tail) {
+  const v128_t two = wasm_f32x4_splat(2.0f), four = wasm_f32x4_splat(4.0f), eight = wasm_f32x4_splat(8.0f);
   for (int t = 0; t < tb; t++) {
-    const int oy = 2 * ((t0 + t) / tiles_x), ox = 2 * ((t0 + t) % tiles_x);
-    const int row2 = oy + 1 < out_height, col2 = ox + 1 < out_width;
+    const int oy = 4 * ((t0 + t) / tiles_x), ox = 4 * ((t0 + t) % tiles_x);
+    const int rows = out_height - oy < 4 ? out_height - oy : 4, cols = out_width - ox < 4 ? out_width - ox : 4;
     float *o = out + (oy * out_width + ox) * co;
     for (int k = 0; k < co; k += 4) {
       const float *mt = m + t * co + k;
 #define LD(p) wasm_v128_load(mt + (p) * mp)
-      // Down each column of points first (A^T m), then along the two rows.
-      WINO_A(LD(0), LD(4), LD(8), LD(12), a0, b0)
-      WINO_A(LD(1), LD(5), LD(9), LD(13), a1, b1)
-      WINO_A(LD(2), LD(6), LD(10), LD(14), a2, b2)
-      WINO_A(LD(3), LD(7), LD(11), LD(15), a3, b3)
+      // Down each column of points first (A^T m), then along the four rows.
+      WINO_A(LD(0), LD(6), LD(12), LD(18), LD(24), LD(30), a0, b0, c0, d0)
+      WINO_A(LD(1), LD(7), LD(13), LD(19), LD(25), LD(31), a1, b1, c1, d1)
+      WINO_A(LD(2), LD(8), LD(14), LD(20), LD(26), LD(32), a2, b2, c2, d2)
+      WINO_A(LD(3), LD(9), LD(15), LD(21), LD(27), LD(33), a3, b3, c3, d3)
+      WINO_A(LD(4), LD(10), LD(16), LD(22), LD(28), LD(34), a4, b4, c4, d4)
+      WINO_A(LD(5), LD(11), LD(17), LD(23), LD(29), LD(35), a5, b5, c5, d5)
 #undef LD
-      WINO_A(a0, a1, a2, a3, y00, y01)
-      WINO_A(b0, b1, b2, b3, y10, y11)
-      wasm_v128_store(o + k, bias_relu4(y00, bias + k, tail));
-      if (col2) wasm_v128_store(o + co + k, bias_relu4(y01, bias + k, tail));
-      if (row2) wasm_v128_store(o + out_width * co + k, bias_relu4(y10, bias + k, tail));
-      if (row2 && col2) wasm_v128_store(o + (out_width + 1) * co + k, bias_relu4(y11, bias + k, tail));
+#define ROW(r, m0, m1, m2, m3, m4, m5)                                                             \
+  if (r < rows) {                                                                                  \
+    WINO_A(m0, m1, m2, m3, m4, m5, y0, y1, y2, y3)                                                   \
+    float *orow = o + (r) * out_width * co + k;                                                    \
+    wasm_v128_store(orow, bias_relu4(y0, bias + k, tail));                                         \
+    if (cols > 1) wasm_v128_store(orow + co, bias_relu4(y1, bias + k, tail));                      \
+    if (cols > 2) wasm_v128_store(orow + 2 * co, bias_relu4(y2, bias + k, tail));                  \
+    if (cols > 3) wasm_v128_store(orow + 3 * co, bias_relu4(y3, bias + k, tail));                  \
+  }
+      ROW(0, a0, a1, a2, a3, a4, a5)
+      ROW(1, b0, b1, b2, b3, b4, b5)
+      ROW(2, c0, c1, c2, c3, c4, c5)
+      ROW(3, d0, d1, d2, d3, d4, d5)
+#undef ROW
     }
   }
 }
 
 /*
- * y = the stride-1 convolution of x [n, height, width, ci] by the filter
- * that wino_filter transformed into u, NHWC, y [n, out_height, out_width,
- * co], x read from row -pad_top, column -pad_left (zero outside), then the
- * tail as in conv2d (bias bit 1, ReLU bit 2). ci and co are multiples of 4.
- * Per image, blocks of WINO_TILES 2x2 output tiles: the inputs' transforms
- * into v [16][tiles][ci], one product per point into m [16][tiles][co]
- * (v · u[p]), the outputs' transforms. `scratch` holds
- * 16 * (WINO_TILES * (ci + co) + 32) floats.
+ * y = the stride-1 convolution of x [n, height, width, ci] by the filter that wino_filter
+ * transformed into u, NHWC, y [n, out_height, out_width, co], x read from row -pad_top, column
+ * -pad_left (zero outside), then the tail as in conv2d (bias bit 1, ReLU bit 2). ci and co are
+ * multiples of 4. Per image, blocks of WINO_TILES 4x4 output tiles: the inputs' transforms into
+ * v [36][tiles][ci], one product per point into m [36][tiles][co] (v . u[p]), the outputs'
+ * transforms. `scratch` holds 36 * (WINO_TILES * (ci + co) + 32) floats.
  */
 void EXPORT(conv2d_wino)(const float *x, const float *u, float *y, int n_batch, int height, int width, int ci,
-                         int out_height, int out_width, int co, int pad_top, int pad_left, const float *bias,
-                         int tail, float *scratch) {
-  const int tiles_x = (out_width + 1) / 2;
-  const int tiles = ((out_height + 1) / 2) * tiles_x;
+                          int out_height, int out_width, int co, int pad_top, int pad_left, const float *bias,
+                          int tail, float *scratch) {
+  const int tiles_x = (out_width + 3) / 4;
+  const int tiles = ((out_height + 3) / 4) * tiles_x;
   // Each point's rows one cache line past a multiple of the block: with strides of a power of
-  // two (2 or 4 KB for 16 or 32 channels), a tile's 16 points fall in one set of the L1 cache.
+  // two, a tile's 36 points fall in a few sets of the L1 cache (the F(2x2, 3x3) form ran its
+  // transforms twice as fast once padded so).
   const int vp = WINO_TILES * ci + 16, mp = WINO_TILES * co + 16;
   float *v = scratch;
-  float *m = scratch + 16 * vp;
+  float *m = scratch + 36 * vp;
   for (int n = 0; n < n_batch; n++) {
     const float *img = x + (uint32_t)(n * height * width) * ci;
     float *out = y + (uint32_t)(n * out_height * out_width) * co;
     for (int t0 = 0; t0 < tiles; t0 += WINO_TILES) {
       const int tb = tiles - t0 < WINO_TILES ? tiles - t0 : WINO_TILES;
       wino_input(img, v, vp, t0, tb, tiles_x, height, width, ci, pad_top, pad_left);
-      for (int p = 0; p < 16; p++) {
+      for (int p = 0; p < 36; p++) {
         gemm_panel(tb, co, v + p * vp, ci, 1, 0, u + (uint32_t)(p * ci) * co, co, 0, m + p * mp, co, ci, 1, 0);
       }
       switch (tail) {
@@ -921,40 +955,47 @@ void EXPORT(conv2d_wino)(const float *x, const float *u, float *y, int n_batch, 
 }
 
 /* Tiles per block of the filter gradient: the sums over tiles are its products' k. */
-#define WINO_GRAD_TILES 64
+#define WINO_GRAD_TILES 32
 
-/* A y A^T along one axis, two values to four: y0, y0 + y1, y0 - y1, -y1. */
-#define WINO_AT(y0, y1, o0, o1, o2, o3)                                                            \
-  const v128_t o0 = y0, o1 = wasm_f32x4_add(y0, y1), o2 = wasm_f32x4_sub(y0, y1), o3 = wasm_f32x4_neg(y1);
+/* A y A^T along one axis (A = the transpose of WINO_A's A^T), four values to six: y0,
+ * (y0 + y2) +- (y1 + y3), (y0 + 4y2) +- (2y1 + 8y3), y3. */
+#define WINO_AT(y0, y1, y2, y3, o0, o1, o2, o3, o4, o5)                                               \
+  const v128_t o0##_s02 = wasm_f32x4_add(y0, y2), o0##_s13 = wasm_f32x4_add(y1, y3);               \
+  const v128_t o0##_f02 = fma4(y0, y2, four), o0##_f13 = fma4(wasm_f32x4_add(y1, y1), y3, eight);  \
+  const v128_t o0 = y0, o5 = y3;                                                                   \
+  const v128_t o1 = wasm_f32x4_add(o0##_s02, o0##_s13), o2 = wasm_f32x4_sub(o0##_s02, o0##_s13);   \
+  const v128_t o3 = wasm_f32x4_add(o0##_f02, o0##_f13), o4 = wasm_f32x4_sub(o0##_f02, o0##_f13);
 
-/* G^T m G along one axis, four values to three: m0 + (m1 + m2)/2, (m1 - m2)/2, (m1 + m2)/2 + m3. */
-#define WINO_GT(m0, m1, m2, m3, o0, o1, o2)                                                        \
-  const v128_t o0 = wasm_f32x4_add(m0, wasm_f32x4_mul(half, wasm_f32x4_add(m1, m2)));           \
-  const v128_t o1 = wasm_f32x4_mul(half, wasm_f32x4_sub(m1, m2));                                \
-  const v128_t o2 = wasm_f32x4_add(wasm_f32x4_mul(half, wasm_f32x4_add(m1, m2)), m3);
+/* G^T m G along one axis, six values to three: m0/4 - (m1 + m2)/6 + (m3 + m4)/24,
+ * (m2 - m1)/6 + (m3 - m4)/12, ((m3 + m4) - (m1 + m2))/6 + m5. */
+#define WINO_GT(m0, m1, m2, m3, m4, m5, o0, o1, o2)                                                  \
+  const v128_t o0##_s12 = wasm_f32x4_add(m1, m2), o0##_s34 = wasm_f32x4_add(m3, m4);               \
+  const v128_t o0 = fma4(fma4(wasm_f32x4_mul(m0, quarter), o0##_s12, msixth), o0##_s34, twentyfourth); \
+  const v128_t o1 = fma4(wasm_f32x4_mul(wasm_f32x4_sub(m2, m1), sixth), wasm_f32x4_sub(m3, m4), twelfth); \
+  const v128_t o2 = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_sub(o0##_s34, o0##_s12), sixth), m5);
 
 /*
  * The filter gradient of a convolution that conv2d_wino computes, dw [3, 3, ci, co] (written,
- * not accumulated), for x [n, height, width, ci] and dy [n, out_height, out_width, co]. By
- * the forward pass's Winograd form y = A^T (U . V) A per 2x2 tile of dy, U = G g G^T: the
- * gradient of g is G^T (sum over tiles of V . (A dy A^T)) G, i.e. per transformed point p one
- * product m[p] [ci x co] += v[p]^T e[p] whose sum runs over the tiles (all of them, blocks of
- * WINO_GRAD_TILES at a time), and G^T m G once at the end. Tiles past dy's last row or column
- * have zero dy there. ci and co are multiples of 4. `scratch` holds
- * 16 * (ci * co + WINO_GRAD_TILES * (ci + co) + 48) floats.
+ * not accumulated), for x [n, height, width, ci] and dy [n, out_height, out_width, co]. By the
+ * forward pass's Winograd form y = A^T (U . V) A per 4x4 tile of dy, U = G g G^T: the gradient of
+ * g is G^T (sum over tiles of V . (A dy A^T)) G, i.e. per transformed point p one product m[p]
+ * [ci x co] += v[p]^T e[p] whose sum runs over the tiles (all of them, blocks of WINO_GRAD_TILES
+ * at a time), and G^T m G once at the end. Tiles past dy's last row or column have zero dy there.
+ * ci and co are multiples of 4. `scratch` holds 36 * (ci * co + WINO_GRAD_TILES * (ci + co) + 48)
+ * floats.
  */
 void EXPORT(conv2d_wino_filter_grad)(const float *x, const float *dy, float *dw, int n_batch, int height, int width,
-                                     int ci, int out_height, int out_width, int co, int pad_top, int pad_left,
-                                     float *scratch) {
-  const int tiles_x = (out_width + 1) / 2;
-  const int tiles = ((out_height + 1) / 2) * tiles_x;
+                                      int ci, int out_height, int out_width, int co, int pad_top, int pad_left,
+                                      float *scratch) {
+  const int tiles_x = (out_width + 3) / 4;
+  const int tiles = ((out_height + 3) / 4) * tiles_x;
   // Point strides one cache line past a multiple of a power of two (see conv2d_wino).
   const int mp = ci * co + 16, vp = WINO_GRAD_TILES * ci + 16, ep = WINO_GRAD_TILES * co + 16;
   float *m = scratch;
-  float *v = m + 16 * mp;
-  float *e = v + 16 * vp;
-  __builtin_memset(m, 0, (uint32_t)(16 * mp) * sizeof(float));
-  const v128_t zero = wasm_f32x4_splat(0.0f);
+  float *v = m + 36 * mp;
+  float *e = v + 36 * vp;
+  __builtin_memset(m, 0, (uint32_t)(36 * mp) * sizeof(float));
+  const v128_t zero = wasm_f32x4_splat(0.0f), four = wasm_f32x4_splat(4.0f), eight = wasm_f32x4_splat(8.0f);
   for (int n = 0; n < n_batch; n++) {
     const float *img = x + (uint32_t)(n * height * width) * ci;
     const float *g = dy + (uint32_t)(n * out_height * out_width) * co;
@@ -962,57 +1003,64 @@ void EXPORT(conv2d_wino_filter_grad)(const float *x, const float *dy, float *dw,
       const int tb = tiles - t0 < WINO_GRAD_TILES ? tiles - t0 : WINO_GRAD_TILES;
       wino_input(img, v, vp, t0, tb, tiles_x, height, width, ci, pad_top, pad_left);
       for (int t = 0; t < tb; t++) {
-        const int oy = 2 * ((t0 + t) / tiles_x), ox = 2 * ((t0 + t) % tiles_x);
-        const int row2 = oy + 1 < out_height, col2 = ox + 1 < out_width;
+        const int oy = 4 * ((t0 + t) / tiles_x), ox = 4 * ((t0 + t) % tiles_x);
+        const int rows = out_height - oy, cols = out_width - ox;
         const float *d = g + (oy * out_width + ox) * co;
         for (int k = 0; k < co; k += 4) {
-          const v128_t y00 = wasm_v128_load(d + k);
-          const v128_t y01 = col2 ? wasm_v128_load(d + co + k) : zero;
-          const v128_t y10 = row2 ? wasm_v128_load(d + out_width * co + k) : zero;
-          const v128_t y11 = row2 && col2 ? wasm_v128_load(d + (out_width + 1) * co + k) : zero;
-          // Down the columns first (points 4r + s over r), then along each row r.
-          WINO_AT(y00, y10, c00, c10, c20, c30)
-          WINO_AT(y01, y11, c01, c11, c21, c31)
+#define LD(i, j) ((i) < rows && (j) < cols ? wasm_v128_load(d + ((i) * out_width + (j)) * co + k) : zero)
+          // Down the columns first (points 6r + s over r), then along each row r.
+          WINO_AT(LD(0, 0), LD(1, 0), LD(2, 0), LD(3, 0), c00, c10, c20, c30, c40, c50)
+          WINO_AT(LD(0, 1), LD(1, 1), LD(2, 1), LD(3, 1), c01, c11, c21, c31, c41, c51)
+          WINO_AT(LD(0, 2), LD(1, 2), LD(2, 2), LD(3, 2), c02, c12, c22, c32, c42, c52)
+          WINO_AT(LD(0, 3), LD(1, 3), LD(2, 3), LD(3, 3), c03, c13, c23, c33, c43, c53)
+#undef LD
           float *et = e + t * co + k;
-#define ROW(r, a, b)                                                                               \
+#define ROW(r, a, b, cc, dd)                                                                       \
   {                                                                                                \
-    WINO_AT(a, b, q0, q1, q2, q3)                                                                  \
-    wasm_v128_store(et + (4 * r + 0) * ep, q0), wasm_v128_store(et + (4 * r + 1) * ep, q1);        \
-    wasm_v128_store(et + (4 * r + 2) * ep, q2), wasm_v128_store(et + (4 * r + 3) * ep, q3);        \
+    WINO_AT(a, b, cc, dd, q0, q1, q2, q3, q4, q5)                                                    \
+    float *er = et + 6 * (r) * ep;                                                                 \
+    wasm_v128_store(er, q0), wasm_v128_store(er + ep, q1), wasm_v128_store(er + 2 * ep, q2);       \
+    wasm_v128_store(er + 3 * ep, q3), wasm_v128_store(er + 4 * ep, q4), wasm_v128_store(er + 5 * ep, q5); \
   }
-          ROW(0, c00, c01)
-          ROW(1, c10, c11)
-          ROW(2, c20, c21)
-          ROW(3, c30, c31)
+          ROW(0, c00, c01, c02, c03)
+          ROW(1, c10, c11, c12, c13)
+          ROW(2, c20, c21, c22, c23)
+          ROW(3, c30, c31, c32, c33)
+          ROW(4, c40, c41, c42, c43)
+          ROW(5, c50, c51, c52, c53)
 #undef ROW
         }
       }
-      for (int p = 0; p < 16; p++) {
+      for (int p = 0; p < 36; p++) {
         gemm_panel(ci, co, v + p * vp, 1, ci, 0, e + p * ep, co, 0, m + p * mp, co, tb, 1, 1);
       }
     }
   }
-  const v128_t half = wasm_f32x4_splat(0.5f);
+  const v128_t quarter = wasm_f32x4_splat(0.25f), sixth = wasm_f32x4_splat(1.0f / 6.0f);
+  const v128_t msixth = wasm_f32x4_splat(-1.0f / 6.0f), twelfth = wasm_f32x4_splat(1.0f / 12.0f);
+  const v128_t twentyfourth = wasm_f32x4_splat(1.0f / 24.0f);
   for (int c = 0; c < ci; c++) {
     for (int k = 0; k < co; k += 4) {
       const float *mt = m + c * co + k;
 #define LD(p) wasm_v128_load(mt + (p) * mp)
-      WINO_GT(LD(0), LD(4), LD(8), LD(12), a00, a10, a20)
-      WINO_GT(LD(1), LD(5), LD(9), LD(13), a01, a11, a21)
-      WINO_GT(LD(2), LD(6), LD(10), LD(14), a02, a12, a22)
-      WINO_GT(LD(3), LD(7), LD(11), LD(15), a03, a13, a23)
+      WINO_GT(LD(0), LD(6), LD(12), LD(18), LD(24), LD(30), a00, a10, a20)
+      WINO_GT(LD(1), LD(7), LD(13), LD(19), LD(25), LD(31), a01, a11, a21)
+      WINO_GT(LD(2), LD(8), LD(14), LD(20), LD(26), LD(32), a02, a12, a22)
+      WINO_GT(LD(3), LD(9), LD(15), LD(21), LD(27), LD(33), a03, a13, a23)
+      WINO_GT(LD(4), LD(10), LD(16), LD(22), LD(28), LD(34), a04, a14, a24)
+      WINO_GT(LD(5), LD(11), LD(17), LD(23), LD(29), LD(35), a05, a15, a25)
 #undef LD
       float *out = dw + c * co + k;
       const int tap = ci * co;
-#define ROW(a, m0, m1, m2, m3)                                                                     \
+#define ROW(a, m0, m1, m2, m3, m4, m5)                                                             \
   {                                                                                                \
-    WINO_GT(m0, m1, m2, m3, q0, q1, q2)                                                            \
+    WINO_GT(m0, m1, m2, m3, m4, m5, q0, q1, q2)                                                      \
     wasm_v128_store(out + (3 * a + 0) * tap, q0), wasm_v128_store(out + (3 * a + 1) * tap, q1);    \
     wasm_v128_store(out + (3 * a + 2) * tap, q2);                                                  \
   }
-      ROW(0, a00, a01, a02, a03)
-      ROW(1, a10, a11, a12, a13)
-      ROW(2, a20, a21, a22, a23)
+      ROW(0, a00, a01, a02, a03, a04, a05)
+      ROW(1, a10, a11, a12, a13, a14, a15)
+      ROW(2, a20, a21, a22, a23, a24, a25)
 #undef ROW
     }
   }

@@ -36,13 +36,14 @@ const convCases: ConvCase[] = [
   { name: '16 → 32 channels (the reference CNN\'s second layer)', x: [2, 15, 15, 16], filter: [3, 3, 16, 32], strides: [1, 1], pad: 'valid' },
   { name: '6 → 10 channels, 5×5 stride 2 same', x: [2, 13, 12, 6], filter: [5, 5, 6, 10], strides: [2, 2], pad: 'same' },
   { name: '3×3 on a 2×2 image, same (every tap at a border)', x: [2, 2, 2, 3], filter: [3, 3, 3, 4], strides: [1, 1], pad: 'same' },
-  // Winograd F(2×2, 3×3) (3×3 stride 1, ≥ 8 channels by fours): odd sizes (a last tile half
-  // outside), more tiles than a block of 32, padding of 0–2 before, tiny images.
+  // Winograd F(4×4, 3×3) (3×3 stride 1, ≥ 8 channels by fours): sizes that leave a last tile
+  // partly outside, more tiles than a block (16 forward, 32 for the filter gradient), padding of
+  // 0–2 before, tiny images.
   { name: '8 → 16 channels, 3×3 stride 1 same, odd size (Winograd)', x: [3, 9, 11, 8], filter: [3, 3, 8, 16], strides: [1, 1], pad: 'same' },
-  { name: '16 → 8 channels, 3×3 stride 1 valid, 13×14 (Winograd, two blocks)', x: [2, 13, 14, 16], filter: [3, 3, 16, 8], strides: [1, 1], pad: 'valid' },
+  { name: '16 → 8 channels, 3×3 stride 1 valid, 21×18 (Winograd, two blocks)', x: [2, 21, 18, 16], filter: [3, 3, 16, 8], strides: [1, 1], pad: 'valid' },
   { name: '16 → 16 channels, explicit padding 2 before (Winograd)', x: [2, 7, 8, 16], filter: [3, 3, 16, 16], strides: [1, 1], pad: [[0, 0], [2, 0], [0, 2], [0, 0]] },
   { name: '12 → 12 channels on a 1×1 image, same (Winograd)', x: [2, 1, 1, 12], filter: [3, 3, 12, 12], strides: [1, 1], pad: 'same' },
-  { name: '32 → 64 channels, 3×3 stride 1 same, 20×20 (Winograd, 100 tiles)', x: [1, 20, 20, 32], filter: [3, 3, 32, 64], strides: [1, 1], pad: 'same' },
+  { name: '32 → 64 channels, 3×3 stride 1 same, 26×27 (Winograd, 49 tiles)', x: [1, 26, 27, 32], filter: [3, 3, 32, 64], strides: [1, 1], pad: 'same' },
 ];
 
 function outShape(c: ConvCase): [number, number, number, number] {
@@ -148,9 +149,10 @@ describeModes('Conv2DBackpropInput on wasm matches cpu', () => {
   }
 });
 
-describeModes('Winograd F(2×2, 3×3) against the direct kernels', () => {
-  // The Winograd kernels sum each output in another order: not the direct kernels' bits (which
-  // shows they ran), but within a few float32 roundings of them.
+describeModes('Winograd F(4×4, 3×3) against the direct kernels', () => {
+  // The Winograd kernels sum each output in another order, its terms scaled by up to 5 and 1/24
+  // on the way: not the direct kernels' bits (which shows they ran), but within a few float32
+  // roundings of the largest output (measured up to 4·10⁻⁶ of it; the bound is 10⁻⁵).
   const cases = convCases.filter((c) => c.name.includes('Winograd') || c.name.includes('second layer'));
   for (const c of cases) {
     for (const kernel of ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'] as const) {
@@ -169,7 +171,7 @@ describeModes('Winograd F(2×2, 3×3) against the direct kernels', () => {
         setWinogradConvolutions(false);
         try {
           const [direct] = await onBackend('wasm', run);
-          expectClose(winograd!, direct!, 2e-6);
+          expectClose(winograd!, direct!, 1e-5);
           // (A filter gradient on a 1×1 image has one term per sum, the same bits either way.)
           if (kernel !== 'Conv2DBackpropFilter' || c.x[1] * c.x[2] > 1) {
             expect(Buffer.from(winograd!.buffer).equals(Buffer.from(direct!.buffer))).toBe(false);

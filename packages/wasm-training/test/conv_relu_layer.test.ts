@@ -24,7 +24,7 @@ const cases: Case[] = [
   { name: 'ci 3 → co 5, 3×3 same, pooled', input: [2, 10, 10, 3], args: { filters: 5, kernelSize: 3, padding: 'same' }, pool: true },
   { name: 'ci 4 → co 8, 3×3/2 same, not pooled', input: [2, 11, 11, 4], args: { filters: 8, kernelSize: 3, strides: 2, padding: 'same' }, pool: false },
   { name: 'ci 2 → co 6, 5×5 valid, not pooled', input: [3, 9, 9, 2], args: { filters: 6, kernelSize: 5 }, pool: false },
-  // Winograd F(2×2, 3×3) convolutions (3×3 stride 1, enough channels): the bias and ReLU in its output transform.
+  // Winograd F(4×4, 3×3) convolutions (3×3 stride 1, enough channels): the bias and ReLU in its output transform.
   { name: 'ci 16 → co 32, 3×3 valid, pooled (Winograd: the CNN\'s second layer)', input: [3, 13, 13, 16], args: { filters: 32, kernelSize: 3 }, pool: true },
   { name: 'ci 8 → co 16, 3×3 same, not pooled (Winograd)', input: [2, 9, 7, 8], args: { filters: 16, kernelSize: 3, padding: 'same' }, pool: false },
 ];

@@ -6,8 +6,10 @@ import type { WasmOps } from '../wasm_ops';
 import type { ConvTail } from './conv2d';
 
 /** Tiles per block in native/kernels.c (`WINO_TILES`, `WINO_GRAD_TILES`): size each chunk's scratch. */
-const WINO_TILES = 32;
-const WINO_GRAD_TILES = 64;
+const WINO_TILES = 16;
+const WINO_GRAD_TILES = 32;
+/** Points of a transformed 6×6 patch. */
+const POINTS = 36;
 
 let enabled = true;
 
@@ -20,11 +22,11 @@ export function setWinogradConvolutions(on: boolean): void {
 }
 
 /**
- * Whether the Winograd F(2×2, 3×3) kernel takes this convolution: a 3×3 filter at stride 1
+ * Whether the Winograd F(4×4, 3×3) kernels take this convolution: a 3×3 filter at stride 1
  * without dilation, padding of 0–2 before (it reads the image from −pad, zero outside, and the
  * output size says where to stop), channels by fours, at least 8 on each side and 24 in all.
  * With fewer (a first layer's 1; U-Net's 8 → 8) the transforms and the short products cost more
- * than the 2.25× fewer multiply-adds save (`bench/conv-shapes.ts` with and without `--direct`).
+ * than the 4× fewer multiply-adds save (`bench/conv-shapes.ts` with and without `--direct`).
  */
 export function winogradFits(info: backend_util.Conv2DInfo): boolean {
   const { filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth, inChannels, outChannels } = info;
@@ -35,7 +37,7 @@ export function winogradFits(info: backend_util.Conv2DInfo): boolean {
     && inChannels % 4 === 0 && outChannels % 4 === 0;
 }
 
-/** The forward convolution (NHWC, float32) by Winograd F(2×2, 3×3), with `tail` as conv2d's. */
+/** The forward convolution (NHWC, float32) by Winograd F(4×4, 3×3), with `tail` as conv2d's. */
 export function winogradConv2d(
   kernels: NativeKernels, backend: WasmOps['backend'], x: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo,
   tail: ConvTail,
@@ -76,8 +78,8 @@ function run(
   tail: ConvTail,
 ): void {
   const chunk = chunkSize(g.batch, nativeParts(kernels));
-  const perChunk = 16 * (WINO_TILES * (g.inC + g.outC) + 32);
-  const transformed = allocate(backend, [16 * g.inC * g.outC]);
+  const perChunk = POINTS * (WINO_TILES * (g.inC + g.outC) + 32);
+  const transformed = allocate(backend, [POINTS * g.inC * g.outC]);
   // One block of scratch per chunk: chunks run at once on the pool's threads.
   const scratch = allocate(backend, [chunkCount({ items: g.batch, chunk }) * perChunk]);
   try {
@@ -125,5 +127,5 @@ export function winogradFilterGradCall(
 /** Floats of scratch per chunk of `conv2d_wino_filter_grad`. */
 export function winogradFilterGradScratch(info: backend_util.Conv2DInfo): number {
   const { inChannels: ci, outChannels: co } = info;
-  return 16 * (ci * co + WINO_GRAD_TILES * (ci + co) + 48);
+  return POINTS * (ci * co + WINO_GRAD_TILES * (ci + co) + 48);
 }
