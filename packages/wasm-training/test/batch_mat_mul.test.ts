@@ -23,6 +23,8 @@ const cases: Array<{ a: number[]; b: number[]; transposeA: boolean; transposeB: 
   { a: [6, 700], b: [700, 45], transposeA: false, transposeB: false },
   { a: [6, 300], b: [300, 70], transposeA: false, transposeB: false },
   { a: [6, 45], b: [700, 45], transposeA: false, transposeB: true },
+  // dX = dY·Wᵀ of a dense layer (Wᵀ far wider than dY is tall: taken as (W·dYᵀ)ᵀ), odd sizes.
+  { a: [13, 20], b: [130, 20], transposeA: false, transposeB: true },
   { a: [700, 6], b: [700, 45], transposeA: true, transposeB: false },
   // More rows than the GEMM takes with a thread pool (XNNPACK's side of the rule).
   { a: [150, 37], b: [37, 12], transposeA: false, transposeB: false },
