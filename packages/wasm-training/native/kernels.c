@@ -843,34 +843,41 @@ void EXPORT(wino_filter)(const float *w, float *u, int ci, int co, int flip) {
 
 /*
  * The input transforms (B^T d B of each 6x6 patch, every 4 pixels) of tiles t0 .. t0 + tb - 1 of an
- * image into v [36][tiles][ci] (point stride vp). A patch wholly inside the image is read without
- * checks; one that crosses its border loads zero outside it.
+ * image into v [36][tiles][ci] (point stride vp). A patch wholly inside the image is read in
+ * place; one that crosses its border from a copy with zeros outside the image (`copy`: 36 * ci
+ * floats).
  */
 static void wino_input(const float *img, float *v, int vp, int t0, int tb, int tiles_x, int height, int width,
-                        int ci, int pad_top, int pad_left) {
-  const int ws = width * ci;
+                       int ci, int pad_top, int pad_left, float *copy) {
   const v128_t four = wasm_f32x4_splat(4.0f), mfour = wasm_f32x4_splat(-4.0f), mfive = wasm_f32x4_splat(-5.0f);
-  const v128_t two = wasm_f32x4_splat(2.0f);
+  const v128_t two = wasm_f32x4_splat(2.0f), zero = wasm_f32x4_splat(0.0f);
   for (int t = 0; t < tb; t++) {
     const int iy = 4 * ((t0 + t) / tiles_x) - pad_top, ix = 4 * ((t0 + t) % tiles_x) - pad_left;
-    if (iy >= 0 && ix >= 0 && iy + 6 <= height && ix + 6 <= width) {
-      const float *patch = img + iy * ws + ix * ci;
-      for (int c = 0; c < ci; c += 4) {
-        float *vt = v + t * ci + c;
+    const float *patch = img + iy * width * ci + ix * ci;
+    int ws = width * ci;
+    if (iy < 0 || ix < 0 || iy + 6 > height || ix + 6 > width) {
+      // A patch across the border: its pixels copied with zeros outside the image (6x6 of ci
+      // floats), then transformed by the same code as an inner one (one copy of the transform in
+      // the module instead of two: 3.4 KB smaller, as fast within this host's noise).
+      for (int r = 0; r < 6; r++) {
+        for (int s = 0; s < 6; s++) {
+          float *to = copy + (r * 6 + s) * ci;
+          if ((unsigned)(iy + r) < (unsigned)height && (unsigned)(ix + s) < (unsigned)width) {
+            const float *from = img + ((iy + r) * width + ix + s) * ci;
+            for (int c = 0; c < ci; c += 4) wasm_v128_store(to + c, wasm_v128_load(from + c));
+          } else {
+            for (int c = 0; c < ci; c += 4) wasm_v128_store(to + c, zero);
+          }
+        }
+      }
+      patch = copy;
+      ws = 6 * ci;
+    }
+    for (int c = 0; c < ci; c += 4) {
+      float *vt = v + t * ci + c;
 #define LD(r, s) wasm_v128_load(patch + (r) * ws + (s) * ci + c)
-        WINO_IN(LD)
+      WINO_IN(LD)
 #undef LD
-      }
-    } else {
-      for (int c = 0; c < ci; c += 4) {
-        float *vt = v + t * ci + c;
-#define LD(r, s)                                                                                   \
-  ((unsigned)(iy + (r)) < (unsigned)height && (unsigned)(ix + (s)) < (unsigned)width                 \
-       ? wasm_v128_load(img + (iy + (r)) * ws + (ix + (s)) * ci + c)                                \
-       : wasm_f32x4_splat(0.0f))
-        WINO_IN(LD)
-#undef LD
-      }
     }
   }
 }
@@ -922,7 +929,7 @@ INLINE void wino_output(const float *m, int mp, float *out, int t0, int tb, int 
  * -pad_left (zero outside), then the tail as in conv2d (bias bit 1, ReLU bit 2). ci and co are
  * multiples of 4. Per image, blocks of WINO_TILES 4x4 output tiles: the inputs' transforms into
  * v [36][tiles][ci], one product per point into m [36][tiles][co] (v . u[p]), the outputs'
- * transforms. `scratch` holds 36 * (WINO_TILES * (ci + co) + 32) floats.
+ * transforms. `scratch` holds 36 * (WINO_TILES * (ci + co) + ci + 32) floats.
  */
 void EXPORT(conv2d_wino)(const float *x, const float *u, float *y, int n_batch, int height, int width, int ci,
                           int out_height, int out_width, int co, int pad_top, int pad_left, const float *bias,
@@ -940,7 +947,7 @@ void EXPORT(conv2d_wino)(const float *x, const float *u, float *y, int n_batch, 
     float *out = y + (uint32_t)(n * out_height * out_width) * co;
     for (int t0 = 0; t0 < tiles; t0 += WINO_TILES) {
       const int tb = tiles - t0 < WINO_TILES ? tiles - t0 : WINO_TILES;
-      wino_input(img, v, vp, t0, tb, tiles_x, height, width, ci, pad_top, pad_left);
+      wino_input(img, v, vp, t0, tb, tiles_x, height, width, ci, pad_top, pad_left, m + 36 * mp);
       for (int p = 0; p < 36; p++) {
         gemm_panel(tb, co, v + p * vp, ci, 1, 0, u + (uint32_t)(p * ci) * co, co, 0, m + p * mp, co, ci, 1, 0);
       }
@@ -981,8 +988,8 @@ void EXPORT(conv2d_wino)(const float *x, const float *u, float *y, int n_batch, 
  * g is G^T (sum over tiles of V . (A dy A^T)) G, i.e. per transformed point p one product m[p]
  * [ci x co] += v[p]^T e[p] whose sum runs over the tiles (all of them, blocks of WINO_GRAD_TILES
  * at a time), and G^T m G once at the end. Tiles past dy's last row or column have zero dy there.
- * ci and co are multiples of 4. `scratch` holds 36 * (ci * co + WINO_GRAD_TILES * (ci + co) + 48)
- * floats.
+ * ci and co are multiples of 4. `scratch` holds
+ * 36 * (ci * co + WINO_GRAD_TILES * (ci + co) + ci + 48) floats.
  */
 void EXPORT(conv2d_wino_filter_grad)(const float *x, const float *dy, float *dw, int n_batch, int height, int width,
                                       int ci, int out_height, int out_width, int co, int pad_top, int pad_left,
@@ -1001,7 +1008,7 @@ void EXPORT(conv2d_wino_filter_grad)(const float *x, const float *dy, float *dw,
     const float *g = dy + (uint32_t)(n * out_height * out_width) * co;
     for (int t0 = 0; t0 < tiles; t0 += WINO_GRAD_TILES) {
       const int tb = tiles - t0 < WINO_GRAD_TILES ? tiles - t0 : WINO_GRAD_TILES;
-      wino_input(img, v, vp, t0, tb, tiles_x, height, width, ci, pad_top, pad_left);
+      wino_input(img, v, vp, t0, tb, tiles_x, height, width, ci, pad_top, pad_left, e + 36 * ep);
       for (int t = 0; t < tb; t++) {
         const int oy = 4 * ((t0 + t) / tiles_x), ox = 4 * ((t0 + t) % tiles_x);
         const int rows = out_height - oy, cols = out_width - ox;

@@ -78,7 +78,7 @@ function run(
   tail: ConvTail,
 ): void {
   const chunk = chunkSize(g.batch, nativeParts(kernels));
-  const perChunk = POINTS * (WINO_TILES * (g.inC + g.outC) + 32);
+  const perChunk = POINTS * (WINO_TILES * (g.inC + g.outC) + g.inC + 32);
   const transformed = allocate(backend, [POINTS * g.inC * g.outC]);
   // One block of scratch per chunk: chunks run at once on the pool's threads.
   const scratch = allocate(backend, [chunkCount({ items: g.batch, chunk }) * perChunk]);
@@ -127,5 +127,5 @@ export function winogradFilterGradCall(
 /** Floats of scratch per chunk of `conv2d_wino_filter_grad`. */
 export function winogradFilterGradScratch(info: backend_util.Conv2DInfo): number {
   const { inChannels: ci, outChannels: co } = info;
-  return POINTS * (ci * co + WINO_GRAD_TILES * (ci + co) + 48);
+  return POINTS * (ci * co + WINO_GRAD_TILES * (ci + co) + ci + 48);
 }
