@@ -27,4 +27,21 @@ describe('the package\'s wasm kernel modules', () => {
       expect(Array.from(heap.subarray(16, 22))).toEqual([11, 22, 33, 14, 25, 36]);
     }
   });
+
+  it('mark the import shared however large a section is (no byte-per-argument copies)', () => {
+    // The module with a 1 MiB custom section after it: spreading a section's bytes into one call
+    // overflowed a Chromium worker's stack once the code section passed about 64 KB.
+    const module = bytes(kernelsWasmSimd);
+    const pad = new Uint8Array(1 << 20);
+    const name = Uint8Array.from([3, ...Buffer.from('pad')]);
+    const size = name.length + pad.length;
+    // Section id 0 (custom), then its size as unsigned LEB128 (21 bits: three bytes).
+    const header = Uint8Array.from([0, 0x80 | (size & 0x7f), 0x80 | ((size >>> 7) & 0x7f), size >>> 14]);
+    const big = Buffer.concat([module, header, name, pad]);
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true });
+    const marked = withSharedMemoryImport(big);
+    expect(marked.length).toBe(withSharedMemoryImport(module).length + header.length + size);
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(marked), { env: { memory } });
+    expect(typeof instance.exports.conv2d_wino).toBe('function');
+  });
 });

@@ -126,8 +126,10 @@ function leb(value: number): number[] {
  */
 export function withSharedMemoryImport(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   const name = (s: string) => [...leb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
-  const imports = [...leb(1), ...name('env'), ...name('memory'), 0x02, 0x03, ...leb(1), ...leb(65536)];
-  const out: number[] = Array.from(bytes.subarray(0, 8));
+  const imports = Uint8Array.from([...leb(1), ...name('env'), ...name('memory'), 0x02, 0x03, ...leb(1), ...leb(65536)]);
+  // Sections as views, joined once at the end: spreading a section's bytes into push() passes one
+  // argument per byte, which overflows the stack of a worker past about 64 KB of code.
+  const parts: Uint8Array[] = [bytes.subarray(0, 8)];
   let i = 8;
   while (i < bytes.length) {
     const id = bytes[i++]!;
@@ -137,11 +139,17 @@ export function withSharedMemoryImport(bytes: Uint8Array): Uint8Array<ArrayBuffe
       size += (b & 0x7f) * 2 ** shift;
       if ((b & 0x80) === 0) break;
     }
-    const content = id === 2 ? imports : Array.from(bytes.subarray(i, i + size));
-    out.push(id, ...leb(content.length), ...content);
+    const content = id === 2 ? imports : bytes.subarray(i, i + size);
+    parts.push(Uint8Array.from([id, ...leb(content.length)]), content);
     i += size;
   }
-  return new Uint8Array(out);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 function instantiate(memory: WebAssembly.Memory, which: NativeKernelsVariant): NativeKernels | null {
