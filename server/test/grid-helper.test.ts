@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '@fedward/models';
-import { setGridHelper, type GridHelper } from '@fedward/privacy';
+import { setEncodeRotationForTests, setGridHelper, type GridHelper } from '@fedward/privacy';
 import { decodeWeights, encodeWeights, specOf, type NamedTensor } from '@fedward/protocol';
 import { createDpAggregator, type ClipRule } from '../src/dp';
 import { GridHelperThread, stopGridHelperThread, useGridHelperThread } from '../src/dp/grid-helper';
@@ -37,6 +37,7 @@ describe('the DP grid with a helper thread', () => {
   const thread = new GridHelperThread();
   afterAll(async () => {
     setGridHelper(null);
+    setEncodeRotationForTests(null);
     await thread.close();
   });
 
@@ -48,9 +49,13 @@ describe('the DP grid with a helper thread', () => {
     const clipRule: ClipRule = { kind: 'quantile', initialClip: 0.3, countNoise: 1 };
     for (const strategy of ['fedavg', 'fednova'] as const) {
       const releases = [];
-      const counting = new Counting(thread);
-      for (const helper of [null, counting]) {
+      const plain = new Counting(thread);
+      const rotated = new Counting(thread);
+      // Each thread's encode pass from its range's start, or from its last 70,000 values first
+      // (the server's order, scaled down to this model), on one thread and on two.
+      for (const [helper, rotation] of [[null, 0], [null, 70_000], [plain, 0], [rotated, 70_000]] as const) {
         setGridHelper(helper);
+        setEncodeRotationForTests(rotation);
         const agg = createDpAggregator({ global, z: 0.7, clipRule, normSumNoise: 2, strategy, publicSteps: 3, random: counterFill() });
         const pool = new BufferPool();
         updates.forEach((u, j) => {
@@ -63,10 +68,14 @@ describe('the DP grid with a helper thread', () => {
         });
         releases.push(agg.result());
       }
-      // Every update's norm pass and at least one encode pass each went through the thread.
-      expect(counting.calls).toBeGreaterThanOrEqual(2 * updates.length);
-      expect(bytesOf(releases[1]!.weights)).toEqual(bytesOf(releases[0]!.weights));
-      expect(releases[1]!.record).toEqual(releases[0]!.record);
+      // Every update's norm pass and at least one encode pass each went through the thread, the
+      // rotated encode pass as two calls.
+      expect(plain.calls).toBeGreaterThanOrEqual(2 * updates.length);
+      expect(rotated.calls).toBeGreaterThanOrEqual(3 * updates.length);
+      for (const other of releases.slice(1)) {
+        expect(bytesOf(other.weights)).toEqual(bytesOf(releases[0]!.weights));
+        expect(other.record).toEqual(releases[0]!.record);
+      }
     }
   });
 

@@ -61,5 +61,5 @@ export { MAX_QUADRATURE_NODES, rdpCurve, rdpSubsampledGaussian } from "./rdp";
 export { erf, erfc, logErfc, logNdtr, ndtr } from "./special";
 export { addOnGrid, decodeMean, encodeOnGrid, gridFor, gridNormFloor, type Grid } from "./fixed-point";
 export { GridContribution, contributionLength, maxUpdatesOnRing, updateDelta, type ContributionShape } from "./grid-contribution";
-export { gridKernelsInUse, setGridHelper, setGridKernelsMode, type GridHelper, type GridKernelsMode } from "./grid-kernels";
+export { gridKernelsInUse, setEncodeRotationForTests, setGridHelper, setGridKernelsMode, type GridHelper, type GridKernelsMode } from "./grid-kernels";
 export { dpSgdEpsilon, rdpPoissonDiscreteGaussian, type DpSgdEpsilon, type DpSgdSampling } from "./dp-sgd";
