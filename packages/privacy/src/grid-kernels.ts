@@ -97,8 +97,9 @@ const SPLIT_MIN = 1 << 18;
  * How many values at the end of each thread's range the encode pass takes first: the norm pass read
  * that end last, so a last-level cache still holds part of it (3·2²⁰ values: 24 MiB of update and
  * model per thread, for this host's 32 MiB; elsewhere it costs one more call per thread). Measured
- * at 10M parameters: add() at 5.3–6.7 GB/s of update bytes against 4.4–5.7 in the same order
- * (`npm run bench:aggregate -- --d 10000000 --m 10 --reps 9 --only copy,dp-slot`, alternating).
+ * at 10M parameters: add() at a median of 6.0 GB/s of update bytes over seven runs (5.0–6.7)
+ * against 4.8 over ten (4.4–6.0) in the plain order, alternating
+ * (`npm run bench:aggregate -- --d 10000000 --m 10 --reps 9 --only copy,dp-slot`).
  */
 const ROTATE = 3 * 2 ** 20;
 let rotate = ROTATE;

@@ -5,9 +5,10 @@ import { setGridHelper, type GridHelper } from '@fedward/privacy';
 /**
  * The second thread for the DP grid's passes (packages/privacy/src/grid-kernels.ts): a worker that
  * runs one WebAssembly kernel call at a time on the grid's shared memory while the coordinator's
- * thread runs the other half, then waits for it. The kernels are compute-bound (as fast from cache
- * as from memory), so a second core is what makes add() faster; the bits are the same as one
- * thread's (the privacy package's tests and grid-helper.test.ts check it).
+ * thread runs the other half, then waits for it. On one thread the kernels are compute-bound (as
+ * fast from cache as from memory), so a second core is what makes add() faster; on two, a large
+ * update's passes are bound by memory traffic (grid-kernels.ts orders them for the cache). The
+ * bits are the same as one thread's (the privacy package's tests and grid-helper.test.ts check it).
  *
  * Hand-over through a small shared control block, no message per call: the caller writes the
  * call, flips the state word and wakes the worker (Atomics.notify); the worker runs it, writes the
