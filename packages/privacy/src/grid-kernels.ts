@@ -530,11 +530,10 @@ export class GridWasm {
     const own = ranges(0, mine);
     const theirs = other ? ranges(mine, d) : [];
     for (let i = 0; i < Math.max(own.length, theirs.length); i++) {
-      const t = theirs[i];
-      if (other && t) other.start('grid_add', [this.sumsAt + 4 * t[0], u + 4 * t[0], g + 4 * t[0], t[1] - t[0], divide, tau, factor, mode]);
-      const o = own[i];
+      const [t, o] = [theirs[i], own[i]];
+      if (t) other!.start('grid_add', [this.sumsAt + 4 * t[0], u + 4 * t[0], g + 4 * t[0], t[1] - t[0], divide, tau, factor, mode]);
       if (o) squares += this.k.grid_add(this.sumsAt + 4 * o[0], u + 4 * o[0], g + 4 * o[0], o[1] - o[0], divide, tau, factor, mode);
-      if (other && t) squares += other.finish();
+      if (t) squares += other!.finish();
     }
     return squares;
   }

@@ -21,7 +21,7 @@ import { winogradFilterGradCall, winogradFilterGradScratch, winogradFits } from 
  * loop on the wasm heap, in the wasm BatchMatMul (XNNPACK).
  *
  * A convolution that runs by Winograd (conv2d_winograd.ts) has its filter gradient taken in the
- * same transformed domain: 16 products whose sums run over the 2×2 tiles of dy.
+ * same transformed domain: 36 products whose sums run over the 4×4 tiles of dy.
  */
 function conv2dBackpropFilter(args: {
   inputs: { x: TensorInfo; dy: TensorInfo };
