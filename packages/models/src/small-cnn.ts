@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelSpec } from '@fedward/protocol';
-import { conv2dReluLayer } from '@fedward/wasm-training/layers';
+import { conv2dReluLayer, maxPooling2dLayer } from '@fedward/wasm-training/layers';
 import { LayersEngine } from './engine';
 import type { ModelEngine } from './types';
 
@@ -16,7 +16,9 @@ import type { ModelEngine } from './types';
  * The feature extractor up to the global max pool, shared with small-cnn-vb (same names and
  * initializer seeds, so both start from the same convolutions); its output has
  * SMALL_CNN_FEATURES channels. The convolutions are tf.layers Conv2D layers that train through
- * one fused convolution-bias-ReLU kernel on wasm (conv2dReluLayer), the same values.
+ * one fused convolution-bias-ReLU kernel on wasm (conv2dReluLayer), and each with the max pool
+ * after it (maxPooling2dLayer) as one kernel that never writes the convolution's output: the same
+ * values.
  */
 export function smallCnnFeatureLayers(spec: ModelSpec): tf.layers.Layer[] {
   const init = (offset: number) => tf.initializers.glorotUniform({ seed: spec.seed + offset });
@@ -30,9 +32,9 @@ export function smallCnnFeatureLayers(spec: ModelSpec): tf.layers.Layer[] {
       activation: 'relu',
       kernelInitializer: init(1),
     }),
-    tf.layers.maxPooling2d({ name: 'pool1', poolSize: 2 }),
+    maxPooling2dLayer({ name: 'pool1', poolSize: 2 }),
     conv2dReluLayer({ name: 'conv2', filters: SMALL_CNN_FEATURES, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(2) }),
-    tf.layers.maxPooling2d({ name: 'pool2', poolSize: 2 }),
+    maxPooling2dLayer({ name: 'pool2', poolSize: 2 }),
     tf.layers.globalMaxPooling2d({ name: 'gmp' }),
   ];
 }

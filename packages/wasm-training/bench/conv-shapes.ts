@@ -27,6 +27,7 @@ const cases: { name: string; x: Shape; co: number }[] = [
   { name: 'unet 32x32 16->16', x: [32, 32, 32, 16], co: 16 },
   { name: 'unet 64x64 16->8', x: [32, 64, 64, 16], co: 8 },
   { name: 'unet 64x64 8->8', x: [32, 64, 64, 8], co: 8 },
+  { name: 'cnn 64x64 1->16', x: [32, 64, 64, 1], co: 16 },
   { name: 'cnn 31x31 16->32', x: [32, 31, 31, 16], co: 32 },
   { name: 'densenet 16x16 48->12', x: [32, 16, 16, 48], co: 12 },
   { name: 'densenet 10x10 48->12', x: [32, 10, 10, 48], co: 12 },

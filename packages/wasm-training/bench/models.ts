@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { NORMALIZE_KERNEL } from '../src/kernels/kernel_names';
-import { conv2dReluLayer, plainConv2dLayer } from '../src/layers';
+import { conv2dReluLayer, maxPooling2dLayer, plainConv2dLayer } from '../src/layers';
 // The product's own VGG-slim, from its source (as product-step.ts reaches the optimizer):
 // @fedward/models depends on this package, so not as a dependency.
 import { buildVggSlim } from '../../models/src/vgg-slim';
@@ -67,7 +67,7 @@ const seeded = (seed: number) => tf.initializers.glorotUniform({ seed });
 
 /**
  * The issue's model: 64×64×1 → conv3×3×16 → maxpool → conv3×3×32 → maxpool → dense 64 → dense 2,
- * its convolutions as the product's small CNN runs them (conv2dReluLayer).
+ * its convolutions and pools as the product's small CNN runs them (conv2dReluLayer, maxPooling2dLayer).
  */
 export const referenceCnn = (size = 64): BenchModel => ({
   name: 'cnn',
@@ -77,9 +77,9 @@ export const referenceCnn = (size = 64): BenchModel => ({
   build: () => tf.sequential({
     layers: [
       conv2dReluLayer({ inputShape: [size, size, 1], filters: 16, kernelSize: 3, activation: 'relu', kernelInitializer: seeded(1) }),
-      L.maxPooling2d({ poolSize: 2 }),
+      maxPooling2dLayer({ poolSize: 2 }),
       conv2dReluLayer({ filters: 32, kernelSize: 3, activation: 'relu', kernelInitializer: seeded(2) }),
-      L.maxPooling2d({ poolSize: 2 }),
+      maxPooling2dLayer({ poolSize: 2 }),
       L.flatten(),
       L.dense({ units: 64, activation: 'relu', kernelInitializer: seeded(3) }),
       L.dense({ units: 2, activation: 'softmax', kernelInitializer: seeded(4) }),

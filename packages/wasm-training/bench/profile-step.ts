@@ -2,7 +2,7 @@
  * Profiles one training step of a bench model on the wasm backend in Node:
  * time per kernel, summed over the step, slowest first. The slowest kernel is
  * the next one to make faster.
- *   npx tsx packages/wasm-training/bench/profile-step.ts [cnn|unet|densenet|vgg-slim] [batch] [--calls] [--torch] [--js|--simd] [--direct]
+ *   npx tsx packages/wasm-training/bench/profile-step.ts [cnn|unet|densenet|vgg-slim] [batch] [--calls] [--torch] [--js|--simd] [--direct] [--unfused-pool]
  *
  * On a shared machine single timings are noise: the step time is the best of
  * its runs, and each kernel's figure is its best per-step total over the
@@ -11,7 +11,7 @@
  * bench:train uses, tuned, eager; Node runs tfjs's wasm single-threaded),
  * interleaved with the wasm runs, and prints the ratio. `--js` runs the package's JS fallbacks instead of its
  * wasm kernels, `--simd` the wasm kernels without relaxed SIMD, `--direct` the direct convolutions where Winograd
- * would run (for an A/B). Node 20 needs
+ * would run, `--unfused-pool` a convolution and the 2×2 pool after it as two kernels (for A/Bs). Node 20 needs
  * `node --experimental-wasm-relaxed-simd` (NODE_OPTIONS) for relaxed SIMD.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -20,6 +20,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerWasmTrainingKernels } from '../src';
+import { setConvPoolFusion } from '../src/conv_pool_fusion';
 import { setWinogradConvolutions } from '../src/kernels/conv2d_winograd';
 import { setNativeKernelsMode, wasmTrainingNativeKernels } from '../src/native';
 import { setNodeWasmPaths } from '../src/node';
@@ -32,6 +33,7 @@ registerWasmTrainingKernels();
 if (process.argv.includes('--js')) setNativeKernelsMode('off');
 if (process.argv.includes('--simd')) setNativeKernelsMode('simd');
 if (process.argv.includes('--direct')) setWinogradConvolutions(false);
+if (process.argv.includes('--unfused-pool')) setConvPoolFusion(false);
 await tf.setBackend('wasm');
 
 const positional = process.argv.slice(2).filter((a) => !a.startsWith('--'));

@@ -610,6 +610,69 @@ INLINE void bias_relu_row(float *out, int cols, int co, const float *bias, int t
 }
 
 /*
+ * The interior columns of one output row of a 3x3 stride-1 convolution of a single input channel
+ * (a first layer's: the GEMM of conv2d has a k of 3 per filter row there, and spends its time
+ * loading and storing the output): out[q][c] = sum over the filter rows r < rows and taps b of
+ * x[r * row + q + b] * w[r][b][c], for q < cols (every tap inside the image). Per 4 output
+ * channels the filter's 9 vectors stay in registers and 4 columns accumulate at once, each input
+ * value loaded once per column block and used by up to 3 columns. The sums are complete, so
+ * `tail` (bias, ReLU: bias_relu4) is applied before they are stored. co a multiple of 4.
+ */
+#define C1_TAPS(r, w0, w1, w2)                                                           \
+  if (rows > r) {                                                                        \
+    const float *xr = x + r * row + q;                                                   \
+    v128_t s = wasm_v128_load32_splat(xr);                                               \
+    a0 = fma4(a0, s, w0);                                                                \
+    s = wasm_v128_load32_splat(xr + 1);                                                  \
+    a0 = fma4(a0, s, w1), a1 = fma4(a1, s, w0);                                          \
+    s = wasm_v128_load32_splat(xr + 2);                                                  \
+    a0 = fma4(a0, s, w2), a1 = fma4(a1, s, w1), a2 = fma4(a2, s, w0);                    \
+    s = wasm_v128_load32_splat(xr + 3);                                                  \
+    a1 = fma4(a1, s, w2), a2 = fma4(a2, s, w1), a3 = fma4(a3, s, w0);                    \
+    s = wasm_v128_load32_splat(xr + 4);                                                  \
+    a2 = fma4(a2, s, w2), a3 = fma4(a3, s, w1);                                          \
+    s = wasm_v128_load32_splat(xr + 5);                                                  \
+    a3 = fma4(a3, s, w2);                                                                \
+  }
+#define C1_TAPS1(r, w0, w1, w2)                                                                          \
+  if (rows > r) {                                                                                        \
+    const float *xr = x + r * row + q;                                                                   \
+    a0 = fma4(fma4(fma4(a0, wasm_v128_load32_splat(xr), w0), wasm_v128_load32_splat(xr + 1), w1),       \
+              wasm_v128_load32_splat(xr + 2), w2);                                                       \
+  }
+
+static __attribute__((noinline)) void conv3x3_c1_row(const float *x, int row, const float *w, int co, int rows,
+                                                     float *out, int cols, const float *bias, int tail) {
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  for (int c = 0; c < co; c += 4) {
+    const float *wc = w + c;
+    const v128_t w00 = wasm_v128_load(wc), w01 = wasm_v128_load(wc + co), w02 = wasm_v128_load(wc + 2 * co);
+    const v128_t w10 = rows > 1 ? wasm_v128_load(wc + 3 * co) : zero, w11 = rows > 1 ? wasm_v128_load(wc + 4 * co) : zero;
+    const v128_t w12 = rows > 1 ? wasm_v128_load(wc + 5 * co) : zero, w20 = rows > 2 ? wasm_v128_load(wc + 6 * co) : zero;
+    const v128_t w21 = rows > 2 ? wasm_v128_load(wc + 7 * co) : zero, w22 = rows > 2 ? wasm_v128_load(wc + 8 * co) : zero;
+    int q = 0;
+    for (; q + 4 <= cols; q += 4) {
+      v128_t a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+      C1_TAPS(0, w00, w01, w02)
+      C1_TAPS(1, w10, w11, w12)
+      C1_TAPS(2, w20, w21, w22)
+      float *o = out + q * co + c;
+      wasm_v128_store(o, bias_relu4(a0, bias + c, tail));
+      wasm_v128_store(o + co, bias_relu4(a1, bias + c, tail));
+      wasm_v128_store(o + 2 * co, bias_relu4(a2, bias + c, tail));
+      wasm_v128_store(o + 3 * co, bias_relu4(a3, bias + c, tail));
+    }
+    for (; q < cols; q++) {
+      v128_t a0 = zero;
+      C1_TAPS1(0, w00, w01, w02)
+      C1_TAPS1(1, w10, w11, w12)
+      C1_TAPS1(2, w20, w21, w22)
+      wasm_v128_store(out + q * co + c, bias_relu4(a0, bias + c, tail));
+    }
+  }
+}
+
+/*
  * Forward 2-D convolution, NHWC, filter [kh, kw, ci, co]:
  * y[n, oy, ox, co] = sum_{a, b, c} x[n, oy*sh + a*dh - top, ox*sw + b*dwl - left, c] * w[a, b, c, co]
  * (zero outside the image). Per output row, one GEMM of the output columns
@@ -630,6 +693,8 @@ void EXPORT(conv2d)(const float *x, const float *w, float *y, int n_batch, int h
   int all0, all1;
   inside(-pad_left, sw, width - (kw - 1) * dwl, out_width, &all0, &all1);
   const int merged = dwl == 1 && all1 > all0;
+  // One input channel, 3x3, stride 1: the interior columns by conv3x3_c1_row.
+  const int c1 = ci == 1 && kh == 3 && kw == 3 && sw == 1 && dh == 1 && (co & 3) == 0;
   for (int n = 0; n < n_batch; n++) {
     for (int oy = 0; oy < out_height; oy++) {
       float *out = y + (uint32_t)((n * out_height + oy) * out_width) * co;
@@ -641,8 +706,12 @@ void EXPORT(conv2d)(const float *x, const float *w, float *y, int n_batch, int h
         // The interior columns are written whole; the border ones accumulate from zero.
         __builtin_memset(out, 0, (uint32_t)all0 * co * sizeof(float));
         __builtin_memset(out + all1 * co, 0, (uint32_t)(out_width - all1) * co * sizeof(float));
-        gemm_panel(all1 - all0, co, xrow + (all0 * sw - pad_left) * ci, rs, 1, a_seg, wa, co, b_seg, out + all0 * co,
-                   co, row_taps, a1 - a0, 0);
+        if (c1) {
+          conv3x3_c1_row(xrow + (all0 - pad_left), width, wa, co, a1 - a0, out + all0 * co, all1 - all0, bias, tail);
+        } else {
+          gemm_panel(all1 - all0, co, xrow + (all0 * sw - pad_left) * ci, rs, 1, a_seg, wa, co, b_seg, out + all0 * co,
+                     co, row_taps, a1 - a0, 0);
+        }
       } else {
         __builtin_memset(out, 0, (uint32_t)out_width * co * sizeof(float));
       }
@@ -656,7 +725,13 @@ void EXPORT(conv2d)(const float *x, const float *w, float *y, int n_batch, int h
         if (e0 > s0) gemm_panel(e0 - s0, co, xrow + (s0 * sw + shift) * ci, rs, 1, a_seg, wb, co, b_seg, out + s0 * co, co, ci, a1 - a0, 1);
         if (merged && s1 > e1) gemm_panel(s1 - e1, co, xrow + (e1 * sw + shift) * ci, rs, 1, a_seg, wb, co, b_seg, out + e1 * co, co, ci, a1 - a0, 1);
       }
-      if (tail) bias_relu_row(out, out_width, co, bias, tail);
+      if (tail && c1 && merged && a1 > a0) {
+        // The interior columns got theirs from conv3x3_c1_row.
+        bias_relu_row(out, all0, co, bias, tail);
+        bias_relu_row(out + all1 * co, out_width - all1, co, bias, tail);
+      } else if (tail) {
+        bias_relu_row(out, out_width, co, bias, tail);
+      }
     }
   }
 }
@@ -1365,6 +1440,109 @@ void EXPORT(max_pool)(const float *x, float *y, int n_batch, int height, int wid
             }
           }
           o[c] = best;
+        }
+      }
+    }
+  }
+}
+
+/*
+ * The 2x2/2 max pool of one image of ReLU outputs y [height, width, c] (c a multiple of 4; an
+ * odd last row or column lies in no window, as in a valid pool) into pooled [height/2, width/2,
+ * c], and per pooled value one byte of mask: the window position of the first maximum (0-3,
+ * row-major; strict > from -inf, so the value is max_pool's and the position max_pool_grad's
+ * winner) plus 4 when that maximum is > 0, i.e. where the ReLU passed it and a gradient flows.
+ */
+static void pool2_mask(const float *y, float *pooled, uint8_t *mask, int height, int width, int c) {
+  const int ph = height / 2, pw = width / 2;
+  const v128_t lowest = wasm_f32x4_splat(-__builtin_inff()), zero = wasm_f32x4_splat(0.0f);
+  const v128_t live = wasm_i32x4_splat(4);
+  for (int py = 0; py < ph; py++) {
+    const float *r0 = y + (uint32_t)(2 * py * width) * c, *r1 = r0 + width * c;
+    for (int px = 0; px < pw; px++) {
+      const float *a = r0 + 2 * px * c, *b = r1 + 2 * px * c;
+      float *o = pooled + (uint32_t)(py * pw + px) * c;
+      uint8_t *m = mask + (uint32_t)(py * pw + px) * c;
+      for (int k = 0; k < c; k += 4) {
+        const v128_t v0 = wasm_v128_load(a + k), v1 = wasm_v128_load(a + c + k);
+        const v128_t v2 = wasm_v128_load(b + k), v3 = wasm_v128_load(b + c + k);
+        // max_pool's chain: pmax(best, v) is best < v ? v : best, the first maximum by strict >.
+        const v128_t best = wasm_f32x4_pmax(wasm_f32x4_pmax(wasm_f32x4_pmax(wasm_f32x4_pmax(lowest, v0), v1), v2), v3);
+        // Its position: the first v equal to it (3 + one -1 per prefix of the window that holds it).
+        const v128_t e0 = wasm_f32x4_eq(v0, best), e01 = wasm_v128_or(e0, wasm_f32x4_eq(v1, best));
+        const v128_t e012 = wasm_v128_or(e01, wasm_f32x4_eq(v2, best));
+        v128_t at = wasm_i32x4_add(wasm_i32x4_add(wasm_i32x4_splat(3), e0), wasm_i32x4_add(e01, e012));
+        wasm_v128_store(o + k, best);
+        at = wasm_v128_or(at, wasm_v128_and(wasm_f32x4_gt(best, zero), live));
+        const v128_t narrow = wasm_u16x8_narrow_i32x4(at, at);
+        wasm_v128_store32_lane(m + k, wasm_u8x16_narrow_i16x8(narrow, narrow), 0);
+      }
+    }
+  }
+}
+
+/*
+ * relu(conv2d(x, w) + bias) followed by a 2x2/2 max pool, without writing the convolution's
+ * output to memory: each image's output goes to `scratch` (height' x width' x co floats, which
+ * stays in cache) by conv2d or, with `wino`, conv2d_wino (w is then the transformed filter and
+ * the rest of `scratch` its scratch), and pool2_mask writes the pooled image and its mask. The
+ * convolution is stride sh x sw, dilation 1; co a multiple of 4.
+ */
+void EXPORT(conv2d_relu_max_pool)(const float *x, const float *w, float *pooled, uint8_t *mask, int n_batch,
+                                  int height, int width, int ci, int out_height, int out_width, int co, int kh,
+                                  int kw, int sh, int sw, int pad_top, int pad_left, const float *bias, int wino,
+                                  float *scratch) {
+  const int pooled_image = (out_height / 2) * (out_width / 2) * co;
+  float *image = scratch, *rest = scratch + (uint32_t)out_height * out_width * co;
+  for (int n = 0; n < n_batch; n++) {
+    const float *xn = x + (uint32_t)(n * height * width) * ci;
+    if (wino) {
+      conv2d_wino(xn, w, image, 1, height, width, ci, out_height, out_width, co, pad_top, pad_left, bias, 3, rest);
+    } else {
+      conv2d(xn, w, image, 1, height, width, ci, out_height, out_width, co, kh, kw, sh, sw, 1, 1, pad_top, pad_left,
+             bias, 3);
+    }
+    pool2_mask(image, pooled + (uint32_t)n * pooled_image, mask + (uint32_t)n * pooled_image, out_height, out_width,
+               co);
+  }
+}
+
+/*
+ * The gradient through conv2d_relu_max_pool's pool and ReLU: dx [n, height, width, c] is dy at
+ * each window's winner where its mask byte says the maximum was > 0, zero elsewhere (rows and
+ * columns outside every window included), and bias_grad[c] (float64, accumulated: one per chunk
+ * of images) the sum of those values, the gradient of the convolution's bias.
+ */
+void EXPORT(max_unpool_relu)(const float *dy, const uint8_t *mask, float *dx, double *bias_grad, int n_batch,
+                             int height, int width, int c) {
+  const int ph = height / 2, pw = width / 2;
+  const v128_t three = wasm_i32x4_splat(3), four = wasm_i32x4_splat(4);
+  for (int k = 0; k < c; k++) bias_grad[k] = 0.0;
+  for (int n = 0; n < n_batch; n++) {
+    float *img = dx + (uint32_t)(n * height * width) * c;
+    const float *g = dy + (uint32_t)(n * ph * pw) * c;
+    const uint8_t *m = mask + (uint32_t)(n * ph * pw) * c;
+    if (width > 2 * pw) {
+      for (int r = 0; r < 2 * ph; r++) __builtin_memset(img + (uint32_t)(r * width + 2 * pw) * c, 0, (uint32_t)c * sizeof(float));
+    }
+    if (height > 2 * ph) __builtin_memset(img + (uint32_t)(2 * ph * width) * c, 0, (uint32_t)width * c * sizeof(float));
+    for (int py = 0; py < ph; py++) {
+      float *r0 = img + (uint32_t)(2 * py * width) * c, *r1 = r0 + width * c;
+      for (int px = 0; px < pw; px++) {
+        float *a = r0 + 2 * px * c, *b = r1 + 2 * px * c;
+        const int at = (py * pw + px) * c;
+        for (int k = 0; k < c; k += 4) {
+          const v128_t code = wasm_u32x4_extend_low_u16x8(wasm_u16x8_extend_low_u8x16(wasm_v128_load32_zero(m + at + k)));
+          const v128_t pos = wasm_v128_and(code, three);
+          const v128_t gv = wasm_v128_and(wasm_v128_load(g + at + k), wasm_i32x4_eq(wasm_v128_and(code, four), four));
+          wasm_v128_store(a + k, wasm_v128_and(gv, wasm_i32x4_eq(pos, wasm_i32x4_splat(0))));
+          wasm_v128_store(a + c + k, wasm_v128_and(gv, wasm_i32x4_eq(pos, wasm_i32x4_splat(1))));
+          wasm_v128_store(b + k, wasm_v128_and(gv, wasm_i32x4_eq(pos, wasm_i32x4_splat(2))));
+          wasm_v128_store(b + c + k, wasm_v128_and(gv, wasm_i32x4_eq(pos, three)));
+          double *acc = bias_grad + k;
+          wasm_v128_store(acc, wasm_f64x2_add(wasm_v128_load(acc), wasm_f64x2_promote_low_f32x4(gv)));
+          wasm_v128_store(acc + 2, wasm_f64x2_add(wasm_v128_load(acc + 2),
+                                                  wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(gv, gv, 2, 3, 0, 1))));
         }
       }
     }

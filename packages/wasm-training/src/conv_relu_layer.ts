@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { convLayerGeometry, type ConvArgs } from './conv_layer_args';
+import { deferToPool, poolTakesConv } from './conv_pool_fusion';
 import { CONV2D_BIAS_RELU_KERNEL } from './kernels/kernel_names';
 
 /**
@@ -9,7 +10,9 @@ import { CONV2D_BIAS_RELU_KERNEL } from './kernels/kernel_names';
  * runs under a gradient tape (it unfuses `fused.conv2d` whenever gradients are recorded), and
  * whose backward pass takes the ReLU's mask from the max-pool gradient after it where there is
  * one. On the reference CNN (batch 32, 64×64) that drops an Add and a Relu pass over each
- * activation (`bench/profile-step.ts cnn`).
+ * activation (`bench/profile-step.ts cnn`). Followed in its model by a maxPooling2dLayer (2×2/2)
+ * that alone reads its output, it defers to that pool, which runs the convolution, bias, ReLU and
+ * pool as one kernel without writing the convolution's output (conv_pool_fusion.ts).
  *
  * Everywhere else it is tf.layers' own Conv2D call: other backends (WebGL and WebGPU fuse in
  * inference themselves), other dtypes, and under an outer tape (gradients of gradients, as the
@@ -28,6 +31,7 @@ export function conv2dReluLayer(args: ConvArgs): tf.layers.Layer {
     if (!fusedHere(x)) return stock(inputs, kwargs);
     // Kernel then bias: a Conv2D's weights in order; `weights`, so a frozen layer runs too.
     const [kernel, bias] = layer.weights.map((w) => w.read());
+    if (poolTakesConv(layer, x.shape, kernel!.shape, strides, pad)) return deferToPool({ x, kernel: kernel!, bias: bias!, strides, pad });
     return tf.engine().runKernel(CONV2D_BIAS_RELU_KERNEL, { x, filter: kernel!, bias: bias! },
       { strides, pad, dataFormat: 'NHWC', dilations: [1, 1] }) as tf.Tensor4D;
   };

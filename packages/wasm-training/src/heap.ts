@@ -16,3 +16,9 @@ export function f32(backend: KernelBackend, t: TensorInfo): Float32Array {
   if (t.dtype !== 'float32') throw new Error(`expected a float32 tensor, got ${t.dtype}`);
   return (backend as BackendWasm).typedArrayFromHeap(t) as Float32Array;
 }
+
+/** The bytes of a tensor of any dtype, straight onto the heap (the fused pool's int32-packed byte mask). */
+export function bytes(backend: KernelBackend, t: TensorInfo): Uint8Array {
+  const view = (backend as BackendWasm).typedArrayFromHeap(t);
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}

@@ -4,3 +4,4 @@
  */
 export { conv2dReluLayer } from './conv_relu_layer';
 export { plainConv2dLayer } from './plain_conv_layer';
+export { maxPooling2dLayer } from './max_pool_layer';

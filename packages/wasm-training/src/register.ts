@@ -12,7 +12,8 @@ import { biasAddOver, rowMultiplyOver, rowSubOver } from './kernels/row_vector_o
 import { concatOver, sliceOver, splitVOver } from './kernels/concat_split';
 import { conv2dConfigOver, fusedConv2dConfigOver } from './kernels/conv2d';
 import { conv2dBiasReluConfig, conv2dBiasReluGradient } from './kernels/conv2d_bias_relu';
-import { CONV2D_BIAS_RELU_KERNEL } from './kernels/kernel_names';
+import { conv2dReluMaxPoolConfig, conv2dReluMaxPoolGradient, maxUnpoolReluConfig } from './kernels/conv2d_relu_max_pool';
+import { CONV2D_BIAS_RELU_KERNEL, CONV2D_RELU_MAX_POOL_KERNEL } from './kernels/kernel_names';
 import { conv2dBackpropFilterConfig } from './kernels/conv2d_backprop_filter';
 import { conv2dBackpropInputConfig } from './kernels/conv2d_backprop_input';
 import { depthwiseBackpropFilterConfig } from './kernels/depthwise_backprop_filter';
@@ -27,11 +28,14 @@ import { maxPoolGradientOver, RELU_GRAD_KERNEL, reluGradConfig, reluGradientOver
 /**
  * Gradient kernels tfjs-backend-wasm 4.22 lacks, DP-SGD's per-record filter gradient, the
  * fused normalisation (forward and backward) that @fedward/models' norms run where it exists,
- * and the fused convolution with bias and ReLU that conv2dReluLayer runs.
+ * and the fused convolution with bias and ReLU (and with the max pool after it) that
+ * conv2dReluLayer runs.
  */
 const missingKernels: KernelConfig[] = [
   conv2dBackpropFilterConfig,
   conv2dBiasReluConfig,
+  conv2dReluMaxPoolConfig,
+  maxUnpoolReluConfig,
   perRecordConv2dFilterGradConfig,
   normalizeConfig,
   normalizeGradConfig,
@@ -115,4 +119,5 @@ export function registerWasmTrainingKernels(): void {
   if (getGradient(RELU_GRAD_KERNEL) === undefined) registerGradient(reluGradKernelGradient);
   if (getGradient(NORMALIZE_KERNEL) === undefined) registerGradient(normalizeGradient);
   if (getGradient(CONV2D_BIAS_RELU_KERNEL) === undefined) registerGradient(conv2dBiasReluGradient);
+  if (getGradient(CONV2D_RELU_MAX_POOL_KERNEL) === undefined) registerGradient(conv2dReluMaxPoolGradient);
 }

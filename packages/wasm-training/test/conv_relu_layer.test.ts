@@ -1,13 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { conv2dReluLayer } from '../src/conv_relu_layer';
-import { CONV2D_BIAS_RELU_KERNEL } from '../src/kernels/kernel_names';
+import { CONV2D_BIAS_RELU_KERNEL, CONV2D_RELU_MAX_POOL_KERNEL, MAX_UNPOOL_RELU_KERNEL } from '../src/kernels/kernel_names';
+import { maxPooling2dLayer } from '../src/max_pool_layer';
 import { RELU_GRAD_KERNEL } from '../src/kernels/relu_grad';
 import { describeModes, expectClose, expectSameBits, initWasm, randomData } from './backends';
 
 beforeAll(initWasm);
 
 type Args = Parameters<typeof tf.layers.conv2d>[0];
+type PoolLayer = (args: Parameters<typeof tf.layers.maxPooling2d>[0]) => tf.layers.Layer;
 
 interface Case {
   name: string;
@@ -27,7 +29,17 @@ const cases: Case[] = [
   // Winograd F(4×4, 3×3) convolutions (3×3 stride 1, enough channels): the bias and ReLU in its output transform.
   { name: 'ci 16 → co 32, 3×3 valid, pooled (Winograd: the CNN\'s second layer)', input: [3, 13, 13, 16], args: { filters: 32, kernelSize: 3 }, pool: true },
   { name: 'ci 8 → co 16, 3×3 same, not pooled (Winograd)', input: [2, 9, 7, 8], args: { filters: 16, kernelSize: 3, padding: 'same' }, pool: false },
+  // One input channel with 'same' padding: the interior columns by the one-channel 3×3 kernel, the border ones apart.
+  { name: 'ci 1 → co 8, 3×3 same, pooled (the small CNN\'s first layer)', input: [2, 12, 10, 1], args: { filters: 8, kernelSize: 3, padding: 'same' }, pool: true },
+  { name: 'ci 1 → co 4, 3×3 same, not pooled', input: [2, 9, 11, 1], args: { filters: 4, kernelSize: 3, padding: 'same' }, pool: false },
+  // Convolution and pool as one kernel with odd outputs (the pool drops the last row and column).
+  { name: 'ci 2 → co 8, 3×3 same, pooled 7×7 → 3×3', input: [3, 7, 7, 2], args: { filters: 8, kernelSize: 3, padding: 'same' }, pool: true },
+  { name: 'ci 8 → co 16, 3×3 same, pooled 9×7 → 4×3 (Winograd)', input: [2, 9, 7, 8], args: { filters: 16, kernelSize: 3, padding: 'same' }, pool: true },
+  { name: 'ci 4 → co 8, 3×3/2 same, pooled', input: [2, 11, 11, 4], args: { filters: 8, kernelSize: 3, strides: 2, padding: 'same' }, pool: true },
 ];
+
+/** Whether the convolution and the pool after it run as one kernel (output channels by fours). */
+const poolFused = (c: Case) => c.pool && c.args.filters! % 4 === 0;
 
 interface Run {
   y: Float32Array;
@@ -42,7 +54,8 @@ interface Run {
  * model with a loss that weighs every output differently; its output and the gradients of the
  * loss with respect to the input, the kernel and the bias, and the kernels the step ran.
  */
-async function run(backend: 'cpu' | 'wasm', make: (args: Args) => tf.layers.Layer, c: Case): Promise<Run> {
+async function run(backend: 'cpu' | 'wasm', make: (args: Args) => tf.layers.Layer, c: Case,
+  pool: PoolLayer = (a) => tf.layers.maxPooling2d(a)): Promise<Run> {
   await tf.setBackend(backend);
   const input = tf.input({ shape: c.input.slice(1) });
   const layer = make({
@@ -51,7 +64,7 @@ async function run(backend: 'cpu' | 'wasm', make: (args: Args) => tf.layers.Laye
     biasInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed: 8 }),
   });
   let out = layer.apply(input) as tf.SymbolicTensor;
-  if (c.pool) out = tf.layers.maxPooling2d({ poolSize: 2 }).apply(out) as tf.SymbolicTensor;
+  if (c.pool) out = pool({ poolSize: 2 }).apply(out) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: out });
   const n = c.input.reduce((a, b) => a * b, 1);
   const x = tf.variable(tf.tensor(randomData(n, 31), c.input));
@@ -83,15 +96,25 @@ describeModes('conv2dReluLayer matches tf.layers on cpu', (mode) => {
   for (const c of cases) {
     it(c.name, async () => {
       const reference = await run('cpu', (a) => tf.layers.conv2d(a), c);
-      const fused = await run('wasm', conv2dReluLayer, c);
+      const fused = await run('wasm', conv2dReluLayer, c, maxPooling2dLayer);
       expectClose(fused.y, reference.y, 1e-5);
       expectClose(fused.dx, reference.dx, 1e-4);
       expectClose(fused.dk, reference.dk, 1e-4);
       expectClose(fused.db, reference.db, 1e-4);
-      expect(fused.kernels).toContain(CONV2D_BIAS_RELU_KERNEL);
+      // A 2×2 pool after it: one kernel for both, whose gradient starts from the pool's mask.
+      expect(fused.kernels.includes(CONV2D_RELU_MAX_POOL_KERNEL)).toBe(poolFused(c));
+      expect(fused.kernels.includes(MAX_UNPOOL_RELU_KERNEL)).toBe(poolFused(c));
+      expect(fused.kernels.includes(CONV2D_BIAS_RELU_KERNEL)).toBe(!poolFused(c));
+      expect(fused.kernels.includes('MaxPool')).toBe(c.pool && !poolFused(c));
       expect(fused.kernels).not.toContain('Relu');
       // After a max pool, the pool's gradient applies the ReLU's mask and nothing else does.
       expect(fused.kernels.includes(RELU_GRAD_KERNEL)).toBe(!c.pool);
+      // The same layer with tf.layers' own pool after it: the convolution does not defer.
+      if (poolFused(c)) {
+        const apart = await run('wasm', conv2dReluLayer, c);
+        expect(apart.kernels).toContain(CONV2D_BIAS_RELU_KERNEL);
+        expectSameBits(fused.y, apart.y);
+      }
       if (mode === 'off') return;
       // The package's convolution adds the bias and cuts as Add and Relu after Conv2D do, to the bit.
       const stock = await run('wasm', (a) => tf.layers.conv2d(a), c);

@@ -9,8 +9,8 @@ describe('the package\'s wasm kernel modules', () => {
     const module = new WebAssembly.Module(bytes(kernelsWasmSimd));
     expect(WebAssembly.Module.imports(module)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
     expect(WebAssembly.Module.exports(module).map((e) => e.name).sort()).toEqual(
-      ['adam_update', 'add_bias', 'avg_pool_grad', 'batch_norm_apply', 'conv2d', 'conv2d_filter_grad', 'conv2d_input_grad', 'conv2d_wino', 'conv2d_wino_filter_grad', 'copy_rows', 'gemm', 'max_pool', 'max_pool_grad',
-        'norm_apply', 'norm_grad_apply', 'norm_grad_moments', 'norm_moments', 'relu_grad', 'rows_binary', 'sum_rows', 'transpose2d', 'wino_filter']);
+      ['adam_update', 'add_bias', 'avg_pool_grad', 'batch_norm_apply', 'conv2d', 'conv2d_filter_grad', 'conv2d_input_grad', 'conv2d_relu_max_pool', 'conv2d_wino', 'conv2d_wino_filter_grad', 'copy_rows', 'gemm', 'max_pool', 'max_pool_grad',
+        'max_unpool_relu', 'norm_apply', 'norm_grad_apply', 'norm_grad_moments', 'norm_moments', 'relu_grad', 'rows_binary', 'sum_rows', 'transpose2d', 'wino_filter']);
   });
 
   it('instantiate on a shared memory (the threaded backend) once the import is marked shared', () => {

@@ -68,6 +68,20 @@ export function winogradInputGrad(
   return out;
 }
 
+/** Floats of scratch per chunk of `conv2d_wino` from `inC` to `outC` channels. */
+export function winogradScratch(inC: number, outC: number): number {
+  return POINTS * (WINO_TILES * (inC + outC) + inC + 32);
+}
+
+/** The filter [3, 3, ci, co] transformed for `conv2d_wino` (`flip`: rotated for the input gradient); the caller disposes it. */
+export function winogradFilter(
+  kernels: NativeKernels, backend: WasmOps['backend'], filter: TensorInfo, ci: number, co: number, flip: number,
+): TensorInfo {
+  const transformed = allocate(backend, [POINTS * ci * co]);
+  kernels.wino_filter(ptr(backend, filter), ptr(backend, transformed), ci, co, flip);
+  return transformed;
+}
+
 interface Geometry {
   batch: number; height: number; width: number; inC: number;
   outHeight: number; outWidth: number; outC: number; padTop: number; padLeft: number; flip: number;
@@ -78,13 +92,12 @@ function run(
   tail: ConvTail,
 ): void {
   const chunk = chunkSize(g.batch, nativeParts(kernels));
-  const perChunk = POINTS * (WINO_TILES * (g.inC + g.outC) + g.inC + 32);
-  const transformed = allocate(backend, [POINTS * g.inC * g.outC]);
+  const perChunk = winogradScratch(g.inC, g.outC);
+  const [ci, co] = g.flip ? [g.outC, g.inC] : [g.inC, g.outC];
+  const transformed = winogradFilter(kernels, backend, filter, ci, co, g.flip);
   // One block of scratch per chunk: chunks run at once on the pool's threads.
   const scratch = allocate(backend, [chunkCount({ items: g.batch, chunk }) * perChunk]);
   try {
-    const [ci, co] = g.flip ? [g.outC, g.inC] : [g.inC, g.outC];
-    kernels.wino_filter(ptr(backend, filter), ptr(backend, transformed), ci, co, g.flip);
     const bits = (tail.bias === null ? 0 : 1) | (tail.relu ? 2 : 0);
     nativeChunked(kernels, {
       name: 'conv2d_wino',
