@@ -127,6 +127,72 @@ describeModes('conv2dReluLayer matches tf.layers on cpu', (mode) => {
   }
 });
 
+/**
+ * A model of the given layers on cpu and on wasm from the same seeded weights: its output without
+ * a tape (inference), its loss's gradients with respect to every weight, and the kernels of the
+ * training step on wasm.
+ */
+async function trainStep(build: () => tf.LayersModel, input: [number, number, number, number]): Promise<{ cpu: Float32Array[]; wasm: Float32Array[]; kernels: string[] }> {
+  const once = async (backend: 'cpu' | 'wasm') => {
+    await tf.setBackend(backend);
+    const model = build();
+    const x = tf.tensor(randomData(input.reduce((a, b) => a * b, 1), 51), input);
+    const predicted = Float32Array.from((model.predict(x) as tf.Tensor).dataSync());
+    const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    let values: Float32Array[] = [];
+    const profile = await tf.profile(() => {
+      const { grads } = tf.variableGrads(() => {
+        const y = model.apply(x, { training: true }) as tf.Tensor;
+        return tf.sum(tf.mul(y, tf.tensor(randomData(y.size, 52), y.shape))) as tf.Scalar;
+      }, vars);
+      values = vars.map((v) => Float32Array.from(grads[v.name]!.dataSync()));
+      tf.dispose(Object.values(grads));
+    });
+    x.dispose();
+    model.dispose();
+    return { values: [predicted, ...values], kernels: profile.kernels.map((k) => k.name) };
+  };
+  const cpu = await once('cpu');
+  const wasm = await once('wasm');
+  return { cpu: cpu.values, wasm: wasm.values, kernels: wasm.kernels };
+}
+
+const seededConv = (args: Args, seed: number) => conv2dReluLayer({
+  ...args, activation: 'relu', kernelInitializer: tf.initializers.randomNormal({ seed }),
+  biasInitializer: tf.initializers.randomUniform({ minval: -0.3, maxval: 0.3, seed: seed + 100 }),
+});
+
+describeModes('a convolution and the pool after it in a model', () => {
+  it('train as one kernel in a Sequential model (the small CNN\'s shape), as tf.layers does on cpu', async () => {
+    const { cpu, wasm, kernels } = await trainStep(() => tf.sequential({
+      layers: [
+        seededConv({ inputShape: [14, 12, 1], filters: 8, kernelSize: 3, padding: 'same' }, 61),
+        maxPooling2dLayer({ poolSize: 2 }),
+        seededConv({ filters: 16, kernelSize: 3, padding: 'same' }, 62),
+        maxPooling2dLayer({ poolSize: 2 }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.randomNormal({ seed: 63 }) }),
+      ],
+    }), [4, 14, 12, 1]);
+    cpu.forEach((expected, i) => expectClose(wasm[i]!, expected, 1e-4));
+    expect(kernels.filter((k) => k === CONV2D_RELU_MAX_POOL_KERNEL)).toHaveLength(2);
+    expect(kernels).not.toContain('MaxPool');
+  });
+
+  it('run apart where the convolution\'s output has a second consumer', async () => {
+    const { cpu, wasm, kernels } = await trainStep(() => {
+      const input = tf.input({ shape: [10, 10, 2] });
+      const y = seededConv({ filters: 8, kernelSize: 3 }, 71).apply(input) as tf.SymbolicTensor;
+      const pooled = tf.layers.globalMaxPooling2d({}).apply(maxPooling2dLayer({ poolSize: 2 }).apply(y)) as tf.SymbolicTensor;
+      const mean = tf.layers.globalAveragePooling2d({}).apply(y) as tf.SymbolicTensor;
+      return tf.model({ inputs: input, outputs: tf.layers.concatenate().apply([pooled, mean]) as tf.SymbolicTensor });
+    }, [3, 10, 10, 2]);
+    cpu.forEach((expected, i) => expectClose(wasm[i]!, expected, 1e-4));
+    expect(kernels).not.toContain(CONV2D_RELU_MAX_POOL_KERNEL);
+    expect(kernels).toContain(CONV2D_BIAS_RELU_KERNEL);
+  });
+});
+
 describe('conv2dReluLayer', () => {
   it('runs tf.layers\' ops under an outer tape, so second-order gradients match cpu', async () => {
     const secondOrder = async (backend: 'cpu' | 'wasm') => {
