@@ -4,11 +4,15 @@ import { CONV2D_RELU_MAX_POOL_KERNEL } from './kernels/kernel_names';
 /**
  * How a conv2dReluLayer and the maxPooling2dLayer right after it run as one kernel
  * (FedwardConv2DBiasReluMaxPool) inside a model: the convolution's output is never computed, so
- * the convolution layer cannot return it. Instead it returns a stand-in (an alias of its own input)
- * and records what the pool must run; the pool, receiving the stand-in, runs the fused kernel on
- * the convolution's input and weights. tf.layers passes the stand-in only from the one layer to the
- * other: the convolution defers only when the model's graph gives its output exactly one consumer,
- * and that consumer is such a pool. This module imports nothing of the wasm backend.
+ * the convolution layer cannot return it. Instead it returns a stand-in and records what the pool
+ * must run; the pool, receiving the stand-in, runs the fused kernel on the convolution's input and
+ * weights. tf.layers passes the stand-in only from the one layer to the other: the convolution
+ * defers only when the model's graph gives its output exactly one consumer, and that consumer is
+ * such a pool. The stand-in is the input as one row of channels, [1, 1, 1, n] (an alias, no copy;
+ * rank 4 because the pool layer checks its input's rank), so that anything else that reads it (a
+ * sub-model ending at the convolution, which the graph check cannot see) gets a shape that no
+ * convolution output has instead of plausible values. This module imports nothing of the wasm
+ * backend.
  */
 interface DeferredConv {
   x: tf.Tensor4D;
@@ -54,9 +58,9 @@ export function convPoolShapesFit(info: tf.backend_util.Conv2DInfo): boolean {
   return info.dataFormat === 'channelsLast' && info.outChannels % 4 === 0 && info.outHeight >= 2 && info.outWidth >= 2;
 }
 
-/** The stand-in the convolution returns, recording the convolution for the pool. */
+/** The stand-in the convolution returns (its input as one row of channels), recording the convolution for the pool. */
 export function deferToPool(conv: DeferredConv): tf.Tensor {
-  const standIn = conv.x.clone();
+  const standIn = tf.reshape(conv.x, [1, 1, 1, -1]);
   deferred.set(standIn, conv);
   return standIn;
 }
