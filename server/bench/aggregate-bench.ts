@@ -45,7 +45,7 @@ const { values: a } = parseArgs({
     z: { type: 'string', default: '1' },
     clip: { type: 'string', default: '0.5' },
     'chunk-bytes': { type: 'string', default: String(256 * 1024) },
-    only: { type: 'string', default: 'copy,dp,dp-slot,plain,path-dp,path-plain' },
+    only: { type: 'string', default: 'copy,dp,dp-slot,dp-arrived,plain,path-dp,path-plain' },
     /** Threads for the DP grid's passes: 2 (the server's default on a machine with two cores) or 1. */
     'grid-threads': { type: 'string', default: '' },
     json: { type: 'boolean', default: false },
@@ -111,7 +111,7 @@ function updates(d: number): Update[] {
   });
 }
 
-type Kind = 'copy' | 'dp' | 'dp-slot' | 'plain' | 'path-dp' | 'path-plain';
+type Kind = 'copy' | 'dp' | 'dp-slot' | 'dp-arrived' | 'plain' | 'path-dp' | 'path-plain';
 interface Measured {
   /** Seconds of the M per-update steps. */
   add: number;
@@ -130,15 +130,17 @@ async function measure(kind: Kind, d: number, m: number, pool: Update[], global:
   // The yardstick is memory speed: the destination's pages are touched before the clock starts.
   dst?.set(pool[0]!.bytes);
   let agg: DpAggregator | PlainAggregator | null = null;
-  if (kind === 'dp' || kind === 'dp-slot' || kind === 'path-dp') agg = createDpAggregator({ global, z, clipRule: { kind: 'fixed', clip } });
+  if (kind === 'dp' || kind === 'dp-slot' || kind === 'dp-arrived' || kind === 'path-dp') agg = createDpAggregator({ global, z, clipRule: { kind: 'fixed', clip } });
   if (kind === 'plain' || kind === 'path-plain') agg = createPlainAggregator({ global, weighting: 'samples' });
   let seconds = 0;
   let kept = 0;
   const every = Math.max(1, Math.ceil(m / 5));
   for (let j = 0; j < m; j++) {
     const u = pool[j % pool.length]!;
-    // dp slot: the update put in its upload slot first, untimed (the path rows time that copy).
-    const slot = kind === 'dp-slot' ? inSlot(u, agg as DpAggregator) : null;
+    // dp slot: the update put in its upload slot first, untimed (the path rows time that copy):
+    // in one piece the aggregator is not told of (its norm pass then runs in add()), or chunk by
+    // chunk as the coordinator puts it there (the norm pass runs as they arrive).
+    const slot = kind === 'dp-slot' ? inSlot(u, agg as DpAggregator) : kind === 'dp-arrived' ? arrived(u, agg as DpAggregator) : null;
     const t0 = performance.now();
     if (kind === 'copy') dst!.set(u.bytes);
     else if (kind === 'dp' || kind === 'plain') agg!.add(u.tensors, info);
@@ -168,10 +170,17 @@ function inSlot(u: Update, agg: DpAggregator): { update: NamedTensor[]; release:
   return { update: decodeWeights(bytes, { copy: false }), release: () => place.give(bytes) };
 }
 
+/** An update's chunks put in an upload slot as the coordinator puts them (the norm taken on arrival), decoded as views there. */
+function arrived(u: Update, agg: DpAggregator): { update: NamedTensor[]; release: () => void } {
+  const upload = new UploadBuffer(u.bytes.length, null, agg.uploadPlace(), { samples: 100 });
+  for (const chunk of u.chunks) upload.push(chunk);
+  return { update: decodeWeights(upload.bytes, { copy: false }), release: () => upload.release() };
+}
+
 /** The coordinator's path for one upload (beginUpdate, addChunk × n, endUpdate: update-intake.ts). */
 function receive(u: Update, spec: TensorSpec[], agg: DpAggregator | PlainAggregator, buffers: BufferPool): void {
   // Under DP the coordinator assembles the upload in the aggregator's kernel memory when it can.
-  const upload = new UploadBuffer(u.bytes.length, buffers, 'uploadPlace' in agg ? agg.uploadPlace() : null);
+  const upload = new UploadBuffer(u.bytes.length, buffers, 'uploadPlace' in agg ? agg.uploadPlace() : null, { samples: 100 });
   for (const chunk of u.chunks) upload.push(chunk);
   const accepted = acceptUpdate(upload.bytes, spec, (update) => agg.add(update, { samples: 100 }));
   if (!accepted.ok) throw new Error(accepted.message);
@@ -185,11 +194,12 @@ const fmtRange = (xs: number[], digits: number) => {
 };
 const load = () => loadavg().map((l) => Number(l.toFixed(2)));
 
-const kinds = (['copy', 'dp', 'dp-slot', 'plain', 'path-dp', 'path-plain'] as const).filter((k) => k === 'copy' || only.has(k));
+const kinds = (['copy', 'dp', 'dp-slot', 'dp-arrived', 'plain', 'path-dp', 'path-plain'] as const).filter((k) => k === 'copy' || only.has(k));
 const labels: Record<Kind, string> = {
   copy: 'copy of the bytes',
   dp: 'DP add(), JS arrays',
   'dp-slot': 'DP add(), in its slot',
+  'dp-arrived': 'DP add(), norm on arrival',
   plain: 'plain FedAvg add()',
   'path-dp': 'path: chunks → DP add',
   'path-plain': 'path: chunks → plain add',

@@ -31,6 +31,7 @@ import {
 } from '@fedward/protocol';
 import { contributionLength, maxUpdatesOnRing } from '@fedward/privacy';
 import { decodeServerState, encodeServerState, type DpAggregator } from './dp';
+import type { UpdateInfo } from './dp/types';
 import { SecAggRound } from './secagg-round';
 import { RoundEngine, type RoundAggregator, type RoundPlan } from './round-engine';
 import { BufferPool, UploadBuffer, acceptUpdate } from './update-intake';
@@ -93,6 +94,11 @@ const BACKOFF_BASE_MS = 30_000;
 const BACKOFF_CAP_MS = 10 * 60_000;
 
 const LOG_LIMIT = 200;
+
+/** What the aggregator is told of an update besides its weights, from the upload's begin message. */
+function updateInfoOf(begin: UpdateBegin): UpdateInfo {
+  return { samples: begin.trainSamples, ...(begin.steps !== undefined && { steps: begin.steps }) };
+}
 
 /** "\n" → "\\n" and other control characters → \uXXXX, so one log entry is one line. */
 function escapeControl(text: string): string {
@@ -808,7 +814,7 @@ export class Coordinator {
     }
     // Under DP the buffer lies where the aggregator's kernels read it in place (when it has one free).
     const place = this.aggregator && 'uploadPlace' in this.aggregator ? this.aggregator.uploadPlace() : null;
-    this.uploads.set(c.hospital, { begin: msg, buffer: new UploadBuffer(msg.totalBytes, this.uploadBuffers, place) });
+    this.uploads.set(c.hospital, { begin: msg, buffer: new UploadBuffer(msg.totalBytes, this.uploadBuffers, place, updateInfoOf(msg)) });
     this.armStall(c, msg.round);
     return { ok: true };
   }
@@ -880,7 +886,7 @@ export class Coordinator {
       });
     }
     if (upload.begin.masked) return this.endMaskedUpload(c, upload.begin, upload.buffer.bytes);
-    const info = { samples: upload.begin.trainSamples, ...(upload.begin.steps !== undefined && { steps: upload.begin.steps }) };
+    const info = updateInfoOf(upload.begin);
     // Refused: bad bytes, names or shapes, a non-finite value, or one the aggregator cannot use
     // (e.g. FedNova without a step count): this update cannot be used, the others can.
     const accepted = acceptUpdate(upload.buffer.bytes, this.spec, (update) => this.aggregator!.add(update, info));

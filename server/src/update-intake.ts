@@ -1,5 +1,5 @@
 import { checkWeightsAgainst, decodeWeights, type NamedTensor, type TensorSpec } from '@fedward/protocol';
-import type { UploadPlace } from './dp/types';
+import type { UpdateInfo, UploadPlace } from './dp/types';
 
 /**
  * An uploaded update's way from the received binary chunks to the aggregator, as the coordinator
@@ -10,9 +10,9 @@ import type { UploadPlace } from './dp/types';
  * changes anything (so there is no separate pass for finiteness). Under DP the buffer is taken
  * from the aggregator itself (`DpAggregator.uploadPlace`): it lies in the memory its WebAssembly
  * kernels work in, so they read the values where the chunks were put (a helper thread can take
- * half of each pass there). Otherwise buffers come from a small pool, so a round's uploads do not
- * allocate and fault in a model's bytes each. (Taking the clip norm chunk by chunk as they arrive
- * was tried and removed: interleaved with the copies it cost more than a pass at add().)
+ * half of each pass there), and it takes the clip norm's pass block by block as the chunks arrive,
+ * while they are in cache, so add() makes one pass (encode, check and sum). Otherwise buffers come
+ * from a small pool, so a round's uploads do not allocate and fault in a model's bytes each.
  */
 
 /** Where upload buffers come from and go back to: a pool, or an aggregator's upload place. */
@@ -42,25 +42,31 @@ export class UploadBuffer {
   /** Chunks taken so far (the index the next one must have). */
   chunkCount = 0;
   private readonly source: BufferSource | null;
+  /** The buffer is the aggregator's (its upload place's). */
+  private readonly placed: boolean;
 
   /** From `place` where it has a buffer (the aggregator's memory), else from `pool`, else new. */
   constructor(
     readonly totalBytes: number,
     pool: BufferSource | null = null,
     place: BufferSource | null = null,
+    /** What add() will be told of this update (the upload's begin message). */
+    private readonly info?: UpdateInfo,
   ) {
     const placed = place?.take(totalBytes) ?? null;
     const pooled = placed ? null : (pool?.take(totalBytes) ?? null);
     this.bytes = placed ?? pooled ?? new Uint8Array(totalBytes);
     this.source = placed ? place : pooled ? pool : (pool ?? null);
+    this.placed = placed !== null;
   }
 
-  /** Copies the chunk to its place. */
+  /** Copies the chunk to its place (and tells the aggregator that lent the buffer, which starts on it). */
   push(data: Uint8Array): void {
     if (this.received + data.length > this.totalBytes) throw new RangeError(`a chunk of ${data.length} bytes after ${this.received} overflows an upload of ${this.totalBytes}`);
     this.bytes.set(data, this.received);
     this.received += data.length;
     this.chunkCount += 1;
+    if (this.placed) this.source?.arrived?.(this.bytes, this.received, this.info);
   }
 
   /** Back to the pool: only once nothing decoded from these bytes is in use. */

@@ -215,6 +215,23 @@ describe('the coordinator\u2019s upload path', () => {
     expect(releases[0]!.record).toEqual(releases[2]!.record);
   });
 
+  it('tells the aggregator that lent the buffer of every chunk as it arrives, with what add() will be told; a pool buffer tells nobody', () => {
+    const agg = createDpAggregator({ global, z: 1, clipRule: { kind: 'fixed', clip: 1 } });
+    const lent = agg.uploadPlace()!;
+    const told: Array<[number, number | undefined]> = [];
+    const place: BufferSource = { ...lent, arrived: (buffer, received, info) => (told.push([received, info?.steps]), lent.arrived!(buffer, received, info)) };
+    const bytes = encodeWeights(global);
+    const upload = new UploadBuffer(bytes.length, new BufferPool(), place, { samples: 5, steps: 3 });
+    const chunks = chunksOf(bytes, 1000);
+    for (const chunk of chunks) upload.push(chunk);
+    expect(told).toEqual(chunks.map((_, i) => [Math.min(bytes.length, 1000 * (i + 1)), 3]));
+    const all = Array.from({ length: 4 }, () => lent.take(bytes.length));
+    const pooled = new UploadBuffer(bytes.length, new BufferPool(), place);
+    expect(all.at(-1)).toBeNull(); // three slots left, the fourth is the upload's: the pool serves
+    pooled.push(bytes);
+    expect(told).toHaveLength(chunks.length);
+  });
+
   it('hands out a buffer of its own only while it has one free, and none after the release', () => {
     const agg = createDpAggregator({ global, z: 1, clipRule: { kind: 'fixed', clip: 1 } });
     const place = agg.uploadPlace()!;

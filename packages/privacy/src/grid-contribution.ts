@@ -147,6 +147,24 @@ export class GridContribution {
   }
 
   /**
+   * The first `received` bytes of an upload in `buffer` (from `uploadBuffer`) have arrived, in
+   * order, and will not change while it is held: the norm pass of the update it will carry, against
+   * `global` with `tau` (addUpdate's arguments), is taken block by block as they come, while they
+   * are in cache; addUpdate then runs only the encode pass over it. The same bits as without (the
+   * same blocks, summed in the same order). Any other buffer, or arguments addUpdate is not then
+   * given: nothing used.
+   */
+  arrived(buffer: Uint8Array, received: number, global: readonly { values: Float32Array }[], tau = 1): void {
+    if (this.cleared || this.broken) return;
+    this.wasm?.arrived(
+      buffer,
+      received,
+      global.map((t) => t.values),
+      tau,
+    );
+  }
+
+  /**
    * Adds one update Δ_j (model units, per tensor) with its L2 norm. Keeps no reference to Δ.
    * Bit for bit `encodeOnGrid` then `addOnGrid` (and `gridNormFloor`), fused: one pass over Δ per
    * try of the exact norm check, one more to add, no scratch memory.
@@ -179,8 +197,9 @@ export class GridContribution {
    * Adds one update given as its new weights and the weights it started from:
    * Δ = (update − global)/τ exactly as `updateDelta` computes it (the same norm, in the lane order
    * of grid-kernels.ts), then clipped, encoded and summed exactly as `addDelta` does (the same
-   * sums, count and norm sum, bit for bit). Two passes over the update, no scratch memory: the
-   * norm, then encode, check and add together (an add that fails the exact check, an ulp-level
+   * sums, count and norm sum, bit for bit). Two passes over the update (one, when it lies in a
+   * buffer from `uploadBuffer` whose arrival was reported with these arguments: `arrived`), no
+   * scratch memory: the norm, then encode, check and add together (an add that fails the exact check, an ulp-level
    * overshoot, is taken back exactly: int32 sums wrap). Returns ‖Δ‖. Throws, changing nothing,
    * when the update is not finite.
    *

@@ -94,8 +94,9 @@ export function setGridHelper(next: GridHelper | null): void {
 /** Updates smaller than this (flat coordinates) are not split: the hand-over would cost more than it saves. */
 const SPLIT_MIN = 1 << 18;
 /**
- * How many values at the end of each thread's range the encode pass takes first: the norm pass read
- * that end last, so a last-level cache still holds part of it (3·2²⁰ values: 24 MiB of update and
+ * How many values at the end of each thread's range the encode pass takes first: a norm pass at
+ * add() read that end last (one taken as the upload arrived read the update's end last: the
+ * helper's range), so a last-level cache still holds part of it (3·2²⁰ values: 24 MiB of update and
  * model per thread, for this host's 32 MiB; elsewhere it costs one more call per thread). Measured
  * at 10M parameters: add() at a median of 6.0 GB/s of update bytes over seven runs (5.0–6.7)
  * against 4.8 over ten (4.4–6.0) in the plain order, alternating
@@ -306,6 +307,19 @@ const align64 = (bytes: number) => Math.ceil(bytes / 64) * 64;
 
 const sameArrays = (a: readonly Float32Array[], b: readonly Float32Array[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
+/** The norm's blocks of one upload, taken as its bytes arrived (GridWasm.arrived). */
+interface Arrival {
+  tau: number;
+  /** The model arrays they were taken against (compared by identity). */
+  global: readonly Float32Array[];
+  /** The value of each norm block, those before `taken` filled. */
+  blocks: Float64Array;
+  taken: number;
+}
+
+/** Byte offset of a valid upload's values in a slot: its last 4·d bytes. */
+const valuesAt = (slot: number, bytes: number, dimension: number) => slot + bytes - 4 * dimension;
+
 /** Upload slots reserved at once (pages never written cost no memory). */
 const SLOTS = 4;
 
@@ -336,6 +350,8 @@ export class GridWasm {
   private readonly free: { at: number; bytes: number }[] = [];
   /** The slots handed out, by offset. */
   private readonly taken = new Set<number>();
+  /** The norm's blocks of uploads taken as their bytes arrived, by the byte offset of their values. */
+  private readonly arrivals = new Map<number, Arrival>();
 
   private constructor(
     readonly dimension: number,
@@ -387,6 +403,7 @@ export class GridWasm {
   retire(): void {
     if (this.taken.size > 0) return;
     this.globalOf = null;
+    this.arrivals.clear();
     GridWasm.retired = this;
   }
 
@@ -419,13 +436,45 @@ export class GridWasm {
     }
     const { at } = this.free.splice(i, 1)[0]!;
     this.taken.add(at);
+    this.arrivals.delete(valuesAt(at, bytes, this.dimension));
     return new Uint8Array(this.memory.buffer, at, bytes);
   }
 
   /** Gives back what `alloc` returned, once nothing decoded from it is in use. */
   release(view: Uint8Array): void {
     if (view.buffer !== this.memory.buffer || !this.taken.delete(view.byteOffset)) return;
+    this.arrivals.delete(valuesAt(view.byteOffset, view.byteLength, this.dimension));
     this.free.push({ at: view.byteOffset, bytes: view.byteLength });
+  }
+
+  /**
+   * The norm pass of an upload assembled in the slot `view`, taken as its bytes arrive: the first
+   * `received` bytes of the slot are final (written once, in order, never again while the slot is
+   * held). Every norm block whose values have all arrived, and that was not taken yet, is taken now,
+   * while the bytes just written are still in cache; `squares` then only adds the blocks' values.
+   * The values are where a valid upload has them, its last 4·d bytes (an upload whose header says
+   * otherwise is refused before any add). A call that cannot help (another memory, a slot not held,
+   * a pass that failed) forgets what this slot had: `squares` then takes the whole pass itself.
+   */
+  arrived(view: Uint8Array, received: number, global: readonly Float32Array[], tau: number): void {
+    const d = this.dimension;
+    const u = valuesAt(view.byteOffset, view.byteLength, d);
+    if (view.buffer !== this.memory.buffer || !this.taken.has(view.byteOffset) || u < view.byteOffset || u % 4 !== 0) return;
+    let arrival = this.arrivals.get(u);
+    if (!arrival || arrival.tau !== tau || !sameArrays(arrival.global, global)) {
+      arrival = { tau, global: global.slice(), blocks: new Float64Array(Math.ceil(d / NORM_BLOCK)), taken: 0 };
+      this.arrivals.set(u, arrival);
+    }
+    const values = Math.min(d, Math.max(0, Math.floor((view.byteOffset + received - u) / 4)));
+    const upTo = values === d ? arrival.blocks.length : Math.floor(values / NORM_BLOCK);
+    if (upTo <= arrival.taken) return;
+    try {
+      this.blockValues(u, this.globalCopy(global), arrival.taken, upTo, tau);
+      arrival.blocks.set(new Float64Array(this.memory.buffer, this.blocksAt + 8 * arrival.taken, upTo - arrival.taken), arrival.taken);
+      arrival.taken = upTo;
+    } catch {
+      this.arrivals.delete(u);
+    }
   }
 
   /** The model's copy in this memory: taken once, again only when other arrays are passed. */
@@ -491,19 +540,38 @@ export class GridWasm {
       );
       return norm.value();
     }
-    // In place: every block's value, the second half of the blocks in the helper thread, then
-    // their sum in block order.
-    const d = this.dimension;
-    const blocks = Math.ceil(d / NORM_BLOCK);
-    const other = this.helperFor(d);
-    const mine = other ? Math.ceil(blocks / 2) * NORM_BLOCK : d;
-    if (other) other.start('norm_blocks', [u + 4 * mine, g + 4 * mine, d - mine, NORM_BLOCK, divide, tau, HELPER_LANES, this.blocksAt + 8 * (mine / NORM_BLOCK)]);
-    this.k.norm_blocks(u, g, mine, NORM_BLOCK, divide, tau, LANES, this.blocksAt);
-    other?.finish();
-    const values = new Float64Array(this.memory.buffer, this.blocksAt, blocks);
+    // In place: every block's value (taken as the upload arrived, or now), then their sum in
+    // block order.
+    const blocks = Math.ceil(this.dimension / NORM_BLOCK);
+    const arrival = this.arrivals.get(u);
+    let values: Float64Array;
+    if (arrival && arrival.taken === blocks && arrival.tau === tau && sameArrays(arrival.global, global)) values = arrival.blocks;
+    else {
+      this.blockValues(u, g, 0, blocks, tau);
+      values = new Float64Array(this.memory.buffer, this.blocksAt, blocks);
+    }
     let total = 0;
     for (let b = 0; b < blocks; b++) total += values[b]!;
     return total;
+  }
+
+  /**
+   * The values of norm blocks [from, to) of the update at byte offset `u` against the model's copy
+   * at `g`, into the block values at the same indices; the second half of the blocks in the helper
+   * thread when there are enough.
+   */
+  private blockValues(u: number, g: number, from: number, to: number, tau: number): void {
+    const divide = tau === 1 ? 0 : 1;
+    const start = from * NORM_BLOCK;
+    const end = Math.min(this.dimension, to * NORM_BLOCK);
+    const other = this.helperFor(end - start);
+    const mid = other ? Math.min(end, (from + Math.ceil((to - from) / 2)) * NORM_BLOCK) : end;
+    if (other) other.start('norm_blocks', [u + 4 * mid, g + 4 * mid, end - mid, NORM_BLOCK, divide, tau, HELPER_LANES, this.blocksAt + 8 * (mid / NORM_BLOCK)]);
+    try {
+      this.k.norm_blocks(u + 4 * start, g + 4 * start, mid - start, NORM_BLOCK, divide, tau, LANES, this.blocksAt + 8 * from);
+    } finally {
+      other?.finish();
+    }
   }
 
   /** The encode pass (mode 1 add, −1 take back, 0 squares only); returns Σ x_k². */

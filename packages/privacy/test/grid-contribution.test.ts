@@ -528,6 +528,83 @@ describe('the norm by blocks of 65,536 coordinates, and the passes split with a 
       expect(helper.calls.filter((c) => c === 'grid_add').length).toBeGreaterThanOrEqual(updates.length);
     });
   }
+
+  it('takes the norm as an upload arrives, block by block, with the same bits; an arrival not for this add is not used', () => {
+    setGridKernelsMode('auto');
+    const helper = new InlineHelper();
+    setGridHelper(helper);
+    // An upload as the server assembles it: a header (12 bytes here), then the values, its last 4·d bytes.
+    const bytes = 12 + 4 * d;
+    const put = (slot: Uint8Array, u: readonly { values: Float32Array }[]) => {
+      const all = new Float32Array(slot.buffer, slot.byteOffset + 12, d);
+      let at = 0;
+      return u.map((t) => {
+        all.set(t.values, at);
+        at += t.values.length;
+        return { values: all.subarray(at - t.values.length, at) };
+      });
+    };
+    const upload = (u: readonly { values: Float32Array }[]) => {
+      const staged = new Uint8Array(bytes);
+      put(staged, u);
+      return staged;
+    };
+    const normCalls = () => helper.calls.filter((c) => c === 'norm_blocks').length;
+    for (const tau of [1, 3]) {
+      const ref = new RefContribution(shape, grid);
+      const norms = updates.map((u) => {
+        const { delta, norm } = refUpdateDelta(u, global, tau);
+        ref.addDelta(delta, norm);
+        return norm;
+      });
+      // Chunks of 1,000 bytes (values split across chunks), of 256 KiB (the server's), and one
+      // piece (five blocks at once: split with the helper).
+      for (const chunk of [1000, 256 * 1024, bytes]) {
+        const fast = new GridContribution(shape, grid);
+        updates.forEach((u, j) => {
+          const slot = fast.uploadBuffer(bytes)!;
+          const staged = upload(u);
+          for (let at = 0; at < bytes; at += chunk) {
+            const end = Math.min(bytes, at + chunk);
+            slot.set(staged.subarray(at, end), at);
+            fast.arrived(slot, end, global, tau);
+          }
+          const before = normCalls();
+          const update = put(slot, u);
+          expect(fast.addUpdate(update, global, tau), `chunks of ${chunk}, update ${j}`).toBe(norms[j]);
+          // No norm pass at add(): it ran as the bytes arrived.
+          expect(normCalls()).toBe(before);
+          fast.releaseBuffer(slot);
+        });
+        expectSame(fast, ref);
+        fast.clear();
+      }
+    }
+    // Not used: an arrival for another τ, one for bytes that had not all arrived, and one from
+    // before the slot was given back and taken again (with other bytes).
+    const ref = new RefContribution(shape, grid);
+    const fast = new GridContribution(shape, grid);
+    const add = (u: readonly { values: Float32Array }[], report: (slot: Uint8Array) => void) => {
+      const slot = fast.uploadBuffer(bytes)!;
+      const update = put(slot, u);
+      report(slot);
+      const before = normCalls();
+      const { delta, norm } = refUpdateDelta(u, global, 3);
+      ref.addDelta(delta, norm);
+      expect(fast.addUpdate(update, global, 3)).toBe(norm);
+      expect(normCalls()).toBe(before + 1);
+      return slot;
+    };
+    fast.releaseBuffer(add(updates[0]!, (slot) => fast.arrived(slot, bytes, global, 1)));
+    fast.releaseBuffer(add(updates[1]!, (slot) => fast.arrived(slot, bytes - 4, global, 3)));
+    const first = fast.uploadBuffer(bytes)!;
+    put(first, updates[2]!);
+    fast.arrived(first, bytes, global, 3);
+    fast.releaseBuffer(first);
+    const again = add(updates[1]!, () => {});
+    expect(again.byteOffset).toBe(first.byteOffset);
+    expectSame(fast, ref);
+  });
 });
 
 describe('a helper thread that fails', () => {

@@ -177,6 +177,18 @@ export class DpAggregator implements Aggregator<DpRelease> {
     return {
       take: (bytes) => (this.done ? null : streaming.uploadBuffer(bytes)),
       give: (buffer) => streaming.releaseBuffer(buffer),
+      // The clip norm's pass block by block as the chunks arrive (same bits; add() then makes one
+      // pass). An update whose step count FedNova refuses is refused at add(): nothing taken here.
+      arrived: (buffer, received, info) => {
+        if (this.done) return;
+        let tau: number;
+        try {
+          tau = stepsOf(this.strategy, info);
+        } catch {
+          return;
+        }
+        streaming.arrived(buffer, received, this.o.global, tau);
+      },
     };
   }
 
@@ -192,7 +204,8 @@ export class DpAggregator implements Aggregator<DpRelease> {
     if (this.streaming) {
       // Streaming rules: Δ_j is never formed (two passes over the update straight into the sums,
       // bit for bit updateDelta + addDelta; in place when the update was assembled in
-      // `uploadPlace`); memory stays O(d) in M. Throws first when not finite.
+      // `uploadPlace`, and one pass when its norm was taken there as it arrived); memory stays
+      // O(d) in M. Throws first when not finite.
       this.streaming.addUpdate(update, this.o.global, tau);
     } else {
       // Median rule: keep Δ_j until every norm is known.

@@ -119,6 +119,11 @@ export interface UploadPlace {
   /** A buffer of `bytes` bytes, or null when none is free. */
   take(bytes: number): Uint8Array | null;
   give(buffer: Uint8Array): void;
+  /**
+   * The first `received` bytes of `buffer` (from `take`) are final, for an update that add() will
+   * get with `info`: work on them may start while they are in cache. Never throws.
+   */
+  arrived?(buffer: Uint8Array, received: number, info?: UpdateInfo): void;
 }
 
 export interface Aggregator<R> {
