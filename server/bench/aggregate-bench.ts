@@ -248,4 +248,4 @@ for (const d of dims) {
 }
 const summary = { cpus: cpus().length, cpu: cpus()[0]?.model ?? null, node: process.version, gridThreads, z, clip, chunkBytes, rows };
 if (a.json) console.log(JSON.stringify(summary));
-else log('\nGoals (issue 17, at 10M): DP add() ≥ 0.5× copy (the server\'s: in its slot), the whole path ≥ 0.25× copy; "kept" must not grow with M.');
+else log('\nGoals (issue 17, at 10M): DP add() ≥ 0.5× copy (the server\'s: in its slot, norm on arrival), the whole path ≥ 0.25× copy; "kept" must not grow with M.');
