@@ -52,11 +52,18 @@ export const conv2dBiasReluGradient: GradConfig = {
     // Outside the closures, which the tape runs each in a tidy of its own: the masked dy lives
     // until the backward pass ends (it is dy itself after a fused max-pool gradient).
     const masked = reluMaskAppliedBy(g, y) ? g : (reluGradOp(g, y) as Tensor4D);
-    // The convolution's attributes (strides, pad, data format, rounding; dilations, always 1, unread).
-    return {
-      x: () => engine().runKernel(Conv2DBackpropInput, { dy: masked, filter }, { ...attrs, inputShape: x.shape }) as Tensor,
-      filter: () => engine().runKernel(Conv2DBackpropFilter, { x, dy: masked }, { ...attrs, filterShape: filter.shape }) as Tensor,
-      bias: () => sum(masked, [0, 1, 2]),
-    };
+    return { ...convBackprops(x, filter, masked, attrs), bias: () => sum(masked, [0, 1, 2]) };
   },
 };
+
+/**
+ * The gradients of a convolution's input and filter for the gradient `dy` of its output (after
+ * the ReLU's mask), as closures the tape runs only for the inputs it asks for. `attrs`: the
+ * convolution's (strides, pad, data format, rounding; dilations, always 1, unread).
+ */
+export function convBackprops(x: Tensor4D, filter: Tensor4D, dy: Tensor, attrs: NamedAttrMap): { x: () => Tensor; filter: () => Tensor } {
+  return {
+    x: () => engine().runKernel(Conv2DBackpropInput, { dy, filter }, { ...attrs, inputShape: x.shape }) as Tensor,
+    filter: () => engine().runKernel(Conv2DBackpropFilter, { x, dy }, { ...attrs, filterShape: filter.shape }) as Tensor,
+  };
+}

@@ -1,4 +1,4 @@
-import { backend_util, Conv2DBackpropFilter, Conv2DBackpropInput, engine, getKernel, util } from '@tensorflow/tfjs';
+import { backend_util, engine, getKernel, util } from '@tensorflow/tfjs';
 import type { Conv2DAttrs, GradConfig, KernelConfig, KernelFunc, NamedAttrMap, Tensor, Tensor4D, TensorInfo } from '@tensorflow/tfjs';
 import { allocate, bytes, f32 } from '../heap';
 import { chunkCount, chunkSize, native, nativeChunked, nativeParts, ptr } from '../native';
@@ -7,6 +7,7 @@ import type { WasmOps } from '../wasm_ops';
 import { convPoolShapesFit } from '../conv_pool_fusion';
 import { CONV2D_BIAS_RELU_KERNEL, CONV2D_RELU_MAX_POOL_KERNEL, MAX_UNPOOL_RELU_KERNEL } from './kernel_names';
 import { winogradFilter, winogradFits, winogradScratch } from './conv2d_winograd';
+import { convBackprops } from './conv2d_bias_relu';
 
 /**
  * maxPool2x2(relu(conv2d(x, filter) + bias)) as one kernel (NHWC, float32, a valid 2×2 pool of
@@ -208,10 +209,6 @@ export const conv2dReluMaxPoolGradient: GradConfig = {
     // backward pass ends.
     const [dOut, dBias] = engine().runKernel(MAX_UNPOOL_RELU_KERNEL, { dy, mask },
       { height: info.outHeight, width: info.outWidth }) as Tensor[];
-    return {
-      x: () => engine().runKernel(Conv2DBackpropInput, { dy: dOut!, filter }, { ...attrs, inputShape: x.shape }) as Tensor,
-      filter: () => engine().runKernel(Conv2DBackpropFilter, { x, dy: dOut! }, { ...attrs, filterShape: filter.shape }) as Tensor,
-      bias: () => dBias!,
-    };
+    return { ...convBackprops(x, filter, dOut!, attrs), bias: () => dBias! };
   },
 };
