@@ -42,8 +42,6 @@ export class UploadBuffer {
   /** Chunks taken so far (the index the next one must have). */
   chunkCount = 0;
   private readonly source: BufferSource | null;
-  /** The buffer is the aggregator's (its upload place's). */
-  private readonly placed: boolean;
 
   /** From `place` where it has a buffer (the aggregator's memory), else from `pool`, else new. */
   constructor(
@@ -57,7 +55,6 @@ export class UploadBuffer {
     const pooled = placed ? null : (pool?.take(totalBytes) ?? null);
     this.bytes = placed ?? pooled ?? new Uint8Array(totalBytes);
     this.source = placed ? place : pooled ? pool : (pool ?? null);
-    this.placed = placed !== null;
   }
 
   /** Copies the chunk to its place (and tells the aggregator that lent the buffer, which starts on it). */
@@ -66,7 +63,8 @@ export class UploadBuffer {
     this.bytes.set(data, this.received);
     this.received += data.length;
     this.chunkCount += 1;
-    if (this.placed) this.source?.arrived?.(this.bytes, this.received, this.info);
+    // Only an aggregator's upload place listens (a pool has no `arrived`).
+    this.source?.arrived?.(this.bytes, this.received, this.info);
   }
 
   /** Back to the pool: only once nothing decoded from these bytes is in use. */

@@ -156,12 +156,7 @@ export class GridContribution {
    */
   arrived(buffer: Uint8Array, received: number, global: readonly { values: Float32Array }[], tau = 1): void {
     if (this.cleared || this.broken) return;
-    this.wasm?.arrived(
-      buffer,
-      received,
-      global.map((t) => t.values),
-      tau,
-    );
+    this.wasm?.arrived(buffer, received, global.map((t) => t.values), tau);
   }
 
   /**
@@ -199,8 +194,8 @@ export class GridContribution {
    * of grid-kernels.ts), then clipped, encoded and summed exactly as `addDelta` does (the same
    * sums, count and norm sum, bit for bit). Two passes over the update (one, when it lies in a
    * buffer from `uploadBuffer` whose arrival was reported with these arguments: `arrived`), no
-   * scratch memory: the norm, then encode, check and add together (an add that fails the exact check, an ulp-level
-   * overshoot, is taken back exactly: int32 sums wrap). Returns ‖Δ‖. Throws, changing nothing,
+   * scratch memory: the norm, then encode, check and add together (an add that fails the exact
+   * check, an ulp-level overshoot, is taken back exactly: int32 sums wrap). Returns ‖Δ‖. Throws, changing nothing,
    * when the update is not finite.
    *
    * `global` must not change while this contribution is in use: the WebAssembly side keeps a copy

@@ -436,7 +436,6 @@ export class GridWasm {
     }
     const { at } = this.free.splice(i, 1)[0]!;
     this.taken.add(at);
-    this.arrivals.delete(valuesAt(at, bytes, this.dimension));
     return new Uint8Array(this.memory.buffer, at, bytes);
   }
 
